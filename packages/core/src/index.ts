@@ -1,0 +1,1 @@
+export { KproxyError, isKproxyError } from './kproxy-error.ts'
