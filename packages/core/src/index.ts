@@ -1,1 +1,5 @@
 export { KproxyError, isKproxyError } from './kproxy-error.ts'
+export { createCa, issueCertificate, pemKeystore } from './certs/x509.ts'
+export type { CertificateAuthority, CreateCaOptions, IssueCertificateOptions, IssuedCertificate } from './certs/x509.ts'
+export { generateRsaKeyPair, RSA_KEY_SIZES, DEFAULT_RSA_KEY_SIZE } from './certs/keys.ts'
+export type { RsaKeyPair } from './certs/keys.ts'
