@@ -3,3 +3,22 @@ export { createCa, issueCertificate, pemKeystore } from './certs/x509.ts'
 export type { CertificateAuthority, CreateCaOptions, IssueCertificateOptions, IssuedCertificate } from './certs/x509.ts'
 export { generateRsaKeyPair, RSA_KEY_SIZES, DEFAULT_RSA_KEY_SIZE } from './certs/keys.ts'
 export type { RsaKeyPair } from './certs/keys.ts'
+export { FrameReader, frameHead, frameToBuffer, DEFAULT_MAX_FRAME_SIZE } from './protocol/frame-reader.ts'
+export type { Frame, FrameReaderOptions } from './protocol/frame-reader.ts'
+export { crc32c, crc32cChunks } from './protocol/crc32c.ts'
+export {
+  COMPRESSION_NONE, COMPRESSION_GZIP, COMPRESSION_SNAPPY, COMPRESSION_LZ4, COMPRESSION_ZSTD, COMPRESSION_NAMES,
+  DEFAULT_MAX_UNCOMPRESSED_SIZE, compress, compressionName, decompress
+} from './protocol/compression.ts'
+export {
+  RECORD_BATCH_HEADER_SIZE, RECORD_BATCH_LOG_OVERHEAD, RECORD_BATCH_MAGIC, ATTR_COMPRESSION_MASK, ATTR_LOG_APPEND_TIME,
+  ATTR_TRANSACTIONAL, ATTR_CONTROL, ATTR_DELETE_HORIZON, readBatchHeader, readBatches, countBatches, computeBatchCrc,
+  verifyBatchCrc, batchCompression, isTransactionalBatch, isControlBatch
+} from './protocol/record-batch.ts'
+export type { RecordBatchHeader, RecordBatchView, PartialBatch, RecordBatchList } from './protocol/record-batch.ts'
+export {
+  decodeRecordBatch, decodeRecords, recordOffset, recordTimestamp, readControlRecord, CONTROL_ABORT, CONTROL_COMMIT
+} from './protocol/record-batch-records.ts'
+export type { KafkaRecord, RecordHeader, DecodeRecordsOptions, DecodedBatch, ControlRecord } from './protocol/record-batch-records.ts'
+export { encodeRecordBatch } from './protocol/record-batch-encode.ts'
+export type { RecordBatchInput, RecordInput, RecordHeaderInput } from './protocol/record-batch-encode.ts'
