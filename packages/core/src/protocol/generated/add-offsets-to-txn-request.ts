@@ -95,5 +95,6 @@ export const addOffsetsToTxnRequestCodec: MessageCodec<AddOffsetsToTxnRequestDat
   decode: decodeAddOffsetsToTxnRequest,
   encode: encodeAddOffsetsToTxnRequest,
   create: createAddOffsetsToTxnRequest,
+  structs: {},
   schema: addOffsetsToTxnRequestSchema
 }

@@ -81,5 +81,6 @@ export const addOffsetsToTxnResponseCodec: MessageCodec<AddOffsetsToTxnResponseD
   decode: decodeAddOffsetsToTxnResponse,
   encode: encodeAddOffsetsToTxnResponse,
   create: createAddOffsetsToTxnResponse,
+  structs: {},
   schema: addOffsetsToTxnResponseSchema
 }

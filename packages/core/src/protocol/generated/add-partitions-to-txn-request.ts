@@ -204,5 +204,9 @@ export const addPartitionsToTxnRequestCodec: MessageCodec<AddPartitionsToTxnRequ
   decode: decodeAddPartitionsToTxnRequest,
   encode: encodeAddPartitionsToTxnRequest,
   create: createAddPartitionsToTxnRequest,
+  structs: {
+    AddPartitionsToTxnTransaction: createAddPartitionsToTxnTransaction,
+    AddPartitionsToTxnTopic: createAddPartitionsToTxnTopic
+  },
   schema: addPartitionsToTxnRequestSchema
 }

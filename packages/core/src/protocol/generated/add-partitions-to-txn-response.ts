@@ -217,5 +217,10 @@ export const addPartitionsToTxnResponseCodec: MessageCodec<AddPartitionsToTxnRes
   decode: decodeAddPartitionsToTxnResponse,
   encode: encodeAddPartitionsToTxnResponse,
   create: createAddPartitionsToTxnResponse,
+  structs: {
+    AddPartitionsToTxnResult: createAddPartitionsToTxnResult,
+    AddPartitionsToTxnTopicResult: createAddPartitionsToTxnTopicResult,
+    AddPartitionsToTxnPartitionResult: createAddPartitionsToTxnPartitionResult
+  },
   schema: addPartitionsToTxnResponseSchema
 }

@@ -154,5 +154,8 @@ export const addRaftVoterRequestCodec: MessageCodec<AddRaftVoterRequestData> = {
   decode: decodeAddRaftVoterRequest,
   encode: encodeAddRaftVoterRequest,
   create: createAddRaftVoterRequest,
+  structs: {
+    Listener: createListener
+  },
   schema: addRaftVoterRequestSchema
 }

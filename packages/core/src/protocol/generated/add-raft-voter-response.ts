@@ -86,5 +86,6 @@ export const addRaftVoterResponseCodec: MessageCodec<AddRaftVoterResponseData> =
   decode: decodeAddRaftVoterResponse,
   encode: encodeAddRaftVoterResponse,
   create: createAddRaftVoterResponse,
+  structs: {},
   schema: addRaftVoterResponseSchema
 }

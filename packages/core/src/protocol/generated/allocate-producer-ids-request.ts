@@ -79,5 +79,6 @@ export const allocateProducerIdsRequestCodec: MessageCodec<AllocateProducerIdsRe
   decode: decodeAllocateProducerIdsRequest,
   encode: encodeAllocateProducerIdsRequest,
   create: createAllocateProducerIdsRequest,
+  structs: {},
   schema: allocateProducerIdsRequestSchema
 }

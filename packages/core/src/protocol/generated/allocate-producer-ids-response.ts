@@ -93,5 +93,6 @@ export const allocateProducerIdsResponseCodec: MessageCodec<AllocateProducerIdsR
   decode: decodeAllocateProducerIdsResponse,
   encode: encodeAllocateProducerIdsResponse,
   create: createAllocateProducerIdsResponse,
+  structs: {},
   schema: allocateProducerIdsResponseSchema
 }

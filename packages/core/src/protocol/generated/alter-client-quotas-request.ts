@@ -212,5 +212,10 @@ export const alterClientQuotasRequestCodec: MessageCodec<AlterClientQuotasReques
   decode: decodeAlterClientQuotasRequest,
   encode: encodeAlterClientQuotasRequest,
   create: createAlterClientQuotasRequest,
+  structs: {
+    EntryData: createEntryData,
+    EntityData: createEntityData,
+    OpData: createOpData
+  },
   schema: alterClientQuotasRequestSchema
 }

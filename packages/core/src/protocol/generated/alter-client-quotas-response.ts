@@ -171,5 +171,9 @@ export const alterClientQuotasResponseCodec: MessageCodec<AlterClientQuotasRespo
   decode: decodeAlterClientQuotasResponse,
   encode: encodeAlterClientQuotasResponse,
   create: createAlterClientQuotasResponse,
+  structs: {
+    EntryData: createEntryData,
+    EntityData: createEntityData
+  },
   schema: alterClientQuotasResponseSchema
 }

@@ -171,5 +171,9 @@ export const alterConfigsRequestCodec: MessageCodec<AlterConfigsRequestData> = {
   decode: decodeAlterConfigsRequest,
   encode: encodeAlterConfigsRequest,
   create: createAlterConfigsRequest,
+  structs: {
+    AlterConfigsResource: createAlterConfigsResource,
+    AlterableConfig: createAlterableConfig
+  },
   schema: alterConfigsRequestSchema
 }

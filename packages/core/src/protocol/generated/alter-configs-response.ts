@@ -137,5 +137,8 @@ export const alterConfigsResponseCodec: MessageCodec<AlterConfigsResponseData> =
   decode: decodeAlterConfigsResponse,
   encode: encodeAlterConfigsResponse,
   create: createAlterConfigsResponse,
+  structs: {
+    AlterConfigsResourceResponse: createAlterConfigsResourceResponse
+  },
   schema: alterConfigsResponseSchema
 }

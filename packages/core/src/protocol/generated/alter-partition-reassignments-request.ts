@@ -165,5 +165,9 @@ export const alterPartitionReassignmentsRequestCodec: MessageCodec<AlterPartitio
   decode: decodeAlterPartitionReassignmentsRequest,
   encode: encodeAlterPartitionReassignmentsRequest,
   create: createAlterPartitionReassignmentsRequest,
+  structs: {
+    ReassignableTopic: createReassignableTopic,
+    ReassignablePartition: createReassignablePartition
+  },
   schema: alterPartitionReassignmentsRequestSchema
 }

@@ -186,5 +186,9 @@ export const alterPartitionReassignmentsResponseCodec: MessageCodec<AlterPartiti
   decode: decodeAlterPartitionReassignmentsResponse,
   encode: encodeAlterPartitionReassignmentsResponse,
   create: createAlterPartitionReassignmentsResponse,
+  structs: {
+    ReassignableTopicResponse: createReassignableTopicResponse,
+    ReassignablePartitionResponse: createReassignablePartitionResponse
+  },
   schema: alterPartitionReassignmentsResponseSchema
 }

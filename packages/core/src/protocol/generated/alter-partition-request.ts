@@ -232,5 +232,10 @@ export const alterPartitionRequestCodec: MessageCodec<AlterPartitionRequestData>
   decode: decodeAlterPartitionRequest,
   encode: encodeAlterPartitionRequest,
   create: createAlterPartitionRequest,
+  structs: {
+    TopicData: createTopicData,
+    PartitionData: createPartitionData,
+    BrokerState: createBrokerState
+  },
   schema: alterPartitionRequestSchema
 }

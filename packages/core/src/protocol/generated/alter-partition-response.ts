@@ -200,5 +200,9 @@ export const alterPartitionResponseCodec: MessageCodec<AlterPartitionResponseDat
   decode: decodeAlterPartitionResponse,
   encode: encodeAlterPartitionResponse,
   create: createAlterPartitionResponse,
+  structs: {
+    TopicData: createTopicData,
+    PartitionData: createPartitionData
+  },
   schema: alterPartitionResponseSchema
 }

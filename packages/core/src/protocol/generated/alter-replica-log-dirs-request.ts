@@ -157,5 +157,9 @@ export const alterReplicaLogDirsRequestCodec: MessageCodec<AlterReplicaLogDirsRe
   decode: decodeAlterReplicaLogDirsRequest,
   encode: encodeAlterReplicaLogDirsRequest,
   create: createAlterReplicaLogDirsRequest,
+  structs: {
+    AlterReplicaLogDir: createAlterReplicaLogDir,
+    AlterReplicaLogDirTopic: createAlterReplicaLogDirTopic
+  },
   schema: alterReplicaLogDirsRequestSchema
 }

@@ -164,5 +164,9 @@ export const alterReplicaLogDirsResponseCodec: MessageCodec<AlterReplicaLogDirsR
   decode: decodeAlterReplicaLogDirsResponse,
   encode: encodeAlterReplicaLogDirsResponse,
   create: createAlterReplicaLogDirsResponse,
+  structs: {
+    AlterReplicaLogDirTopicResult: createAlterReplicaLogDirTopicResult,
+    AlterReplicaLogDirPartitionResult: createAlterReplicaLogDirPartitionResult
+  },
   schema: alterReplicaLogDirsResponseSchema
 }

@@ -158,5 +158,9 @@ export const alterShareGroupOffsetsRequestCodec: MessageCodec<AlterShareGroupOff
   decode: decodeAlterShareGroupOffsetsRequest,
   encode: encodeAlterShareGroupOffsetsRequest,
   create: createAlterShareGroupOffsetsRequest,
+  structs: {
+    AlterShareGroupOffsetsRequestTopic: createAlterShareGroupOffsetsRequestTopic,
+    AlterShareGroupOffsetsRequestPartition: createAlterShareGroupOffsetsRequestPartition
+  },
   schema: alterShareGroupOffsetsRequestSchema
 }

@@ -186,5 +186,9 @@ export const alterShareGroupOffsetsResponseCodec: MessageCodec<AlterShareGroupOf
   decode: decodeAlterShareGroupOffsetsResponse,
   encode: encodeAlterShareGroupOffsetsResponse,
   create: createAlterShareGroupOffsetsResponse,
+  structs: {
+    AlterShareGroupOffsetsResponseTopic: createAlterShareGroupOffsetsResponseTopic,
+    AlterShareGroupOffsetsResponsePartition: createAlterShareGroupOffsetsResponsePartition
+  },
   schema: alterShareGroupOffsetsResponseSchema
 }

@@ -179,5 +179,9 @@ export const alterUserScramCredentialsRequestCodec: MessageCodec<AlterUserScramC
   decode: decodeAlterUserScramCredentialsRequest,
   encode: encodeAlterUserScramCredentialsRequest,
   create: createAlterUserScramCredentialsRequest,
+  structs: {
+    ScramCredentialDeletion: createScramCredentialDeletion,
+    ScramCredentialUpsertion: createScramCredentialUpsertion
+  },
   schema: alterUserScramCredentialsRequestSchema
 }

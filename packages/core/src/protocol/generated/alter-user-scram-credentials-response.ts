@@ -126,5 +126,8 @@ export const alterUserScramCredentialsResponseCodec: MessageCodec<AlterUserScram
   decode: decodeAlterUserScramCredentialsResponse,
   encode: encodeAlterUserScramCredentialsResponse,
   create: createAlterUserScramCredentialsResponse,
+  structs: {
+    AlterUserScramCredentialsResult: createAlterUserScramCredentialsResult
+  },
   schema: alterUserScramCredentialsResponseSchema
 }

@@ -81,5 +81,6 @@ export const apiVersionsRequestCodec: MessageCodec<ApiVersionsRequestData> = {
   decode: decodeApiVersionsRequest,
   encode: encodeApiVersionsRequest,
   create: createApiVersionsRequest,
+  structs: {},
   schema: apiVersionsRequestSchema
 }

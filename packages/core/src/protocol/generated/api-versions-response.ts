@@ -313,5 +313,10 @@ export const apiVersionsResponseCodec: MessageCodec<ApiVersionsResponseData> = {
   decode: decodeApiVersionsResponse,
   encode: encodeApiVersionsResponse,
   create: createApiVersionsResponse,
+  structs: {
+    ApiVersion: createApiVersion,
+    SupportedFeatureKey: createSupportedFeatureKey,
+    FinalizedFeatureKey: createFinalizedFeatureKey
+  },
   schema: apiVersionsResponseSchema
 }

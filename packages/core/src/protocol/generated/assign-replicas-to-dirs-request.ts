@@ -197,5 +197,10 @@ export const assignReplicasToDirsRequestCodec: MessageCodec<AssignReplicasToDirs
   decode: decodeAssignReplicasToDirsRequest,
   encode: encodeAssignReplicasToDirsRequest,
   create: createAssignReplicasToDirsRequest,
+  structs: {
+    DirectoryData: createDirectoryData,
+    TopicData: createTopicData,
+    PartitionData: createPartitionData
+  },
   schema: assignReplicasToDirsRequestSchema
 }

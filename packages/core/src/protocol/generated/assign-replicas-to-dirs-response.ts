@@ -204,5 +204,10 @@ export const assignReplicasToDirsResponseCodec: MessageCodec<AssignReplicasToDir
   decode: decodeAssignReplicasToDirsResponse,
   encode: encodeAssignReplicasToDirsResponse,
   create: createAssignReplicasToDirsResponse,
+  structs: {
+    DirectoryData: createDirectoryData,
+    TopicData: createTopicData,
+    PartitionData: createPartitionData
+  },
   schema: assignReplicasToDirsResponseSchema
 }

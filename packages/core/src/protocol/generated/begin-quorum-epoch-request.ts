@@ -238,5 +238,10 @@ export const beginQuorumEpochRequestCodec: MessageCodec<BeginQuorumEpochRequestD
   decode: decodeBeginQuorumEpochRequest,
   encode: encodeBeginQuorumEpochRequest,
   create: createBeginQuorumEpochRequest,
+  structs: {
+    TopicData: createTopicData,
+    PartitionData: createPartitionData,
+    LeaderEndpoint: createLeaderEndpoint
+  },
   schema: beginQuorumEpochRequestSchema
 }

@@ -254,5 +254,10 @@ export const beginQuorumEpochResponseCodec: MessageCodec<BeginQuorumEpochRespons
   decode: decodeBeginQuorumEpochResponse,
   encode: encodeBeginQuorumEpochResponse,
   create: createBeginQuorumEpochResponse,
+  structs: {
+    TopicData: createTopicData,
+    PartitionData: createPartitionData,
+    NodeEndpoint: createNodeEndpoint
+  },
   schema: beginQuorumEpochResponseSchema
 }

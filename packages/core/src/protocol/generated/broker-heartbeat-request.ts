@@ -148,5 +148,6 @@ export const brokerHeartbeatRequestCodec: MessageCodec<BrokerHeartbeatRequestDat
   decode: decodeBrokerHeartbeatRequest,
   encode: encodeBrokerHeartbeatRequest,
   create: createBrokerHeartbeatRequest,
+  structs: {},
   schema: brokerHeartbeatRequestSchema
 }

@@ -100,5 +100,6 @@ export const brokerHeartbeatResponseCodec: MessageCodec<BrokerHeartbeatResponseD
   decode: decodeBrokerHeartbeatResponse,
   encode: encodeBrokerHeartbeatResponse,
   create: createBrokerHeartbeatResponse,
+  structs: {},
   schema: brokerHeartbeatResponseSchema
 }

@@ -228,5 +228,9 @@ export const brokerRegistrationRequestCodec: MessageCodec<BrokerRegistrationRequ
   decode: decodeBrokerRegistrationRequest,
   encode: encodeBrokerRegistrationRequest,
   create: createBrokerRegistrationRequest,
+  structs: {
+    Listener: createListener,
+    Feature: createFeature
+  },
   schema: brokerRegistrationRequestSchema
 }

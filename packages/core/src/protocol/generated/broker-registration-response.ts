@@ -86,5 +86,6 @@ export const brokerRegistrationResponseCodec: MessageCodec<BrokerRegistrationRes
   decode: decodeBrokerRegistrationResponse,
   encode: encodeBrokerRegistrationResponse,
   create: createBrokerRegistrationResponse,
+  structs: {},
   schema: brokerRegistrationResponseSchema
 }

@@ -79,5 +79,6 @@ export const consumerGroupDescribeRequestCodec: MessageCodec<ConsumerGroupDescri
   decode: decodeConsumerGroupDescribeRequest,
   encode: encodeConsumerGroupDescribeRequest,
   create: createConsumerGroupDescribeRequest,
+  structs: {},
   schema: consumerGroupDescribeRequestSchema
 }

@@ -348,5 +348,11 @@ export const consumerGroupDescribeResponseCodec: MessageCodec<ConsumerGroupDescr
   decode: decodeConsumerGroupDescribeResponse,
   encode: encodeConsumerGroupDescribeResponse,
   create: createConsumerGroupDescribeResponse,
+  structs: {
+    DescribedGroup: createDescribedGroup,
+    Member: createMember,
+    TopicPartitions: createTopicPartitions,
+    Assignment: createAssignment
+  },
   schema: consumerGroupDescribeResponseSchema
 }

@@ -175,5 +175,8 @@ export const consumerGroupHeartbeatRequestCodec: MessageCodec<ConsumerGroupHeart
   decode: decodeConsumerGroupHeartbeatRequest,
   encode: encodeConsumerGroupHeartbeatRequest,
   create: createConsumerGroupHeartbeatRequest,
+  structs: {
+    TopicPartitions: createTopicPartitions
+  },
   schema: consumerGroupHeartbeatRequestSchema
 }

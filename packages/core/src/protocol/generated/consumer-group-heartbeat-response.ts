@@ -186,5 +186,9 @@ export const consumerGroupHeartbeatResponseCodec: MessageCodec<ConsumerGroupHear
   decode: decodeConsumerGroupHeartbeatResponse,
   encode: encodeConsumerGroupHeartbeatResponse,
   create: createConsumerGroupHeartbeatResponse,
+  structs: {
+    Assignment: createAssignment,
+    TopicPartitions: createTopicPartitions
+  },
   schema: consumerGroupHeartbeatResponseSchema
 }

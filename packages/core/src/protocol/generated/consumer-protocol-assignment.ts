@@ -108,5 +108,8 @@ export const consumerProtocolAssignmentCodec: MessageCodec<ConsumerProtocolAssig
   decode: decodeConsumerProtocolAssignment,
   encode: encodeConsumerProtocolAssignment,
   create: createConsumerProtocolAssignment,
+  structs: {
+    TopicPartition: createTopicPartition
+  },
   schema: consumerProtocolAssignmentSchema
 }

@@ -129,5 +129,8 @@ export const consumerProtocolSubscriptionCodec: MessageCodec<ConsumerProtocolSub
   decode: decodeConsumerProtocolSubscription,
   encode: encodeConsumerProtocolSubscription,
   create: createConsumerProtocolSubscription,
+  structs: {
+    TopicPartition: createTopicPartition
+  },
   schema: consumerProtocolSubscriptionSchema
 }

@@ -66,5 +66,6 @@ export const controlRecordTypeSchemaCodec: MessageCodec<ControlRecordTypeSchemaD
   decode: decodeControlRecordTypeSchema,
   encode: encodeControlRecordTypeSchema,
   create: createControlRecordTypeSchema,
+  structs: {},
   schema: controlRecordTypeSchemaSchema
 }

@@ -57,5 +57,6 @@ export const controlledShutdownRequestCodec: MessageCodec<ControlledShutdownRequ
   decode: decodeControlledShutdownRequest,
   encode: encodeControlledShutdownRequest,
   create: createControlledShutdownRequest,
+  structs: {},
   schema: controlledShutdownRequestSchema
 }

@@ -57,5 +57,6 @@ export const controlledShutdownResponseCodec: MessageCodec<ControlledShutdownRes
   decode: decodeControlledShutdownResponse,
   encode: encodeControlledShutdownResponse,
   create: createControlledShutdownResponse,
+  structs: {},
   schema: controlledShutdownResponseSchema
 }

@@ -200,5 +200,9 @@ export const controllerRegistrationRequestCodec: MessageCodec<ControllerRegistra
   decode: decodeControllerRegistrationRequest,
   encode: encodeControllerRegistrationRequest,
   create: createControllerRegistrationRequest,
+  structs: {
+    Listener: createListener,
+    Feature: createFeature
+  },
   schema: controllerRegistrationRequestSchema
 }

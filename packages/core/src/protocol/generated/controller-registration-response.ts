@@ -86,5 +86,6 @@ export const controllerRegistrationResponseCodec: MessageCodec<ControllerRegistr
   decode: decodeControllerRegistrationResponse,
   encode: encodeControllerRegistrationResponse,
   create: createControllerRegistrationResponse,
+  structs: {},
   schema: controllerRegistrationResponseSchema
 }

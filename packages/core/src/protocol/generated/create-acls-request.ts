@@ -151,5 +151,8 @@ export const createAclsRequestCodec: MessageCodec<CreateAclsRequestData> = {
   decode: decodeCreateAclsRequest,
   encode: encodeCreateAclsRequest,
   create: createCreateAclsRequest,
+  structs: {
+    AclCreation: createAclCreation
+  },
   schema: createAclsRequestSchema
 }

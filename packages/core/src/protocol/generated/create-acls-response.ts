@@ -123,5 +123,8 @@ export const createAclsResponseCodec: MessageCodec<CreateAclsResponseData> = {
   decode: decodeCreateAclsResponse,
   encode: encodeCreateAclsResponse,
   create: createCreateAclsResponse,
+  structs: {
+    AclCreationResult: createAclCreationResult
+  },
   schema: createAclsResponseSchema
 }

@@ -137,5 +137,8 @@ export const createDelegationTokenRequestCodec: MessageCodec<CreateDelegationTok
   decode: decodeCreateDelegationTokenRequest,
   encode: encodeCreateDelegationTokenRequest,
   create: createCreateDelegationTokenRequest,
+  structs: {
+    CreatableRenewers: createCreatableRenewers
+  },
   schema: createDelegationTokenRequestSchema
 }

@@ -144,5 +144,6 @@ export const createDelegationTokenResponseCodec: MessageCodec<CreateDelegationTo
   decode: decodeCreateDelegationTokenResponse,
   encode: encodeCreateDelegationTokenResponse,
   create: createCreateDelegationTokenResponse,
+  structs: {},
   schema: createDelegationTokenResponseSchema
 }

@@ -171,5 +171,9 @@ export const createPartitionsRequestCodec: MessageCodec<CreatePartitionsRequestD
   decode: decodeCreatePartitionsRequest,
   encode: encodeCreatePartitionsRequest,
   create: createCreatePartitionsRequest,
+  structs: {
+    CreatePartitionsTopic: createCreatePartitionsTopic,
+    CreatePartitionsAssignment: createCreatePartitionsAssignment
+  },
   schema: createPartitionsRequestSchema
 }

@@ -130,5 +130,8 @@ export const createPartitionsResponseCodec: MessageCodec<CreatePartitionsRespons
   decode: decodeCreatePartitionsResponse,
   encode: encodeCreatePartitionsResponse,
   create: createCreatePartitionsResponse,
+  structs: {
+    CreatePartitionsTopicResult: createCreatePartitionsTopicResult
+  },
   schema: createPartitionsResponseSchema
 }

@@ -233,5 +233,10 @@ export const createTopicsRequestCodec: MessageCodec<CreateTopicsRequestData> = {
   decode: decodeCreateTopicsRequest,
   encode: encodeCreateTopicsRequest,
   create: createCreateTopicsRequest,
+  structs: {
+    CreatableTopic: createCreatableTopic,
+    CreatableReplicaAssignment: createCreatableReplicaAssignment,
+    CreatableTopicConfig: createCreatableTopicConfig
+  },
   schema: createTopicsRequestSchema
 }

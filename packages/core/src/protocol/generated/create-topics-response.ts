@@ -248,5 +248,9 @@ export const createTopicsResponseCodec: MessageCodec<CreateTopicsResponseData> =
   decode: decodeCreateTopicsResponse,
   encode: encodeCreateTopicsResponse,
   create: createCreateTopicsResponse,
+  structs: {
+    CreatableTopicResult: createCreatableTopicResult,
+    CreatableTopicConfigs: createCreatableTopicConfigs
+  },
   schema: createTopicsResponseSchema
 }

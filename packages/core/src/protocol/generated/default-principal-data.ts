@@ -86,5 +86,6 @@ export const defaultPrincipalDataCodec: MessageCodec<DefaultPrincipalDataData> =
   decode: decodeDefaultPrincipalData,
   encode: encodeDefaultPrincipalData,
   create: createDefaultPrincipalData,
+  structs: {},
   schema: defaultPrincipalDataSchema
 }

@@ -151,5 +151,8 @@ export const deleteAclsRequestCodec: MessageCodec<DeleteAclsRequestData> = {
   decode: decodeDeleteAclsRequest,
   encode: encodeDeleteAclsRequest,
   create: createDeleteAclsRequest,
+  structs: {
+    DeleteAclsFilter: createDeleteAclsFilter
+  },
   schema: deleteAclsRequestSchema
 }

@@ -220,5 +220,9 @@ export const deleteAclsResponseCodec: MessageCodec<DeleteAclsResponseData> = {
   decode: decodeDeleteAclsResponse,
   encode: encodeDeleteAclsResponse,
   create: createDeleteAclsResponse,
+  structs: {
+    DeleteAclsFilterResult: createDeleteAclsFilterResult,
+    DeleteAclsMatchingAcl: createDeleteAclsMatchingAcl
+  },
   schema: deleteAclsResponseSchema
 }

@@ -74,5 +74,6 @@ export const deleteGroupsRequestCodec: MessageCodec<DeleteGroupsRequestData> = {
   decode: decodeDeleteGroupsRequest,
   encode: encodeDeleteGroupsRequest,
   create: createDeleteGroupsRequest,
+  structs: {},
   schema: deleteGroupsRequestSchema
 }

@@ -123,5 +123,8 @@ export const deleteGroupsResponseCodec: MessageCodec<DeleteGroupsResponseData> =
   decode: decodeDeleteGroupsResponse,
   encode: encodeDeleteGroupsResponse,
   create: createDeleteGroupsResponse,
+  structs: {
+    DeletableGroupResult: createDeletableGroupResult
+  },
   schema: deleteGroupsResponseSchema
 }

@@ -164,5 +164,9 @@ export const deleteRecordsRequestCodec: MessageCodec<DeleteRecordsRequestData> =
   decode: decodeDeleteRecordsRequest,
   encode: encodeDeleteRecordsRequest,
   create: createDeleteRecordsRequest,
+  structs: {
+    DeleteRecordsTopic: createDeleteRecordsTopic,
+    DeleteRecordsPartition: createDeleteRecordsPartition
+  },
   schema: deleteRecordsRequestSchema
 }

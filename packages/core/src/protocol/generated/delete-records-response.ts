@@ -171,5 +171,9 @@ export const deleteRecordsResponseCodec: MessageCodec<DeleteRecordsResponseData>
   decode: decodeDeleteRecordsResponse,
   encode: encodeDeleteRecordsResponse,
   create: createDeleteRecordsResponse,
+  structs: {
+    DeleteRecordsTopicResult: createDeleteRecordsTopicResult,
+    DeleteRecordsPartitionResult: createDeleteRecordsPartitionResult
+  },
   schema: deleteRecordsResponseSchema
 }

@@ -112,5 +112,8 @@ export const deleteShareGroupOffsetsRequestCodec: MessageCodec<DeleteShareGroupO
   decode: decodeDeleteShareGroupOffsetsRequest,
   encode: encodeDeleteShareGroupOffsetsRequest,
   create: createDeleteShareGroupOffsetsRequest,
+  structs: {
+    DeleteShareGroupOffsetsRequestTopic: createDeleteShareGroupOffsetsRequestTopic
+  },
   schema: deleteShareGroupOffsetsRequestSchema
 }

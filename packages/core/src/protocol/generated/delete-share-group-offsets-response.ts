@@ -147,5 +147,8 @@ export const deleteShareGroupOffsetsResponseCodec: MessageCodec<DeleteShareGroup
   decode: decodeDeleteShareGroupOffsetsResponse,
   encode: encodeDeleteShareGroupOffsetsResponse,
   create: createDeleteShareGroupOffsetsResponse,
+  structs: {
+    DeleteShareGroupOffsetsResponseTopic: createDeleteShareGroupOffsetsResponseTopic
+  },
   schema: deleteShareGroupOffsetsResponseSchema
 }

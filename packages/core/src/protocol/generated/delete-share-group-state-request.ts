@@ -151,5 +151,9 @@ export const deleteShareGroupStateRequestCodec: MessageCodec<DeleteShareGroupSta
   decode: decodeDeleteShareGroupStateRequest,
   encode: encodeDeleteShareGroupStateRequest,
   create: createDeleteShareGroupStateRequest,
+  structs: {
+    DeleteStateData: createDeleteStateData,
+    PartitionData: createPartitionData
+  },
   schema: deleteShareGroupStateRequestSchema
 }

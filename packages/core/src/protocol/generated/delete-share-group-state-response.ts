@@ -158,5 +158,9 @@ export const deleteShareGroupStateResponseCodec: MessageCodec<DeleteShareGroupSt
   decode: decodeDeleteShareGroupStateResponse,
   encode: encodeDeleteShareGroupStateResponse,
   create: createDeleteShareGroupStateResponse,
+  structs: {
+    DeleteStateResult: createDeleteStateResult,
+    PartitionResult: createPartitionResult
+  },
   schema: deleteShareGroupStateResponseSchema
 }

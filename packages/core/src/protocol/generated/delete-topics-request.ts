@@ -128,5 +128,8 @@ export const deleteTopicsRequestCodec: MessageCodec<DeleteTopicsRequestData> = {
   decode: decodeDeleteTopicsRequest,
   encode: encodeDeleteTopicsRequest,
   create: createDeleteTopicsRequest,
+  structs: {
+    DeleteTopicState: createDeleteTopicState
+  },
   schema: deleteTopicsRequestSchema
 }

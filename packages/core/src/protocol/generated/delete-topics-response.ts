@@ -137,5 +137,8 @@ export const deleteTopicsResponseCodec: MessageCodec<DeleteTopicsResponseData> =
   decode: decodeDeleteTopicsResponse,
   encode: encodeDeleteTopicsResponse,
   create: createDeleteTopicsResponse,
+  structs: {
+    DeletableTopicResult: createDeletableTopicResult
+  },
   schema: deleteTopicsResponseSchema
 }

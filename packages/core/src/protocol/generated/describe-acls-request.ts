@@ -116,5 +116,6 @@ export const describeAclsRequestCodec: MessageCodec<DescribeAclsRequestData> = {
   decode: decodeDescribeAclsRequest,
   encode: encodeDescribeAclsRequest,
   create: createDescribeAclsRequest,
+  structs: {},
   schema: describeAclsRequestSchema
 }

@@ -206,5 +206,9 @@ export const describeAclsResponseCodec: MessageCodec<DescribeAclsResponseData> =
   decode: decodeDescribeAclsResponse,
   encode: encodeDescribeAclsResponse,
   create: createDescribeAclsResponse,
+  structs: {
+    DescribeAclsResource: createDescribeAclsResource,
+    AclDescription: createAclDescription
+  },
   schema: describeAclsResponseSchema
 }

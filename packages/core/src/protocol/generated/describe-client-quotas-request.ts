@@ -130,5 +130,8 @@ export const describeClientQuotasRequestCodec: MessageCodec<DescribeClientQuotas
   decode: decodeDescribeClientQuotasRequest,
   encode: encodeDescribeClientQuotasRequest,
   create: createDescribeClientQuotasRequest,
+  structs: {
+    ComponentData: createComponentData
+  },
   schema: describeClientQuotasRequestSchema
 }

@@ -219,5 +219,10 @@ export const describeClientQuotasResponseCodec: MessageCodec<DescribeClientQuota
   decode: decodeDescribeClientQuotasResponse,
   encode: encodeDescribeClientQuotasResponse,
   create: createDescribeClientQuotasResponse,
+  structs: {
+    EntryData: createEntryData,
+    EntityData: createEntityData,
+    ValueData: createValueData
+  },
   schema: describeClientQuotasResponseSchema
 }

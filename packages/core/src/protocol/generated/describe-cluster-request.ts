@@ -86,5 +86,6 @@ export const describeClusterRequestCodec: MessageCodec<DescribeClusterRequestDat
   decode: decodeDescribeClusterRequest,
   encode: encodeDescribeClusterRequest,
   create: createDescribeClusterRequest,
+  structs: {},
   schema: describeClusterRequestSchema
 }

@@ -182,5 +182,8 @@ export const describeClusterResponseCodec: MessageCodec<DescribeClusterResponseD
   decode: decodeDescribeClusterResponse,
   encode: encodeDescribeClusterResponse,
   create: createDescribeClusterResponse,
+  structs: {
+    DescribeClusterBroker: createDescribeClusterBroker
+  },
   schema: describeClusterResponseSchema
 }

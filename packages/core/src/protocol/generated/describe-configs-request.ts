@@ -137,5 +137,8 @@ export const describeConfigsRequestCodec: MessageCodec<DescribeConfigsRequestDat
   decode: decodeDescribeConfigsRequest,
   encode: encodeDescribeConfigsRequest,
   create: createDescribeConfigsRequest,
+  structs: {
+    DescribeConfigsResource: createDescribeConfigsResource
+  },
   schema: describeConfigsRequestSchema
 }

@@ -275,5 +275,10 @@ export const describeConfigsResponseCodec: MessageCodec<DescribeConfigsResponseD
   decode: decodeDescribeConfigsResponse,
   encode: encodeDescribeConfigsResponse,
   create: createDescribeConfigsResponse,
+  structs: {
+    DescribeConfigsResult: createDescribeConfigsResult,
+    DescribeConfigsResourceResult: createDescribeConfigsResourceResult,
+    DescribeConfigsSynonym: createDescribeConfigsSynonym
+  },
   schema: describeConfigsResponseSchema
 }

@@ -116,5 +116,8 @@ export const describeDelegationTokenRequestCodec: MessageCodec<DescribeDelegatio
   decode: decodeDescribeDelegationTokenRequest,
   encode: encodeDescribeDelegationTokenRequest,
   create: createDescribeDelegationTokenRequest,
+  structs: {
+    DescribeDelegationTokenOwner: createDescribeDelegationTokenOwner
+  },
   schema: describeDelegationTokenRequestSchema
 }

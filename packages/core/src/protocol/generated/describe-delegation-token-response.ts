@@ -227,5 +227,9 @@ export const describeDelegationTokenResponseCodec: MessageCodec<DescribeDelegati
   decode: decodeDescribeDelegationTokenResponse,
   encode: encodeDescribeDelegationTokenResponse,
   create: createDescribeDelegationTokenResponse,
+  structs: {
+    DescribedDelegationToken: createDescribedDelegationToken,
+    DescribedDelegationTokenRenewer: createDescribedDelegationTokenRenewer
+  },
   schema: describeDelegationTokenResponseSchema
 }

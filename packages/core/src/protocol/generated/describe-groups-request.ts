@@ -81,5 +81,6 @@ export const describeGroupsRequestCodec: MessageCodec<DescribeGroupsRequestData>
   decode: decodeDescribeGroupsRequest,
   encode: encodeDescribeGroupsRequest,
   create: createDescribeGroupsRequest,
+  structs: {},
   schema: describeGroupsRequestSchema
 }

@@ -234,5 +234,9 @@ export const describeGroupsResponseCodec: MessageCodec<DescribeGroupsResponseDat
   decode: decodeDescribeGroupsResponse,
   encode: encodeDescribeGroupsResponse,
   create: createDescribeGroupsResponse,
+  structs: {
+    DescribedGroup: createDescribedGroup,
+    DescribedGroupMember: createDescribedGroupMember
+  },
   schema: describeGroupsResponseSchema
 }

@@ -116,5 +116,8 @@ export const describeLogDirsRequestCodec: MessageCodec<DescribeLogDirsRequestDat
   decode: decodeDescribeLogDirsRequest,
   encode: encodeDescribeLogDirsRequest,
   create: createDescribeLogDirsRequest,
+  structs: {
+    DescribableLogDirTopic: createDescribableLogDirTopic
+  },
   schema: describeLogDirsRequestSchema
 }

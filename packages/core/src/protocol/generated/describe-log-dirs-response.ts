@@ -254,5 +254,10 @@ export const describeLogDirsResponseCodec: MessageCodec<DescribeLogDirsResponseD
   decode: decodeDescribeLogDirsResponse,
   encode: encodeDescribeLogDirsResponse,
   create: createDescribeLogDirsResponse,
+  structs: {
+    DescribeLogDirsResult: createDescribeLogDirsResult,
+    DescribeLogDirsTopic: createDescribeLogDirsTopic,
+    DescribeLogDirsPartition: createDescribeLogDirsPartition
+  },
   schema: describeLogDirsResponseSchema
 }

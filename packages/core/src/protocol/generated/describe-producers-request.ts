@@ -112,5 +112,8 @@ export const describeProducersRequestCodec: MessageCodec<DescribeProducersReques
   decode: decodeDescribeProducersRequest,
   encode: encodeDescribeProducersRequest,
   create: createDescribeProducersRequest,
+  structs: {
+    TopicRequest: createTopicRequest
+  },
   schema: describeProducersRequestSchema
 }

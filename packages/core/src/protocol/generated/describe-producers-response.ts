@@ -239,5 +239,10 @@ export const describeProducersResponseCodec: MessageCodec<DescribeProducersRespo
   decode: decodeDescribeProducersResponse,
   encode: encodeDescribeProducersResponse,
   create: createDescribeProducersResponse,
+  structs: {
+    TopicResponse: createTopicResponse,
+    PartitionResponse: createPartitionResponse,
+    ProducerState: createProducerState
+  },
   schema: describeProducersResponseSchema
 }

@@ -144,5 +144,9 @@ export const describeQuorumRequestCodec: MessageCodec<DescribeQuorumRequestData>
   decode: decodeDescribeQuorumRequest,
   encode: encodeDescribeQuorumRequest,
   create: createDescribeQuorumRequest,
+  structs: {
+    TopicData: createTopicData,
+    PartitionData: createPartitionData
+  },
   schema: describeQuorumRequestSchema
 }

@@ -359,5 +359,12 @@ export const describeQuorumResponseCodec: MessageCodec<DescribeQuorumResponseDat
   decode: decodeDescribeQuorumResponse,
   encode: encodeDescribeQuorumResponse,
   create: createDescribeQuorumResponse,
+  structs: {
+    TopicData: createTopicData,
+    PartitionData: createPartitionData,
+    Node: createNode,
+    Listener: createListener,
+    ReplicaState: createReplicaState
+  },
   schema: describeQuorumResponseSchema
 }

@@ -151,5 +151,9 @@ export const describeShareGroupOffsetsRequestCodec: MessageCodec<DescribeShareGr
   decode: decodeDescribeShareGroupOffsetsRequest,
   encode: encodeDescribeShareGroupOffsetsRequest,
   create: createDescribeShareGroupOffsetsRequest,
+  structs: {
+    DescribeShareGroupOffsetsRequestGroup: createDescribeShareGroupOffsetsRequestGroup,
+    DescribeShareGroupOffsetsRequestTopic: createDescribeShareGroupOffsetsRequestTopic
+  },
   schema: describeShareGroupOffsetsRequestSchema
 }

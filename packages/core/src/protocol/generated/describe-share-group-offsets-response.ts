@@ -246,5 +246,10 @@ export const describeShareGroupOffsetsResponseCodec: MessageCodec<DescribeShareG
   decode: decodeDescribeShareGroupOffsetsResponse,
   encode: encodeDescribeShareGroupOffsetsResponse,
   create: createDescribeShareGroupOffsetsResponse,
+  structs: {
+    DescribeShareGroupOffsetsResponseGroup: createDescribeShareGroupOffsetsResponseGroup,
+    DescribeShareGroupOffsetsResponseTopic: createDescribeShareGroupOffsetsResponseTopic,
+    DescribeShareGroupOffsetsResponsePartition: createDescribeShareGroupOffsetsResponsePartition
+  },
   schema: describeShareGroupOffsetsResponseSchema
 }

@@ -158,5 +158,9 @@ export const describeTopicPartitionsRequestCodec: MessageCodec<DescribeTopicPart
   decode: decodeDescribeTopicPartitionsRequest,
   encode: encodeDescribeTopicPartitionsRequest,
   create: createDescribeTopicPartitionsRequest,
+  structs: {
+    TopicRequest: createTopicRequest,
+    Cursor: createCursor
+  },
   schema: describeTopicPartitionsRequestSchema
 }

@@ -281,5 +281,10 @@ export const describeTopicPartitionsResponseCodec: MessageCodec<DescribeTopicPar
   decode: decodeDescribeTopicPartitionsResponse,
   encode: encodeDescribeTopicPartitionsResponse,
   create: createDescribeTopicPartitionsResponse,
+  structs: {
+    DescribeTopicPartitionsResponseTopic: createDescribeTopicPartitionsResponseTopic,
+    DescribeTopicPartitionsResponsePartition: createDescribeTopicPartitionsResponsePartition,
+    Cursor: createCursor
+  },
   schema: describeTopicPartitionsResponseSchema
 }

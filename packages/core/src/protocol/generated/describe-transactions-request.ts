@@ -72,5 +72,6 @@ export const describeTransactionsRequestCodec: MessageCodec<DescribeTransactions
   decode: decodeDescribeTransactionsRequest,
   encode: encodeDescribeTransactionsRequest,
   create: createDescribeTransactionsRequest,
+  structs: {},
   schema: describeTransactionsRequestSchema
 }

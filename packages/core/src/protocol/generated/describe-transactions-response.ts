@@ -200,5 +200,9 @@ export const describeTransactionsResponseCodec: MessageCodec<DescribeTransaction
   decode: decodeDescribeTransactionsResponse,
   encode: encodeDescribeTransactionsResponse,
   create: createDescribeTransactionsResponse,
+  structs: {
+    TransactionState: createTransactionState,
+    TopicData: createTopicData
+  },
   schema: describeTransactionsResponseSchema
 }

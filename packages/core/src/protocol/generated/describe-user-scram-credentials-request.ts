@@ -105,5 +105,8 @@ export const describeUserScramCredentialsRequestCodec: MessageCodec<DescribeUser
   decode: decodeDescribeUserScramCredentialsRequest,
   encode: encodeDescribeUserScramCredentialsRequest,
   create: createDescribeUserScramCredentialsRequest,
+  structs: {
+    UserName: createUserName
+  },
   schema: describeUserScramCredentialsRequestSchema
 }

@@ -186,5 +186,9 @@ export const describeUserScramCredentialsResponseCodec: MessageCodec<DescribeUse
   decode: decodeDescribeUserScramCredentialsResponse,
   encode: encodeDescribeUserScramCredentialsResponse,
   create: createDescribeUserScramCredentialsResponse,
+  structs: {
+    DescribeUserScramCredentialsResult: createDescribeUserScramCredentialsResult,
+    CredentialInfo: createCredentialInfo
+  },
   schema: describeUserScramCredentialsResponseSchema
 }

@@ -130,5 +130,8 @@ export const electLeadersRequestCodec: MessageCodec<ElectLeadersRequestData> = {
   decode: decodeElectLeadersRequest,
   encode: encodeElectLeadersRequest,
   create: createElectLeadersRequest,
+  structs: {
+    TopicPartitions: createTopicPartitions
+  },
   schema: electLeadersRequestSchema
 }

@@ -178,5 +178,9 @@ export const electLeadersResponseCodec: MessageCodec<ElectLeadersResponseData> =
   decode: decodeElectLeadersResponse,
   encode: encodeElectLeadersResponse,
   create: createElectLeadersResponse,
+  structs: {
+    ReplicaElectionResult: createReplicaElectionResult,
+    PartitionResult: createPartitionResult
+  },
   schema: electLeadersResponseSchema
 }

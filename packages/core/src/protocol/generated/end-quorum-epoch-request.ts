@@ -277,5 +277,11 @@ export const endQuorumEpochRequestCodec: MessageCodec<EndQuorumEpochRequestData>
   decode: decodeEndQuorumEpochRequest,
   encode: encodeEndQuorumEpochRequest,
   create: createEndQuorumEpochRequest,
+  structs: {
+    TopicData: createTopicData,
+    PartitionData: createPartitionData,
+    ReplicaInfo: createReplicaInfo,
+    LeaderEndpoint: createLeaderEndpoint
+  },
   schema: endQuorumEpochRequestSchema
 }

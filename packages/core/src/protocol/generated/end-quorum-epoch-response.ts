@@ -254,5 +254,10 @@ export const endQuorumEpochResponseCodec: MessageCodec<EndQuorumEpochResponseDat
   decode: decodeEndQuorumEpochResponse,
   encode: encodeEndQuorumEpochResponse,
   create: createEndQuorumEpochResponse,
+  structs: {
+    TopicData: createTopicData,
+    PartitionData: createPartitionData,
+    NodeEndpoint: createNodeEndpoint
+  },
   schema: endQuorumEpochResponseSchema
 }

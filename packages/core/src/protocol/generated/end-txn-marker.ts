@@ -66,5 +66,6 @@ export const endTxnMarkerCodec: MessageCodec<EndTxnMarkerData> = {
   decode: decodeEndTxnMarker,
   encode: encodeEndTxnMarker,
   create: createEndTxnMarker,
+  structs: {},
   schema: endTxnMarkerSchema
 }

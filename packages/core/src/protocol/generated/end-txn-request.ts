@@ -95,5 +95,6 @@ export const endTxnRequestCodec: MessageCodec<EndTxnRequestData> = {
   decode: decodeEndTxnRequest,
   encode: encodeEndTxnRequest,
   create: createEndTxnRequest,
+  structs: {},
   schema: endTxnRequestSchema
 }

@@ -95,5 +95,6 @@ export const endTxnResponseCodec: MessageCodec<EndTxnResponseData> = {
   decode: decodeEndTxnResponse,
   encode: encodeEndTxnResponse,
   create: createEndTxnResponse,
+  structs: {},
   schema: endTxnResponseSchema
 }

@@ -86,5 +86,6 @@ export const envelopeRequestCodec: MessageCodec<EnvelopeRequestData> = {
   decode: decodeEnvelopeRequest,
   encode: encodeEnvelopeRequest,
   create: createEnvelopeRequest,
+  structs: {},
   schema: envelopeRequestSchema
 }

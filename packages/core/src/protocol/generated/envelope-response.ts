@@ -79,5 +79,6 @@ export const envelopeResponseCodec: MessageCodec<EnvelopeResponseData> = {
   decode: decodeEnvelopeResponse,
   encode: encodeEnvelopeResponse,
   create: createEnvelopeResponse,
+  structs: {},
   schema: envelopeResponseSchema
 }

@@ -81,5 +81,6 @@ export const expireDelegationTokenRequestCodec: MessageCodec<ExpireDelegationTok
   decode: decodeExpireDelegationTokenRequest,
   encode: encodeExpireDelegationTokenRequest,
   create: createExpireDelegationTokenRequest,
+  structs: {},
   schema: expireDelegationTokenRequestSchema
 }

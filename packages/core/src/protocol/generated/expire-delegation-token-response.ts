@@ -88,5 +88,6 @@ export const expireDelegationTokenResponseCodec: MessageCodec<ExpireDelegationTo
   decode: decodeExpireDelegationTokenResponse,
   encode: encodeExpireDelegationTokenResponse,
   create: createExpireDelegationTokenResponse,
+  structs: {},
   schema: expireDelegationTokenResponseSchema
 }

@@ -447,5 +447,11 @@ export const fetchRequestCodec: MessageCodec<FetchRequestData> = {
   decode: decodeFetchRequest,
   encode: encodeFetchRequest,
   create: createFetchRequest,
+  structs: {
+    ReplicaState: createReplicaState,
+    FetchTopic: createFetchTopic,
+    FetchPartition: createFetchPartition,
+    ForgottenTopic: createForgottenTopic
+  },
   schema: fetchRequestSchema
 }

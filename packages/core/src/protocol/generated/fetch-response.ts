@@ -553,5 +553,14 @@ export const fetchResponseCodec: MessageCodec<FetchResponseData> = {
   decode: decodeFetchResponse,
   encode: encodeFetchResponse,
   create: createFetchResponse,
+  structs: {
+    FetchableTopicResponse: createFetchableTopicResponse,
+    PartitionData: createPartitionData,
+    EpochEndOffset: createEpochEndOffset,
+    LeaderIdAndEpoch: createLeaderIdAndEpoch,
+    SnapshotId: createSnapshotId,
+    AbortedTransaction: createAbortedTransaction,
+    NodeEndpoint: createNodeEndpoint
+  },
   schema: fetchResponseSchema
 }

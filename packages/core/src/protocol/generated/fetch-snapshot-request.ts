@@ -275,5 +275,10 @@ export const fetchSnapshotRequestCodec: MessageCodec<FetchSnapshotRequestData> =
   decode: decodeFetchSnapshotRequest,
   encode: encodeFetchSnapshotRequest,
   create: createFetchSnapshotRequest,
+  structs: {
+    TopicSnapshot: createTopicSnapshot,
+    PartitionSnapshot: createPartitionSnapshot,
+    SnapshotId: createSnapshotId
+  },
   schema: fetchSnapshotRequestSchema
 }

@@ -380,5 +380,12 @@ export const fetchSnapshotResponseCodec: MessageCodec<FetchSnapshotResponseData>
   decode: decodeFetchSnapshotResponse,
   encode: encodeFetchSnapshotResponse,
   create: createFetchSnapshotResponse,
+  structs: {
+    TopicSnapshot: createTopicSnapshot,
+    PartitionSnapshot: createPartitionSnapshot,
+    SnapshotId: createSnapshotId,
+    LeaderIdAndEpoch: createLeaderIdAndEpoch,
+    NodeEndpoint: createNodeEndpoint
+  },
   schema: fetchSnapshotResponseSchema
 }

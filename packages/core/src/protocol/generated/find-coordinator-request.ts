@@ -88,5 +88,6 @@ export const findCoordinatorRequestCodec: MessageCodec<FindCoordinatorRequestDat
   decode: decodeFindCoordinatorRequest,
   encode: encodeFindCoordinatorRequest,
   create: createFindCoordinatorRequest,
+  structs: {},
   schema: findCoordinatorRequestSchema
 }

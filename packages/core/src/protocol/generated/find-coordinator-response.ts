@@ -184,5 +184,8 @@ export const findCoordinatorResponseCodec: MessageCodec<FindCoordinatorResponseD
   decode: decodeFindCoordinatorResponse,
   encode: encodeFindCoordinatorResponse,
   create: createFindCoordinatorResponse,
+  structs: {
+    Coordinator: createCoordinator
+  },
   schema: findCoordinatorResponseSchema
 }

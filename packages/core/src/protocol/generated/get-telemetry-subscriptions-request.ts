@@ -72,5 +72,6 @@ export const getTelemetrySubscriptionsRequestCodec: MessageCodec<GetTelemetrySub
   decode: decodeGetTelemetrySubscriptionsRequest,
   encode: encodeGetTelemetrySubscriptionsRequest,
   create: createGetTelemetrySubscriptionsRequest,
+  structs: {},
   schema: getTelemetrySubscriptionsRequestSchema
 }

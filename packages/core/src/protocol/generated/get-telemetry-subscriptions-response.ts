@@ -128,5 +128,6 @@ export const getTelemetrySubscriptionsResponseCodec: MessageCodec<GetTelemetrySu
   decode: decodeGetTelemetrySubscriptionsResponse,
   encode: encodeGetTelemetrySubscriptionsResponse,
   create: createGetTelemetrySubscriptionsResponse,
+  structs: {},
   schema: getTelemetrySubscriptionsResponseSchema
 }

@@ -95,5 +95,6 @@ export const heartbeatRequestCodec: MessageCodec<HeartbeatRequestData> = {
   decode: decodeHeartbeatRequest,
   encode: encodeHeartbeatRequest,
   create: createHeartbeatRequest,
+  structs: {},
   schema: heartbeatRequestSchema
 }

@@ -81,5 +81,6 @@ export const heartbeatResponseCodec: MessageCodec<HeartbeatResponseData> = {
   decode: decodeHeartbeatResponse,
   encode: encodeHeartbeatResponse,
   create: createHeartbeatResponse,
+  structs: {},
   schema: heartbeatResponseSchema
 }

@@ -178,5 +178,9 @@ export const incrementalAlterConfigsRequestCodec: MessageCodec<IncrementalAlterC
   decode: decodeIncrementalAlterConfigsRequest,
   encode: encodeIncrementalAlterConfigsRequest,
   create: createIncrementalAlterConfigsRequest,
+  structs: {
+    AlterConfigsResource: createAlterConfigsResource,
+    AlterableConfig: createAlterableConfig
+  },
   schema: incrementalAlterConfigsRequestSchema
 }

@@ -137,5 +137,8 @@ export const incrementalAlterConfigsResponseCodec: MessageCodec<IncrementalAlter
   decode: decodeIncrementalAlterConfigsResponse,
   encode: encodeIncrementalAlterConfigsResponse,
   create: createIncrementalAlterConfigsResponse,
+  structs: {
+    AlterConfigsResourceResponse: createAlterConfigsResourceResponse
+  },
   schema: incrementalAlterConfigsResponseSchema
 }

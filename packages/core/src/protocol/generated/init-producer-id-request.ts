@@ -109,5 +109,6 @@ export const initProducerIdRequestCodec: MessageCodec<InitProducerIdRequestData>
   decode: decodeInitProducerIdRequest,
   encode: encodeInitProducerIdRequest,
   create: createInitProducerIdRequest,
+  structs: {},
   schema: initProducerIdRequestSchema
 }

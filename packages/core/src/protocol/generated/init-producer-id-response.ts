@@ -109,5 +109,6 @@ export const initProducerIdResponseCodec: MessageCodec<InitProducerIdResponseDat
   decode: decodeInitProducerIdResponse,
   encode: encodeInitProducerIdResponse,
   create: createInitProducerIdResponse,
+  structs: {},
   schema: initProducerIdResponseSchema
 }

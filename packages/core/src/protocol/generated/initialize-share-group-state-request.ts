@@ -165,5 +165,9 @@ export const initializeShareGroupStateRequestCodec: MessageCodec<InitializeShare
   decode: decodeInitializeShareGroupStateRequest,
   encode: encodeInitializeShareGroupStateRequest,
   create: createInitializeShareGroupStateRequest,
+  structs: {
+    InitializeStateData: createInitializeStateData,
+    PartitionData: createPartitionData
+  },
   schema: initializeShareGroupStateRequestSchema
 }

@@ -158,5 +158,9 @@ export const initializeShareGroupStateResponseCodec: MessageCodec<InitializeShar
   decode: decodeInitializeShareGroupStateResponse,
   encode: encodeInitializeShareGroupStateResponse,
   create: createInitializeShareGroupStateResponse,
+  structs: {
+    InitializeStateResult: createInitializeStateResult,
+    PartitionResult: createPartitionResult
+  },
   schema: initializeShareGroupStateResponseSchema
 }

@@ -165,5 +165,8 @@ export const joinGroupRequestCodec: MessageCodec<JoinGroupRequestData> = {
   decode: decodeJoinGroupRequest,
   encode: encodeJoinGroupRequest,
   create: createJoinGroupRequest,
+  structs: {
+    JoinGroupRequestProtocol: createJoinGroupRequestProtocol
+  },
   schema: joinGroupRequestSchema
 }

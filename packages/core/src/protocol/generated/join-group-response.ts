@@ -179,5 +179,8 @@ export const joinGroupResponseCodec: MessageCodec<JoinGroupResponseData> = {
   decode: decodeJoinGroupResponse,
   encode: encodeJoinGroupResponse,
   create: createJoinGroupResponse,
+  structs: {
+    JoinGroupResponseMember: createJoinGroupResponseMember
+  },
   schema: joinGroupResponseSchema
 }

@@ -79,5 +79,6 @@ export const kRaftVersionRecordCodec: MessageCodec<KRaftVersionRecordData> = {
   decode: decodeKRaftVersionRecord,
   encode: encodeKRaftVersionRecord,
   create: createKRaftVersionRecord,
+  structs: {},
   schema: kRaftVersionRecordSchema
 }

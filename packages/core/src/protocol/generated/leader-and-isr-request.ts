@@ -57,5 +57,6 @@ export const leaderAndIsrRequestCodec: MessageCodec<LeaderAndIsrRequestData> = {
   decode: decodeLeaderAndIsrRequest,
   encode: encodeLeaderAndIsrRequest,
   create: createLeaderAndIsrRequest,
+  structs: {},
   schema: leaderAndIsrRequestSchema
 }

@@ -57,5 +57,6 @@ export const leaderAndIsrResponseCodec: MessageCodec<LeaderAndIsrResponseData> =
   decode: decodeLeaderAndIsrResponse,
   encode: encodeLeaderAndIsrResponse,
   create: createLeaderAndIsrResponse,
+  structs: {},
   schema: leaderAndIsrResponseSchema
 }

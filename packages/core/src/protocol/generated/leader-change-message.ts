@@ -133,5 +133,8 @@ export const leaderChangeMessageCodec: MessageCodec<LeaderChangeMessageData> = {
   decode: decodeLeaderChangeMessage,
   encode: encodeLeaderChangeMessage,
   create: createLeaderChangeMessage,
+  structs: {
+    Voter: createVoter
+  },
   schema: leaderChangeMessageSchema
 }

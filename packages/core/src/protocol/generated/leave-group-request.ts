@@ -137,5 +137,8 @@ export const leaveGroupRequestCodec: MessageCodec<LeaveGroupRequestData> = {
   decode: decodeLeaveGroupRequest,
   encode: encodeLeaveGroupRequest,
   create: createLeaveGroupRequest,
+  structs: {
+    MemberIdentity: createMemberIdentity
+  },
   schema: leaveGroupRequestSchema
 }

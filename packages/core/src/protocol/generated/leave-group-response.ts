@@ -137,5 +137,8 @@ export const leaveGroupResponseCodec: MessageCodec<LeaveGroupResponseData> = {
   decode: decodeLeaveGroupResponse,
   encode: encodeLeaveGroupResponse,
   create: createLeaveGroupResponse,
+  structs: {
+    MemberResponse: createMemberResponse
+  },
   schema: leaveGroupResponseSchema
 }

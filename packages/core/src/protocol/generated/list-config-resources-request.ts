@@ -72,5 +72,6 @@ export const listConfigResourcesRequestCodec: MessageCodec<ListConfigResourcesRe
   decode: decodeListConfigResourcesRequest,
   encode: encodeListConfigResourcesRequest,
   create: createListConfigResourcesRequest,
+  structs: {},
   schema: listConfigResourcesRequestSchema
 }

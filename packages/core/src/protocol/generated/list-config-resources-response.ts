@@ -126,5 +126,8 @@ export const listConfigResourcesResponseCodec: MessageCodec<ListConfigResourcesR
   decode: decodeListConfigResourcesResponse,
   encode: encodeListConfigResourcesResponse,
   create: createListConfigResourcesResponse,
+  structs: {
+    ConfigResource: createConfigResource
+  },
   schema: listConfigResourcesResponseSchema
 }

@@ -81,5 +81,6 @@ export const listGroupsRequestCodec: MessageCodec<ListGroupsRequestData> = {
   decode: decodeListGroupsRequest,
   encode: encodeListGroupsRequest,
   create: createListGroupsRequest,
+  structs: {},
   schema: listGroupsRequestSchema
 }

@@ -144,5 +144,8 @@ export const listGroupsResponseCodec: MessageCodec<ListGroupsResponseData> = {
   decode: decodeListGroupsResponse,
   encode: encodeListGroupsResponse,
   create: createListGroupsResponse,
+  structs: {
+    ListedGroup: createListedGroup
+  },
   schema: listGroupsResponseSchema
 }

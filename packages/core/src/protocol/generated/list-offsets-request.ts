@@ -185,5 +185,9 @@ export const listOffsetsRequestCodec: MessageCodec<ListOffsetsRequestData> = {
   decode: decodeListOffsetsRequest,
   encode: encodeListOffsetsRequest,
   create: createListOffsetsRequest,
+  structs: {
+    ListOffsetsTopic: createListOffsetsTopic,
+    ListOffsetsPartition: createListOffsetsPartition
+  },
   schema: listOffsetsRequestSchema
 }

@@ -185,5 +185,9 @@ export const listOffsetsResponseCodec: MessageCodec<ListOffsetsResponseData> = {
   decode: decodeListOffsetsResponse,
   encode: encodeListOffsetsResponse,
   create: createListOffsetsResponse,
+  structs: {
+    ListOffsetsTopicResponse: createListOffsetsTopicResponse,
+    ListOffsetsPartitionResponse: createListOffsetsPartitionResponse
+  },
   schema: listOffsetsResponseSchema
 }

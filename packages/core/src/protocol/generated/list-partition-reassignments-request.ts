@@ -119,5 +119,8 @@ export const listPartitionReassignmentsRequestCodec: MessageCodec<ListPartitionR
   decode: decodeListPartitionReassignmentsRequest,
   encode: encodeListPartitionReassignmentsRequest,
   create: createListPartitionReassignmentsRequest,
+  structs: {
+    ListPartitionReassignmentsTopics: createListPartitionReassignmentsTopics
+  },
   schema: listPartitionReassignmentsRequestSchema
 }

@@ -186,5 +186,9 @@ export const listPartitionReassignmentsResponseCodec: MessageCodec<ListPartition
   decode: decodeListPartitionReassignmentsResponse,
   encode: encodeListPartitionReassignmentsResponse,
   create: createListPartitionReassignmentsResponse,
+  structs: {
+    OngoingTopicReassignment: createOngoingTopicReassignment,
+    OngoingPartitionReassignment: createOngoingPartitionReassignment
+  },
   schema: listPartitionReassignmentsResponseSchema
 }

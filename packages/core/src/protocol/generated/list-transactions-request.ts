@@ -93,5 +93,6 @@ export const listTransactionsRequestCodec: MessageCodec<ListTransactionsRequestD
   decode: decodeListTransactionsRequest,
   encode: encodeListTransactionsRequest,
   create: createListTransactionsRequest,
+  structs: {},
   schema: listTransactionsRequestSchema
 }

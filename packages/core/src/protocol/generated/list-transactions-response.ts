@@ -140,5 +140,8 @@ export const listTransactionsResponseCodec: MessageCodec<ListTransactionsRespons
   decode: decodeListTransactionsResponse,
   encode: encodeListTransactionsResponse,
   create: createListTransactionsResponse,
+  structs: {
+    TransactionState: createTransactionState
+  },
   schema: listTransactionsResponseSchema
 }

@@ -137,5 +137,8 @@ export const metadataRequestCodec: MessageCodec<MetadataRequestData> = {
   decode: decodeMetadataRequest,
   encode: encodeMetadataRequest,
   create: createMetadataRequest,
+  structs: {
+    MetadataRequestTopic: createMetadataRequestTopic
+  },
   schema: metadataRequestSchema
 }

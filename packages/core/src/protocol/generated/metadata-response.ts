@@ -317,5 +317,10 @@ export const metadataResponseCodec: MessageCodec<MetadataResponseData> = {
   decode: decodeMetadataResponse,
   encode: encodeMetadataResponse,
   create: createMetadataResponse,
+  structs: {
+    MetadataResponseBroker: createMetadataResponseBroker,
+    MetadataResponseTopic: createMetadataResponseTopic,
+    MetadataResponsePartition: createMetadataResponsePartition
+  },
   schema: metadataResponseSchema
 }

@@ -213,5 +213,9 @@ export const offsetCommitRequestCodec: MessageCodec<OffsetCommitRequestData> = {
   decode: decodeOffsetCommitRequest,
   encode: encodeOffsetCommitRequest,
   create: createOffsetCommitRequest,
+  structs: {
+    OffsetCommitRequestTopic: createOffsetCommitRequestTopic,
+    OffsetCommitRequestPartition: createOffsetCommitRequestPartition
+  },
   schema: offsetCommitRequestSchema
 }

@@ -171,5 +171,9 @@ export const offsetCommitResponseCodec: MessageCodec<OffsetCommitResponseData> =
   decode: decodeOffsetCommitResponse,
   encode: encodeOffsetCommitResponse,
   create: createOffsetCommitResponse,
+  structs: {
+    OffsetCommitResponseTopic: createOffsetCommitResponseTopic,
+    OffsetCommitResponsePartition: createOffsetCommitResponsePartition
+  },
   schema: offsetCommitResponseSchema
 }

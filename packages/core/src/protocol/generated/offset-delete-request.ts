@@ -135,5 +135,9 @@ export const offsetDeleteRequestCodec: MessageCodec<OffsetDeleteRequestData> = {
   decode: decodeOffsetDeleteRequest,
   encode: encodeOffsetDeleteRequest,
   create: createOffsetDeleteRequest,
+  structs: {
+    OffsetDeleteRequestTopic: createOffsetDeleteRequestTopic,
+    OffsetDeleteRequestPartition: createOffsetDeleteRequestPartition
+  },
   schema: offsetDeleteRequestSchema
 }

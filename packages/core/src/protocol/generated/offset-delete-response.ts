@@ -149,5 +149,9 @@ export const offsetDeleteResponseCodec: MessageCodec<OffsetDeleteResponseData> =
   decode: decodeOffsetDeleteResponse,
   encode: encodeOffsetDeleteResponse,
   create: createOffsetDeleteResponse,
+  structs: {
+    OffsetDeleteResponseTopic: createOffsetDeleteResponseTopic,
+    OffsetDeleteResponsePartition: createOffsetDeleteResponsePartition
+  },
   schema: offsetDeleteResponseSchema
 }

@@ -236,5 +236,10 @@ export const offsetFetchRequestCodec: MessageCodec<OffsetFetchRequestData> = {
   decode: decodeOffsetFetchRequest,
   encode: encodeOffsetFetchRequest,
   create: createOffsetFetchRequest,
+  structs: {
+    OffsetFetchRequestTopic: createOffsetFetchRequestTopic,
+    OffsetFetchRequestGroup: createOffsetFetchRequestGroup,
+    OffsetFetchRequestTopics: createOffsetFetchRequestTopics
+  },
   schema: offsetFetchRequestSchema
 }

@@ -351,5 +351,12 @@ export const offsetFetchResponseCodec: MessageCodec<OffsetFetchResponseData> = {
   decode: decodeOffsetFetchResponse,
   encode: encodeOffsetFetchResponse,
   create: createOffsetFetchResponse,
+  structs: {
+    OffsetFetchResponseTopic: createOffsetFetchResponseTopic,
+    OffsetFetchResponsePartition: createOffsetFetchResponsePartition,
+    OffsetFetchResponseGroup: createOffsetFetchResponseGroup,
+    OffsetFetchResponseTopics: createOffsetFetchResponseTopics,
+    OffsetFetchResponsePartitions: createOffsetFetchResponsePartitions
+  },
   schema: offsetFetchResponseSchema
 }

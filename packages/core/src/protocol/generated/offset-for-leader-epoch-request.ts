@@ -171,5 +171,9 @@ export const offsetForLeaderEpochRequestCodec: MessageCodec<OffsetForLeaderEpoch
   decode: decodeOffsetForLeaderEpochRequest,
   encode: encodeOffsetForLeaderEpochRequest,
   create: createOffsetForLeaderEpochRequest,
+  structs: {
+    OffsetForLeaderTopic: createOffsetForLeaderTopic,
+    OffsetForLeaderPartition: createOffsetForLeaderPartition
+  },
   schema: offsetForLeaderEpochRequestSchema
 }

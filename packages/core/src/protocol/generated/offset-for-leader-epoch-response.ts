@@ -178,5 +178,9 @@ export const offsetForLeaderEpochResponseCodec: MessageCodec<OffsetForLeaderEpoc
   decode: decodeOffsetForLeaderEpochResponse,
   encode: encodeOffsetForLeaderEpochResponse,
   create: createOffsetForLeaderEpochResponse,
+  structs: {
+    OffsetForLeaderTopicResult: createOffsetForLeaderTopicResult,
+    EpochEndOffset: createEpochEndOffset
+  },
   schema: offsetForLeaderEpochResponseSchema
 }

@@ -185,5 +185,9 @@ export const produceRequestCodec: MessageCodec<ProduceRequestData> = {
   decode: decodeProduceRequest,
   encode: encodeProduceRequest,
   create: createProduceRequest,
+  structs: {
+    TopicProduceData: createTopicProduceData,
+    PartitionProduceData: createPartitionProduceData
+  },
   schema: produceRequestSchema
 }

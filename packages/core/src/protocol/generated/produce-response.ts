@@ -407,5 +407,12 @@ export const produceResponseCodec: MessageCodec<ProduceResponseData> = {
   decode: decodeProduceResponse,
   encode: encodeProduceResponse,
   create: createProduceResponse,
+  structs: {
+    TopicProduceResponse: createTopicProduceResponse,
+    PartitionProduceResponse: createPartitionProduceResponse,
+    BatchIndexAndErrorMessage: createBatchIndexAndErrorMessage,
+    LeaderIdAndEpoch: createLeaderIdAndEpoch,
+    NodeEndpoint: createNodeEndpoint
+  },
   schema: produceResponseSchema
 }

@@ -100,5 +100,6 @@ export const pushTelemetryRequestCodec: MessageCodec<PushTelemetryRequestData> =
   decode: decodePushTelemetryRequest,
   encode: encodePushTelemetryRequest,
   create: createPushTelemetryRequest,
+  structs: {},
   schema: pushTelemetryRequestSchema
 }

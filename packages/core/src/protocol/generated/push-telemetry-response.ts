@@ -79,5 +79,6 @@ export const pushTelemetryResponseCodec: MessageCodec<PushTelemetryResponseData>
   decode: decodePushTelemetryResponse,
   encode: encodePushTelemetryResponse,
   create: createPushTelemetryResponse,
+  structs: {},
   schema: pushTelemetryResponseSchema
 }

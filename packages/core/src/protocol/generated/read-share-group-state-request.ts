@@ -158,5 +158,9 @@ export const readShareGroupStateRequestCodec: MessageCodec<ReadShareGroupStateRe
   decode: decodeReadShareGroupStateRequest,
   encode: encodeReadShareGroupStateRequest,
   create: createReadShareGroupStateRequest,
+  structs: {
+    ReadStateData: createReadStateData,
+    PartitionData: createPartitionData
+  },
   schema: readShareGroupStateRequestSchema
 }

@@ -232,5 +232,10 @@ export const readShareGroupStateResponseCodec: MessageCodec<ReadShareGroupStateR
   decode: decodeReadShareGroupStateResponse,
   encode: encodeReadShareGroupStateResponse,
   create: createReadShareGroupStateResponse,
+  structs: {
+    ReadStateResult: createReadStateResult,
+    PartitionResult: createPartitionResult,
+    StateBatch: createStateBatch
+  },
   schema: readShareGroupStateResponseSchema
 }

@@ -158,5 +158,9 @@ export const readShareGroupStateSummaryRequestCodec: MessageCodec<ReadShareGroup
   decode: decodeReadShareGroupStateSummaryRequest,
   encode: encodeReadShareGroupStateSummaryRequest,
   create: createReadShareGroupStateSummaryRequest,
+  structs: {
+    ReadStateSummaryData: createReadStateSummaryData,
+    PartitionData: createPartitionData
+  },
   schema: readShareGroupStateSummaryRequestSchema
 }

@@ -186,5 +186,9 @@ export const readShareGroupStateSummaryResponseCodec: MessageCodec<ReadShareGrou
   decode: decodeReadShareGroupStateSummaryResponse,
   encode: encodeReadShareGroupStateSummaryResponse,
   create: createReadShareGroupStateSummaryResponse,
+  structs: {
+    ReadStateSummaryResult: createReadStateSummaryResult,
+    PartitionResult: createPartitionResult
+  },
   schema: readShareGroupStateSummaryResponseSchema
 }

@@ -86,5 +86,6 @@ export const removeRaftVoterRequestCodec: MessageCodec<RemoveRaftVoterRequestDat
   decode: decodeRemoveRaftVoterRequest,
   encode: encodeRemoveRaftVoterRequest,
   create: createRemoveRaftVoterRequest,
+  structs: {},
   schema: removeRaftVoterRequestSchema
 }

@@ -86,5 +86,6 @@ export const removeRaftVoterResponseCodec: MessageCodec<RemoveRaftVoterResponseD
   decode: decodeRemoveRaftVoterResponse,
   encode: encodeRemoveRaftVoterResponse,
   create: createRemoveRaftVoterResponse,
+  structs: {},
   schema: removeRaftVoterResponseSchema
 }

@@ -81,5 +81,6 @@ export const renewDelegationTokenRequestCodec: MessageCodec<RenewDelegationToken
   decode: decodeRenewDelegationTokenRequest,
   encode: encodeRenewDelegationTokenRequest,
   create: createRenewDelegationTokenRequest,
+  structs: {},
   schema: renewDelegationTokenRequestSchema
 }

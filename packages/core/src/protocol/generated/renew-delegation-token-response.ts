@@ -88,5 +88,6 @@ export const renewDelegationTokenResponseCodec: MessageCodec<RenewDelegationToke
   decode: decodeRenewDelegationTokenResponse,
   encode: encodeRenewDelegationTokenResponse,
   create: createRenewDelegationTokenResponse,
+  structs: {},
   schema: renewDelegationTokenResponseSchema
 }

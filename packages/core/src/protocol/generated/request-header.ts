@@ -95,5 +95,6 @@ export const requestHeaderCodec: MessageCodec<RequestHeaderData> = {
   decode: decodeRequestHeader,
   encode: encodeRequestHeader,
   create: createRequestHeader,
+  structs: {},
   schema: requestHeaderSchema
 }

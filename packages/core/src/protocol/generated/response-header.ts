@@ -74,5 +74,6 @@ export const responseHeaderCodec: MessageCodec<ResponseHeaderData> = {
   decode: decodeResponseHeader,
   encode: encodeResponseHeader,
   create: createResponseHeader,
+  structs: {},
   schema: responseHeaderSchema
 }

@@ -74,5 +74,6 @@ export const saslAuthenticateRequestCodec: MessageCodec<SaslAuthenticateRequestD
   decode: decodeSaslAuthenticateRequest,
   encode: encodeSaslAuthenticateRequest,
   create: createSaslAuthenticateRequest,
+  structs: {},
   schema: saslAuthenticateRequestSchema
 }

@@ -95,5 +95,6 @@ export const saslAuthenticateResponseCodec: MessageCodec<SaslAuthenticateRespons
   decode: decodeSaslAuthenticateResponse,
   encode: encodeSaslAuthenticateResponse,
   create: createSaslAuthenticateResponse,
+  structs: {},
   schema: saslAuthenticateResponseSchema
 }

@@ -66,5 +66,6 @@ export const saslHandshakeRequestCodec: MessageCodec<SaslHandshakeRequestData> =
   decode: decodeSaslHandshakeRequest,
   encode: encodeSaslHandshakeRequest,
   create: createSaslHandshakeRequest,
+  structs: {},
   schema: saslHandshakeRequestSchema
 }

@@ -73,5 +73,6 @@ export const saslHandshakeResponseCodec: MessageCodec<SaslHandshakeResponseData>
   decode: decodeSaslHandshakeResponse,
   encode: encodeSaslHandshakeResponse,
   create: createSaslHandshakeResponse,
+  structs: {},
   schema: saslHandshakeResponseSchema
 }

@@ -225,5 +225,10 @@ export const shareAcknowledgeRequestCodec: MessageCodec<ShareAcknowledgeRequestD
   decode: decodeShareAcknowledgeRequest,
   encode: encodeShareAcknowledgeRequest,
   create: createShareAcknowledgeRequest,
+  structs: {
+    AcknowledgeTopic: createAcknowledgeTopic,
+    AcknowledgePartition: createAcknowledgePartition,
+    AcknowledgementBatch: createAcknowledgementBatch
+  },
   schema: shareAcknowledgeRequestSchema
 }

@@ -292,5 +292,11 @@ export const shareAcknowledgeResponseCodec: MessageCodec<ShareAcknowledgeRespons
   decode: decodeShareAcknowledgeResponse,
   encode: encodeShareAcknowledgeResponse,
   create: createShareAcknowledgeResponse,
+  structs: {
+    ShareAcknowledgeTopicResponse: createShareAcknowledgeTopicResponse,
+    PartitionData: createPartitionData,
+    LeaderIdAndEpoch: createLeaderIdAndEpoch,
+    NodeEndpoint: createNodeEndpoint
+  },
   schema: shareAcknowledgeResponseSchema
 }

@@ -319,5 +319,11 @@ export const shareFetchRequestCodec: MessageCodec<ShareFetchRequestData> = {
   decode: decodeShareFetchRequest,
   encode: encodeShareFetchRequest,
   create: createShareFetchRequest,
+  structs: {
+    FetchTopic: createFetchTopic,
+    FetchPartition: createFetchPartition,
+    AcknowledgementBatch: createAcknowledgementBatch,
+    ForgottenTopic: createForgottenTopic
+  },
   schema: shareFetchRequestSchema
 }

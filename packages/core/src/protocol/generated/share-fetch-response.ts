@@ -366,5 +366,12 @@ export const shareFetchResponseCodec: MessageCodec<ShareFetchResponseData> = {
   decode: decodeShareFetchResponse,
   encode: encodeShareFetchResponse,
   create: createShareFetchResponse,
+  structs: {
+    ShareFetchableTopicResponse: createShareFetchableTopicResponse,
+    PartitionData: createPartitionData,
+    LeaderIdAndEpoch: createLeaderIdAndEpoch,
+    AcquiredRecords: createAcquiredRecords,
+    NodeEndpoint: createNodeEndpoint
+  },
   schema: shareFetchResponseSchema
 }

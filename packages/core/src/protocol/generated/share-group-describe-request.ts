@@ -79,5 +79,6 @@ export const shareGroupDescribeRequestCodec: MessageCodec<ShareGroupDescribeRequ
   decode: decodeShareGroupDescribeRequest,
   encode: encodeShareGroupDescribeRequest,
   create: createShareGroupDescribeRequest,
+  structs: {},
   schema: shareGroupDescribeRequestSchema
 }

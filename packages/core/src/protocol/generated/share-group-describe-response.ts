@@ -320,5 +320,11 @@ export const shareGroupDescribeResponseCodec: MessageCodec<ShareGroupDescribeRes
   decode: decodeShareGroupDescribeResponse,
   encode: encodeShareGroupDescribeResponse,
   create: createShareGroupDescribeResponse,
+  structs: {
+    DescribedGroup: createDescribedGroup,
+    Member: createMember,
+    TopicPartitions: createTopicPartitions,
+    Assignment: createAssignment
+  },
   schema: shareGroupDescribeResponseSchema
 }

@@ -100,5 +100,6 @@ export const shareGroupHeartbeatRequestCodec: MessageCodec<ShareGroupHeartbeatRe
   decode: decodeShareGroupHeartbeatRequest,
   encode: encodeShareGroupHeartbeatRequest,
   create: createShareGroupHeartbeatRequest,
+  structs: {},
   schema: shareGroupHeartbeatRequestSchema
 }

@@ -186,5 +186,9 @@ export const shareGroupHeartbeatResponseCodec: MessageCodec<ShareGroupHeartbeatR
   decode: decodeShareGroupHeartbeatResponse,
   encode: encodeShareGroupHeartbeatResponse,
   create: createShareGroupHeartbeatResponse,
+  structs: {
+    Assignment: createAssignment,
+    TopicPartitions: createTopicPartitions
+  },
   schema: shareGroupHeartbeatResponseSchema
 }

@@ -72,5 +72,6 @@ export const snapshotFooterRecordCodec: MessageCodec<SnapshotFooterRecordData> =
   decode: decodeSnapshotFooterRecord,
   encode: encodeSnapshotFooterRecord,
   create: createSnapshotFooterRecord,
+  structs: {},
   schema: snapshotFooterRecordSchema
 }

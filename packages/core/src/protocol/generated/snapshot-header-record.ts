@@ -79,5 +79,6 @@ export const snapshotHeaderRecordCodec: MessageCodec<SnapshotHeaderRecordData> =
   decode: decodeSnapshotHeaderRecord,
   encode: encodeSnapshotHeaderRecord,
   create: createSnapshotHeaderRecord,
+  structs: {},
   schema: snapshotHeaderRecordSchema
 }

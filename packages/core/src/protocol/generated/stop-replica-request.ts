@@ -57,5 +57,6 @@ export const stopReplicaRequestCodec: MessageCodec<StopReplicaRequestData> = {
   decode: decodeStopReplicaRequest,
   encode: encodeStopReplicaRequest,
   create: createStopReplicaRequest,
+  structs: {},
   schema: stopReplicaRequestSchema
 }

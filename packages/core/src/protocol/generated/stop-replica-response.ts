@@ -57,5 +57,6 @@ export const stopReplicaResponseCodec: MessageCodec<StopReplicaResponseData> = {
   decode: decodeStopReplicaResponse,
   encode: encodeStopReplicaResponse,
   create: createStopReplicaResponse,
+  structs: {},
   schema: stopReplicaResponseSchema
 }

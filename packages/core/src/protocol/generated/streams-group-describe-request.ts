@@ -79,5 +79,6 @@ export const streamsGroupDescribeRequestCodec: MessageCodec<StreamsGroupDescribe
   decode: decodeStreamsGroupDescribeRequest,
   encode: encodeStreamsGroupDescribeRequest,
   create: createStreamsGroupDescribeRequest,
+  structs: {},
   schema: streamsGroupDescribeRequestSchema
 }

@@ -659,5 +659,17 @@ export const streamsGroupDescribeResponseCodec: MessageCodec<StreamsGroupDescrib
   decode: decodeStreamsGroupDescribeResponse,
   encode: encodeStreamsGroupDescribeResponse,
   create: createStreamsGroupDescribeResponse,
+  structs: {
+    DescribedGroup: createDescribedGroup,
+    Topology: createTopology,
+    Subtopology: createSubtopology,
+    Member: createMember,
+    Endpoint: createEndpoint,
+    TaskOffset: createTaskOffset,
+    Assignment: createAssignment,
+    TaskIds: createTaskIds,
+    KeyValue: createKeyValue,
+    TopicInfo: createTopicInfo
+  },
   schema: streamsGroupDescribeResponseSchema
 }

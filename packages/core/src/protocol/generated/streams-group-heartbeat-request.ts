@@ -560,5 +560,15 @@ export const streamsGroupHeartbeatRequestCodec: MessageCodec<StreamsGroupHeartbe
   decode: decodeStreamsGroupHeartbeatRequest,
   encode: encodeStreamsGroupHeartbeatRequest,
   create: createStreamsGroupHeartbeatRequest,
+  structs: {
+    Topology: createTopology,
+    Subtopology: createSubtopology,
+    CopartitionGroup: createCopartitionGroup,
+    KeyValue: createKeyValue,
+    TopicInfo: createTopicInfo,
+    Endpoint: createEndpoint,
+    TaskOffset: createTaskOffset,
+    TaskIds: createTaskIds
+  },
   schema: streamsGroupHeartbeatRequestSchema
 }

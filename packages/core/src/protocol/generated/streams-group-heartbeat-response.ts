@@ -366,5 +366,12 @@ export const streamsGroupHeartbeatResponseCodec: MessageCodec<StreamsGroupHeartb
   decode: decodeStreamsGroupHeartbeatResponse,
   encode: encodeStreamsGroupHeartbeatResponse,
   create: createStreamsGroupHeartbeatResponse,
+  structs: {
+    EndpointToPartitions: createEndpointToPartitions,
+    Status: createStatus,
+    TopicPartition: createTopicPartition,
+    TaskIds: createTaskIds,
+    Endpoint: createEndpoint
+  },
   schema: streamsGroupHeartbeatResponseSchema
 }

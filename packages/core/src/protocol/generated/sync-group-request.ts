@@ -158,5 +158,8 @@ export const syncGroupRequestCodec: MessageCodec<SyncGroupRequestData> = {
   decode: decodeSyncGroupRequest,
   encode: encodeSyncGroupRequest,
   create: createSyncGroupRequest,
+  structs: {
+    SyncGroupRequestAssignment: createSyncGroupRequestAssignment
+  },
   schema: syncGroupRequestSchema
 }

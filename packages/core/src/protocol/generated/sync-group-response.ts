@@ -102,5 +102,6 @@ export const syncGroupResponseCodec: MessageCodec<SyncGroupResponseData> = {
   decode: decodeSyncGroupResponse,
   encode: encodeSyncGroupResponse,
   create: createSyncGroupResponse,
+  structs: {},
   schema: syncGroupResponseSchema
 }

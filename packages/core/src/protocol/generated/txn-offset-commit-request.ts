@@ -220,5 +220,9 @@ export const txnOffsetCommitRequestCodec: MessageCodec<TxnOffsetCommitRequestDat
   decode: decodeTxnOffsetCommitRequest,
   encode: encodeTxnOffsetCommitRequest,
   create: createTxnOffsetCommitRequest,
+  structs: {
+    TxnOffsetCommitRequestTopic: createTxnOffsetCommitRequestTopic,
+    TxnOffsetCommitRequestPartition: createTxnOffsetCommitRequestPartition
+  },
   schema: txnOffsetCommitRequestSchema
 }

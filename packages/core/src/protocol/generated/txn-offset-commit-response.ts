@@ -164,5 +164,9 @@ export const txnOffsetCommitResponseCodec: MessageCodec<TxnOffsetCommitResponseD
   decode: decodeTxnOffsetCommitResponse,
   encode: encodeTxnOffsetCommitResponse,
   create: createTxnOffsetCommitResponse,
+  structs: {
+    TxnOffsetCommitResponseTopic: createTxnOffsetCommitResponseTopic,
+    TxnOffsetCommitResponsePartition: createTxnOffsetCommitResponsePartition
+  },
   schema: txnOffsetCommitResponseSchema
 }

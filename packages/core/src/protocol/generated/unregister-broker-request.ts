@@ -72,5 +72,6 @@ export const unregisterBrokerRequestCodec: MessageCodec<UnregisterBrokerRequestD
   decode: decodeUnregisterBrokerRequest,
   encode: encodeUnregisterBrokerRequest,
   create: createUnregisterBrokerRequest,
+  structs: {},
   schema: unregisterBrokerRequestSchema
 }

@@ -86,5 +86,6 @@ export const unregisterBrokerResponseCodec: MessageCodec<UnregisterBrokerRespons
   decode: decodeUnregisterBrokerResponse,
   encode: encodeUnregisterBrokerResponse,
   create: createUnregisterBrokerResponse,
+  structs: {},
   schema: unregisterBrokerResponseSchema
 }

@@ -140,5 +140,8 @@ export const updateFeaturesRequestCodec: MessageCodec<UpdateFeaturesRequestData>
   decode: decodeUpdateFeaturesRequest,
   encode: encodeUpdateFeaturesRequest,
   create: createUpdateFeaturesRequest,
+  structs: {
+    FeatureUpdateKey: createFeatureUpdateKey
+  },
   schema: updateFeaturesRequestSchema
 }

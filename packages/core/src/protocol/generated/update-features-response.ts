@@ -140,5 +140,8 @@ export const updateFeaturesResponseCodec: MessageCodec<UpdateFeaturesResponseDat
   decode: decodeUpdateFeaturesResponse,
   encode: encodeUpdateFeaturesResponse,
   create: createUpdateFeaturesResponse,
+  structs: {
+    UpdatableFeatureResult: createUpdatableFeatureResult
+  },
   schema: updateFeaturesResponseSchema
 }

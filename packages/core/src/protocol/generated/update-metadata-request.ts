@@ -57,5 +57,6 @@ export const updateMetadataRequestCodec: MessageCodec<UpdateMetadataRequestData>
   decode: decodeUpdateMetadataRequest,
   encode: encodeUpdateMetadataRequest,
   create: createUpdateMetadataRequest,
+  structs: {},
   schema: updateMetadataRequestSchema
 }

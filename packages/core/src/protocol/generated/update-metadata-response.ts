@@ -57,5 +57,6 @@ export const updateMetadataResponseCodec: MessageCodec<UpdateMetadataResponseDat
   decode: decodeUpdateMetadataResponse,
   encode: encodeUpdateMetadataResponse,
   create: createUpdateMetadataResponse,
+  structs: {},
   schema: updateMetadataResponseSchema
 }

@@ -193,5 +193,9 @@ export const updateRaftVoterRequestCodec: MessageCodec<UpdateRaftVoterRequestDat
   decode: decodeUpdateRaftVoterRequest,
   encode: encodeUpdateRaftVoterRequest,
   create: createUpdateRaftVoterRequest,
+  structs: {
+    Listener: createListener,
+    KRaftVersionFeature: createKRaftVersionFeature
+  },
   schema: updateRaftVoterRequestSchema
 }

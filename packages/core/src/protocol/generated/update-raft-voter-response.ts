@@ -169,5 +169,8 @@ export const updateRaftVoterResponseCodec: MessageCodec<UpdateRaftVoterResponseD
   decode: decodeUpdateRaftVoterResponse,
   encode: encodeUpdateRaftVoterResponse,
   create: createUpdateRaftVoterResponse,
+  structs: {
+    CurrentLeader: createCurrentLeader
+  },
   schema: updateRaftVoterResponseSchema
 }

@@ -207,5 +207,9 @@ export const voteRequestCodec: MessageCodec<VoteRequestData> = {
   decode: decodeVoteRequest,
   encode: encodeVoteRequest,
   create: createVoteRequest,
+  structs: {
+    TopicData: createTopicData,
+    PartitionData: createPartitionData
+  },
   schema: voteRequestSchema
 }

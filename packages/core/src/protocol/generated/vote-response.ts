@@ -254,5 +254,10 @@ export const voteResponseCodec: MessageCodec<VoteResponseData> = {
   decode: decodeVoteResponse,
   encode: encodeVoteResponse,
   create: createVoteResponse,
+  structs: {
+    TopicData: createTopicData,
+    PartitionData: createPartitionData,
+    NodeEndpoint: createNodeEndpoint
+  },
   schema: voteResponseSchema
 }

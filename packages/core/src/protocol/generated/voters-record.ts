@@ -218,5 +218,10 @@ export const votersRecordCodec: MessageCodec<VotersRecordData> = {
   decode: decodeVotersRecord,
   encode: encodeVotersRecord,
   create: createVotersRecord,
+  structs: {
+    Voter: createVoter,
+    Endpoint: createEndpoint,
+    KRaftVersionFeature: createKRaftVersionFeature
+  },
   schema: votersRecordSchema
 }

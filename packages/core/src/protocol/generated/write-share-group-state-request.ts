@@ -239,5 +239,10 @@ export const writeShareGroupStateRequestCodec: MessageCodec<WriteShareGroupState
   decode: decodeWriteShareGroupStateRequest,
   encode: encodeWriteShareGroupStateRequest,
   create: createWriteShareGroupStateRequest,
+  structs: {
+    WriteStateData: createWriteStateData,
+    PartitionData: createPartitionData,
+    StateBatch: createStateBatch
+  },
   schema: writeShareGroupStateRequestSchema
 }

@@ -158,5 +158,9 @@ export const writeShareGroupStateResponseCodec: MessageCodec<WriteShareGroupStat
   decode: decodeWriteShareGroupStateResponse,
   encode: encodeWriteShareGroupStateResponse,
   create: createWriteShareGroupStateResponse,
+  structs: {
+    WriteStateResult: createWriteStateResult,
+    PartitionResult: createPartitionResult
+  },
   schema: writeShareGroupStateResponseSchema
 }

@@ -179,5 +179,9 @@ export const writeTxnMarkersRequestCodec: MessageCodec<WriteTxnMarkersRequestDat
   decode: decodeWriteTxnMarkersRequest,
   encode: encodeWriteTxnMarkersRequest,
   create: createWriteTxnMarkersRequest,
+  structs: {
+    WritableTxnMarker: createWritableTxnMarker,
+    WritableTxnMarkerTopic: createWritableTxnMarkerTopic
+  },
   schema: writeTxnMarkersRequestSchema
 }

@@ -190,5 +190,10 @@ export const writeTxnMarkersResponseCodec: MessageCodec<WriteTxnMarkersResponseD
   decode: decodeWriteTxnMarkersResponse,
   encode: encodeWriteTxnMarkersResponse,
   create: createWriteTxnMarkersResponse,
+  structs: {
+    WritableTxnMarkerResult: createWritableTxnMarkerResult,
+    WritableTxnMarkerTopicResult: createWritableTxnMarkerTopicResult,
+    WritableTxnMarkerPartitionResult: createWritableTxnMarkerPartitionResult
+  },
   schema: writeTxnMarkersResponseSchema
 }

@@ -505,6 +505,9 @@ export function emitMessage (spec: MessageSpec, kafkaVersion: string): string {
   ctx.out.push(`  decode: decode${spec.name},`)
   ctx.out.push(`  encode: encode${spec.name},`)
   ctx.out.push(`  create: create${spec.name},`)
+  ctx.out.push(spec.structs.length === 0 ? '  structs: {},' : '  structs: {')
+  spec.structs.forEach((s, i) => ctx.out.push(`    ${s.name}: create${s.name}${i < spec.structs.length - 1 ? ',' : ''}`))
+  if (spec.structs.length > 0) ctx.out.push('  },')
   ctx.out.push(`  schema: ${schemaName(spec)}`)
   ctx.out.push('}')
 

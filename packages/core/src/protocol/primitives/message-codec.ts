@@ -9,6 +9,8 @@ export interface MessageCodec<T> {
   encode (w: Writer, message: T, version: number): void
   // A message with every field at its default.
   create (): T
+  // create functions of the nested structs, by struct name (e.g. 'MetadataRequestTopic')
+  readonly structs: { readonly [name: string]: () => object }
   readonly schema: MessageSchema
 }
 

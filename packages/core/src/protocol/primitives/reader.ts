@@ -174,13 +174,15 @@ export class Reader {
     return out
   }
 
-  // Nullable struct prefix: int8 -1 = null, 1 = present.
+  // Nullable struct prefix: int8 -1 = null, 1 = present — only in versions where the struct is
+  // nullable; elsewhere the struct simply follows.
   present (nullable: boolean): boolean {
+    if (!nullable) return true
     const at = this.offset
     const b = this.int8()
     if (b === 1) return true
-    if (b === -1 && nullable) return false
-    return this.fail(`struct presence byte is ${b}${b === -1 ? ' but the struct is not nullable in this version' : ''}`, at)
+    if (b === -1) return false
+    return this.fail(`struct presence byte is ${b}`, at)
   }
 
   // The tagged-field section that ends every struct in flexible versions. Known tags are handed

@@ -12,6 +12,7 @@ export type ElementWriter<T> = (w: Writer, value: T, version: number) => void
 
 const DEFAULT_SCRATCH = 512
 const MAX_SCRATCH = 1024 * 1024
+const CARRY_LIMIT = 256
 
 export class Writer {
   readonly refThreshold: number
@@ -44,13 +45,25 @@ export class Writer {
     }
   }
 
+  // Makes room for n bytes. A short unflushed tail moves to the new scratch instead of becoming
+  // a tiny chunk of its own (fewer, larger chunks for writev).
   private ensure (n: number): void {
     if (this.buf.length - this.pos >= n) return
-    this.flush()
-    const size = Math.max(n, Math.min(this.buf.length * 2, MAX_SCRATCH))
-    this.buf = Buffer.allocUnsafe(size)
+    const pending = this.pos - this.start
+    const carry = pending <= CARRY_LIMIT ? pending : 0
+    if (carry === 0) this.flush()
+    const next = Buffer.allocUnsafe(Math.max(n + carry + DEFAULT_SCRATCH, Math.min(this.buf.length * 2, MAX_SCRATCH)))
+    if (carry > 0) {
+      this.buf.copy(next, 0, this.start, this.pos)
+      const slot = this.sizeSlot
+      if (slot !== null && slot.buf === this.buf && slot.pos >= this.start) {
+        slot.buf = next
+        slot.pos -= this.start
+      }
+    }
+    this.buf = next
     this.start = 0
-    this.pos = 0
+    this.pos = carry
   }
 
   // Reserves the 4-byte size prefix of a frame; finish() fills it with the length that follows.
@@ -181,14 +194,15 @@ export class Writer {
     else this.array(compact, v as T[], write, version)
   }
 
-  // Nullable struct prefix: int8 -1 = null, 1 = present. Returns whether the struct follows.
+  // Nullable struct prefix: int8 -1 = null, 1 = present, written only in versions where the
+  // struct is nullable. Returns whether the struct follows.
   present (nullable: boolean, v: object | null): boolean {
     if (v === null || v === undefined) {
       if (!nullable) this.fail('a struct is null but not nullable in this version')
       this.int8(-1)
       return false
     }
-    this.int8(1)
+    if (nullable) this.int8(1)
     return true
   }
 
@@ -279,30 +293,3 @@ export function writeStringElement (w: Writer, v: string): void { w.string(false
 export function writeCompactStringElement (w: Writer, v: string): void { w.string(true, v) }
 export function writeBytesElement (w: Writer, v: Buffer): void { w.bytes(false, v) }
 export function writeCompactBytesElement (w: Writer, v: Buffer): void { w.bytes(true, v) }
-
-// Structural equality used to decide whether a tagged struct still holds its default (Kafka
-// omits a tagged field equal to its default; its generated equals() compares every field).
-export function deepEqual (a: unknown, b: unknown): boolean {
-  if (a === b) return true
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) {
-    return typeof a === 'number' && typeof b === 'number' && Number.isNaN(a) && Number.isNaN(b)
-  }
-  if (a instanceof Uint8Array || b instanceof Uint8Array) {
-    return a instanceof Uint8Array && b instanceof Uint8Array && Buffer.compare(a, b) === 0
-  }
-  if (Array.isArray(a) || Array.isArray(b)) {
-    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false
-    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false
-    return true
-  }
-  const ka = Object.keys(a).filter(k => isSet(k, (a as Record<string, unknown>)[k]))
-  const kb = Object.keys(b).filter(k => isSet(k, (b as Record<string, unknown>)[k]))
-  if (ka.length !== kb.length) return false
-  for (const k of ka) if (!deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false
-  return true
-}
-
-// An absent, undefined or empty list of unknown tagged fields all mean "none".
-function isSet (key: string, v: unknown): boolean {
-  return v !== undefined && !(key === '_unknownTaggedFields' && Array.isArray(v) && v.length === 0)
-}
