@@ -1,0 +1,53 @@
+// Lookups over the generated API table: by key, by name, and the version ranges kproxy can
+// decode (what a proxy may advertise in ApiVersions, intersected with the broker's ranges).
+import { API_TABLE, ApiKey } from './generated/api-table.ts'
+import type { ApiSpec } from './primitives/message-codec.ts'
+
+export { API_TABLE, ApiKey }
+export type { RequestBodies, ResponseBodies } from './generated/api-table.ts'
+export type { ApiSpec }
+
+const byName = new Map<string, ApiSpec>(API_TABLE.map(a => [a.name, a]))
+
+export function apiByKey (apiKey: number): ApiSpec | undefined {
+  return API_TABLE[apiKey]
+}
+
+// By the name used in Kafka's definitions, without Request/Response: 'Metadata', 'Fetch'.
+export function apiByName (name: string): ApiSpec | undefined {
+  return byName.get(name)
+}
+
+export interface VersionRange {
+  apiKey: number
+  minVersion: number
+  maxVersion: number
+}
+
+// The API keys with at least one supported version, with their ranges, ordered by key.
+// Unstable latest versions (latestVersionUnstable) are left out unless asked for, as Kafka's
+// brokers do unless unstable.api.versions.enable is set.
+export function supportedVersions (includeUnstable = false): VersionRange[] {
+  const out: VersionRange[] = []
+  for (const a of API_TABLE) {
+    if (a.minVersion < 0) continue
+    const max = a.latestVersionUnstable && !includeUnstable ? a.maxVersion - 1 : a.maxVersion
+    if (max >= a.minVersion) out.push({ apiKey: a.apiKey, minVersion: a.minVersion, maxVersion: max })
+  }
+  return out
+}
+
+// The intersection of what kproxy can decode and what a broker advertised; keys outside either
+// side are dropped (a proxy must not promise what it cannot handle).
+export function intersectVersions (broker: readonly VersionRange[], includeUnstable = false): VersionRange[] {
+  const mine = new Map(supportedVersions(includeUnstable).map(v => [v.apiKey, v]))
+  const out: VersionRange[] = []
+  for (const b of broker) {
+    const m = mine.get(b.apiKey)
+    if (m === undefined) continue
+    const lo = Math.max(m.minVersion, b.minVersion)
+    const hi = Math.min(m.maxVersion, b.maxVersion)
+    if (lo <= hi) out.push({ apiKey: b.apiKey, minVersion: lo, maxVersion: hi })
+  }
+  return out.sort((a, b) => a.apiKey - b.apiKey)
+}
