@@ -1,0 +1,140 @@
+import t from 'tap'
+import {
+  chunksLength, decodeRequest, decodeResponse, encodeRequest, encodeResponse, errorByCode, errorByName, ErrorCode,
+  KAFKA_ERRORS, rewriteResponse, supportedApi
+} from '../../src/protocol/codec.ts'
+import { ApiKey } from '../../src/protocol/api-keys.ts'
+import { createFetchResponse, createFetchableTopicResponse, createPartitionData } from '../../src/protocol/generated/fetch-response.ts'
+import { createMetadataResponse, createMetadataResponseBroker } from '../../src/protocol/generated/metadata-response.ts'
+import { createMetadataRequest } from '../../src/protocol/generated/metadata-request.ts'
+
+function fetchResponseFrame (records: Buffer): Buffer {
+  const body = createFetchResponse()
+  body.sessionId = 42
+  const topic = createFetchableTopicResponse()
+  topic.topicId = 'AAECAwQFBgcICQoLDA0ODw'
+  const p = createPartitionData()
+  p.partitionIndex = 3
+  p.highWatermark = 1000n
+  p.records = records
+  const small = createPartitionData()
+  small.partitionIndex = 4
+  small.records = Buffer.from('tiny records')
+  topic.partitions = [p, small]
+  body.responses = [topic]
+  return Buffer.concat(encodeResponse(ApiKey.Fetch, 17, { correlationId: 9 }, body))
+}
+
+t.test('rewriteResponse keeps a large records blob as the same memory and re-encodes the rest exactly', async t => {
+  const records = Buffer.alloc(64 * 1024)
+  for (let i = 0; i < records.length; i++) records[i] = (i * 7) & 0xff
+  const frame = fetchResponseFrame(records)
+  const payload = frame.subarray(4)
+  const start = frame.indexOf(records)
+  t.ok(start > 0, 'the records are in the frame')
+
+  let seen: Buffer | null = null
+  const chunks = rewriteResponse(payload, ApiKey.Fetch, 17, body => {
+    seen = body.responses[0].partitions[0].records
+    body.responses[0].partitions[1].partitionIndex = 5
+    return true
+  })
+  if (chunks === null) throw new Error('expected chunks')
+  const shared = chunks.find(c => c.length === records.length)
+  t.ok(shared !== undefined, 'the records are one chunk of their own')
+  t.equal(shared?.buffer, frame.buffer, 'the chunk views the input ArrayBuffer')
+  t.equal(shared?.byteOffset, frame.byteOffset + start, 'at the offset where the records were')
+  t.ok(seen !== null, 'edit saw the body')
+  t.equal((seen as unknown as Buffer).buffer, frame.buffer, 'decoded records are a subarray of the input')
+
+  const out = Buffer.concat(chunks)
+  t.equal(out.length, frame.length)
+  t.equal(chunksLength(chunks), frame.length)
+  t.equal(out.readInt32BE(0), frame.length - 4, 'size prefix')
+  const expected = Buffer.from(frame)
+  const back = decodeResponse(out.subarray(4), ApiKey.Fetch, 17)
+  t.equal(back.body.responses[0].partitions[1].partitionIndex, 5, 'the edit is in the output')
+  back.body.responses[0].partitions[1].partitionIndex = 4
+  t.ok(Buffer.concat(encodeResponse(ApiKey.Fetch, 17, back.header, back.body)).equals(expected), 'everything else is byte for byte the same')
+
+  t.equal(rewriteResponse(payload, ApiKey.Fetch, 17, () => false), null, 'null when edit declines')
+})
+
+t.test('Metadata broker addresses can be rewritten', async t => {
+  const body = createMetadataResponse()
+  const b = createMetadataResponseBroker()
+  b.nodeId = 1
+  b.host = 'broker-1.internal'
+  b.port = 9092
+  body.brokers = [b]
+  body.clusterId = 'cluster'
+  const payload = Buffer.concat(encodeResponse(ApiKey.Metadata, 12, { correlationId: 5 }, body)).subarray(4)
+  const out = rewriteResponse(payload, ApiKey.Metadata, 12, m => {
+    for (const broker of m.brokers) {
+      broker.host = 'localhost'
+      broker.port = 19092
+    }
+    return true
+  })
+  const back = decodeResponse(Buffer.concat(out ?? []).subarray(4), ApiKey.Metadata, 12)
+  t.same(back.body.brokers.map(x => [x.nodeId, x.host, x.port]), [[1, 'localhost', 19092]])
+  t.equal(back.body.clusterId, 'cluster')
+  t.equal(back.header.correlationId, 5)
+})
+
+t.test('unknown API keys and unsupported versions have their own codes', async t => {
+  t.throws(() => decodeResponse(Buffer.alloc(8), 999 as 0, 0), { code: 'KPROXY_ERR_UNKNOWN_API' })
+  t.throws(() => decodeResponse(Buffer.alloc(8), ApiKey.Metadata, 99), { code: 'KPROXY_ERR_UNSUPPORTED_VERSION', message: /Metadata \(key 3\) version 99 .* versions 0-13/ })
+  t.throws(() => supportedApi(ApiKey.ControlledShutdown, 0), { code: 'KPROXY_ERR_UNSUPPORTED_VERSION', message: /no versions/ })
+  const req = Buffer.from([0x03, 0xe7, 0, 0, 0, 0, 0, 1, 0xff, 0xff])
+  t.throws(() => decodeRequest(req), { code: 'KPROXY_ERR_UNKNOWN_API', message: /API key 999/ })
+  req.writeInt16BE(3, 0)
+  req.writeInt16BE(77, 2)
+  t.throws(() => decodeRequest(req), { code: 'KPROXY_ERR_UNSUPPORTED_VERSION' })
+  t.throws(() => encodeRequest({ apiKey: ApiKey.Metadata, apiVersion: 77, correlationId: 1, clientId: null }, createMetadataRequest()), { code: 'KPROXY_ERR_UNSUPPORTED_VERSION' })
+})
+
+t.test('decode errors name the message and the offset; trailing bytes are refused', async t => {
+  const frame = Buffer.concat(encodeRequest({ apiKey: ApiKey.Metadata, apiVersion: 4, correlationId: 1, clientId: 'c' }, createMetadataRequest()))
+  const payload = frame.subarray(4)
+  t.equal(decodeRequest(payload).apiKey, ApiKey.Metadata)
+  t.throws(() => decodeRequest(Buffer.concat([payload, Buffer.from([0])])), { code: 'KPROXY_ERR_DECODE', message: /Metadata request v4: 1 unexpected bytes after Metadata request v4 at offset 16/ })
+  t.throws(() => decodeRequest(payload.subarray(0, payload.length - 1)), { code: 'KPROXY_ERR_DECODE', message: /cannot decode Metadata request v4: bool needs 1 bytes but only 0 remain at offset 15/ })
+  t.throws(() => decodeRequest(payload.subarray(0, 5)), { code: 'KPROXY_ERR_DECODE', message: /cannot decode request/ })
+  t.throws(() => decodeResponse(Buffer.alloc(2), ApiKey.Metadata, 4), { code: 'KPROXY_ERR_DECODE', message: /Metadata response v4/ })
+})
+
+t.test('encode errors are KPROXY_ERR_ENCODE with the message named', async t => {
+  const body = createMetadataRequest()
+  body.topics = null
+  t.throws(() => encodeRequest({ apiKey: ApiKey.Metadata, apiVersion: 0, correlationId: 1, clientId: null }, body), { code: 'KPROXY_ERR_ENCODE', message: /Metadata request v0: expected an array, got null/ })
+  const res = createMetadataResponse()
+  res.throttleTimeMs = 2 ** 40
+  t.throws(() => encodeResponse(ApiKey.Metadata, 3, { correlationId: 1 }, res), { code: 'KPROXY_ERR_ENCODE', message: /Metadata response v3: .*out of range/ })
+  // the shared writer is usable after a failure
+  t.equal(Buffer.concat(encodeResponse(ApiKey.Metadata, 3, { correlationId: 1 }, createMetadataResponse())).length, 4 + 4 + 4 + 4 + 2 + 4 + 4)
+})
+
+t.test('frames encoded one after another stay intact (the scratch is not overwritten)', async t => {
+  const frames: Buffer[][] = []
+  const copies: Buffer[] = []
+  for (let i = 0; i < 50; i++) {
+    const chunks = encodeResponse(ApiKey.Metadata, 12, { correlationId: i }, createMetadataResponse())
+    frames.push(chunks)
+    copies.push(Buffer.concat(chunks))
+  }
+  t.ok(frames.every((f, i) => Buffer.concat(f).equals(copies[i])))
+  t.ok(frames.every((f, i) => Buffer.concat(f).readInt32BE(4) === i))
+})
+
+t.test('Kafka error codes from the pinned release', async t => {
+  t.same(errorByCode(0), { code: 0, name: 'NONE', retriable: false, message: 'NONE' })
+  t.equal(errorByCode(ErrorCode.NOT_LEADER_OR_FOLLOWER)?.retriable, true)
+  t.equal(errorByCode(35)?.name, 'UNSUPPORTED_VERSION')
+  t.equal(errorByName('UNKNOWN_TOPIC_OR_PARTITION')?.code, 3)
+  t.equal(errorByCode(-1)?.name, 'UNKNOWN_SERVER_ERROR')
+  t.equal(errorByCode(12345), undefined)
+  t.equal(errorByName('NO_SUCH_ERROR'), undefined)
+  t.ok(KAFKA_ERRORS.length > 120)
+  t.ok(KAFKA_ERRORS.every((e, i) => i === 0 || e.code > KAFKA_ERRORS[i - 1].code), 'sorted by code, no duplicates')
+})
