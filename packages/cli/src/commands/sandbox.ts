@@ -1,18 +1,120 @@
+import { parseArgs } from 'node:util'
 import type { Command } from '../command.ts'
 
-const usage = `Usage: kproxy sandbox <up|classpath|fetch> [options]
+const usage = `Usage: kproxy sandbox <up|classpath|fetch|lock> [options]
 
-  up [--brokers 1|3] [--tls] [--dir DIR]   start a real Kafka (KRaft) on loopback; stays in the
-                                            foreground until SIGINT/SIGTERM, then tears down
+  up [--brokers 1|3] [--tls] [--dir DIR]   start a real Kafka (KRaft) on loopback, write DIR/sandbox.json
+                                            and print it on stdout; stays in the foreground until
+                                            SIGINT/SIGTERM, then tears everything down
   classpath                                 print the Java classpath of the pinned Kafka
-  fetch                                     download the pinned Kafka jars into the cache`
+  fetch                                     download (once) and verify the pinned Kafka jars
+  lock                                      maintainers: re-resolve the jars with Maven and rewrite
+                                            the checksum lock file`
+
+function usageError (message: string): number {
+  process.stderr.write(`kproxy sandbox: ${message}\n\n${usage}\n`)
+  return 2
+}
+
+function progress (message: string): void {
+  process.stderr.write(`${message}\n`)
+}
+
+async function up (argv: string[]): Promise<number> {
+  let values: { brokers?: string, tls?: boolean, dir?: string }
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: { brokers: { type: 'string' }, tls: { type: 'boolean' }, dir: { type: 'string' } },
+      strict: true,
+      allowPositionals: false
+    }))
+  } catch (err) {
+    return usageError((err as Error).message)
+  }
+  const brokers = values.brokers === undefined ? 1 : Number(values.brokers)
+  if (brokers !== 1 && brokers !== 3) return usageError(`--brokers must be 1 or 3, not '${values.brokers}'.`)
+  if (values.dir === '') return usageError('--dir needs a directory.')
+
+  // Until the cluster is up, a signal just exits: the process 'exit' hook kills the JVMs and
+  // removes the directories. Afterwards it triggers an orderly stop.
+  let stopRequested: (signal: NodeJS.Signals) => void = signal => {
+    process.stderr.write(`kproxy: ${signal} during start-up; cleaning up\n`)
+    process.exit(130)
+  }
+  const onSignal = (signal: NodeJS.Signals): void => stopRequested(signal)
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
+  for (const s of signals) process.on(s, onSignal)
+  try {
+    const { startCluster } = await import('../sandbox/cluster.ts')
+    const cluster = await startCluster({ brokers, tls: values.tls === true, dir: values.dir, log: progress })
+    const stopped = new Promise<NodeJS.Signals>(resolve => { stopRequested = resolve })
+    process.stdout.write(JSON.stringify(cluster.info) + '\n')
+    progress(`kproxy: sandbox running (${cluster.info.dataDir}); press Ctrl-C to stop`)
+    // Signal listeners do not keep Node alive; this timer does, and reports nodes that die.
+    const reported = new Set<number>()
+    const watch = setInterval(() => {
+      const alive = cluster.pids()
+      for (const { id } of cluster.info.brokers) {
+        if (!alive.has(id) && !reported.has(id)) {
+          reported.add(id)
+          progress(`kproxy: Kafka node ${id} exited unexpectedly; see ${cluster.logFile(id)}`)
+        }
+      }
+    }, 1000)
+    const signal = await stopped
+    clearInterval(watch)
+    // A second signal while stopping is ignored: the stop is already bounded.
+    stopRequested = () => {}
+    progress(`kproxy: ${signal} received; stopping the sandbox`)
+    await cluster.stop()
+    progress('kproxy: sandbox stopped')
+    return 0
+  } finally {
+    for (const s of signals) process.off(s, onSignal)
+  }
+}
+
+async function classpath (): Promise<number> {
+  const { ensureKafkaJars } = await import('../sandbox/jars.ts')
+  const jars = await ensureKafkaJars({ log: progress })
+  process.stdout.write(jars.classpath + '\n')
+  return 0
+}
+
+async function fetch (): Promise<number> {
+  const { ensureKafkaJars } = await import('../sandbox/jars.ts')
+  const jars = await ensureKafkaJars({ log: progress })
+  progress(`kproxy: ${jars.jars.length} verified jars`)
+  process.stdout.write(jars.libDir + '\n')
+  return 0
+}
+
+async function lock (): Promise<number> {
+  const { createLock, writeLock } = await import('../sandbox/jars.ts')
+  progress('kproxy: resolving the Kafka classpath with Maven')
+  const created = await createLock()
+  const path = await writeLock(created)
+  progress(`kproxy: ${Object.keys(created.jars).length} jars locked`)
+  process.stdout.write(path + '\n')
+  return 0
+}
 
 export const sandboxCommand: Command = {
   name: 'sandbox',
   summary: 'run a real Apache Kafka cluster on loopback (for tests, demos, benchmarks)',
   usage,
   async run (argv) {
-    process.stderr.write(`kproxy sandbox: not implemented yet (${argv.join(' ')})\n`)
-    return 1
+    const [sub, ...rest] = argv
+    const noArgs = (run: () => Promise<number>): Promise<number> =>
+      rest.length === 0 ? run() : Promise.resolve(usageError(`'${sub}' takes no arguments.`))
+    switch (sub) {
+      case 'up': return await up(rest)
+      case 'classpath': return await noArgs(classpath)
+      case 'fetch': return await noArgs(fetch)
+      case 'lock': return await noArgs(lock)
+      case undefined: return usageError('missing subcommand.')
+      default: return usageError(`unknown subcommand '${sub}'.`)
+    }
   }
 }

@@ -1,0 +1,371 @@
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, rmSync } from 'node:fs'
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { KproxyError, createCa, issueCertificate, pemKeystore } from '@kproxy/core'
+import { KAFKA_VERSION } from '@kproxy/core/kafka-release'
+import { ArchiveRecorder, useArchiveArgs } from './class-data.ts'
+import { javaContext, runJavaMain } from './kafka-tool.ts'
+import type { JavaContext, KafkaToolOptions, KafkaToolResult } from './kafka-tool.ts'
+import { probeBrokerIds } from './metadata-probe.ts'
+import { clientSslProperties, formatProperties, nodeLayout, nodeLog4j, serverProperties, tlsLayout } from './node-config.ts'
+import type { NodeLayout, PropertyValue, TlsFiles } from './node-config.ts'
+import { KafkaNodeProcess } from './node-process.ts'
+import { freePorts } from './ports.ts'
+import { spawnReaper } from './reaper.ts'
+import type { Reaper } from './reaper.ts'
+
+export interface StartClusterOptions {
+  brokers?: 1 | 3
+  tls?: boolean
+  // Where node data, configs, logs and certificates go; a fresh mkdtemp directory by default.
+  dir?: string
+  // Overall budget for formatting, starting and waiting for readiness.
+  timeoutMs?: number
+  env?: NodeJS.ProcessEnv
+  cacheDir?: string
+  // Replaces DEFAULT_JVM_ARGS for the broker JVMs.
+  jvmArgs?: readonly string[]
+  // Extra or overriding server.properties entries, applied to every node.
+  brokerConfig?: Record<string, PropertyValue>
+  // Progress messages (the CLI writes them to stderr).
+  log?: (message: string) => void
+}
+
+export interface SandboxBrokerInfo {
+  id: number
+  host: string
+  port: number
+  tlsPort?: number
+}
+
+export interface SandboxTlsInfo {
+  bootstrap: string
+  ca: string
+  clientCert: string
+  clientKey: string
+  // Key + chain in one file, and a Java client config using it (for Kafka's tools).
+  clientKeystore: string
+  clientProperties: string
+}
+
+// The content of sandbox.json.
+export interface SandboxInfo {
+  bootstrap: string
+  brokers: SandboxBrokerInfo[]
+  tls?: SandboxTlsInfo
+  kafkaVersion: string
+  clusterId: string
+  dataDir: string
+  libDir: string
+}
+
+// Kafka's own server defaults (kafka-run-class.sh) with a smaller heap: G1 with short pauses
+// keeps produce/fetch latency steady for benchmarks. Startup cost is dominated by class loading
+// and JIT warm-up, which flags like -XX:TieredStopAtLevel=1 would trade for much lower peak
+// throughput; see docs for the measurements behind this choice.
+export const DEFAULT_JVM_ARGS: readonly string[] = [
+  '-Xms256m', '-Xmx512m',
+  '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-XX:InitiatingHeapOccupancyPercent=35',
+  '-XX:+ExplicitGCInvokesConcurrent', '-XX:MaxInlineLevel=15',
+  '-XX:-UsePerfData', '-Djava.awt.headless=true'
+]
+
+// StorageTool runs for a second: C1 only and the serial collector start fastest.
+const SHORT_LIVED_JVM_ARGS: readonly string[] = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-XX:-UsePerfData', '-Xmx256m']
+
+const DEFAULT_TIMEOUT_MS = 120_000
+// stop(): the data is thrown away, so a node that has not finished after this is killed.
+const STOP_GRACE_MS = 3_000
+// killBroker(id, 'SIGTERM'): an orderly shutdown with the quorum intact takes well under a second.
+const KILL_GRACE_MS = 15_000
+const PORT_RETRIES = 3
+
+export interface Cluster {
+  readonly info: SandboxInfo
+  readonly bootstrap: string
+  readonly classpath: string
+  readonly dataDir: string
+  // Orderly stop (SIGTERM, then SIGKILL after a grace period), then removes everything it created.
+  stop (): Promise<void>
+  // Ends one node (broker + controller); SIGKILL by default, like a crash.
+  killBroker (id: number, signal?: NodeJS.Signals): Promise<void>
+  // Restarts a node on the same ports and data; resolves once the cluster sees it again.
+  startBroker (id: number): Promise<void>
+  runKafkaTool (mainClass: string, args: readonly string[], options?: KafkaToolOptions): Promise<KafkaToolResult>
+  // Live JVM pids by node id (a stopped node is absent).
+  pids (): Map<number, number>
+  logFile (id: number): string
+}
+
+// Clusters still running when the process exits are killed synchronously from an 'exit' hook.
+const live = new Set<SandboxCluster>()
+let exitHookInstalled = false
+
+function installExitHook (): void {
+  if (exitHookInstalled) return
+  exitHookInstalled = true
+  process.on('exit', () => {
+    for (const cluster of live) cluster.destroyNow()
+  })
+}
+
+export async function startCluster (options: StartClusterOptions = {}): Promise<Cluster> {
+  const brokers = options.brokers ?? 1
+  if (brokers !== 1 && brokers !== 3) {
+    throw new KproxyError('KPROXY_ERR_SANDBOX_OPTIONS', `A sandbox has 1 or 3 brokers, not ${String(brokers)}.`)
+  }
+  const env = options.env ?? process.env
+  const log = options.log ?? (() => {})
+  const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_TIMEOUT_MS)
+  const ctx = await javaContext({ env, cacheDir: options.cacheDir, log })
+  for (let attempt = 1; ; attempt++) {
+    const cluster = new SandboxCluster(ctx, env, options, brokers)
+    try {
+      await cluster.start(deadline, log)
+      return cluster
+    } catch (err) {
+      const portTaken = cluster.portTaken()
+      await cluster.stop()
+      if (portTaken && attempt < PORT_RETRIES && Date.now() < deadline) {
+        log(`kproxy: a port was taken by another process; retrying with new ports (attempt ${attempt + 1})`)
+        continue
+      }
+      throw err
+    }
+  }
+}
+
+// Kafka prints ids as 22 base64url characters; one starting with '-' would read as a flag.
+function randomClusterId (): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url')
+    if (!id.startsWith('-')) return id
+  }
+}
+
+class SandboxCluster implements Cluster {
+  info!: SandboxInfo
+  private readonly ctx: JavaContext
+  private readonly env: NodeJS.ProcessEnv
+  private readonly options: StartClusterOptions
+  private readonly size: number
+  private base = ''
+  // What stop() removes: the base directory if we created it, else only our entries in it.
+  private owned: string[] = []
+  private nodes: KafkaNodeProcess[] = []
+  private reaper: Reaper | null = null
+  private recorder: { nodeId: number, recorder: ArchiveRecorder } | null = null
+  private stopping: Promise<void> | null = null
+
+  constructor (ctx: JavaContext, env: NodeJS.ProcessEnv, options: StartClusterOptions, size: number) {
+    this.ctx = ctx
+    this.env = env
+    this.options = options
+    this.size = size
+  }
+
+  get bootstrap (): string { return this.info.bootstrap }
+  get classpath (): string { return this.ctx.classpath }
+  get dataDir (): string { return this.base }
+
+  async start (deadline: number, log: (message: string) => void): Promise<void> {
+    const started = Date.now()
+    await this.makeBase()
+    const tls = this.options.tls === true ? tlsLayout(this.base) : null
+    const perNode = tls === null ? 2 : 3
+    const ports = await freePorts(this.size * perNode)
+    const layouts: NodeLayout[] = []
+    for (let i = 0; i < this.size; i++) {
+      const [port, controllerPort, tlsPort] = ports.slice(i * perNode, (i + 1) * perNode)
+      layouts.push(nodeLayout(this.base, i + 1, { port: port!, controllerPort: controllerPort!, ...(tls === null ? {} : { tlsPort: tlsPort! }) }))
+    }
+    const spec = { java: this.ctx.java, classpath: this.ctx.classpath, jvmArgs: this.options.jvmArgs ?? DEFAULT_JVM_ARGS, sandboxDir: this.base, env: this.env }
+    this.nodes = layouts.map(l => new KafkaNodeProcess(l, spec))
+    live.add(this)
+    installExitHook()
+    this.reaper = spawnReaper(layouts.map(l => l.pidFile), this.owned)
+
+    const clusterId = randomClusterId()
+    for (const node of layouts) {
+      await mkdir(node.dataDir, { recursive: true })
+      await writeFile(node.configFile, formatProperties(serverProperties(node, layouts, tls, this.options.brokerConfig)))
+      await writeFile(node.log4jFile, nodeLog4j(node.logFile))
+    }
+    log(`kproxy: formatting ${this.size} KRaft node(s) in ${this.base}`)
+    await Promise.all([
+      ...layouts.map(node => this.format(node, clusterId)),
+      ...(tls === null ? [] : [writeTlsFiles(tls)])
+    ])
+    log(`kproxy: starting Kafka ${KAFKA_VERSION} (${this.size} node(s)${tls === null ? '' : ', TLS'})`)
+    for (const node of this.nodes) this.startNode(node)
+    await Promise.all(this.nodes.map(node => node.waitStarted(deadline)))
+    await this.waitForBrokers(this.nodes, deadline)
+
+    this.info = {
+      bootstrap: layouts.map(l => `127.0.0.1:${l.port}`).join(','),
+      brokers: layouts.map(l => ({ id: l.id, host: '127.0.0.1', port: l.port, ...(tls === null ? {} : { tlsPort: l.tlsPort! }) })),
+      ...(tls === null
+        ? {}
+        : {
+            tls: {
+              bootstrap: layouts.map(l => `127.0.0.1:${l.tlsPort!}`).join(','),
+              ca: tls.ca,
+              clientCert: tls.clientCert,
+              clientKey: tls.clientKey,
+              clientKeystore: tls.clientKeystore,
+              clientProperties: tls.clientProperties
+            }
+          }),
+      kafkaVersion: KAFKA_VERSION,
+      clusterId,
+      dataDir: this.base,
+      libDir: this.ctx.libDir
+    }
+    await writeFile(join(this.base, 'sandbox.json'), JSON.stringify(this.info, null, 2) + '\n')
+    log(`kproxy: ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${this.info.bootstrap}`)
+  }
+
+  private async makeBase (): Promise<void> {
+    if (this.options.dir === undefined) {
+      this.base = await mkdtemp(join(tmpdir(), 'kproxy-sandbox-'))
+      this.owned = [this.base]
+      return
+    }
+    this.base = resolve(this.options.dir)
+    const exists = await stat(this.base).then(s => s.isDirectory(), () => false)
+    if (!exists) {
+      await mkdir(this.base, { recursive: true })
+      this.owned = [this.base]
+      return
+    }
+    // An existing directory: own (and first clear leftovers of) only the names the sandbox uses.
+    this.owned = [...Array.from({ length: this.size }, (_, i) => join(this.base, `node-${i + 1}`)), join(this.base, 'tls'), join(this.base, 'sandbox.json')]
+    await Promise.all(this.owned.map(p => rm(p, { recursive: true, force: true })))
+  }
+
+  private async format (node: NodeLayout, clusterId: string): Promise<void> {
+    const result = await runJavaMain(this.ctx, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', node.configFile],
+      { jvmArgs: [...useArchiveArgs(this.ctx.archive), ...SHORT_LIVED_JVM_ARGS], env: this.env, timeoutMs: 60_000 })
+    if (result.code !== 0) {
+      const tail = (result.stderr + result.stdout).trim().split('\n').slice(-8).join('\n')
+      throw new KproxyError('KPROXY_ERR_SANDBOX_START', `Formatting the storage of Kafka node ${node.id} failed (${result.code ?? result.signal}):\n${tail}`)
+    }
+  }
+
+  // Every running node must report every running broker as alive (registered and unfenced).
+  private async waitForBrokers (nodes: readonly KafkaNodeProcess[], deadline: number): Promise<void> {
+    const expected = this.nodes.filter(n => n.running).map(n => n.layout.id).join(',')
+    for (const node of nodes) {
+      let last: number[] | null = null
+      for (;;) {
+        if (!node.running) throw node.exitError()
+        last = await probeBrokerIds('127.0.0.1', node.layout.port)
+        if (last !== null && last.join(',') === expected) break
+        if (Date.now() > deadline) {
+          throw new KproxyError('KPROXY_ERR_SANDBOX_TIMEOUT', `Kafka node ${node.layout.id} still reports brokers [${last?.join(',') ?? 'none'}] instead of [${expected}]; ${node.layout.logFile} ends with:\n${node.logTail()}`)
+        }
+        await sleep(200)
+      }
+    }
+  }
+
+  // Uses the class-data archive when there is one; otherwise node 1 records it (see class-data.ts).
+  private startNode (node: KafkaNodeProcess): void {
+    const archive = this.ctx.archive
+    let extra = useArchiveArgs(archive)
+    if (archive !== null && extra.length === 0 && (this.recorder === null || this.recorder.nodeId === node.layout.id)) {
+      this.recorder ??= { nodeId: node.layout.id, recorder: new ArchiveRecorder(archive, node.layout.dir) }
+      extra = this.recorder.recorder.args()
+    }
+    node.start(extra)
+  }
+
+  private async stopNode (node: KafkaNodeProcess, signal: NodeJS.Signals, graceMs: number): Promise<void> {
+    const status = await node.stop(signal, graceMs)
+    if (this.recorder !== null && this.recorder.nodeId === node.layout.id && status !== null) {
+      await this.recorder.recorder.publish(status.code, status.signal)
+    }
+  }
+
+  portTaken (): boolean {
+    return this.nodes.some(n => n.logMentions('Address already in use'))
+  }
+
+  private node (id: number): KafkaNodeProcess {
+    const node = this.nodes.find(n => n.layout.id === id)
+    if (node === undefined) throw new KproxyError('KPROXY_ERR_SANDBOX_STATE', `This sandbox has no broker ${id} (ids 1..${this.size}).`)
+    return node
+  }
+
+  async killBroker (id: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await this.stopNode(this.node(id), signal, KILL_GRACE_MS)
+  }
+
+  async startBroker (id: number): Promise<void> {
+    const node = this.node(id)
+    if (this.stopping !== null) throw new KproxyError('KPROXY_ERR_SANDBOX_STATE', 'This sandbox has been stopped.')
+    this.startNode(node)
+    const deadline = Date.now() + (this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS)
+    await node.waitStarted(deadline)
+    await this.waitForBrokers(this.nodes.filter(n => n.running), deadline)
+  }
+
+  runKafkaTool (mainClass: string, args: readonly string[], options: KafkaToolOptions = {}): Promise<KafkaToolResult> {
+    return runJavaMain(this.ctx, mainClass, args, { env: this.env, ...options })
+  }
+
+  pids (): Map<number, number> {
+    const map = new Map<number, number>()
+    for (const n of this.nodes) {
+      const pid = n.pid
+      if (pid !== null) map.set(n.layout.id, pid)
+    }
+    return map
+  }
+
+  logFile (id: number): string {
+    return this.node(id).layout.logFile
+  }
+
+  stop (): Promise<void> {
+    this.stopping ??= (async () => {
+      // The node recording a class-data archive must exit cleanly, and a 3-node cluster still has
+      // its quorum while that one node stops. The others may then be cut short: once the quorum
+      // is gone, a broker waits in vain for the controller to approve its controlled shutdown.
+      const first = this.nodes.find(n => n.layout.id === this.recorder?.nodeId)
+      if (first !== undefined) await this.stopNode(first, 'SIGTERM', KILL_GRACE_MS)
+      await Promise.all(this.nodes.filter(n => n !== first).map(n => this.stopNode(n, 'SIGTERM', STOP_GRACE_MS)))
+      await Promise.all(this.owned.map(p => rm(p, { recursive: true, force: true, maxRetries: 5 })))
+      this.reaper?.stop()
+      live.delete(this)
+    })()
+    return this.stopping
+  }
+
+  // Synchronous last resort from the process 'exit' hook; the reaper double-checks afterwards.
+  destroyNow (): void {
+    for (const n of this.nodes) n.killNow()
+    for (const p of this.owned) {
+      try { rmSync(p, { recursive: true, force: true, maxRetries: 5 }) } catch {}
+    }
+  }
+}
+
+async function writeTlsFiles (tls: TlsFiles): Promise<void> {
+  mkdirSync(tls.dir, { recursive: true })
+  const ca = await createCa({ commonName: 'kproxy sandbox CA', days: 30 })
+  const sans = ['DNS:localhost', 'IP:127.0.0.1']
+  const [broker, client] = await Promise.all([
+    issueCertificate(ca, { name: 'kproxy-sandbox-broker', server: true, client: true, sans, days: 30 }),
+    issueCertificate(ca, { name: 'kproxy-sandbox-client', client: true, days: 30 })
+  ])
+  await writeFile(tls.ca, ca.cert)
+  await writeFile(tls.brokerKeystore, pemKeystore(broker), { mode: 0o600 })
+  await writeFile(tls.clientCert, client.chain)
+  await writeFile(tls.clientKey, client.key, { mode: 0o600 })
+  await writeFile(tls.clientKeystore, pemKeystore(client), { mode: 0o600 })
+  await writeFile(tls.clientProperties, formatProperties(clientSslProperties(tls)))
+}
