@@ -1,6 +1,6 @@
 import t from 'tap'
 import {
-  chunksLength, decodeRequest, decodeResponse, encodeRequest, encodeResponse, errorByCode, errorByName, ErrorCode,
+  chunksLength, decodeRequest, getApi, hasApi, decodeResponse, encodeRequest, encodeResponse, errorByCode, errorByName, ErrorCode,
   KAFKA_ERRORS, rewriteResponse, supportedApi
 } from '../../src/protocol/codec.ts'
 import { ApiKey } from '../../src/protocol/api-keys.ts'
@@ -137,4 +137,23 @@ t.test('Kafka error codes from the pinned release', async t => {
   t.equal(errorByName('NO_SUCH_ERROR'), undefined)
   t.ok(KAFKA_ERRORS.length > 120)
   t.ok(KAFKA_ERRORS.every((e, i) => i === 0 || e.code > KAFKA_ERRORS[i - 1].code), 'sorted by code, no duplicates')
+})
+
+t.test('API lookups and odd input', async t => {
+  t.equal(getApi(ApiKey.Fetch).name, 'Fetch')
+  t.throws(() => getApi(-1), { code: 'KPROXY_ERR_UNKNOWN_API' })
+  t.equal(hasApi(ApiKey.Fetch), true)
+  t.equal(hasApi(93), false)
+  // not a Buffer at all: still a KproxyError, not a TypeError
+  t.throws(() => decodeResponse({ length: 10 } as unknown as Buffer, ApiKey.Metadata, 1), { code: 'KPROXY_ERR_DECODE', message: /cannot decode Metadata response v1/ })
+})
+
+t.test('a known tag sent in a version where it is not tagged is kept as an unknown tag', async t => {
+  // ProduceResponse v9 (flexible) with tag 0, which is NodeEndpoints only from v10. Kafka's Java
+  // refuses such input; kproxy keeps it raw so that forwarding stays byte-exact.
+  const payload = Buffer.from([0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 1, 0, 3, 0xaa, 0xbb, 0xcc])
+  const { body } = decodeResponse(payload, ApiKey.Produce, 9)
+  t.same(body.nodeEndpoints, [])
+  t.same(body._unknownTaggedFields, [{ tag: 0, data: Buffer.from([0xaa, 0xbb, 0xcc]) }])
+  t.ok(Buffer.concat(encodeResponse(ApiKey.Produce, 9, { correlationId: 1 }, body)).subarray(4).equals(payload))
 })

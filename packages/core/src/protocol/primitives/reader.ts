@@ -186,7 +186,9 @@ export class Reader {
   }
 
   // The tagged-field section that ends every struct in flexible versions. Known tags are handed
-  // to `known`, which must consume exactly `size` bytes; the others are kept raw, in input order.
+  // to `known`, which must consume exactly `size` bytes; the others are kept raw, in input order —
+  // including a known tag sent in a version where it is not tagged (Kafka's Java refuses that;
+  // a proxy forwarding it unchanged lets the broker decide).
   taggedFields<T extends { _unknownTaggedFields?: TaggedField[] }> (o: T, known: TagReader<T> | null, version: number): void {
     const count = this.uvarint()
     if (count > this.buf.length - this.offset) this.fail(`tagged-field count ${count} exceeds the ${this.buf.length - this.offset} bytes that remain`)

@@ -1,0 +1,125 @@
+// The codecs against Apache Kafka's own Java: every sample of the round-trip test (every API key
+// and version, requests and responses, header and data messages; unknown tagged fields included)
+// is handed to Kafka's generated message classes from the pinned jar, which must read it, write
+// back the same bytes, and see the same field values. Also checks generated/error-codes.ts
+// against the jar. Skipped when Java or the Kafka jars are missing.
+import t from 'tap'
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { dumpErrors } from '../../../src/protocol/generator/error-codes.ts'
+import { defaultJarPath } from '../../../src/protocol/generator/main.ts'
+import { API_TABLE } from '../../../src/protocol/generated/api-table.ts'
+import { KAFKA_ERRORS } from '../../../src/protocol/generated/error-codes.ts'
+import { OTHER_MESSAGES } from '../../../src/protocol/generated/messages.ts'
+import type { MessageCodec } from '../../../src/protocol/primitives/message-codec.ts'
+import { Writer } from '../../../src/protocol/primitives/writer.ts'
+import { injectUnknownTags, SampleBuilder, versionsOf } from './samples.ts'
+
+const lib = dirname(defaultJarPath())
+const java = process.env.JAVA ?? 'java'
+const skip = !existsSync(defaultJarPath())
+  ? 'the Kafka jars are not downloaded (pnpm exec kproxy sandbox fetch)'
+  : spawnSync(java, ['-version']).error !== undefined ? 'no java on PATH' : false
+
+function runJava (args: string[], input: string): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(java, args, { stdio: ['pipe', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d })
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
+    child.on('error', reject)
+    child.on('close', code => resolve({ code, stdout, stderr }))
+    child.stdin.end(input)
+  })
+}
+
+interface Item { cls: string, version: number, sample: any, hex: string }
+
+function samples (): Item[] {
+  const codecs: Array<{ codec: MessageCodec<any>, cls: string }> = []
+  for (const api of API_TABLE) codecs.push({ codec: api.request, cls: `${api.request.name}Data` }, { codec: api.response, cls: `${api.response.name}Data` })
+  // Kafka names the classes of "data" definitions without the Data suffix
+  for (const m of OTHER_MESSAGES) codecs.push({ codec: m.codec, cls: m.type === 'header' ? `${m.name}Data` : m.name })
+  const items: Item[] = []
+  for (const { codec, cls } of codecs) {
+    for (const version of versionsOf(codec.schema)) {
+      for (const variant of ['full', 'nulls'] as const) {
+        const b = new SampleBuilder(codec.schema, version, variant)
+        const message = b.build(codec)
+        if (variant === 'full') injectUnknownTags(b, message)
+        const w = new Writer()
+        codec.encode(w, message, version)
+        const bytes = w.toBuffer()
+        items.push({ cls, version, sample: message, hex: bytes.toString('hex') })
+      }
+    }
+  }
+  return items
+}
+
+// Kafka's JSON view against the sample kproxy encoded: every field Kafka prints must hold the
+// value that was meant.
+// Records are compared as bytes only (Kafka prints them as parsed batches).
+function compare (mine: any, theirs: any, path: string, problems: string[]): void {
+  const bad = (): void => { problems.push(`${path}: kproxy ${String(mine).slice(0, 60)} kafka ${JSON.stringify(theirs).slice(0, 60)}`) }
+  if (/records$/i.test(path) && Buffer.isBuffer(mine)) return
+  if (theirs === null) {
+    if (mine !== null) bad()
+  } else if (Array.isArray(theirs)) {
+    if (!Array.isArray(mine) || mine.length !== theirs.length) bad()
+    else theirs.forEach((x, i) => compare(mine[i], x, `${path}[${i}]`, problems))
+  } else if (typeof theirs === 'object') {
+    if (mine === null || typeof mine !== 'object') bad()
+    else for (const k of Object.keys(theirs)) compare(mine[k], theirs[k], `${path}.${k}`, problems)
+  } else if (Buffer.isBuffer(mine)) {
+    if (mine.toString('base64') !== theirs) bad()
+  } else if (typeof mine === 'bigint') {
+    if (mine !== BigInt(theirs)) bad()
+  } else if (mine !== theirs) {
+    bad()
+  }
+}
+
+// JSON.parse keeping integers beyond 2^53 exact (int64 fields)
+function parseExact (json: string): unknown {
+  return JSON.parse(json, (_k, v, ctx?: { source?: string }) =>
+    typeof v === 'number' && ctx?.source !== undefined && /^-?\d+$/.test(ctx.source) && !Number.isSafeInteger(v) ? BigInt(ctx.source) : v)
+}
+
+t.test('Kafka reads every sample, writes the same bytes and sees the same values', { skip }, async t => {
+  const items = samples()
+  const [cross, errors] = await Promise.all([
+    runJava(['-cp', join(lib, '*'), join(import.meta.dirname, 'CrossCheck.java')], items.map(i => `${i.cls} ${i.version} ${i.hex}`).join('\n') + '\n'),
+    Promise.resolve().then(() => dumpErrors(lib, java))
+  ])
+  t.equal(cross.code, 0, cross.stderr.slice(0, 500))
+  const lines = cross.stdout.split('\n')
+  const refused: string[] = []
+  const rewritten: string[] = []
+  const problems: string[] = []
+  items.forEach((it, i) => {
+    const line = lines[i] ?? 'ERR no answer'
+    const what = `${it.cls} v${it.version}`
+    if (line.startsWith('ERR')) {
+      refused.push(`${what}: ${line}`)
+      return
+    }
+    if (line.startsWith('DIFF')) rewritten.push(what)
+    const json = line.slice(line.indexOf(' {') + 1)
+    const found: string[] = []
+    compare(it.sample, parseExact(json), '', found)
+    problems.push(...found.map(p => `${what} ${p}`))
+  })
+  t.same(refused.slice(0, 5), [], 'Kafka could read every sample')
+  t.same(rewritten.slice(0, 5), [], 'Kafka wrote every sample back byte for byte')
+  t.same(problems.slice(0, 5), [], 'Kafka saw the values kproxy encoded')
+  t.ok(items.length > 1000, `${items.length} samples checked against Kafka's Java classes`)
+
+  t.same(errors, KAFKA_ERRORS, 'generated/error-codes.ts matches the pinned release (else run `pnpm gen`)')
+})
+
+t.test('dumpErrors reports a missing java clearly', async t => {
+  t.throws(() => dumpErrors(lib, '/nonexistent/java'), { code: 'KPROXY_ERR_GENERATOR', message: /install Java 17\+ or set JAVA/ })
+})
