@@ -33,6 +33,7 @@ export const EMPTY_BUFFER: Buffer = Buffer.alloc(0)
 export class Reader {
   buf: Buffer
   offset: number
+  private view: DataView | null = null
 
   constructor (buf: Buffer, offset = 0) {
     this.buf = buf
@@ -75,7 +76,10 @@ export class Reader {
   }
 
   int64 (): bigint {
-    return this.buf.readBigInt64BE(this.need(8, 'int64'))
+    const at = this.need(8, 'int64')
+    // DataView's getBigInt64 is native; Buffer's readBigInt64BE builds the bigint in JS
+    const view = this.view ?? (this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length))
+    return view.getBigInt64(at)
   }
 
   float64 (): number {

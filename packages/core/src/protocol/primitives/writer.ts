@@ -13,6 +13,8 @@ export type ElementWriter<T> = (w: Writer, value: T, version: number) => void
 const DEFAULT_SCRATCH = 512
 const MAX_SCRATCH = 1024 * 1024
 const CARRY_LIMIT = 256
+const INT64_MIN = -(1n << 63n)
+const INT64_MAX = (1n << 63n) - 1n
 
 export class Writer {
   readonly refThreshold: number
@@ -22,6 +24,7 @@ export class Writer {
   private pos = 0
   private flushed = 0
   private sizeSlot: { buf: Buffer, pos: number } | null = null
+  private view: DataView | null = null
 
   constructor (refThreshold = 1024, scratchSize = DEFAULT_SCRATCH) {
     this.refThreshold = refThreshold
@@ -100,7 +103,12 @@ export class Writer {
 
   int64 (v: bigint): void {
     this.ensure(8)
-    this.pos = this.buf.writeBigInt64BE(v, this.pos)
+    // DataView's setBigInt64 is native; Buffer's writeBigInt64BE does bigint arithmetic in JS
+    if (typeof v !== 'bigint' || v < INT64_MIN || v > INT64_MAX) this.fail(`int64 value ${String(v)} is not a bigint in range`)
+    let view = this.view
+    if (view === null || view.buffer !== this.buf.buffer) view = this.view = new DataView(this.buf.buffer, 0, this.buf.buffer.byteLength)
+    view.setBigInt64(this.buf.byteOffset + this.pos, v)
+    this.pos += 8
   }
 
   float64 (v: number): void {

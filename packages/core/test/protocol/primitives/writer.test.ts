@@ -14,6 +14,8 @@ t.test('fixed-width types, varints and uuids', async t => {
   w.int32(-3)
   w.uint32(0xfffffffd)
   w.int64(-4n)
+  w.int64(-(1n << 63n))
+  w.int64((1n << 63n) - 1n)
   w.float64(0.5)
   w.bool(true)
   w.bool(false)
@@ -25,8 +27,8 @@ t.test('fixed-width types, varints and uuids', async t => {
   const b = w.toBuffer()
   t.equal(w.length, b.length)
   const r = new Reader(b)
-  t.same([r.int8(), r.int16(), r.uint16(), r.int32(), r.uint32(), r.int64(), r.float64(), r.bool(), r.bool(), r.uvarint(), r.varint(), r.varlong(), r.uuid(), r.uuid()],
-    [-1, -2, 0xfffe, -3, 0xfffffffd, -4n, 0.5, true, false, 300, -2, 2n, 'ASNFZ4mrze8BI0VniavN7w', ZERO_UUID])
+  t.same([r.int8(), r.int16(), r.uint16(), r.int32(), r.uint32(), r.int64(), r.int64(), r.int64(), r.float64(), r.bool(), r.bool(), r.uvarint(), r.varint(), r.varlong(), r.uuid(), r.uuid()],
+    [-1, -2, 0xfffe, -3, 0xfffffffd, -4n, -(1n << 63n), (1n << 63n) - 1n, 0.5, true, false, 300, -2, 2n, 'ASNFZ4mrze8BI0VniavN7w', ZERO_UUID])
 })
 
 t.test('invalid values fail with KPROXY_ERR_ENCODE', async t => {
@@ -45,6 +47,8 @@ t.test('invalid values fail with KPROXY_ERR_ENCODE', async t => {
   t.throws(() => w.array(false, {} as unknown as number[], writeInt8Element, 0), { message: /expected an array, got object/ })
   t.throws(() => w.nullableArray(false, false, null, writeInt8Element, 0), { message: /not nullable/ })
   t.throws(() => w.present(false, null), { message: /struct is null but not nullable/ })
+  t.throws(() => w.int64(1n << 63n), { code: 'KPROXY_ERR_ENCODE', message: /int64 value 9223372036854775808 is not a bigint in range/ })
+  t.throws(() => w.int64(5 as unknown as bigint), { message: /int64 value 5 is not a bigint/ })
 })
 
 t.test('strings, bytes, arrays and struct prefixes in both forms', async t => {
