@@ -41,7 +41,7 @@ function flexMin (s: MessageSpec): number {
 export function emitApiTable (specs: MessageSpec[], kafkaVersion: string): string {
   const pairs = pairApis(specs)
   pairs.forEach((p, i) => { if (p.apiKey !== i) specError(p.request.file, `API keys are not contiguous (expected ${i})`) })
-  const out = [banner(kafkaVersion, '*Request.json, *Response.json')]
+  const out = [banner(kafkaVersion, 'common/message/*Request.json and *Response.json')]
   out.push('import { ApiSpec } from \'../primitives/message-codec.ts\'')
   for (const p of pairs) {
     for (const s of [p.request, p.response]) {
@@ -88,7 +88,7 @@ export function emitApiTable (specs: MessageSpec[], kafkaVersion: string): strin
 // messages (consumer protocol subscription/assignment, control records, KRaft snapshot records).
 export function emitMessageIndex (specs: MessageSpec[], kafkaVersion: string): string {
   const others = specs.filter(s => s.type === 'header' || s.type === 'data')
-  const out = [banner(kafkaVersion, '*.json of type header and data')]
+  const out = [banner(kafkaVersion, 'common/message/ (the definitions of type header and data)')]
   out.push('import type { MessageCodec } from \'../primitives/message-codec.ts\'')
   for (const s of others) out.push(`import { ${codecName(s)} } from './${moduleName(s)}'`)
   out.push('')

@@ -511,7 +511,7 @@ export function emitMessage (spec: MessageSpec, kafkaVersion: string): string {
   ctx.out.push(`  schema: ${schemaName(spec)}`)
   ctx.out.push('}')
 
-  const head: string[] = [banner(kafkaVersion, spec.file)]
+  const head: string[] = [banner(kafkaVersion, `common/message/${spec.file}`)]
   const sorted = (set: Set<string>): string => [...set].sort((a, b) => a.localeCompare(b, 'en')).join(', ')
   head.push(`import { ${sorted(ctx.imports.reader)} } from '../primitives/reader.ts'`)
   if (ctx.imports.readerTypes.size > 0) head.push(`import type { ${sorted(ctx.imports.readerTypes)} } from '../primitives/reader.ts'`)

@@ -28,7 +28,7 @@ export function dumpErrors (libDir: string, java = process.env.JAVA ?? 'java'): 
 
 export function emitErrorCodes (records: ErrorRecord[], kafkaVersion: string): string {
   const sorted = [...records].sort((a, b) => a.code - b.code)
-  const out = [banner(kafkaVersion, '(org.apache.kafka.common.protocol.Errors, listed by generator/DumpErrors.java)')]
+  const out = [banner(kafkaVersion, 'org.apache.kafka.common.protocol.Errors\n// (listed by generator/DumpErrors.java)', 'error codes')]
   out.push('// Kafka\'s error codes: name, whether the client may retry (the exception is a')
   out.push('// RetriableException) and the default message, as the broker of this release knows them.')
   out.push('')
