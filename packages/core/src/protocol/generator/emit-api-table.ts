@@ -1,7 +1,7 @@
 // Emits generated/api-table.ts (one ApiSpec per API key, typed body maps, ApiKey constants) and
 // generated/messages.ts (the codec of every definition, including the header and data ones).
 import { banner } from './banner.ts'
-import { codecName, dataTypeName, moduleName, tsString } from './emit-message.ts'
+import { codecName, dataTypeName, moduleName, tsString } from './emit-names.ts'
 import { isEmpty, specError } from './spec.ts'
 import type { MessageSpec } from './spec.ts'
 

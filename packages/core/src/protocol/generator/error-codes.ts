@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { KproxyError } from '../../kproxy-error.ts'
 import { banner } from './banner.ts'
-import { tsString } from './emit-message.ts'
+import { tsString } from './emit-names.ts'
 
 export interface ErrorRecord {
   code: number

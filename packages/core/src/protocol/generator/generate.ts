@@ -3,7 +3,8 @@
 // Pure apart from reading the jar (and running Java for the error codes, in error-codes.ts).
 import { KproxyError } from '../../kproxy-error.ts'
 import { emitApiTable, emitMessageIndex } from './emit-api-table.ts'
-import { emitMessage, moduleName } from './emit-message.ts'
+import { emitMessage } from './emit-message.ts'
+import { moduleName } from './emit-names.ts'
 import { emitErrorCodes } from './error-codes.ts'
 import type { ErrorRecord } from './error-codes.ts'
 import type { Jar } from './jar.ts'
