@@ -96,7 +96,11 @@ export function serverProperties (node: NodeLayout, all: readonly NodeLayout[], 
     'transaction.state.log.min.isr': rf === 1 ? 1 : 2,
     'share.coordinator.state.topic.replication.factor': rf,
     'share.coordinator.state.topic.min.isr': rf === 1 ? 1 : 2,
-    'group.initial.rebalance.delay.ms': 0
+    'group.initial.rebalance.delay.ms': 0,
+    // A crashed broker cannot re-register until its old session expires (DUPLICATE_BROKER_REGISTRATION),
+    // and a crash is only noticed at expiry: 9 s by default. Loopback heartbeats are cheap.
+    'broker.heartbeat.interval.ms': 500,
+    'broker.session.timeout.ms': 4000
   }
   if (tls !== null) {
     // PEM stores take no passwords (Kafka refuses a password with an unencrypted PEM key).

@@ -1,0 +1,106 @@
+// `kproxy sandbox up` as a user runs it: a real process, real signals, real Kafka.
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import type { SandboxInfo } from '../helpers/kafka.ts'
+import { javaPidsMentioning, kcat, kcatBrokers } from '../helpers/kafka.ts'
+
+const KPROXY = fileURLToPath(new URL('../../packages/cli/bin/kproxy', import.meta.url))
+const READY_BUDGET_MS = 30_000
+
+interface Running {
+  child: ChildProcess
+  info: SandboxInfo
+  readyMs: number
+  stderr: () => string
+  exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
+}
+
+// Starts `kproxy sandbox up ...` and resolves with the JSON it prints once the cluster is ready.
+function sandboxUp (args: string[]): Promise<Running> {
+  const started = Date.now()
+  const child = spawn(KPROXY, ['sandbox', 'up', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stderr!.on('data', (c: Buffer) => { stderr += c.toString() })
+  const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>(resolve => {
+    child.on('exit', (code, signal) => resolve({ code, signal }))
+  })
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (c: Buffer) => {
+      stdout += c.toString()
+      const nl = stdout.indexOf('\n')
+      if (nl >= 0) resolve({ child, info: JSON.parse(stdout.slice(0, nl)) as SandboxInfo, readyMs: Date.now() - started, stderr: () => stderr, exited })
+    })
+    void exited.then(status => reject(new Error(`kproxy sandbox up exited early (${status.code ?? status.signal}):\n${stderr}`)))
+  })
+}
+
+async function waitFor (what: () => boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms
+  while (Date.now() < deadline) {
+    if (what()) return true
+    await sleep(100)
+  }
+  return what()
+}
+
+const scratch = mkdtempSync(join(tmpdir(), 'kproxy-sandbox-cli-test-'))
+t.teardown(() => rmSync(scratch, { recursive: true, force: true }))
+
+t.test('up --brokers 3: ready in time, serves kcat, SIGTERM tears down and exits 0', async t => {
+  const dir = join(scratch, 'three')
+  const run = await sandboxUp(['--brokers', '3', '--dir', dir])
+  t.teardown(() => { run.child.kill('SIGKILL') })
+  t.comment(`kproxy sandbox up --brokers 3: ready after ${run.readyMs} ms`)
+  t.ok(run.readyMs <= READY_BUDGET_MS, `ready within ${READY_BUDGET_MS} ms (took ${run.readyMs} ms)`)
+  t.same(run.info.brokers.map(b => b.id), [1, 2, 3])
+  t.equal(run.info.dataDir, dir)
+  t.same(JSON.parse(readFileSync(join(dir, 'sandbox.json'), 'utf8')), run.info, 'DIR/sandbox.json is what was printed')
+
+  const meta = await kcat(['-L', '-b', run.info.bootstrap, '-m', '10'])
+  t.equal(meta.code, 0, meta.stderr)
+  t.same(kcatBrokers(meta.stdout).map(b => b.id), [1, 2, 3], 'kcat lists exactly 3 brokers')
+  t.equal(javaPidsMentioning(dir).length, 3, 'three JVMs')
+
+  const stopAt = Date.now()
+  run.child.kill('SIGTERM')
+  const status = await run.exited
+  t.comment(`stopped ${Date.now() - stopAt} ms after SIGTERM`)
+  t.same(status, { code: 0, signal: null }, `exit code 0\n${run.stderr()}`)
+  t.same(javaPidsMentioning(dir), [], 'no JVM left')
+  t.notOk(existsSync(dir), 'the directory it created is gone')
+})
+
+t.test('SIGKILL of the CLI: the reaper removes JVMs and directories', async t => {
+  const run = await sandboxUp(['--brokers', '1'])
+  t.teardown(() => { run.child.kill('SIGKILL') })
+  const dir = run.info.dataDir
+  t.match(dir, /kproxy-sandbox-/)
+  t.equal(javaPidsMentioning(dir).length, 1)
+  const killedAt = Date.now()
+  run.child.kill('SIGKILL')
+  await run.exited
+  const clean = await waitFor(() => javaPidsMentioning(dir).length === 0 && !existsSync(dir), 10_000)
+  t.comment(`reaper finished ${Date.now() - killedAt} ms after SIGKILL`)
+  t.ok(clean, 'no JVM and no directory within 10 s')
+})
+
+t.test('bad flags are usage errors (exit 2)', async t => {
+  for (const args of [['--brokers', '2'], ['--nope'], ['--brokers']]) {
+    const child = spawn(KPROXY, ['sandbox', 'up', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
+    let stdout = ''
+    child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
+    const code = await new Promise(resolve => child.on('exit', resolve))
+    t.equal(code, 2, `${args.join(' ')} -> exit 2`)
+    t.match(stderr, /Usage: kproxy sandbox/)
+    t.equal(stdout, '')
+  }
+})
