@@ -1,8 +1,8 @@
 // The codecs against Apache Kafka's own Java: every sample of the round-trip test (every API key
 // and version, requests and responses, header and data messages; unknown tagged fields included)
 // is handed to Kafka's generated message classes from the pinned jar, which must read it, write
-// back the same bytes, and see the same field values. Also checks generated/error-codes.ts
-// against the jar. Skipped when Java or the Kafka jars are missing.
+// back the same bytes, and see the values that were encoded. (generated/error-codes.ts is checked
+// against the jar by `pnpm gen:check`.) Skipped when Java or the Kafka jars are missing.
 import t from 'tap'
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -10,7 +10,6 @@ import { dirname, join } from 'node:path'
 import { dumpErrors } from '../../../src/protocol/generator/error-codes.ts'
 import { defaultJarPath } from '../../../src/protocol/generator/main.ts'
 import { API_TABLE } from '../../../src/protocol/generated/api-table.ts'
-import { KAFKA_ERRORS } from '../../../src/protocol/generated/error-codes.ts'
 import { OTHER_MESSAGES } from '../../../src/protocol/generated/messages.ts'
 import type { MessageCodec } from '../../../src/protocol/primitives/message-codec.ts'
 import { Writer } from '../../../src/protocol/primitives/writer.ts'
@@ -90,10 +89,7 @@ function parseExact (json: string): unknown {
 
 t.test('Kafka reads every sample, writes the same bytes and sees the same values', { skip }, async t => {
   const items = samples()
-  const [cross, errors] = await Promise.all([
-    runJava(['-cp', join(lib, '*'), join(import.meta.dirname, 'CrossCheck.java')], items.map(i => `${i.cls} ${i.version} ${i.hex}`).join('\n') + '\n'),
-    Promise.resolve().then(() => dumpErrors(lib, java))
-  ])
+  const cross = await runJava(['-cp', join(lib, '*'), join(import.meta.dirname, 'CrossCheck.java')], items.map(i => `${i.cls} ${i.version} ${i.hex}`).join('\n') + '\n')
   t.equal(cross.code, 0, cross.stderr.slice(0, 500))
   const lines = cross.stdout.split('\n')
   const refused: string[] = []
@@ -116,8 +112,6 @@ t.test('Kafka reads every sample, writes the same bytes and sees the same values
   t.same(rewritten.slice(0, 5), [], 'Kafka wrote every sample back byte for byte')
   t.same(problems.slice(0, 5), [], 'Kafka saw the values kproxy encoded')
   t.ok(items.length > 1000, `${items.length} samples checked against Kafka's Java classes`)
-
-  t.same(errors, KAFKA_ERRORS, 'generated/error-codes.ts matches the pinned release (else run `pnpm gen`)')
 })
 
 t.test('dumpErrors reports a missing java clearly', async t => {
