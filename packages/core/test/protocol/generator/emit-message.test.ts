@@ -3,7 +3,7 @@
 // directory with its imports pointed at the real primitives, and loaded.
 import t from 'tap'
 import { isDeepStrictEqual } from 'node:util'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -16,12 +16,15 @@ import { Writer } from '../../../src/protocol/primitives/writer.ts'
 import { injectUnknownTags, SampleBuilder } from '../generated/samples.ts'
 
 const primitives = pathToFileURL(join(import.meta.dirname, '../../../src/protocol/primitives')).href
+const tmp = mkdtempSync(join(tmpdir(), 'kproxy-emit-'))
+t.teardown(() => rmSync(tmp, { recursive: true, force: true }))
+let loaded = 0
 
 async function load (definition: object): Promise<{ codec: MessageCodec<any>, source: string }> {
   const spec = parseMessage(definition, 'Test.json')
   const source = emitMessage(spec, '9.9.9')
-  const dir = mkdtempSync(join(tmpdir(), 'kproxy-emit-'))
-  const file = join(dir, moduleName(spec))
+  // a fresh file name per load: the module cache would return the first one otherwise
+  const file = join(tmp, `${++loaded}-${moduleName(spec)}`)
   writeFileSync(file, source.replaceAll('\'../primitives/', `'${primitives}/`))
   const mod = await import(pathToFileURL(file).href)
   const codec = Object.values(mod).find(v => typeof v === 'object' && v !== null && 'decode' in v) as MessageCodec<any>
