@@ -250,7 +250,9 @@ class SandboxCluster implements Cluster {
     const result = await runJavaMain(this.ctx, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', node.configFile],
       { jvmArgs: [...useArchiveArgs(this.ctx.archive), ...SHORT_LIVED_JVM_ARGS], env: this.env, timeoutMs: 60_000 })
     if (result.code !== 0) {
-      const tail = (result.stderr + result.stdout).trim().split('\n').slice(-8).join('\n')
+      // The exception's message, not its stack frames.
+      const tail = (result.stderr + result.stdout).split('\n')
+        .filter(l => l.trim() !== '' && !/^\s+at |^\s*\.\.\. \d+ more|^Bootstrap metadata:/.test(l)).slice(-6).join('\n')
       throw new KproxyError('KPROXY_ERR_SANDBOX_START', `Formatting the storage of Kafka node ${node.id} failed (${result.code ?? result.signal}):\n${tail}`)
     }
   }

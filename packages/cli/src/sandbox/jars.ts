@@ -77,7 +77,7 @@ export function kafkaPom (artifacts: readonly string[] = KAFKA_ARTIFACTS): strin
     return `    <dependency><groupId>${groupId}</groupId><artifactId>${artifactId}</artifactId><version>${version}</version></dependency>`
   })
   return `<?xml version="1.0" encoding="UTF-8"?>
-<project xmlns="http://maven.apache.org/POM/4.0.0">
+<project>
   <modelVersion>4.0.0</modelVersion>
   <groupId>dev.kproxy</groupId>
   <artifactId>kafka-sandbox-classpath</artifactId>
@@ -238,19 +238,25 @@ export async function fetchWithMaven (outDir: string, artifacts: readonly string
 
 function run (command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | string, output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs })
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    // Our own timer rather than spawn's `timeout`, which is never cleared when the spawn fails.
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
     let output = ''
     const collect = (chunk: Buffer): void => { output = (output + chunk.toString('utf8')).slice(-16_384) }
     child.stdout.on('data', collect)
     child.stderr.on('data', collect)
     child.on('error', err => {
+      clearTimeout(timer)
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         reject(new KproxyError('KPROXY_ERR_MAVEN_MISSING', 'Maven (mvn) is needed once to download the Kafka jars; install it (apt-get install maven) and retry.'))
       } else {
         reject(err)
       }
     })
-    child.on('close', (code, signal) => { resolve({ code: code ?? signal ?? 'killed', output }) })
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code: code ?? signal ?? 'killed', output })
+    })
   })
 }
 
