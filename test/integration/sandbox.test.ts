@@ -84,11 +84,14 @@ t.test('three brokers with mutual TLS', async t => {
   t.same(kcatBrokers(back.stdout).map(b => b.id), [1, 2, 3], 'node 2 is back')
 })
 
-t.test('stop() leaves no JVM and no directory behind', async t => {
-  const cluster = await startCluster({ brokers: 1 })
+t.test('one TLS broker; stop() leaves no JVM and no directory behind', async t => {
+  const cluster = await startCluster({ brokers: 1, tls: true })
   const dir = cluster.dataDir
   t.match(dir, /kproxy-sandbox-/)
   t.equal(javaPidsMentioning(dir).length, 1, 'one JVM while running')
+  const secure = await kcat(['-L', '-b', cluster.info.tls!.bootstrap, '-m', '10', ...kcatTlsArgs(cluster.info)])
+  t.equal(secure.code, 0, secure.stderr)
+  t.same(kcatBrokers(secure.stdout).map(b => b.port), [cluster.info.brokers[0]!.tlsPort], 'TLS metadata')
   await cluster.stop()
   t.same(javaPidsMentioning(dir), [])
   t.notOk(existsSync(dir), 'data directory removed')

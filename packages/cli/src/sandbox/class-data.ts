@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { existsSync, rmSync, statSync } from 'node:fs'
 import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises'
@@ -28,6 +29,14 @@ export function archivePath (cacheDir: string, javaVersion: string, javaCommand:
     hash.update(`${jar} ${s.size} ${s.mtimeMs}\n`)
   }
   return join(kafkaHome(cacheDir), 'cds', `kafka-${hash.digest('hex').slice(0, 16)}.jsa`)
+}
+
+// A dynamic archive sits on top of the JDK's base CDS archive; a JDK without one refuses to
+// start with -XX:ArchiveClassesAtExit. `-Xshare:on` fails fast exactly when the base is unusable.
+export function baseArchiveUsable (java: string, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+  return new Promise(resolve => {
+    execFile(java, ['-Xshare:on', '-version'], { env, timeout: 30_000 }, err => resolve(err === null))
+  })
 }
 
 // Flags for a JVM that may use the archive when there is one.

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process'
-import { readFile, writeFile, mkdir } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { archivePath, useArchiveArgs } from './class-data.ts'
+import { archivePath, baseArchiveUsable, useArchiveArgs } from './class-data.ts'
 import { ensureKafkaJars, kafkaHome, kproxyCacheDir } from './jars.ts'
 import { findJava } from './java.ts'
 import { TOOLS_LOG4J } from './node-config.ts'
@@ -97,13 +98,9 @@ export async function javaContext (options: { env?: NodeJS.ProcessEnv, cacheDir?
   const cacheDir = options.cacheDir ?? kproxyCacheDir(env)
   const java = await findJava(env)
   const jars = await ensureKafkaJars({ env, cacheDir, log: options.log })
-  return {
-    java: java.command,
-    classpath: jars.classpath,
-    libDir: jars.libDir,
-    log4jFile: await toolsLog4jFile(cacheDir),
-    archive: classDataSharingEnabled(env) ? archivePath(cacheDir, java.version, java.command, jars.jars) : null
-  }
+  let archive = classDataSharingEnabled(env) ? archivePath(cacheDir, java.version, java.command, jars.jars) : null
+  if (archive !== null && !existsSync(archive) && !(await baseArchiveUsable(java.command, env))) archive = null
+  return { java: java.command, classpath: jars.classpath, libDir: jars.libDir, log4jFile: await toolsLog4jFile(cacheDir), archive }
 }
 
 // Any Kafka command-line tool, without a cluster of its own; e.g.

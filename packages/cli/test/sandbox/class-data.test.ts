@@ -1,8 +1,9 @@
 import t from 'tap'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ArchiveRecorder, archivePath, useArchiveArgs } from '../../src/sandbox/class-data.ts'
+import { ArchiveRecorder, archivePath, baseArchiveUsable, useArchiveArgs } from '../../src/sandbox/class-data.ts'
+import { javaCommand } from '../../src/sandbox/java.ts'
 
 const scratch = mkdtempSync(join(tmpdir(), 'kproxy-cds-test-'))
 t.teardown(() => rmSync(scratch, { recursive: true, force: true }))
@@ -45,4 +46,13 @@ t.test('a recorded archive is published after a clean exit only', async t => {
 
   await recorder.publish(0, null)
   t.equal(readFileSync(archive, 'utf8'), 'dump', 'nothing dumped: the archive stays')
+})
+
+t.test('recording needs the JDK base archive', async t => {
+  t.equal(await baseArchiveUsable(javaCommand()), true, 'this JDK has one')
+  const fake = join(scratch, 'java')
+  writeFileSync(fake, '#!/bin/sh\necho "An error has occurred while processing the shared archive file." >&2\nexit 1\n')
+  chmodSync(fake, 0o755)
+  t.equal(await baseArchiveUsable(fake), false)
+  t.equal(await baseArchiveUsable(join(scratch, 'no-such-java')), false)
 })
