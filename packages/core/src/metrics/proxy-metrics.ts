@@ -1,0 +1,30 @@
+// What the proxy pipelines report. A worker implements it with counters and HDR histograms
+// (metrics registry) and the supervisor merges the workers' snapshots; the pipelines only call
+// these methods, on the hot path, so implementations must not allocate per call.
+export interface ProxyMetrics {
+  connectionOpened (): void
+  connectionClosed (): void
+  bytesIn (n: number): void // from downstream clients
+  bytesOut (n: number): void // to downstream clients
+  request (apiKey: number, apiVersion: number): void
+  // latency from the request's last byte read to the response's first byte written, in µs
+  response (apiKey: number, apiVersion: number, latencyMicros: number): void
+  // error codes seen in responses the proxy decodes anyway (and those it synthesises)
+  responseError (apiKey: number, errorCode: number): void
+  denied (apiKey: number): void
+  unknownApi (apiKey: number): void
+  decodeFailure (): void
+}
+
+export const noopProxyMetrics: ProxyMetrics = {
+  connectionOpened () {},
+  connectionClosed () {},
+  bytesIn () {},
+  bytesOut () {},
+  request () {},
+  response () {},
+  responseError () {},
+  denied () {},
+  unknownApi () {},
+  decodeFailure () {}
+}

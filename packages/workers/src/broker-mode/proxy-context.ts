@@ -1,0 +1,18 @@
+// What a worker hands the broker-mode pipeline. The runtime (worker thread) owns sockets'
+// listeners, metrics and logs; the pipeline owns everything between a downstream socket and its
+// upstream socket.
+import type { Logger } from 'pino'
+import type { BrokerModeConfig } from '@kproxy/core/config/proxy-config'
+import type { ProxyMetrics } from '@kproxy/core/metrics/proxy-metrics'
+
+// Which upstream a listener stands for.
+export type ListenerTarget = { kind: 'bootstrap' } | { kind: 'broker', nodeId: number }
+
+export interface ProxyContext {
+  config: BrokerModeConfig
+  metrics: ProxyMetrics
+  logger: Logger
+  // Called when a response names a broker this worker has no listener for yet; the runtime makes
+  // every worker listen on its port (deterministic mapping) without a restart.
+  onBrokerDiscovered (nodeId: number, localPort: number): void
+}
