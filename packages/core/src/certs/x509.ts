@@ -122,6 +122,16 @@ function checkDays (days: number): number {
   return days
 }
 
+// For callers that check all input before generating any key.
+export function isValidSan (san: string): boolean {
+  try {
+    parseSan(san)
+    return true
+  } catch {
+    return false
+  }
+}
+
 function parseSan (san: string): { type: number, value?: string, ip?: string } {
   const colon = san.indexOf(':')
   const kind = colon < 0 ? '' : san.slice(0, colon).toUpperCase()

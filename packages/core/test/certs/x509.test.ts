@@ -3,7 +3,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto'
 import { once } from 'node:events'
 import tls from 'node:tls'
 import type { AddressInfo } from 'node:net'
-import { createCa, issueCertificate, pemKeystore } from '../../src/certs/x509.ts'
+import { createCa, isValidSan, issueCertificate, pemKeystore } from '../../src/certs/x509.ts'
 import type { CertificateAuthority, IssuedCertificate } from '../../src/certs/x509.ts'
 import { isKproxyError } from '../../src/kproxy-error.ts'
 
@@ -127,4 +127,9 @@ t.test('mutual TLS handshake on 127.0.0.1', async t => {
 t.test('errors are KproxyErrors', async t => {
   const err = await createCa({ keySize: 1 }).catch((e: unknown) => e)
   t.ok(isKproxyError(err, 'KPROXY_ERR_CERT_KEY_SIZE'))
+})
+
+t.test('isValidSan accepts what issueCertificate accepts', async t => {
+  for (const ok of ['DNS:localhost', 'dns:a.b.example', 'DNS:*.kafka.local', 'IP:127.0.0.1', 'IP:::1']) t.ok(isValidSan(ok), ok)
+  for (const bad of ['localhost', 'DNS:', 'DNS:a..b', 'IP:300.1.1.1', 'URI:x', 'EMAIL:a@b']) t.notOk(isValidSan(bad), bad)
 })
