@@ -1,0 +1,319 @@
+// The one schema of kproxy's configuration: the YAML file, the command-line flags and the defaults
+// all pass through it into a ProxyConfig. Every error is collected (not only the first) and names
+// the file, the key path and what is allowed. The same table generates the key reference in
+// docs/configuration.md (configKeyTable; a test fails when the document is stale).
+import { KproxyError } from '../kproxy-error.ts'
+import { apiByKey, apiByName, API_TABLE } from '../protocol/api-keys.ts'
+import { formatHostPort, parseHostPort } from './host-port.ts'
+import type { BrokerPortMapping, HostPort, ProxyConfig } from './proxy-config.ts'
+
+export class ConfigError extends KproxyError {
+  readonly errors: readonly string[]
+  constructor (errors: readonly string[]) {
+    super('KPROXY_ERR_CONFIG', errors.length === 1 ? errors[0]! : `${errors.length} configuration errors:\n  ${errors.join('\n  ')}`)
+    this.errors = errors
+  }
+}
+
+class Invalid {
+  readonly reason: string | undefined
+  constructor (reason?: string) { this.reason = reason }
+}
+
+export interface LeafSpec {
+  readonly kind: 'leaf'
+  readonly allowed: string
+  readonly default: string
+  readonly doc: string
+  readonly flag?: string
+  // Applied by a reload (SIGHUP, POST /reload) without a restart.
+  readonly live: boolean
+  parse (value: unknown): unknown
+  fromFlag? (text: string): unknown
+}
+
+export interface GroupSpec {
+  readonly kind: 'group'
+  readonly doc: string
+  readonly fields: Readonly<Record<string, LeafSpec | GroupSpec>>
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const
+const MAX_API_KEY = API_TABLE.length - 1
+
+function int (min: number, max: number): Pick<LeafSpec, 'parse' | 'fromFlag' | 'allowed'> {
+  return {
+    allowed: `an integer from ${min} to ${max}`,
+    parse: v => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max ? v : new Invalid(),
+    fromFlag: t => /^-?\d+$/.test(t) ? Number(t) : t
+  }
+}
+
+function hostPortValue (v: unknown): HostPort | Invalid {
+  if (typeof v !== 'string') return new Invalid()
+  const hp = parseHostPort(v)
+  return typeof hp === 'string' ? new Invalid(hp) : hp
+}
+
+function apiKeyList (v: unknown): number[] | Invalid {
+  if (!Array.isArray(v)) return new Invalid()
+  const out: number[] = []
+  for (const item of v) {
+    if (typeof item === 'number' && Number.isInteger(item) && item >= 0 && apiByKey(item) !== undefined) {
+      out.push(item)
+    } else if (typeof item === 'string' && apiByName(item) !== undefined) {
+      out.push(apiByName(item)!.apiKey)
+    } else {
+      return new Invalid(`'${String(item)}' is not a Kafka API key`)
+    }
+  }
+  return out
+}
+
+export const CONFIG_SCHEMA: GroupSpec = {
+  kind: 'group',
+  doc: 'kproxy configuration',
+  fields: {
+    workers: { kind: 'leaf', ...int(1, 256), default: '1', flag: '--workers', live: false, doc: 'Worker threads; each listens on every port with SO_REUSEPORT.' },
+    admin: {
+      kind: 'leaf',
+      allowed: 'HOST:PORT or null',
+      default: 'null (no admin server)',
+      flag: '--admin',
+      live: false,
+      doc: 'Admin HTTP server: /metrics, /stats, /ready, /healthz, /config_dump, /logging, /reload.',
+      parse: v => v === null ? null : hostPortValue(v)
+    },
+    shutdownTimeoutMs: { kind: 'leaf', ...int(0, 3_600_000), default: '10000', live: true, doc: 'SIGTERM: how long in-flight requests may take to finish before the process exits.' },
+    logLevel: {
+      kind: 'leaf',
+      allowed: LOG_LEVELS.join(', '),
+      default: 'info',
+      flag: '--log-level',
+      live: true,
+      doc: 'pino log level of every thread (also POST /logging?level=).',
+      parse: v => typeof v === 'string' && (LOG_LEVELS as readonly string[]).includes(v) ? v : new Invalid()
+    },
+    statPrefix: {
+      kind: 'leaf',
+      allowed: 'letters, digits and _',
+      default: 'kproxy',
+      live: true,
+      doc: 'Prefix of the Envoy-style names in /stats: kafka.<statPrefix>.request.produce_request.',
+      parse: v => typeof v === 'string' && /^[A-Za-z0-9_]{1,64}$/.test(v) ? v : new Invalid()
+    },
+    brokerMode: {
+      kind: 'group',
+      doc: 'Broker mode: one local port per upstream broker, addresses rewritten in responses.',
+      fields: {
+        listen: { kind: 'leaf', allowed: 'HOST:PORT', default: '127.0.0.1:19092', flag: '--listen', live: false, doc: 'Bootstrap address clients connect to.', parse: hostPortValue },
+        advertisedHost: {
+          kind: 'leaf',
+          allowed: 'a host name or IP address',
+          default: 'the listen host',
+          flag: '--advertised-host',
+          live: false,
+          doc: 'Host name put into rewritten broker addresses (required when listening on 0.0.0.0 or ::).',
+          parse: v => {
+            if (typeof v !== 'string') return new Invalid()
+            const hp = parseHostPort(v.includes(':') ? `[${v}]:1` : `${v}:1`)
+            return typeof hp === 'string' ? new Invalid(hp) : v
+          }
+        },
+        upstream: {
+          kind: 'leaf',
+          allowed: 'a non-empty list of HOST:PORT (or one comma-separated string)',
+          default: '(required)',
+          flag: '--upstream',
+          live: false,
+          doc: "The real cluster's bootstrap servers.",
+          parse: v => {
+            const items = typeof v === 'string' ? v.split(',').map(s => s.trim()) : v
+            if (!Array.isArray(items) || items.length === 0) return new Invalid()
+            const out: HostPort[] = []
+            for (const item of items) {
+              const hp = hostPortValue(item)
+              if (hp instanceof Invalid) return new Invalid(`'${String(item)}': ${hp.reason ?? 'expected HOST:PORT'}`)
+              out.push(hp)
+            }
+            return out
+          }
+        },
+        brokerPorts: {
+          kind: 'group',
+          doc: 'Local port of upstream broker N: base + N, or an explicit map (set one of the two).',
+          fields: {
+            base: { kind: 'leaf', ...int(1, 65535), default: 'listen port + 1', flag: '--broker-port-base', live: false, doc: 'Port of broker N is base + N.' },
+            ports: {
+              kind: 'leaf',
+              allowed: 'a mapping of node id to port',
+              default: '(none)',
+              live: false,
+              doc: 'Explicit node id -> port map; brokers not listed get no listener.',
+              parse: v => {
+                if (v === null || typeof v !== 'object' || Array.isArray(v)) return new Invalid()
+                const out: Record<number, number> = {}
+                for (const [k, p] of Object.entries(v)) {
+                  if (!/^\d+$/.test(k)) return new Invalid(`'${k}' is not a node id`)
+                  if (typeof p !== 'number' || !Number.isInteger(p) || p < 1 || p > 65535) return new Invalid(`port of node ${k} must be an integer from 1 to 65535`)
+                  out[Number(k)] = p
+                }
+                return out
+              }
+            }
+          }
+        },
+        apiKeysAllowed: { kind: 'leaf', allowed: `a list of API keys (0..${MAX_API_KEY}) or names such as Produce`, default: '[] (all)', live: true, doc: 'If non-empty, only these APIs pass; others get an error response.', parse: apiKeyList },
+        apiKeysDenied: { kind: 'leaf', allowed: `a list of API keys (0..${MAX_API_KEY}) or names such as Produce`, default: '[]', live: true, doc: 'These APIs get an error response (counted as denied).', parse: apiKeyList },
+        maxFrameSize: { kind: 'leaf', ...int(1024, 2_147_483_647), default: '104857600 (100 MiB)', live: true, doc: 'Largest request or response frame; a bigger one closes that connection.' },
+        upstreamConnectTimeoutMs: { kind: 'leaf', ...int(100, 600_000), default: '10000', live: true, doc: 'How long an upstream connect may take before the client connection is closed.' }
+      }
+    }
+  }
+}
+
+// Flag name (without --) -> key path, from the schema.
+export const CONFIG_FLAGS: ReadonlyMap<string, string> = new Map(leaves(CONFIG_SCHEMA, '')
+  .filter(([, l]) => l.flag !== undefined).map(([path, l]) => [l.flag!.slice(2), path]))
+
+function leaves (group: GroupSpec, prefix: string): Array<[string, LeafSpec]> {
+  const out: Array<[string, LeafSpec]> = []
+  for (const [name, spec] of Object.entries(group.fields)) {
+    const path = prefix === '' ? name : `${prefix}.${name}`
+    if (spec.kind === 'leaf') out.push([path, spec])
+    else out.push(...leaves(spec, path))
+  }
+  return out
+}
+
+function leafAt (path: string): LeafSpec {
+  let node: LeafSpec | GroupSpec = CONFIG_SCHEMA
+  for (const part of path.split('.')) node = (node as GroupSpec).fields[part]!
+  return node as LeafSpec
+}
+
+type Settings = { [key: string]: unknown }
+
+function validateGroup (raw: unknown, group: GroupSpec, path: string, where: string, errors: string[]): Settings {
+  const out: Settings = {}
+  if (raw === null || raw === undefined) return out
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    errors.push(`${where}: ${path === '' ? 'the document' : path} must be a mapping`)
+    return out
+  }
+  for (const [key, value] of Object.entries(raw)) {
+    const spec = group.fields[key]
+    const keyPath = path === '' ? key : `${path}.${key}`
+    if (spec === undefined) {
+      errors.push(`${where}: ${keyPath}: unknown key; allowed keys here: ${Object.keys(group.fields).join(', ')}`)
+      continue
+    }
+    if (spec.kind === 'group') {
+      out[key] = validateGroup(value, spec, keyPath, where, errors)
+      continue
+    }
+    const parsed = spec.parse(value)
+    if (parsed instanceof Invalid) {
+      errors.push(`${where}: ${keyPath}: ${parsed.reason !== undefined ? parsed.reason + '; ' : ''}got ${describe(value)}, allowed: ${spec.allowed}`)
+    } else {
+      out[key] = parsed
+    }
+  }
+  return out
+}
+
+function describe (v: unknown): string {
+  if (v === null) return 'null'
+  if (Array.isArray(v)) return `a list [${v.map(x => JSON.stringify(x)).join(', ')}]`
+  if (typeof v === 'object') return 'a mapping'
+  return `${typeof v} ${JSON.stringify(v)}`
+}
+
+export interface ConfigSources {
+  // Absolute path and text of the YAML file (already parsed with parseYamlSubset), if any.
+  source?: string | null
+  file?: unknown
+  // Command-line flags by name without '--' (see CONFIG_FLAGS); they overlay the file.
+  flags?: Readonly<Record<string, string | undefined>>
+}
+
+// File, then flags, then defaults, into a ProxyConfig; throws ConfigError with every problem.
+export function resolveConfig (sources: ConfigSources): ProxyConfig {
+  const errors: string[] = []
+  const where = sources.source ?? '<flags>'
+  const settings = validateGroup(sources.file ?? null, CONFIG_SCHEMA, '', where, errors)
+  for (const [flag, text] of Object.entries(sources.flags ?? {})) {
+    if (text === undefined) continue
+    const path = CONFIG_FLAGS.get(flag)
+    if (path === undefined) { errors.push(`--${flag}: unknown flag`); continue }
+    const leaf = leafAt(path)
+    const parsed = leaf.parse(leaf.fromFlag !== undefined ? leaf.fromFlag(text) : text)
+    if (parsed instanceof Invalid) {
+      errors.push(`--${flag} (${path}): ${parsed.reason !== undefined ? parsed.reason + '; ' : ''}got '${text}', allowed: ${leaf.allowed}`)
+      continue
+    }
+    const parts = path.split('.')
+    let node = settings
+    for (const p of parts.slice(0, -1)) node = (node[p] ??= {}) as Settings
+    node[parts[parts.length - 1]!] = parsed
+  }
+  const bm = (settings.brokerMode ?? {}) as Settings
+  const bp = (bm.brokerPorts ?? {}) as Settings
+  const listen = (bm.listen as HostPort | undefined) ?? { host: '127.0.0.1', port: 19092 }
+  if (bm.upstream === undefined && !errors.some(e => e.includes('upstream'))) errors.push(`${where}: brokerMode.upstream is required (or --upstream HOST:PORT[,HOST:PORT...])`)
+  let advertisedHost = bm.advertisedHost as string | undefined
+  if (advertisedHost === undefined) {
+    if (listen.host === '0.0.0.0' || listen.host === '::') {
+      errors.push(`${where}: brokerMode.advertisedHost is required when listening on ${listen.host}; allowed: the host name clients use to reach kproxy`)
+    }
+    advertisedHost = listen.host
+  }
+  let brokerPorts: BrokerPortMapping
+  if (bp.base !== undefined && bp.ports !== undefined) {
+    errors.push(`${where}: brokerMode.brokerPorts: set either base or ports, not both`)
+  }
+  if (bp.ports !== undefined) {
+    brokerPorts = { kind: 'explicit', ports: bp.ports as Record<number, number> }
+    for (const [id, port] of Object.entries(bp.ports as Record<number, number>)) {
+      if (port === listen.port) errors.push(`${where}: brokerMode.brokerPorts.ports.${id}: port ${port} is the listen port; allowed: any other port`)
+    }
+  } else {
+    const base = (bp.base as number | undefined) ?? listen.port + 1
+    if (base === listen.port) errors.push(`${where}: brokerMode.brokerPorts.base: ${base} is the listen port; allowed: a port above it, e.g. ${listen.port + 1}`)
+    if (base > 65535) errors.push(`${where}: brokerMode.brokerPorts.base: listen port + 1 is ${base}; allowed: set a base from 1 to 65535`)
+    brokerPorts = { kind: 'offset', base }
+  }
+  const admin = (settings.admin as HostPort | null | undefined) ?? null
+  if (admin !== null && admin.port === listen.port) {
+    errors.push(`${where}: admin: ${formatHostPort(admin)} uses the listen port; allowed: another port`)
+  }
+  if (errors.length > 0) throw new ConfigError(errors)
+  return {
+    source: sources.source ?? null,
+    brokerMode: {
+      listen,
+      advertisedHost,
+      upstream: bm.upstream as HostPort[],
+      brokerPorts,
+      apiKeysAllowed: (bm.apiKeysAllowed as number[] | undefined) ?? [],
+      apiKeysDenied: (bm.apiKeysDenied as number[] | undefined) ?? [],
+      maxFrameSize: (bm.maxFrameSize as number | undefined) ?? 100 * 1024 * 1024,
+      upstreamConnectTimeoutMs: (bm.upstreamConnectTimeoutMs as number | undefined) ?? 10_000
+    },
+    workers: (settings.workers as number | undefined) ?? 1,
+    admin,
+    shutdownTimeoutMs: (settings.shutdownTimeoutMs as number | undefined) ?? 10_000,
+    logLevel: (settings.logLevel as ProxyConfig['logLevel'] | undefined) ?? 'info',
+    statPrefix: (settings.statPrefix as string | undefined) ?? 'kproxy'
+  }
+}
+
+// The key reference for docs/configuration.md, generated from the schema.
+export function configKeyTable (): string {
+  const rows = leaves(CONFIG_SCHEMA, '').map(([path, l]) =>
+    `| \`${path}\` | ${l.flag !== undefined ? `\`${l.flag}\`` : ''} | ${l.allowed} | ${l.default} | ${l.live ? 'yes' : 'no (restart)'} | ${l.doc} |`)
+  return ['| Key | Flag | Allowed | Default | Live reload | Meaning |', '|---|---|---|---|---|---|', ...rows].join('\n') + '\n'
+}
+
+// The key paths a reload applies without a restart.
+export const LIVE_KEYS: readonly string[] = leaves(CONFIG_SCHEMA, '').filter(([, l]) => l.live).map(([p]) => p)

@@ -1,0 +1,179 @@
+import t from 'tap'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { ConfigError, CONFIG_FLAGS, configKeyTable, resolveConfig } from '../../src/config/config-schema.ts'
+import { parseYamlSubset } from '../../src/config/yaml-subset.ts'
+import { applyLiveChanges } from '../../src/config/live-reload.ts'
+import { redactSecrets, REDACTED } from '../../src/config/redact.ts'
+import { parseHostPort } from '../../src/config/host-port.ts'
+
+function errorsOf (fn: () => unknown): string[] {
+  try {
+    fn()
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.errors]
+    throw err
+  }
+  throw new Error('no ConfigError thrown')
+}
+
+t.test('defaults from flags only', async t => {
+  const c = resolveConfig({ flags: { upstream: '127.0.0.1:9092' } })
+  t.same(c, {
+    source: null,
+    brokerMode: {
+      listen: { host: '127.0.0.1', port: 19092 },
+      advertisedHost: '127.0.0.1',
+      upstream: [{ host: '127.0.0.1', port: 9092 }],
+      brokerPorts: { kind: 'offset', base: 19093 },
+      apiKeysAllowed: [],
+      apiKeysDenied: [],
+      maxFrameSize: 100 * 1024 * 1024,
+      upstreamConnectTimeoutMs: 10000
+    },
+    workers: 1,
+    admin: null,
+    shutdownTimeoutMs: 10000,
+    logLevel: 'info',
+    statPrefix: 'kproxy'
+  })
+})
+
+t.test('a full file, with flags overlaying it', async t => {
+  const file = parseYamlSubset(`
+workers: 4
+admin: 127.0.0.1:9901
+logLevel: debug
+statPrefix: edge
+brokerMode:
+  listen: 0.0.0.0:29092
+  advertisedHost: kafka.example.com
+  upstream: [10.0.0.1:9092, "[::1]:9093"]
+  brokerPorts:
+    ports:
+      1: 30001
+      2: 30002
+  apiKeysDenied: [Produce, 19]
+  maxFrameSize: 1048576
+`, '/etc/kproxy.yaml')
+  const c = resolveConfig({ source: '/etc/kproxy.yaml', file, flags: { workers: '2', listen: '127.0.0.1:39092', 'advertised-host': 'localhost' } })
+  t.equal(c.workers, 2, 'flag wins over file')
+  t.same(c.brokerMode.listen, { host: '127.0.0.1', port: 39092 })
+  t.equal(c.brokerMode.advertisedHost, 'localhost')
+  t.same(c.admin, { host: '127.0.0.1', port: 9901 })
+  t.same(c.brokerMode.upstream, [{ host: '10.0.0.1', port: 9092 }, { host: '::1', port: 9093 }])
+  t.same(c.brokerMode.brokerPorts, { kind: 'explicit', ports: { 1: 30001, 2: 30002 } })
+  t.same(c.brokerMode.apiKeysDenied, [0, 19])
+  t.equal(c.brokerMode.maxFrameSize, 1048576)
+  t.equal(c.logLevel, 'debug')
+  t.equal(c.statPrefix, 'edge')
+  t.equal(c.source, '/etc/kproxy.yaml')
+})
+
+t.test('comma-separated upstream and broker port base flag', async t => {
+  const c = resolveConfig({ flags: { upstream: '127.0.0.1:9092, localhost:9093', 'broker-port-base': '40000' } })
+  t.same(c.brokerMode.upstream.map(u => u.port), [9092, 9093])
+  t.same(c.brokerMode.brokerPorts, { kind: 'offset', base: 40000 })
+})
+
+t.test('collects every error, naming file, key path and what is allowed', async t => {
+  const file = parseYamlSubset(`
+workers: 0
+colour: blue
+logLevel: loud
+brokerMode:
+  listen: nohost
+  upstream: [127.0.0.1:99999]
+  brokerPorts:
+    base: 70000
+    bogus: 1
+  apiKeysDenied: [NoSuchApi]
+  maxFrameSize: 12
+`, 'k.yaml')
+  const errors = errorsOf(() => resolveConfig({ source: 'k.yaml', file }))
+  const expect: RegExp[] = [
+    /^k\.yaml: workers: got number 0, allowed: an integer from 1 to 256$/,
+    /^k\.yaml: colour: unknown key; allowed keys here: workers, admin, /,
+    /^k\.yaml: logLevel: got string "loud", allowed: fatal, error, warn, info, debug, trace$/,
+    /^k\.yaml: brokerMode\.listen: expected HOST:PORT; got string "nohost", allowed: HOST:PORT$/,
+    /^k\.yaml: brokerMode\.upstream: '127\.0\.0\.1:99999': port 99999 is outside 1\.\.65535/,
+    /^k\.yaml: brokerMode\.brokerPorts\.base: got number 70000, allowed: an integer from 1 to 65535$/,
+    /^k\.yaml: brokerMode\.brokerPorts\.bogus: unknown key; allowed keys here: base, ports$/,
+    /^k\.yaml: brokerMode\.apiKeysDenied: 'NoSuchApi' is not a Kafka API key/,
+    /^k\.yaml: brokerMode\.maxFrameSize: got number 12, allowed: an integer from 1024 to 2147483647$/,
+    /^k\.yaml: brokerMode\.upstream is required/
+  ]
+  t.equal(errors.length, expect.length, errors.join('\n'))
+  for (const re of expect) t.ok(errors.some(e => re.test(e)), `${re} in\n${errors.join('\n')}`)
+})
+
+t.test('bad flags name the flag and key', async t => {
+  const errors = errorsOf(() => resolveConfig({ flags: { upstream: 'x', workers: 'two', listen: '127.0.0.1:19092' } }))
+  t.ok(errors.some(e => /^--upstream \(brokerMode\.upstream\): 'x': expected HOST:PORT/.test(e)), errors.join('\n'))
+  t.ok(errors.some(e => /^--workers \(workers\): got 'two', allowed: an integer from 1 to 256$/.test(e)), errors.join('\n'))
+})
+
+t.test('cross-field checks', async t => {
+  t.match(errorsOf(() => resolveConfig({ flags: { upstream: 'h:1', listen: '0.0.0.0:9000' } })).join('\n'), /advertisedHost is required/)
+  t.match(errorsOf(() => resolveConfig({ flags: { upstream: 'h:1', listen: '127.0.0.1:9000', 'broker-port-base': '9000' } })).join('\n'), /brokerPorts\.base: 9000 is the listen port/)
+  t.match(errorsOf(() => resolveConfig({ flags: { upstream: 'h:1', listen: '127.0.0.1:9000', admin: '127.0.0.1:9000' } })).join('\n'), /admin: 127\.0\.0\.1:9000 uses the listen port/)
+  t.match(errorsOf(() => resolveConfig({ file: { brokerMode: { upstream: ['h:1'], brokerPorts: { base: 1, ports: { 1: 2 } } } } })).join('\n'), /set either base or ports/)
+  t.match(errorsOf(() => resolveConfig({ file: [1, 2] })).join('\n'), /the document must be a mapping/)
+})
+
+t.test('host:port parsing', async t => {
+  t.same(parseHostPort('[::1]:9092'), { host: '::1', port: 9092 })
+  t.same(parseHostPort('my-host.local:1'), { host: 'my-host.local', port: 1 })
+  t.match(parseHostPort('::1:9092'), /needs brackets/)
+  t.match(parseHostPort('host:0'), /outside/)
+  t.match(parseHostPort(':9092'), /not a valid host/)
+  t.match(parseHostPort('host:abc'), /not a port/)
+})
+
+t.test('every flag of `kproxy serve` maps to a key', async t => {
+  t.same(Object.fromEntries(CONFIG_FLAGS), {
+    workers: 'workers',
+    admin: 'admin',
+    'log-level': 'logLevel',
+    listen: 'brokerMode.listen',
+    'advertised-host': 'brokerMode.advertisedHost',
+    upstream: 'brokerMode.upstream',
+    'broker-port-base': 'brokerMode.brokerPorts.base'
+  })
+})
+
+t.test('live reload applies only live keys', async t => {
+  const a = resolveConfig({ flags: { upstream: 'h:1', workers: '2' } })
+  const b = resolveConfig({ flags: { upstream: 'h:2', workers: '3', 'log-level': 'debug' }, file: { brokerMode: { apiKeysDenied: [0] } } })
+  const { config, applied, needsRestart } = applyLiveChanges(a, b)
+  t.same(applied.sort(), ['brokerMode.apiKeysDenied', 'logLevel'])
+  t.same(needsRestart.sort(), ['brokerMode.upstream', 'workers'])
+  t.equal(config.logLevel, 'debug')
+  t.same(config.brokerMode.apiKeysDenied, [0])
+  t.equal(config.workers, 2)
+  t.same(config.brokerMode.upstream, [{ host: 'h', port: 1 }])
+  t.equal(a.logLevel, 'info', 'the running config is not mutated')
+})
+
+t.test('secrets are redacted at any depth, api key lists are not', async t => {
+  const r = redactSecrets({ brokerMode: { apiKeysDenied: [0], sasl: { password: 'p', username: 'u' } }, tls: [{ privateKey: 'k', cert: 'c' }], token: null })
+  t.same(r, { brokerMode: { apiKeysDenied: [0], sasl: { password: REDACTED, username: 'u' } }, tls: [{ privateKey: REDACTED, cert: 'c' }], token: null })
+})
+
+t.test('docs/configuration.md carries the generated key table', async t => {
+  const docPath = fileURLToPath(new URL('../../../../docs/configuration.md', import.meta.url))
+  const doc = readFileSync(docPath, 'utf8')
+  const start = '<!-- config-keys:start (generated from config-schema.ts; KPROXY_UPDATE_DOCS=1 to rewrite) -->\n'
+  const end = '<!-- config-keys:end -->'
+  const i = doc.indexOf(start)
+  const j = doc.indexOf(end)
+  t.ok(i >= 0 && j > i, 'markers present')
+  const current = doc.slice(i + start.length, j)
+  const generated = configKeyTable()
+  if (current !== generated && process.env.KPROXY_UPDATE_DOCS === '1') {
+    writeFileSync(docPath, doc.slice(0, i + start.length) + generated + doc.slice(j))
+    t.comment('docs/configuration.md rewritten')
+    return
+  }
+  t.equal(current, generated, 'key table is stale: run with KPROXY_UPDATE_DOCS=1 to rewrite it')
+})
