@@ -1,0 +1,490 @@
+// One downstream client connection and its own upstream broker connection: the broker-mode
+// pipeline. Requests go upstream as the bytes that arrived (size prefix + the frame's chunks);
+// responses come back as they came unless they carry broker addresses (rewritten) or are
+// ApiVersions (intersected). Responses reach the client strictly in request order, including
+// the ones kproxy makes itself (denied requests), which wait their turn in the queue.
+//
+// Backpressure: a write that returns false pauses the socket feeding it until 'drain'. A client
+// that pipelines without reading is paused once MAX_IN_FLIGHT requests wait for an answer.
+//
+// SASL: SaslHandshake v1 + SaslAuthenticate are ordinary requests. After a successful
+// SaslHandshake v0 the client sends raw size-prefixed tokens without Kafka headers, so the
+// connection switches to opaque passthrough for good (logged at warn: no more address
+// rewriting, policy or metrics per request on that connection).
+import { connect } from 'node:net'
+import type { Socket } from 'node:net'
+import { performance } from 'node:perf_hooks'
+import type { Logger } from 'pino'
+import { FrameReader, frameHead, frameToBuffer } from '@kproxy/core/protocol/frame-reader'
+import type { Frame } from '@kproxy/core/protocol/frame-reader'
+import { peekRequestHeader } from '@kproxy/core/protocol/headers'
+import type { PeekedRequestHeader } from '@kproxy/core/protocol/headers'
+import { getApi, hasApi } from '@kproxy/core/protocol/codec'
+import { isKproxyError, KproxyError } from '@kproxy/core/kproxy-error'
+import type { HostPort } from '@kproxy/core/config/proxy-config'
+import type { ProxyContext, ListenerTarget } from './proxy-context.ts'
+import { RequestQueue } from './request-queue.ts'
+import { carriesAddresses, rewriteAddresses } from './address-rewrite.ts'
+import type { RewriteTarget } from './address-rewrite.ts'
+import { API_VERSIONS, intersectApiVersionsResponse, knowsApiVersionsVersion, unsupportedApiVersionsReply } from './api-versions.ts'
+import { deniedResponse } from './deny-response.ts'
+import type { AdvertisedBroker } from './deny-response.ts'
+import { NEED_MORE, produceAcks } from './produce-acks.ts'
+
+const PRODUCE = 0
+const SASL_HANDSHAKE = 17
+// in-flight requests above which the client's socket is paused until answers catch up
+export const MAX_IN_FLIGHT = 4096
+const RESUME_IN_FLIGHT = MAX_IN_FLIGHT / 2
+const ACKS_PEEK_BYTES = 512
+
+// What a connection needs from its listeners (broker-mode-listeners.ts).
+export interface ConnectionHost {
+  readonly ctx: ProxyContext
+  readonly rewriteTarget: RewriteTarget
+  // allowed[apiKey] === 1 when the policy lets the key through
+  readonly allowed: Uint8Array
+  // where the listener's target really is: all bootstrap servers in order, or one broker
+  upstreamFor (target: ListenerTarget): readonly HostPort[] | null
+  advertisedBrokers (): AdvertisedBroker[]
+  upstreamContact (ok: boolean): void
+  connectionClosed (conn: BrokerConnection): void
+}
+
+export class BrokerConnection {
+  readonly #host: ConnectionHost
+  readonly #ctx: ProxyContext
+  readonly #log: Logger
+  readonly #down: Socket
+  #up: Socket | null = null
+  readonly #target: ListenerTarget
+  readonly #candidates: readonly HostPort[]
+  #candidate = 0
+  #upstreamName = ''
+  #connectTimer: NodeJS.Timeout | null = null
+  readonly #downReader: FrameReader
+  readonly #upReader: FrameReader
+  readonly #queue = new RequestQueue()
+  readonly #peek: PeekedRequestHeader = { apiKey: 0, apiVersion: 0, correlationId: 0 }
+  readonly #openedAt = Date.now()
+  #bytesIn = 0
+  #bytesOut = 0
+  #connected = false
+  #closed = false
+  #draining = false
+  // why the downstream socket is paused
+  #upBlocked = false // upstream write buffer full
+  #inFlightBlocked = false // too many requests unanswered
+  #saslV0Pending = false
+  #passthrough = false
+
+  get host (): ConnectionHost { return this.#host }
+
+  constructor (host: ConnectionHost, down: Socket, target: ListenerTarget) {
+    this.#host = host
+    this.#ctx = host.ctx
+    this.#down = down
+    this.#target = target
+    const peer = `${down.remoteAddress ?? '?'}:${down.remotePort ?? 0}`
+    const targetName = target.kind === 'bootstrap' ? 'bootstrap' : `broker-${target.nodeId}`
+    this.#log = this.#ctx.logger.child({ peer, target: targetName })
+    this.#downReader = new FrameReader({
+      maxFrameSize: this.#ctx.config.maxFrameSize,
+      onFrame: this.#onRequest.bind(this),
+      onError: this.#onDownFrameError.bind(this)
+    })
+    this.#upReader = new FrameReader({
+      maxFrameSize: this.#ctx.config.maxFrameSize,
+      onFrame: this.#onResponse.bind(this),
+      onError: this.#onUpFrameError.bind(this)
+    })
+    this.#ctx.metrics.connectionOpened()
+    down.setNoDelay(true)
+    down.on('data', this.#onDownData.bind(this))
+    down.on('drain', this.#onDownDrain.bind(this))
+    down.on('end', this.#onDownEnd.bind(this))
+    down.on('error', this.#onDownError.bind(this))
+    down.on('close', this.#onDownClose.bind(this))
+    this.#candidates = host.upstreamFor(target) ?? []
+    if (this.#candidates.length === 0) {
+      this.close('KPROXY_ERR_UNKNOWN_BROKER', `no upstream address is known for ${targetName}; the broker directory has not been loaded or the broker left the cluster`)
+      return
+    }
+    this.#connectUpstream()
+  }
+
+  get inFlight (): number { return this.#queue.length }
+  get closed (): boolean { return this.#closed }
+
+  // Graceful shutdown: read no more requests, close once every in-flight one is answered.
+  drain (): void {
+    if (this.#closed) return
+    this.#draining = true
+    this.#down.pause()
+    if (this.#queue.length === 0) this.close(null, 'drained')
+  }
+
+  // ---- upstream connect ------------------------------------------------------------------
+
+  #connectUpstream (): void {
+    const { host, port } = this.#candidates[this.#candidate]
+    this.#upstreamName = `${host}:${port}`
+    const up = connect({ host, port })
+    this.#up = up
+    up.setNoDelay(true)
+    this.#connectTimer = setTimeout(this.#onConnectTimeout.bind(this), this.#ctx.config.upstreamConnectTimeoutMs)
+    up.once('connect', this.#onUpConnect.bind(this))
+    up.on('data', this.#onUpData.bind(this))
+    up.on('drain', this.#onUpDrain.bind(this))
+    up.on('error', this.#onUpError.bind(this))
+    up.on('close', this.#onUpClose.bind(this))
+  }
+
+  #onConnectTimeout (): void {
+    this.#connectTimer = null
+    this.#tryNextUpstream(`connecting to ${this.#upstreamName} took longer than ${this.#ctx.config.upstreamConnectTimeoutMs} ms`)
+  }
+
+  // A failed connect attempt: the next bootstrap server, or give up and close the client.
+  #tryNextUpstream (why: string): void {
+    if (this.#closed || this.#connected) return
+    if (this.#connectTimer !== null) clearTimeout(this.#connectTimer)
+    this.#connectTimer = null
+    const failed = this.#up
+    this.#up = null
+    failed?.removeAllListeners()
+    failed?.on('error', ignore)
+    failed?.destroy()
+    this.#host.upstreamContact(false)
+    this.#log.debug({ upstream: this.#upstreamName, reason: why }, 'upstream connect attempt failed')
+    if (++this.#candidate < this.#candidates.length) {
+      this.#connectUpstream()
+      return
+    }
+    this.close('KPROXY_ERR_UPSTREAM_CONNECT', `cannot reach the upstream broker (${why}); check that Kafka runs and that kproxy's upstream setting points at it`)
+  }
+
+  #onUpConnect (): void {
+    if (this.#connectTimer !== null) clearTimeout(this.#connectTimer)
+    this.#connectTimer = null
+    if (this.#closed) return
+    this.#connected = true
+    this.#host.upstreamContact(true)
+    this.#log.info({ upstream: this.#upstreamName }, 'connection open')
+    this.#updateDownFlow()
+  }
+
+  // ---- downstream -> upstream ------------------------------------------------------------
+
+  #onDownData (chunk: Buffer): void {
+    this.#bytesIn += chunk.length
+    this.#ctx.metrics.bytesIn(chunk.length)
+    const up = this.#up!
+    if (this.#passthrough) {
+      this.#writeUp(chunk)
+      return
+    }
+    up.cork()
+    try {
+      this.#downReader.push(chunk)
+    } catch (err) {
+      this.#fail(err)
+    }
+    up.uncork()
+  }
+
+  #onRequest (frame: Frame): void {
+    if (this.#closed) return
+    if (frame.size < 8) {
+      this.#ctx.metrics.decodeFailure()
+      this.close('KPROXY_ERR_DECODE', `a request of ${frame.size} bytes is too short for a Kafka request header`)
+      return
+    }
+    const h = peekRequestHeader(frameHead(frame, 8), this.#peek)
+    const apiKey = h.apiKey
+    const apiVersion = h.apiVersion
+    const metrics = this.#ctx.metrics
+    if (!hasApi(apiKey)) {
+      metrics.unknownApi(apiKey)
+      this.close('KPROXY_ERR_UNKNOWN_API', `the client sent API key ${apiKey}, which is not part of Apache Kafka's protocol as kproxy knows it`)
+      return
+    }
+    const now = performance.now()
+    if (!getApi(apiKey).supports(apiVersion)) {
+      if (apiKey === API_VERSIONS && !knowsApiVersionsVersion(apiVersion)) {
+        metrics.request(apiKey, apiVersion)
+        this.#queue.push(h.correlationId, apiKey, apiVersion, now, unsupportedApiVersionsReply(h.correlationId))
+        this.#flushSynthetic()
+        return
+      }
+      metrics.unknownApi(apiKey)
+      this.close('KPROXY_ERR_UNSUPPORTED_VERSION', `the client sent ${getApi(apiKey).name} (key ${apiKey}) version ${apiVersion}, which kproxy cannot decode; it only accepts versions it advertised in ApiVersions`)
+      return
+    }
+    metrics.request(apiKey, apiVersion)
+    let expectsResponse = true
+    if (apiKey === PRODUCE) {
+      let acks = produceAcks(frameHead(frame, ACKS_PEEK_BYTES), apiVersion)
+      if (acks === NEED_MORE) acks = produceAcks(frameToBuffer(frame), apiVersion)
+      if (acks === NEED_MORE) {
+        metrics.decodeFailure()
+        this.close('KPROXY_ERR_DECODE', 'a Produce request ends before its acks field')
+        return
+      }
+      expectsResponse = acks !== 0
+    }
+    if (this.#host.allowed[apiKey] !== 1) {
+      this.#deny(frame, apiKey, apiVersion, h.correlationId, now, expectsResponse)
+      return
+    }
+    if (expectsResponse) this.#queue.push(h.correlationId, apiKey, apiVersion, now)
+    if (apiKey === SASL_HANDSHAKE && apiVersion === 0) this.#saslV0Pending = true
+    this.#writeFrameUp(frame)
+    if (this.#queue.length >= MAX_IN_FLIGHT && !this.#inFlightBlocked) {
+      this.#inFlightBlocked = true
+      this.#updateDownFlow()
+    }
+  }
+
+  #deny (frame: Frame, apiKey: number, apiVersion: number, correlationId: number, now: number, expectsResponse: boolean): void {
+    const metrics = this.#ctx.metrics
+    metrics.denied(apiKey)
+    this.#log.debug({ apiKey, apiVersion }, 'request denied by policy')
+    if (!expectsResponse) return // Produce acks=0: the client expects nothing back
+    let denied
+    try {
+      denied = deniedResponse(frameToBuffer(frame), this.#host.advertisedBrokers())
+    } catch (err) {
+      metrics.decodeFailure()
+      this.#fail(err)
+      return
+    }
+    if (denied === null) {
+      this.close('KPROXY_ERR_DENIED_NO_RESPONSE', `${getApi(apiKey).name} (key ${apiKey}) is denied by the api key policy and its response has no error field to report that in, so the connection is closed`)
+      return
+    }
+    metrics.responseError(apiKey, denied.errorCode)
+    this.#queue.push(correlationId, apiKey, apiVersion, now, denied.frame)
+    this.#flushSynthetic()
+  }
+
+  #writeFrameUp (frame: Frame): void {
+    const prefix = Buffer.allocUnsafe(4)
+    prefix.writeInt32BE(frame.size, 0)
+    this.#writeUp(prefix)
+    const chunks = frame.chunks
+    for (let i = 0; i < chunks.length; i++) this.#writeUp(chunks[i])
+  }
+
+  #writeUp (buf: Buffer): void {
+    if (!this.#up!.write(buf) && !this.#upBlocked) {
+      this.#upBlocked = true
+      this.#updateDownFlow()
+    }
+  }
+
+  #onUpDrain (): void {
+    if (!this.#upBlocked) return
+    this.#upBlocked = false
+    this.#updateDownFlow()
+  }
+
+  // The client's socket is read only when the upstream is connected and can take more.
+  #updateDownFlow (): void {
+    if (this.#closed) return
+    if (this.#connected && !this.#upBlocked && !this.#inFlightBlocked && !this.#draining) {
+      if (this.#down.isPaused()) this.#down.resume()
+    } else if (!this.#down.isPaused()) {
+      this.#down.pause()
+    }
+  }
+
+  // ---- upstream -> downstream ------------------------------------------------------------
+
+  #onUpData (chunk: Buffer): void {
+    if (this.#passthrough) {
+      this.#writeDown(chunk)
+      return
+    }
+    const down = this.#down
+    down.cork()
+    try {
+      this.#upReader.push(chunk)
+    } catch (err) {
+      this.#fail(err)
+    }
+    down.uncork()
+  }
+
+  #onResponse (frame: Frame): void {
+    if (this.#closed) return
+    const queue = this.#queue
+    if (frame.size < 4 || queue.length === 0) {
+      this.#ctx.metrics.decodeFailure()
+      this.close('KPROXY_ERR_UPSTREAM_PROTOCOL', queue.length === 0 ? 'the broker sent a response to no request' : 'the broker sent a frame too short for a response header')
+      return
+    }
+    const correlationId = frameHead(frame, 4).readInt32BE(0)
+    if (correlationId !== queue.headCorrelationId) {
+      this.#ctx.metrics.decodeFailure()
+      this.close('KPROXY_ERR_UPSTREAM_PROTOCOL', `the broker answered correlation id ${correlationId} while ${queue.headCorrelationId} was the oldest request in flight`)
+      return
+    }
+    const apiKey = queue.headApiKey
+    const apiVersion = queue.headApiVersion
+    let rewritten: Buffer[] | null = null
+    try {
+      if (apiKey === API_VERSIONS) rewritten = intersectApiVersionsResponse(frameToBuffer(frame), apiVersion)
+      else if (carriesAddresses(apiKey, apiVersion)) rewritten = rewriteAddresses(frameToBuffer(frame), apiKey, apiVersion, this.#host.rewriteTarget)
+    } catch (err) {
+      this.#ctx.metrics.decodeFailure()
+      this.#fail(err)
+      return
+    }
+    if (rewritten === null) {
+      const prefix = Buffer.allocUnsafe(4)
+      prefix.writeInt32BE(frame.size, 0)
+      this.#writeDown(prefix)
+      const chunks = frame.chunks
+      for (let i = 0; i < chunks.length; i++) this.#writeDown(chunks[i])
+    } else {
+      for (let i = 0; i < rewritten.length; i++) this.#writeDown(rewritten[i])
+    }
+    this.#ctx.metrics.response(apiKey, apiVersion, Math.round((performance.now() - queue.headStartTime) * 1000))
+    queue.shift()
+    if (apiKey === SASL_HANDSHAKE && this.#saslV0Pending) this.#saslHandshakeAnswered(frame)
+    this.#afterResponse()
+  }
+
+  // SaslHandshake v0 response: correlationId int32, errorCode int16, mechanisms. On success the
+  // raw tokens that follow have no Kafka header: from here on bytes are relayed as they come.
+  #saslHandshakeAnswered (frame: Frame): void {
+    this.#saslV0Pending = false
+    const head = frameHead(frame, 6)
+    if (head.length < 6 || head.readInt16BE(4) !== 0) return
+    this.#passthrough = true
+    this.#log.warn({ code: 'KPROXY_WARN_SASL_V0_PASSTHROUGH' }, 'SaslHandshake v0: the connection becomes an opaque byte relay; broker addresses, policy and per-request metrics no longer apply to it (use a client that sends SaslHandshake v1)')
+  }
+
+  #afterResponse (): void {
+    this.#flushSynthetic()
+    const queue = this.#queue
+    if (this.#inFlightBlocked && queue.length <= RESUME_IN_FLIGHT) {
+      this.#inFlightBlocked = false
+      this.#updateDownFlow()
+    }
+    if (this.#draining && queue.length === 0) this.close(null, 'drained')
+  }
+
+  // Responses kproxy made itself go out once everything before them has been answered.
+  #flushSynthetic (): void {
+    const queue = this.#queue
+    let wrote = false
+    while (queue.length > 0) {
+      const frame = queue.headSynthetic
+      if (frame === undefined) break
+      for (let i = 0; i < frame.length; i++) this.#writeDown(frame[i])
+      this.#ctx.metrics.response(queue.headApiKey, queue.headApiVersion, Math.round((performance.now() - queue.headStartTime) * 1000))
+      queue.shift()
+      wrote = true
+    }
+    if (wrote && this.#draining && queue.length === 0) this.close(null, 'drained')
+  }
+
+  #writeDown (buf: Buffer): void {
+    this.#bytesOut += buf.length
+    this.#ctx.metrics.bytesOut(buf.length)
+    if (!this.#down.write(buf) && this.#up !== null && !this.#up.isPaused()) this.#up.pause()
+  }
+
+  #onDownDrain (): void {
+    if (this.#up !== null && !this.#closed) this.#up.resume()
+  }
+
+  // ---- errors and closing ----------------------------------------------------------------
+
+  #onDownFrameError (err: KproxyError): void {
+    this.#ctx.metrics.decodeFailure()
+    this.close(err.code, `client: ${err.message}`)
+  }
+
+  #onUpFrameError (err: KproxyError): void {
+    this.#ctx.metrics.decodeFailure()
+    this.close(err.code, `upstream: ${err.message}`)
+  }
+
+  #onDownEnd (): void {
+    if (!this.#passthrough && !this.#downReader.end()) return // a truncated frame closed it
+    this.close(null, 'client closed the connection')
+  }
+
+  #onDownError (err: Error): void {
+    this.close('KPROXY_ERR_CLIENT_SOCKET', `client socket error: ${err.message}`)
+  }
+
+  #onDownClose (): void {
+    this.close(null, 'client closed the connection')
+  }
+
+  #onUpError (err: Error): void {
+    if (!this.#connected) {
+      this.#tryNextUpstream(err.message)
+      return
+    }
+    this.close('KPROXY_ERR_UPSTREAM_SOCKET', `upstream ${this.#upstreamName} socket error: ${err.message}`)
+  }
+
+  #onUpClose (): void {
+    if (!this.#connected) {
+      this.#tryNextUpstream('the connection closed')
+      return
+    }
+    this.close('KPROXY_ERR_UPSTREAM_CLOSED', `upstream ${this.#upstreamName} closed the connection with ${this.#queue.length} request(s) in flight`)
+  }
+
+  #fail (err: unknown): void {
+    if (isKproxyError(err)) this.close(err.code, err.message)
+    else this.close('KPROXY_ERR_INTERNAL', `unexpected error in the broker-mode pipeline: ${(err as Error)?.stack ?? String(err)}`)
+  }
+
+  // Closes both sides. `code` null: an ordinary close (logged at info); otherwise at warn with
+  // the code. Requests still in flight fail by closure, as when a broker crashes.
+  close (code: string | null, reason: string): void {
+    if (this.#closed) return
+    this.#closed = true
+    if (this.#connectTimer !== null) clearTimeout(this.#connectTimer)
+    this.#connectTimer = null
+    const fields = {
+      upstream: this.#upstreamName,
+      bytesIn: this.#bytesIn,
+      bytesOut: this.#bytesOut,
+      durationMs: Date.now() - this.#openedAt,
+      inFlight: this.#queue.length,
+      code: code ?? undefined,
+      reason
+    }
+    if (code === null) this.#log.info(fields, 'connection closed')
+    else this.#log.warn(fields, `connection closed: ${code}`)
+    this.#queue.clear()
+    this.#down.on('error', ignore)
+    if (code === null && this.#draining) {
+      // let the answers already written reach the client, then give up on it after a second
+      this.#down.end()
+      setTimeout(destroySocket, 1000, this.#down).unref()
+    } else {
+      this.#down.destroy()
+    }
+    if (this.#up !== null) {
+      this.#up.on('error', ignore)
+      this.#up.destroy()
+    }
+    this.#ctx.metrics.connectionClosed()
+    this.#host.connectionClosed(this)
+  }
+}
+
+function ignore (): void {}
+
+function destroySocket (socket: Socket): void {
+  socket.destroy()
+}

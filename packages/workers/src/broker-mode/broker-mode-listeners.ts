@@ -1,0 +1,209 @@
+// The broker-mode entry point a worker thread calls: a bootstrap listener plus one listener per
+// upstream broker (port from the deterministic mapping), each connection piped to its own
+// upstream connection (broker-connection.ts). With reusePort every worker thread listens on the
+// same ports and the kernel spreads connections between them.
+import { createServer } from 'node:net'
+import type { Server, Socket } from 'node:net'
+import type { HostPort } from '@kproxy/core/config/proxy-config'
+import { API_TABLE } from '@kproxy/core/protocol/api-keys'
+import type { ProxyContext, ListenerTarget } from './proxy-context.ts'
+import { BrokerConnection } from './broker-connection.ts'
+import type { ConnectionHost } from './broker-connection.ts'
+import { BrokerDirectory, mappedPort } from './broker-directory.ts'
+import type { RewriteTarget } from './address-rewrite.ts'
+import type { AdvertisedBroker } from './deny-response.ts'
+import { fetchUpstreamBrokers } from './upstream-metadata.ts'
+
+export interface BrokerModeListeners {
+  // every listener bound AND the broker directory loaded from upstream
+  readonly ready: Promise<void>
+  // listen on that node's port if not already (idempotent)
+  addBroker (nodeId: number): void
+  // close listening sockets; open connections carry on
+  stopAccepting (): Promise<void>
+  // wait until in-flight requests are answered (then close connections); destroy what is left
+  // after timeoutMs
+  drain (timeoutMs: number): Promise<void>
+  readonly activeConnections: number
+  // last upstream contact succeeded
+  readonly upstreamHealthy: boolean
+}
+
+const DIRECTORY_RETRY_MS = 1000
+
+// Envoy semantics: a key in apiKeysDenied is denied; when apiKeysAllowed is non-empty, only its
+// keys are allowed.
+export function policyTable (allowedKeys: readonly number[], deniedKeys: readonly number[]): Uint8Array {
+  const allowed = new Uint8Array(Math.max(API_TABLE.length, 1))
+  for (let k = 0; k < allowed.length; k++) {
+    allowed[k] = (allowedKeys.length === 0 || allowedKeys.includes(k)) && !deniedKeys.includes(k) ? 1 : 0
+  }
+  return allowed
+}
+
+class Listeners implements BrokerModeListeners, ConnectionHost {
+  readonly ctx: ProxyContext
+  readonly allowed: Uint8Array
+  readonly rewriteTarget: RewriteTarget
+  readonly ready: Promise<void>
+  readonly #reusePort: boolean
+  readonly #directory = new BrokerDirectory()
+  readonly #servers = new Map<number | 'bootstrap', Server>()
+  readonly #listening: Array<Promise<void>> = []
+  readonly #connections = new Set<BrokerConnection>()
+  #healthy = false
+  #stopped = false
+  #retryTimer: NodeJS.Timeout | null = null
+  #drainWaiter: (() => void) | null = null
+
+  constructor (ctx: ProxyContext, reusePort: boolean) {
+    this.ctx = ctx
+    this.#reusePort = reusePort
+    const config = ctx.config
+    this.allowed = policyTable(config.apiKeysAllowed, config.apiKeysDenied)
+    const directory = this.#directory
+    this.rewriteTarget = {
+      advertisedHost: config.advertisedHost,
+      portFor: nodeId => mappedPort(config.brokerPorts, nodeId),
+      learn: (nodeId, host, port) => {
+        directory.learn(nodeId, host, port)
+        if (!this.#servers.has(nodeId) && !this.#stopped) {
+          const local = mappedPort(config.brokerPorts, nodeId)
+          if (local < 0) return
+          this.addBroker(nodeId)
+          ctx.onBrokerDiscovered(nodeId, local)
+        }
+      }
+    }
+    const bootstrap = this.#listen('bootstrap', { kind: 'bootstrap' }, config.listen.port)
+    const loaded = new Promise<void>(resolve => { this.#loadDirectory(0, resolve) })
+    this.ready = Promise.all([bootstrap, loaded]).then(() => Promise.all(this.#listening)).then(() => {})
+  }
+
+  get activeConnections (): number { return this.#connections.size }
+  get upstreamHealthy (): boolean { return this.#healthy }
+
+  addBroker (nodeId: number): void {
+    if (this.#servers.has(nodeId) || this.#stopped) return
+    const port = mappedPort(this.ctx.config.brokerPorts, nodeId)
+    if (port < 0) {
+      this.ctx.logger.error({ code: 'KPROXY_ERR_BROKER_PORT_UNMAPPED', nodeId }, `upstream broker ${nodeId} has no local port in brokerPorts; clients cannot reach it through kproxy`)
+      return
+    }
+    const listening = this.#listen(nodeId, { kind: 'broker', nodeId }, port)
+    listening.catch(ignore) // logged in #listen; `ready` reports it
+    this.#listening.push(listening)
+  }
+
+  async stopAccepting (): Promise<void> {
+    this.#stopped = true
+    if (this.#retryTimer !== null) clearTimeout(this.#retryTimer)
+    this.#retryTimer = null
+    // close() stops listening at once; its callback would wait for every connection to end
+    for (const server of this.#servers.values()) server.close()
+  }
+
+  drain (timeoutMs: number): Promise<void> {
+    for (const conn of [...this.#connections]) conn.drain()
+    if (this.#connections.size === 0) return Promise.resolve()
+    return new Promise(resolve => {
+      const timer = setTimeout(() => {
+        this.#drainWaiter = null
+        for (const conn of [...this.#connections]) conn.close('KPROXY_ERR_DRAIN_TIMEOUT', `requests still in flight after the ${timeoutMs} ms shutdown timeout`)
+        resolve()
+      }, timeoutMs)
+      this.#drainWaiter = () => { clearTimeout(timer); resolve() }
+    })
+  }
+
+  // ConnectionHost
+  upstreamFor (target: ListenerTarget): readonly HostPort[] | null {
+    if (target.kind === 'bootstrap') return this.ctx.config.upstream
+    const real = this.#directory.get(target.nodeId)
+    return real === undefined ? null : [real]
+  }
+
+  advertisedBrokers (): AdvertisedBroker[] {
+    const out: AdvertisedBroker[] = []
+    for (const nodeId of this.#directory.nodeIds()) {
+      const port = mappedPort(this.ctx.config.brokerPorts, nodeId)
+      if (port >= 0) out.push({ nodeId, host: this.ctx.config.advertisedHost, port })
+    }
+    return out
+  }
+
+  upstreamContact (ok: boolean): void {
+    this.#healthy = ok
+  }
+
+  connectionClosed (conn: BrokerConnection): void {
+    this.#connections.delete(conn)
+    if (this.#connections.size === 0 && this.#drainWaiter !== null) {
+      const waiter = this.#drainWaiter
+      this.#drainWaiter = null
+      waiter()
+    }
+  }
+
+  #listen (key: number | 'bootstrap', target: ListenerTarget, port: number): Promise<void> {
+    const server = createServer({ pauseOnConnect: true, noDelay: true }, (socket: Socket) => {
+      if (this.#stopped) {
+        socket.destroy()
+        return
+      }
+      this.#connections.add(new BrokerConnection(this, socket, target))
+    })
+    this.#servers.set(key, server)
+    const host = this.ctx.config.listen.host
+    return new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => {
+        this.ctx.logger.error({ code: 'KPROXY_ERR_LISTEN', host, port, err: err.message }, `cannot listen on ${host}:${port}: ${err.message}`)
+        this.#servers.delete(key)
+        reject(err)
+      }
+      server.once('error', onError)
+      server.listen({ host, port, reusePort: this.#reusePort }, () => {
+        server.off('error', onError)
+        server.on('error', err => this.ctx.logger.error({ code: 'KPROXY_ERR_LISTEN', host, port, err: err.message }, 'listener error'))
+        this.ctx.logger.debug({ host, port, target: key }, 'listening')
+        resolve()
+      })
+    })
+  }
+
+  // Metadata from the first reachable bootstrap server; retried every second until it works.
+  #loadDirectory (attempt: number, resolve: () => void): void {
+    if (this.#stopped) return
+    const servers = this.ctx.config.upstream
+    const tryServer = (i: number): void => {
+      if (i >= servers.length) {
+        this.#healthy = false
+        if (attempt === 0 || attempt % 30 === 0) {
+          this.ctx.logger.warn({ code: 'KPROXY_ERR_UPSTREAM_CONNECT', attempt }, 'no upstream bootstrap server answered Metadata; retrying every second')
+        }
+        this.#retryTimer = setTimeout(() => this.#loadDirectory(attempt + 1, resolve), DIRECTORY_RETRY_MS)
+        this.#retryTimer.unref()
+        return
+      }
+      fetchUpstreamBrokers(servers[i], this.ctx.config.upstreamConnectTimeoutMs).then(brokers => {
+        this.#healthy = true
+        for (const b of brokers) {
+          this.#directory.learn(b.nodeId, b.host, b.port)
+          this.addBroker(b.nodeId)
+        }
+        this.ctx.logger.info({ brokers: brokers.map(b => b.nodeId) }, 'broker directory loaded from upstream')
+        resolve()
+      }, err => {
+        this.ctx.logger.debug({ upstream: `${servers[i].host}:${servers[i].port}`, err: (err as Error).message }, 'upstream Metadata failed')
+        tryServer(i + 1)
+      })
+    }
+    tryServer(0)
+  }
+}
+
+export function startBrokerMode (ctx: ProxyContext, options: { reusePort: boolean }): BrokerModeListeners {
+  return new Listeners(ctx, options.reusePort)
+}
+
+function ignore (): void {}

@@ -1,0 +1,52 @@
+// Loads the broker directory at start: a Metadata request (no topics) to the first reachable
+// bootstrap server. Not on the data path, so plain promises.
+import { connect } from 'node:net'
+import type { HostPort } from '@kproxy/core/config/proxy-config'
+import { decodeResponse, encodeRequest, getApi } from '@kproxy/core/protocol/codec'
+import { FrameReader, frameToBuffer } from '@kproxy/core/protocol/frame-reader'
+import { KproxyError } from '@kproxy/core/kproxy-error'
+
+const METADATA = 3
+// Every Kafka 4 broker answers Metadata v12 (v13 only adds a top-level error code).
+const METADATA_VERSION = 12
+
+export interface UpstreamBroker { nodeId: number, host: string, port: number }
+
+export function fetchUpstreamBrokers (server: HostPort, timeoutMs: number): Promise<UpstreamBroker[]> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: server.host, port: server.port })
+    let done = false
+    const finish = (err: Error | null, brokers?: UpstreamBroker[]): void => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      socket.destroy()
+      if (err !== null) reject(err)
+      else resolve(brokers!)
+    }
+    const timer = setTimeout(() => finish(new KproxyError('KPROXY_ERR_UPSTREAM_CONNECT',
+      `${server.host}:${server.port} did not answer a Metadata request within ${timeoutMs} ms; check that Kafka runs there.`)), timeoutMs)
+    const reader = new FrameReader({
+      onFrame: frame => {
+        try {
+          const { body } = decodeResponse(frameToBuffer(frame), METADATA, METADATA_VERSION)
+          finish(null, body.brokers.map(b => ({ nodeId: b.nodeId, host: b.host, port: b.port })))
+        } catch (err) {
+          finish(err as Error)
+        }
+      },
+      onError: err => finish(err)
+    })
+    socket.on('data', chunk => reader.push(chunk))
+    socket.on('error', err => finish(new KproxyError('KPROXY_ERR_UPSTREAM_CONNECT',
+      `cannot reach upstream ${server.host}:${server.port} (${err.message}); check that Kafka runs there and the upstream setting.`)))
+    socket.on('close', () => finish(new KproxyError('KPROXY_ERR_UPSTREAM_CLOSED',
+      `upstream ${server.host}:${server.port} closed the connection before answering Metadata.`)))
+    socket.once('connect', () => {
+      const body = getApi(METADATA).request.create()
+      body.topics = []
+      body.allowAutoTopicCreation = false
+      for (const c of encodeRequest({ apiKey: METADATA, apiVersion: METADATA_VERSION, correlationId: 1, clientId: 'kproxy' }, body)) socket.write(c)
+    })
+  })
+}

@@ -1,0 +1,131 @@
+// A single-thread broker-mode kproxy inside the test process: startBrokerMode() on free ports in
+// front of a sandbox cluster, with logs captured as parsed JSON lines and metrics counted.
+import { createServer } from 'node:net'
+import pino from 'pino'
+import type { BrokerModeConfig } from '@kproxy/core/config/proxy-config'
+import type { ProxyMetrics } from '@kproxy/core/metrics/proxy-metrics'
+import { startBrokerMode } from '@kproxy/workers/broker-mode/broker-mode-listeners'
+import type { BrokerModeListeners } from '@kproxy/workers/broker-mode/broker-mode-listeners'
+import type { TeardownHost } from './kafka.ts'
+
+export class CountingMetrics implements ProxyMetrics {
+  opened = 0
+  closed = 0
+  inBytes = 0
+  outBytes = 0
+  requests = new Map<number, number>()
+  responses = new Map<number, number>()
+  latencies: number[] = []
+  errors = new Map<string, number>()
+  deniedKeys = new Map<number, number>()
+  unknown = new Map<number, number>()
+  decodeFailures = 0
+
+  connectionOpened (): void { this.opened++ }
+  connectionClosed (): void { this.closed++ }
+  bytesIn (n: number): void { this.inBytes += n }
+  bytesOut (n: number): void { this.outBytes += n }
+  request (apiKey: number): void { bump(this.requests, apiKey) }
+  response (apiKey: number, _v: number, latencyMicros: number): void {
+    bump(this.responses, apiKey)
+    if (this.latencies.length < 100_000) this.latencies.push(latencyMicros)
+  }
+
+  responseError (apiKey: number, errorCode: number): void { bump(this.errors, `${apiKey}:${errorCode}`) }
+  denied (apiKey: number): void { bump(this.deniedKeys, apiKey) }
+  unknownApi (apiKey: number): void { bump(this.unknown, apiKey) }
+  decodeFailure (): void { this.decodeFailures++ }
+  count (map: Map<number, number>, key: number): number { return map.get(key) ?? 0 }
+}
+
+function bump<K> (map: Map<K, number>, key: K): void {
+  map.set(key, (map.get(key) ?? 0) + 1)
+}
+
+export interface BrokerProxy {
+  readonly listeners: BrokerModeListeners
+  readonly host: string
+  readonly port: number
+  readonly bootstrap: string
+  readonly portBase: number
+  readonly metrics: CountingMetrics
+  readonly config: BrokerModeConfig
+  readonly discovered: Array<{ nodeId: number, port: number }>
+  logs (): Array<Record<string, any>>
+  close (): Promise<void>
+}
+
+export function freePort (): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+function portFree (port: number): Promise<boolean> {
+  return new Promise(resolve => {
+    const s = createServer()
+    s.once('error', () => resolve(false))
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)))
+  })
+}
+
+// A base such that base .. base+span-1 are all free right now.
+export async function freePortRange (span = 16): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000)
+    let ok = true
+    for (let p = base; p < base + span && ok; p++) ok = await portFree(p)
+    if (ok) return base
+  }
+  throw new Error('no free port range found')
+}
+
+export async function startBrokerProxy (t: TeardownHost, upstream: string, overrides: Partial<BrokerModeConfig> = {}): Promise<BrokerProxy> {
+  const port = await freePort()
+  const portBase = await freePortRange()
+  const config: BrokerModeConfig = {
+    listen: { host: '127.0.0.1', port },
+    advertisedHost: '127.0.0.1',
+    upstream: upstream.split(',').map(hp => {
+      const i = hp.lastIndexOf(':')
+      return { host: hp.slice(0, i), port: Number(hp.slice(i + 1)) }
+    }),
+    brokerPorts: { kind: 'offset', base: portBase },
+    apiKeysAllowed: [],
+    apiKeysDenied: [],
+    maxFrameSize: 100 * 1024 * 1024,
+    upstreamConnectTimeoutMs: 5000,
+    ...overrides
+  }
+  const lines: string[] = []
+  const logger = pino({ level: 'debug' }, { write (s: string) { lines.push(s) } })
+  const metrics = new CountingMetrics()
+  const discovered: Array<{ nodeId: number, port: number }> = []
+  const listeners = startBrokerMode({ config, metrics, logger, onBrokerDiscovered: (nodeId, p) => { discovered.push({ nodeId, port: p }) } }, { reusePort: false })
+  let closed = false
+  const close = async (): Promise<void> => {
+    if (closed) return
+    closed = true
+    await listeners.stopAccepting()
+    await listeners.drain(2000)
+  }
+  t.teardown(close)
+  await listeners.ready
+  return {
+    listeners,
+    host: config.listen.host,
+    port,
+    bootstrap: `${config.listen.host}:${port}`,
+    portBase,
+    metrics,
+    config,
+    discovered,
+    logs: () => lines.map(l => JSON.parse(l) as Record<string, any>),
+    close
+  }
+}
