@@ -1,0 +1,55 @@
+// /stats in the shape of Envoy's admin `/stats?format=json`, with the names of Envoy's
+// kafka_broker network filter, so dashboards built on Envoy carry over:
+//   kafka.<prefix>.request.<api>_request          counter  (e.g. produce_request)
+//   kafka.<prefix>.request.unknown / .failure     counter
+//   kafka.<prefix>.response.<api>_response        counter
+//   kafka.<prefix>.response.<api>_response_duration  histogram, milliseconds (Envoy's unit)
+// plus kproxy's own extras under kproxy.<prefix>.*.
+import type { MergedMetrics } from './metrics-merge.ts'
+import { apiLabel, errorLabel } from './metric-names.ts'
+
+export const ENVOY_SUPPORTED_QUANTILES = [0, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 100] as const
+
+export interface EnvoyStats {
+  stats: Array<{ name: string, value: number } | {
+    histograms: {
+      supported_quantiles: number[]
+      computed_quantiles: Array<{ name: string, values: Array<{ interval: number | null, cumulative: number | null }> }>
+    }
+  }>
+}
+
+function total (m: Map<number, number>): number {
+  let n = 0
+  for (const v of m.values()) n += v
+  return n
+}
+
+export function renderEnvoyStats (m: MergedMetrics, statPrefix: string): EnvoyStats {
+  const p = `kafka.${statPrefix}`
+  const counters: Array<{ name: string, value: number }> = []
+  for (const [k, versions] of m.requests) counters.push({ name: `${p}.request.${apiLabel(k)}_request`, value: total(versions) })
+  counters.push({ name: `${p}.request.unknown`, value: m.unknownApis })
+  counters.push({ name: `${p}.request.failure`, value: m.decodeFailures })
+  for (const [k, versions] of m.responses) counters.push({ name: `${p}.response.${apiLabel(k)}_response`, value: total(versions) })
+  counters.push({ name: `${p}.response.unknown`, value: 0 })
+  counters.push({ name: `${p}.response.failure`, value: 0 })
+  const x = `kproxy.${statPrefix}`
+  for (const [k, n] of m.denied) counters.push({ name: `${x}.request.${apiLabel(k)}_denied`, value: n })
+  for (const [k, codes] of m.errors) {
+    for (const [c, n] of codes) counters.push({ name: `${x}.response.${apiLabel(k)}_error.${errorLabel(c)}`, value: n })
+  }
+  counters.push({ name: `${x}.downstream_cx_active`, value: m.connectionsActive })
+  counters.push({ name: `${x}.downstream_cx_total`, value: m.connectionsTotal })
+  counters.push({ name: `${x}.downstream_cx_rx_bytes_total`, value: m.bytesIn })
+  counters.push({ name: `${x}.downstream_cx_tx_bytes_total`, value: m.bytesOut })
+  counters.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+  const computed = [...m.latency].sort((a, b) => a[0] - b[0]).map(([k, h]) => ({
+    name: `${p}.response.${apiLabel(k)}_response_duration`,
+    values: ENVOY_SUPPORTED_QUANTILES.map(q => {
+      const ms = h.totalCount === 0 ? null : h.getValueAtPercentile(q === 0 ? 0.0001 : q) / 1000
+      return { interval: null, cumulative: ms }
+    })
+  }))
+  return { stats: [...counters, { histograms: { supported_quantiles: [...ENVOY_SUPPORTED_QUANTILES], computed_quantiles: computed } }] }
+}

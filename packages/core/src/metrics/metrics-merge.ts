@@ -1,0 +1,97 @@
+// The supervisor's view: the snapshots of N workers added together. Counters add; latency
+// histograms are decoded and added, so percentiles are those of all workers' requests together.
+import * as hdr from 'hdr-histogram-js'
+import type { Histogram } from 'hdr-histogram-js'
+import { createLatencyHistogram } from './metrics-registry.ts'
+import type { MetricsSnapshot } from './metrics-registry.ts'
+
+export interface MergedMetrics {
+  workers: number
+  // apiKey -> version -> count
+  requests: Map<number, Map<number, number>>
+  responses: Map<number, Map<number, number>>
+  // apiKey -> error code -> count
+  errors: Map<number, Map<number, number>>
+  denied: Map<number, number>
+  unknownApis: number
+  decodeFailures: number
+  overflow: number
+  bytesIn: number
+  bytesOut: number
+  connectionsActive: number
+  connectionsTotal: number
+  // apiKey -> latency in µs
+  latency: Map<number, Histogram>
+}
+
+function add2 (target: Map<number, Map<number, number>>, a: number, b: number, n: number): void {
+  let inner = target.get(a)
+  if (inner === undefined) target.set(a, inner = new Map())
+  inner.set(b, (inner.get(b) ?? 0) + n)
+}
+
+export function mergeSnapshots (snapshots: readonly MetricsSnapshot[]): MergedMetrics {
+  const m: MergedMetrics = {
+    workers: snapshots.length,
+    requests: new Map(),
+    responses: new Map(),
+    errors: new Map(),
+    denied: new Map(),
+    unknownApis: 0,
+    decodeFailures: 0,
+    overflow: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    connectionsActive: 0,
+    connectionsTotal: 0,
+    latency: new Map()
+  }
+  for (const s of snapshots) {
+    for (const [k, v, n] of s.requests) add2(m.requests, k, v, n)
+    for (const [k, v, n] of s.responses) add2(m.responses, k, v, n)
+    for (const [k, c, n] of s.errors) add2(m.errors, k, c, n)
+    for (const [k, n] of s.denied) m.denied.set(k, (m.denied.get(k) ?? 0) + n)
+    m.unknownApis += s.unknownApis
+    m.decodeFailures += s.decodeFailures
+    m.overflow += s.overflow
+    m.bytesIn += s.bytesIn
+    m.bytesOut += s.bytesOut
+    m.connectionsActive += s.connectionsActive
+    m.connectionsTotal += s.connectionsTotal
+    for (const [k, encoded] of s.latency) {
+      let h = m.latency.get(k)
+      if (h === undefined) m.latency.set(k, h = createLatencyHistogram())
+      const decoded = hdr.decodeFromCompressedBase64(encoded, 32, false)
+      h.add(decoded)
+      decoded.destroy()
+    }
+  }
+  return m
+}
+
+// Counters of a worker that died stay in the totals (Prometheus counters must not go down); its
+// connections are gone.
+export function retireSnapshot (s: MetricsSnapshot): MetricsSnapshot {
+  return { ...s, connectionsActive: 0 }
+}
+
+// Retired snapshots pile up with restarts; fold them into one.
+export function foldSnapshots (snapshots: readonly MetricsSnapshot[]): MetricsSnapshot {
+  const m = mergeSnapshots(snapshots)
+  const flat2 = (x: Map<number, Map<number, number>>): Array<[number, number, number]> =>
+    [...x].flatMap(([a, inner]) => [...inner].map(([b, n]): [number, number, number] => [a, b, n]))
+  return {
+    requests: flat2(m.requests),
+    responses: flat2(m.responses),
+    errors: flat2(m.errors),
+    denied: [...m.denied],
+    unknownApis: m.unknownApis,
+    decodeFailures: m.decodeFailures,
+    overflow: m.overflow,
+    bytesIn: m.bytesIn,
+    bytesOut: m.bytesOut,
+    connectionsActive: 0,
+    connectionsTotal: m.connectionsTotal,
+    latency: [...m.latency].map(([k, h]): [number, string] => [k, hdr.encodeIntoCompressedBase64(h)])
+  }
+}

@@ -1,0 +1,138 @@
+// A worker's ProxyMetrics: flat typed arrays indexed by api key (and version), so the hot path
+// does an index computation and an add, never an allocation. Latency histograms (µs, HDR) are
+// created lazily, once per API key. snapshot() turns it all into a plain structured-cloneable
+// object (sparse counters, histograms compressed to base64) for the supervisor to merge.
+import * as hdr from 'hdr-histogram-js'
+import type { Histogram } from 'hdr-histogram-js'
+import type { ProxyMetrics } from './proxy-metrics.ts'
+
+export const MAX_API_KEYS = 128
+export const MAX_VERSIONS = 32
+// Error codes -1..254 fit; anything else lands in the last slot ("other").
+export const ERROR_SLOTS = 256
+// Latencies above this are recorded as this (60 s).
+export const MAX_LATENCY_MICROS = 60_000_000
+
+export function createLatencyHistogram (): Histogram {
+  return hdr.build({
+    bitBucketSize: 32,
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: MAX_LATENCY_MICROS,
+    numberOfSignificantValueDigits: 3,
+    autoResize: false,
+    useWebAssembly: false
+  })
+}
+
+export interface MetricsSnapshot {
+  // [apiKey, version, count] for non-zero entries
+  requests: Array<[number, number, number]>
+  responses: Array<[number, number, number]>
+  // [apiKey, errorCode, count]; errorCode 255 means "outside -1..254"
+  errors: Array<[number, number, number]>
+  // [apiKey, count]
+  denied: Array<[number, number]>
+  unknownApis: number
+  decodeFailures: number
+  // requests whose api key or version did not fit the tables (counted, not itemised)
+  overflow: number
+  bytesIn: number
+  bytesOut: number
+  connectionsActive: number
+  connectionsTotal: number
+  // apiKey -> histogram of response latency in µs, hdr-histogram compressed base64
+  latency: Array<[number, string]>
+}
+
+export class MetricsRegistry implements ProxyMetrics {
+  readonly requests = new Float64Array(MAX_API_KEYS * MAX_VERSIONS)
+  readonly responses = new Float64Array(MAX_API_KEYS * MAX_VERSIONS)
+  readonly errors = new Float64Array(MAX_API_KEYS * ERROR_SLOTS)
+  readonly deniedByKey = new Float64Array(MAX_API_KEYS)
+  readonly latency: Array<Histogram | undefined> = new Array(MAX_API_KEYS).fill(undefined)
+  unknownApis = 0
+  decodeFailures = 0
+  overflow = 0
+  bytesInTotal = 0
+  bytesOutTotal = 0
+  connectionsActive = 0
+  connectionsTotal = 0
+
+  connectionOpened (): void {
+    this.connectionsActive++
+    this.connectionsTotal++
+  }
+
+  connectionClosed (): void {
+    this.connectionsActive--
+  }
+
+  bytesIn (n: number): void { this.bytesInTotal += n }
+  bytesOut (n: number): void { this.bytesOutTotal += n }
+
+  request (apiKey: number, apiVersion: number): void {
+    if (apiKey >>> 0 >= MAX_API_KEYS || apiVersion >>> 0 >= MAX_VERSIONS) { this.overflow++; return }
+    this.requests[apiKey * MAX_VERSIONS + apiVersion]!++
+  }
+
+  response (apiKey: number, apiVersion: number, latencyMicros: number): void {
+    if (apiKey >>> 0 >= MAX_API_KEYS || apiVersion >>> 0 >= MAX_VERSIONS) { this.overflow++; return }
+    this.responses[apiKey * MAX_VERSIONS + apiVersion]!++
+    let h = this.latency[apiKey]
+    if (h === undefined) h = this.latency[apiKey] = createLatencyHistogram()
+    const v = latencyMicros < 1 ? 1 : latencyMicros > MAX_LATENCY_MICROS ? MAX_LATENCY_MICROS : Math.round(latencyMicros)
+    h.recordValue(v)
+  }
+
+  responseError (apiKey: number, errorCode: number): void {
+    if (apiKey >>> 0 >= MAX_API_KEYS) { this.overflow++; return }
+    const slot = errorCode >= -1 && errorCode < ERROR_SLOTS - 2 ? errorCode + 1 : ERROR_SLOTS - 1
+    this.errors[apiKey * ERROR_SLOTS + slot]!++
+  }
+
+  denied (apiKey: number): void {
+    if (apiKey >>> 0 >= MAX_API_KEYS) { this.overflow++; return }
+    this.deniedByKey[apiKey]!++
+  }
+
+  unknownApi (): void { this.unknownApis++ }
+  decodeFailure (): void { this.decodeFailures++ }
+
+  snapshot (): MetricsSnapshot {
+    const requests: Array<[number, number, number]> = []
+    const responses: Array<[number, number, number]> = []
+    for (let i = 0; i < this.requests.length; i++) {
+      const k = Math.floor(i / MAX_VERSIONS)
+      const v = i % MAX_VERSIONS
+      if (this.requests[i] !== 0) requests.push([k, v, this.requests[i]!])
+      if (this.responses[i] !== 0) responses.push([k, v, this.responses[i]!])
+    }
+    const errors: Array<[number, number, number]> = []
+    for (let i = 0; i < this.errors.length; i++) {
+      if (this.errors[i] === 0) continue
+      const slot = i % ERROR_SLOTS
+      errors.push([Math.floor(i / ERROR_SLOTS), slot === ERROR_SLOTS - 1 ? 255 : slot - 1, this.errors[i]!])
+    }
+    const denied: Array<[number, number]> = []
+    for (let k = 0; k < MAX_API_KEYS; k++) if (this.deniedByKey[k] !== 0) denied.push([k, this.deniedByKey[k]!])
+    const latency: Array<[number, string]> = []
+    for (let k = 0; k < MAX_API_KEYS; k++) {
+      const h = this.latency[k]
+      if (h !== undefined) latency.push([k, hdr.encodeIntoCompressedBase64(h)])
+    }
+    return {
+      requests,
+      responses,
+      errors,
+      denied,
+      unknownApis: this.unknownApis,
+      decodeFailures: this.decodeFailures,
+      overflow: this.overflow,
+      bytesIn: this.bytesInTotal,
+      bytesOut: this.bytesOutTotal,
+      connectionsActive: this.connectionsActive,
+      connectionsTotal: this.connectionsTotal,
+      latency
+    }
+  }
+}

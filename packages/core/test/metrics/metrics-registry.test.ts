@@ -1,0 +1,120 @@
+import t from 'tap'
+import { spawnSync } from 'node:child_process'
+import { MetricsRegistry, MAX_VERSIONS } from '../../src/metrics/metrics-registry.ts'
+import { foldSnapshots, mergeSnapshots, retireSnapshot } from '../../src/metrics/metrics-merge.ts'
+import { escapeLabel, renderPrometheus } from '../../src/metrics/prometheus.ts'
+import { renderEnvoyStats } from '../../src/metrics/envoy-stats.ts'
+import { snakeCase } from '../../src/metrics/metric-names.ts'
+
+function worker (latencies: number[], apiKey = 0, version = 9): MetricsRegistry {
+  const r = new MetricsRegistry()
+  r.connectionOpened()
+  for (const l of latencies) {
+    r.request(apiKey, version)
+    r.response(apiKey, version, l)
+  }
+  r.request(3, 12)
+  r.response(3, 12, 250)
+  r.responseError(0, 6)
+  r.responseError(0, -1)
+  r.responseError(0, 9999)
+  r.denied(20)
+  r.unknownApi(200)
+  r.decodeFailure()
+  r.bytesIn(100)
+  r.bytesOut(1000)
+  return r
+}
+
+t.test('the registry counts per key, version and error code', async t => {
+  const r = worker([100, 200, 300])
+  t.equal(r.requests[0 * MAX_VERSIONS + 9], 3)
+  const s = r.snapshot()
+  t.same(s.requests, [[0, 9, 3], [3, 12, 1]])
+  t.same(s.responses, [[0, 9, 3], [3, 12, 1]])
+  t.same(s.errors, [[0, -1, 1], [0, 6, 1], [0, 255, 1]])
+  t.same(s.denied, [[20, 1]])
+  t.equal(s.unknownApis, 1)
+  t.equal(s.decodeFailures, 1)
+  t.equal(s.connectionsActive, 1)
+  t.same(s.latency.map(([k]) => k), [0, 3])
+  t.same(structuredClone(s), s, 'snapshot survives structured clone')
+  r.request(500, 1)
+  r.request(1, 40)
+  t.equal(r.overflow, 2, 'out-of-table keys and versions are counted, not written out of bounds')
+})
+
+t.test('merge adds counters and histograms of N workers', async t => {
+  const a = worker([100, 200, 300])
+  const b = worker([1000, 2000])
+  const c = worker([50_000])
+  c.connectionClosed()
+  const m = mergeSnapshots([a.snapshot(), b.snapshot(), c.snapshot()])
+  t.equal(m.workers, 3)
+  t.equal(m.requests.get(0)?.get(9), 6)
+  t.equal(m.requests.get(3)?.get(12), 3)
+  t.equal(m.errors.get(0)?.get(6), 3)
+  t.equal(m.denied.get(20), 3)
+  t.equal(m.bytesIn, 300)
+  t.equal(m.connectionsActive, 2)
+  t.equal(m.connectionsTotal, 3)
+  const h = m.latency.get(0)!
+  t.equal(h.totalCount, 6, 'histogram counts add up')
+  t.equal(h.maxValue >= 49_950 && h.maxValue <= 50_050, true, `max ${h.maxValue}`)
+  t.ok(Math.abs(h.getValueAtPercentile(50) - 300) <= 1, `p50 ${h.getValueAtPercentile(50)}`)
+  t.equal(m.latency.get(3)!.totalCount, 3)
+  const folded = foldSnapshots([retireSnapshot(a.snapshot()), retireSnapshot(b.snapshot())])
+  const again = mergeSnapshots([folded, c.snapshot()])
+  t.equal(again.requests.get(0)?.get(9), 6, 'folding keeps counts')
+  t.equal(again.latency.get(0)!.totalCount, 6)
+  t.equal(again.connectionsActive, 0)
+})
+
+t.test('names follow Kafka API names in snake_case', async t => {
+  t.equal(snakeCase('ApiVersions'), 'api_versions')
+  t.equal(snakeCase('DescribeUserScramCredentials'), 'describe_user_scram_credentials')
+  t.equal(snakeCase('OffsetForLeaderEpoch'), 'offset_for_leader_epoch')
+})
+
+t.test('Envoy kafka_broker stat names', async t => {
+  const a = worker([1000, 2000, 3000], 3, 12)
+  const stats = renderEnvoyStats(mergeSnapshots([a.snapshot()]), 'edge')
+  const counters = new Map(stats.stats.flatMap(s => 'name' in s ? [[s.name, s.value]] : []))
+  t.equal(counters.get('kafka.edge.request.metadata_request'), 4)
+  t.equal(counters.get('kafka.edge.response.metadata_response'), 4)
+  t.equal(counters.get('kafka.edge.request.unknown'), 1)
+  t.equal(counters.get('kafka.edge.request.failure'), 1)
+  t.equal(counters.get('kproxy.edge.request.delete_topics_denied'), 1)
+  t.equal(counters.get('kproxy.edge.response.produce_error.NOT_LEADER_OR_FOLLOWER'), 1)
+  const hist = stats.stats.find(s => 'histograms' in s)
+  t.ok(hist !== undefined && 'histograms' in hist)
+  if (hist === undefined || !('histograms' in hist)) return
+  t.same(hist.histograms.supported_quantiles, [0, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 100])
+  const md = hist.histograms.computed_quantiles.find(q => q.name === 'kafka.edge.response.metadata_response_duration')
+  t.ok(md !== undefined, 'metadata_response_duration present')
+  const p100 = md!.values[9]!.cumulative!
+  t.ok(p100 >= 2.99 && p100 <= 3.01, `p100 in ms: ${p100}`)
+})
+
+t.test('Prometheus exposition', async t => {
+  t.equal(escapeLabel('a"b\\c\nd'), 'a\\"b\\\\c\\nd')
+  const text = renderPrometheus(mergeSnapshots([worker([100, 200]).snapshot(), worker([300]).snapshot()]), { workersExpected: 2 })
+  t.match(text, /^kproxy_requests_total\{api="produce",api_key="0",version="9"\} 3$/m)
+  t.match(text, /^kproxy_response_errors_total\{api="produce",code="6",error="NOT_LEADER_OR_FOLLOWER"\} 2$/m)
+  t.match(text, /^kproxy_response_latency_seconds\{api="metadata",quantile="0.99"\} 0.00025$/m)
+  t.match(text, /^kproxy_response_latency_seconds_count\{api="produce"\} 3$/m)
+  t.match(text, /^kproxy_response_latency_seconds_sum\{api="produce"\} 0.0006$/m)
+  t.match(text, /^# TYPE kproxy_connections_active gauge$/m)
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_]+)[{ ]/.exec(line)
+    if (m !== null && !line.startsWith('#')) t.ok(/_total$|_active$|_workers|workers_configured|_seconds(_sum|_count)?$/.test(m[1]!), `metric name ${m[1]}`)
+  }
+  const promtool = spawnSync('promtool', ['--version'], { stdio: 'ignore' })
+  if (promtool.status !== 0) {
+    t.skip('promtool is not installed (Debian package `prometheus`); the text format is not machine-checked here')
+    return
+  }
+  const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' })
+  t.equal(check.status, 0, `promtool check metrics: ${check.stdout}${check.stderr}`)
+  t.equal((check.stdout + check.stderr).trim(), '', 'promtool has no lint complaints')
+})
