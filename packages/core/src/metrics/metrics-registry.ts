@@ -95,7 +95,7 @@ export class MetricsRegistry implements ProxyMetrics {
     this.deniedByKey[apiKey]!++
   }
 
-  unknownApi (): void { this.unknownApis++ }
+  unknownApi (_apiKey: number): void { this.unknownApis++ }
   decodeFailure (): void { this.decodeFailures++ }
 
   snapshot (): MetricsSnapshot {
