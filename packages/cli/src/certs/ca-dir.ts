@@ -14,11 +14,10 @@ export function caPaths (dir: string): { cert: string, key: string } {
 }
 
 // Reads and checks a CA: a CA certificate (basicConstraints CA:true), still valid, and its RSA key.
-// Returns the first certificate of the file and the key re-encoded as PKCS#8.
+// Returns the (first) certificate and the key re-encoded as PKCS#8.
 export async function readCaDir (dir: string): Promise<CertificateAuthority> {
   const paths = caPaths(dir)
   const certPem = await readCaFile(dir, paths.cert, 'certificate')
-  const keyPem = await readCaFile(dir, paths.key, 'key')
   let cert: X509Certificate
   try {
     cert = new X509Certificate(certPem)
@@ -31,6 +30,8 @@ export async function readCaDir (dir: string): Promise<CertificateAuthority> {
   if (Date.parse(cert.validTo) <= Date.now()) {
     throw new KproxyError('KPROXY_ERR_CERTS_CA_EXPIRED', `The CA certificate ${paths.cert} expired on ${cert.validTo}; make a new CA with \`kproxy certs init\`.`)
   }
+  // Only now: a directory holding some other certificate is better told that than that a key is missing.
+  const keyPem = await readCaFile(dir, paths.key, 'key')
   let key: KeyObject
   try {
     key = createPrivateKey(keyPem)
@@ -43,7 +44,9 @@ export async function readCaDir (dir: string): Promise<CertificateAuthority> {
   if (!cert.checkPrivateKey(key)) {
     throw new KproxyError('KPROXY_ERR_CERTS_CA_KEY', `${paths.key} is not the key of ${paths.cert}; keep the two files of one CA together.`)
   }
-  return { cert: cert.toString(), key: key.export({ type: 'pkcs8', format: 'pem' }) as string }
+  // The file as it is when it holds just this certificate, so that O/ca.crt is a byte-for-byte copy.
+  const certificates = certPem.match(/-----BEGIN CERTIFICATE-----/g)?.length ?? 0
+  return { cert: certificates === 1 ? certPem : cert.toString(), key: key.export({ type: 'pkcs8', format: 'pem' }) as string }
 }
 
 async function readCaFile (dir: string, path: string, what: string): Promise<string> {
