@@ -1,0 +1,34 @@
+import type { Command } from '../command.ts'
+
+const usage = `Usage: kproxy check-config FILE
+
+Validates FILE against kproxy's config schema (see docs/configuration.md). Exit 0 with a one-line
+summary when it is valid; otherwise every error (file, key path, what is allowed) and exit 1.`
+
+export const checkConfigCommand: Command = {
+  name: 'check-config',
+  summary: 'validate a kproxy config file',
+  usage,
+  async run (argv) {
+    if (argv.length !== 1 || argv[0]!.startsWith('-')) {
+      process.stderr.write(`kproxy check-config: expected exactly one FILE.\n\n${usage}\n`)
+      return 2
+    }
+    const { loadConfig } = await import('../supervisor/load-config.ts')
+    const { formatHostPort } = await import('@kproxy/core/config/host-port')
+    const { isKproxyError } = await import('@kproxy/core')
+    let config
+    try {
+      config = loadConfig(argv[0]!)
+    } catch (err) {
+      if (!isKproxyError(err)) throw err
+      const errors = (err as { errors?: readonly string[] }).errors ?? [err.message]
+      process.stderr.write(errors.join('\n') + '\n')
+      return 1
+    }
+    const bm = config.brokerMode
+    const ports = bm.brokerPorts.kind === 'offset' ? `broker ports ${bm.brokerPorts.base}+id` : `${Object.keys(bm.brokerPorts.ports).length} explicit broker ports`
+    process.stdout.write(`${config.source}: ok — listen ${formatHostPort(bm.listen)} (advertised as ${bm.advertisedHost}), ${ports}, upstream ${bm.upstream.map(formatHostPort).join(',')}, ${config.workers} worker(s), admin ${config.admin === null ? 'off' : formatHostPort(config.admin)}\n`)
+    return 0
+  }
+}

@@ -1,0 +1,118 @@
+import { parseArgs } from 'node:util'
+import type { Command } from '../command.ts'
+
+const usage = `Usage: kproxy serve --upstream HOST:PORT[,HOST:PORT...] [options]
+
+  --upstream HOST:PORT[,...]   the Kafka cluster's bootstrap servers
+  --listen HOST:PORT           bootstrap address for clients (default 127.0.0.1:19092)
+  --broker-port-base N         broker N is served on port N + this (default: listen port + 1)
+  --advertised-host NAME       host name given to clients for every broker (default: listen host)
+  --workers N                  worker threads (default 1)
+  --admin HOST:PORT            admin HTTP API (/metrics, /stats, /ready, ...)
+  --log-level LEVEL            fatal, error, warn, info, debug, trace (default info)
+  --config FILE                YAML config file; flags override it (see docs/configuration.md)
+
+Signals: SIGTERM/SIGINT stop accepting, drain (shutdownTimeoutMs) and exit 0; SIGHUP re-reads FILE.`
+
+function usageError (message: string): number {
+  process.stderr.write(`kproxy serve: ${message}\n\n${usage}\n`)
+  return 2
+}
+
+async function serve (argv: string[]): Promise<number> {
+  let values: Record<string, string | undefined>
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        upstream: { type: 'string' },
+        listen: { type: 'string' },
+        'broker-port-base': { type: 'string' },
+        'advertised-host': { type: 'string' },
+        workers: { type: 'string' },
+        admin: { type: 'string' },
+        'log-level': { type: 'string' },
+        config: { type: 'string' }
+      },
+      strict: true,
+      allowPositionals: false
+    }))
+  } catch (err) {
+    return usageError((err as Error).message)
+  }
+  const { config: file, ...flags } = values
+  const { loadConfig } = await import('../supervisor/load-config.ts')
+  // Bad config throws KproxyError('KPROXY_ERR_CONFIG'): main prints it and exits 1.
+  const config = loadConfig(file ?? null, flags)
+
+  const { pino } = await import('pino')
+  const { Supervisor } = await import('../supervisor/supervisor.ts')
+  const { startAdminServer } = await import('../admin/admin-server.ts')
+  const { formatHostPort } = await import('@kproxy/core/config/host-port')
+  const logger = pino({ level: config.logLevel, base: { thread: 'supervisor' } }, pino.destination({ dest: 1, sync: true }))
+  const supervisor = new Supervisor(config, logger)
+  const reload = (): ReturnType<typeof supervisor.reload> => supervisor.reload(loadConfig(file ?? null, flags))
+
+  let requestStop: (signal: string) => void = () => {}
+  const stopped = new Promise<string>(resolve => { requestStop = resolve })
+  const onStop = (signal: NodeJS.Signals): void => requestStop(signal)
+  const onHup = (): void => {
+    if (file === undefined) {
+      logger.warn('SIGHUP: no --config file to re-read')
+      return
+    }
+    try {
+      reload()
+    } catch (err) {
+      logger.error({ code: (err as { code?: string }).code, err: (err as Error).message }, 'SIGHUP: the config file is invalid; keeping the running configuration')
+    }
+  }
+  process.on('SIGTERM', onStop)
+  process.on('SIGINT', onStop)
+  process.on('SIGHUP', onHup)
+  try {
+    const admin = config.admin === null
+      ? null
+      : await startAdminServer(config.admin, { supervisor, logger, reload, debugEndpoints: process.env.KPROXY_DEBUG_ENDPOINTS === '1' })
+    try {
+      const startedAt = Date.now()
+      const first = await Promise.race([supervisor.start().then(() => null), stopped])
+      if (first !== null) {
+        logger.info({ signal: first }, 'stopped during start-up')
+        await supervisor.shutdown()
+        return 0
+      }
+      const bm = config.brokerMode
+      const ports = bm.brokerPorts.kind === 'offset' ? `port ${bm.brokerPorts.base} + node id` : 'explicit ports'
+      logger.info({
+        listen: formatHostPort(bm.listen),
+        advertisedHost: bm.advertisedHost,
+        brokerPorts: bm.brokerPorts,
+        upstream: bm.upstream.map(formatHostPort),
+        admin: admin === null ? null : formatHostPort(admin.address),
+        workers: config.workers,
+        startMs: Date.now() - startedAt
+      }, `kproxy serving on ${formatHostPort(bm.listen)} (brokers on ${ports}), ${config.workers} worker(s)${admin === null ? '' : `, admin on http://${formatHostPort(admin.address)}`}`)
+      const signal = await stopped
+      logger.info({ signal, timeoutMs: supervisor.config.shutdownTimeoutMs }, `${signal}: stopping; in-flight requests get up to ${supervisor.config.shutdownTimeoutMs} ms`)
+      await supervisor.shutdown()
+      logger.info('stopped')
+      return 0
+    } finally {
+      await admin?.close()
+    }
+  } finally {
+    process.off('SIGTERM', onStop)
+    process.off('SIGINT', onStop)
+    process.off('SIGHUP', onHup)
+  }
+}
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'run the proxy in front of a Kafka cluster (broker mode)',
+  usage,
+  async run (argv) {
+    return await serve(argv)
+  }
+}

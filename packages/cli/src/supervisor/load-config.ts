@@ -1,0 +1,20 @@
+// Reads the config file (if any), parses the YAML subset and resolves it with the flags into a
+// ProxyConfig. Every failure is a KproxyError('KPROXY_ERR_CONFIG') whose message names the file.
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { KproxyError } from '@kproxy/core'
+import { resolveConfig } from '@kproxy/core/config/config-schema'
+import { parseYamlSubset } from '@kproxy/core/config/yaml-subset'
+import type { ProxyConfig } from '@kproxy/core/config/proxy-config'
+
+export function loadConfig (file: string | null, flags: Readonly<Record<string, string | undefined>> = {}): ProxyConfig {
+  if (file === null) return resolveConfig({ source: null, flags })
+  const path = resolve(file)
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new KproxyError('KPROXY_ERR_CONFIG', `cannot read the config file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+  }
+  return resolveConfig({ source: path, file: parseYamlSubset(text, path), flags })
+}

@@ -1,0 +1,266 @@
+// The main thread: starts N worker threads, restarts one that dies (the others keep their
+// connections), relays broker discovery, broadcasts log levels and reloads, collects metric
+// snapshots, and shuts everything down within the configured timeout.
+import { Worker } from 'node:worker_threads'
+import type { Logger } from 'pino'
+import { KproxyError } from '@kproxy/core'
+import type { ProxyConfig } from '@kproxy/core/config/proxy-config'
+import { applyLiveChanges } from '@kproxy/core/config/live-reload'
+import type { LiveChange } from '@kproxy/core/config/live-reload'
+import type { MetricsSnapshot } from '@kproxy/core/metrics/metrics-registry'
+import { foldSnapshots, mergeSnapshots, retireSnapshot } from '@kproxy/core/metrics/metrics-merge'
+import type { MergedMetrics } from '@kproxy/core/metrics/metrics-merge'
+import type { FromWorker, LogLevel, ToWorker, WorkerData, WorkerStatus } from '@kproxy/workers/runtime/messages'
+
+const WORKER_ENTRY = new URL(import.meta.resolve('@kproxy/workers/runtime/worker-main'))
+const QUERY_TIMEOUT_MS = 2000
+// A worker that keeps dying right after start is restarted with a pause, not in a hot loop.
+const FAST_FAILURE_MS = 2000
+const CRASH_LOOP_DELAY_MS = 5000
+
+type SlotState = 'starting' | 'ready' | 'stopping' | 'down'
+
+interface Slot {
+  id: number
+  worker: Worker | null
+  state: SlotState
+  startedAt: number
+  readyAt: number
+  fastFailures: number
+  lastSnapshot: MetricsSnapshot | null
+}
+
+export interface WorkerRestart {
+  workerId: number
+  exitCode: number
+  diedAt: number
+  readyAt: number | null
+}
+
+export interface Readiness {
+  ready: boolean
+  reason: string | null
+  workers: Array<{ id: number, state: SlotState } & Partial<WorkerStatus>>
+}
+
+interface Pending {
+  resolve (value: unknown): void
+}
+
+export class Supervisor {
+  #config: ProxyConfig
+  readonly #logger: Logger
+  readonly #slots: Slot[] = []
+  readonly #pending = new Map<number, Pending>()
+  readonly #knownBrokers = new Set<number>()
+  readonly restarts: WorkerRestart[] = []
+  #retired: MetricsSnapshot | null = null
+  #nextRequestId = 1
+  #shuttingDown = false
+  #startWaiter: { resolve (): void, reject (err: Error): void } | null = null
+
+  constructor (config: ProxyConfig, logger: Logger) {
+    this.#config = config
+    this.#logger = logger
+  }
+
+  get config (): ProxyConfig { return this.#config }
+  get workerCount (): number { return this.#slots.length }
+
+  // Resolves when every worker is listening with the broker directory loaded; rejects (and stops
+  // the workers) when one cannot start, e.g. its port is taken.
+  start (): Promise<void> {
+    const started = new Promise<void>((resolve, reject) => { this.#startWaiter = { resolve, reject } })
+    for (let id = 0; id < this.#config.workers; id++) {
+      const slot: Slot = { id, worker: null, state: 'down', startedAt: 0, readyAt: 0, fastFailures: 0, lastSnapshot: null }
+      this.#slots.push(slot)
+      this.#spawn(slot)
+    }
+    return started
+  }
+
+  #spawn (slot: Slot): void {
+    const data: WorkerData = { workerId: slot.id, config: this.#config }
+    const worker = new Worker(WORKER_ENTRY, { workerData: data, name: `kproxy-worker-${slot.id}` })
+    slot.worker = worker
+    slot.state = 'starting'
+    slot.startedAt = Date.now()
+    worker.on('message', (m: FromWorker) => this.#onMessage(slot, worker, m))
+    worker.on('error', err => {
+      this.#logger.error({ code: 'KPROXY_ERR_WORKER_CRASH', worker: slot.id, err: err.message }, `worker ${slot.id} crashed: ${err.message}`)
+    })
+    worker.on('exit', code => this.#onExit(slot, worker, code))
+  }
+
+  #onMessage (slot: Slot, worker: Worker, m: FromWorker): void {
+    if (slot.worker !== worker) return
+    switch (m.type) {
+      case 'ready': {
+        slot.state = 'ready'
+        slot.readyAt = Date.now()
+        for (const nodeId of this.#knownBrokers) worker.postMessage({ type: 'add-broker', nodeId } satisfies ToWorker)
+        const restart = this.restarts.findLast(r => r.workerId === slot.id && r.readyAt === null)
+        if (restart !== undefined) {
+          restart.readyAt = slot.readyAt
+          this.#logger.info({ worker: slot.id, ms: restart.readyAt - restart.diedAt }, `worker ${slot.id} is back`)
+        }
+        if (this.#startWaiter !== null && this.#slots.every(s => s.state === 'ready')) {
+          this.#startWaiter.resolve()
+          this.#startWaiter = null
+        }
+        break
+      }
+      case 'fatal':
+        if (this.#startWaiter !== null) {
+          this.#startWaiter.reject(new KproxyError(m.code, m.message))
+          this.#startWaiter = null
+          void this.shutdown()
+        }
+        break
+      case 'broker-discovered':
+        if (!this.#knownBrokers.has(m.nodeId)) {
+          this.#knownBrokers.add(m.nodeId)
+          this.#logger.info({ nodeId: m.nodeId, port: m.port }, `new upstream broker ${m.nodeId}; every worker now listens on port ${m.port}`)
+        }
+        this.#broadcast({ type: 'add-broker', nodeId: m.nodeId }, slot)
+        break
+      case 'snapshot':
+        slot.lastSnapshot = m.snapshot
+        this.#settle(m.requestId, m.snapshot)
+        break
+      case 'status':
+        this.#settle(m.requestId, m.status)
+        break
+      case 'drained':
+        break
+    }
+  }
+
+  #onExit (slot: Slot, worker: Worker, code: number): void {
+    if (slot.worker !== worker) return
+    slot.worker = null
+    const wasState = slot.state
+    slot.state = 'down'
+    if (slot.lastSnapshot !== null) {
+      this.#retired = foldSnapshots(this.#retired === null ? [retireSnapshot(slot.lastSnapshot)] : [this.#retired, retireSnapshot(slot.lastSnapshot)])
+      slot.lastSnapshot = null
+    }
+    if (this.#shuttingDown || wasState === 'stopping') return
+    if (this.#startWaiter !== null) {
+      this.#startWaiter.reject(new KproxyError('KPROXY_ERR_WORKER_START', `worker ${slot.id} exited with code ${code} while starting`))
+      this.#startWaiter = null
+      void this.shutdown()
+      return
+    }
+    const now = Date.now()
+    slot.fastFailures = now - slot.startedAt < FAST_FAILURE_MS ? slot.fastFailures + 1 : 0
+    const delay = slot.fastFailures >= 3 ? CRASH_LOOP_DELAY_MS : 0
+    this.restarts.push({ workerId: slot.id, exitCode: code, diedAt: now, readyAt: null })
+    this.#logger.error({ code: 'KPROXY_ERR_WORKER_EXIT', worker: slot.id, exitCode: code, restartInMs: delay }, `worker ${slot.id} exited with code ${code}; restarting`)
+    const restart = (): void => { if (!this.#shuttingDown) this.#spawn(slot) }
+    if (delay === 0) restart()
+    else setTimeout(restart, delay).unref()
+  }
+
+  #settle (requestId: number, value: unknown): void {
+    const p = this.#pending.get(requestId)
+    if (p === undefined) return
+    this.#pending.delete(requestId)
+    p.resolve(value)
+  }
+
+  #broadcast (message: ToWorker, except?: Slot): void {
+    for (const s of this.#slots) {
+      if (s !== except && s.worker !== null && s.state !== 'stopping') s.worker.postMessage(message)
+    }
+  }
+
+  // Ask one worker; undefined if it does not answer in time (or is down).
+  #ask<T> (slot: Slot, make: (requestId: number) => ToWorker): Promise<T | undefined> {
+    const worker = slot.worker
+    if (worker === null) return Promise.resolve(undefined)
+    const requestId = this.#nextRequestId++
+    return new Promise(resolve => {
+      const timer = setTimeout(() => { this.#pending.delete(requestId); resolve(undefined) }, QUERY_TIMEOUT_MS)
+      this.#pending.set(requestId, { resolve: v => { clearTimeout(timer); resolve(v as T) } })
+      worker.postMessage(make(requestId))
+    })
+  }
+
+  // Every worker's counters merged, plus those of workers that have died since the start.
+  async metrics (): Promise<MergedMetrics> {
+    const snaps = await Promise.all(this.#slots.map(s => this.#ask<MetricsSnapshot>(s, requestId => ({ type: 'snapshot', requestId }))))
+    const live = snaps.filter((s): s is MetricsSnapshot => s !== undefined)
+    const merged = mergeSnapshots(this.#retired === null ? live : [...live, this.#retired])
+    merged.workers = live.length
+    return merged
+  }
+
+  async readiness (): Promise<Readiness> {
+    const statuses = await Promise.all(this.#slots.map(s => s.state === 'ready'
+      ? this.#ask<WorkerStatus>(s, requestId => ({ type: 'status', requestId }))
+      : Promise.resolve(undefined)))
+    const workers = this.#slots.map((s, i) => ({ id: s.id, state: s.state, ...statuses[i] }))
+    let reason: string | null = null
+    if (this.#shuttingDown) reason = 'shutting down'
+    for (const w of workers) {
+      if (reason !== null) break
+      if (w.state !== 'ready') reason = `worker ${w.id} is ${w.state}`
+      else if (w.upstreamHealthy === undefined) reason = `worker ${w.id} did not answer within ${QUERY_TIMEOUT_MS} ms`
+      else if (!w.upstreamHealthy) reason = `worker ${w.id} has no healthy upstream connection`
+    }
+    return { ready: reason === null, reason, workers }
+  }
+
+  setLogLevel (level: LogLevel): void {
+    this.#config = { ...this.#config, logLevel: level }
+    this.#logger.level = level
+    this.#broadcast({ type: 'set-log-level', level })
+  }
+
+  // Applies what can change live and tells every worker; the rest is reported.
+  reload (next: ProxyConfig): LiveChange {
+    const change = applyLiveChanges(this.#config, next)
+    this.#config = change.config
+    this.#logger.level = change.config.logLevel
+    this.#broadcast({ type: 'reload', config: change.config })
+    this.#logger.info({ applied: change.applied, needsRestart: change.needsRestart }, change.needsRestart.length === 0
+      ? 'configuration reloaded'
+      : `configuration reloaded; changes to ${change.needsRestart.join(', ')} need a restart and were not applied`)
+    return change
+  }
+
+  // Debug only (KPROXY_DEBUG_ENDPOINTS=1): make worker `id` crash.
+  crashWorker (id: number): boolean {
+    const slot = this.#slots[id]
+    if (slot === undefined || slot.worker === null) return false
+    slot.worker.postMessage({ type: 'crash' } satisfies ToWorker)
+    return true
+  }
+
+  // Stop accepting everywhere, let in-flight requests finish (bounded by shutdownTimeoutMs), then
+  // make sure every thread is gone.
+  async shutdown (): Promise<void> {
+    if (this.#shuttingDown) return
+    this.#shuttingDown = true
+    const timeoutMs = this.#config.shutdownTimeoutMs
+    const exits = this.#slots.filter(s => s.worker !== null).map(s => {
+      const worker = s.worker!
+      s.state = 'stopping'
+      return new Promise<void>(resolve => {
+        worker.once('exit', () => resolve())
+        worker.postMessage({ type: 'shutdown', timeoutMs } satisfies ToWorker)
+      })
+    })
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<'timeout'>(resolve => { timer = setTimeout(() => resolve('timeout'), timeoutMs + 1000) })
+    const outcome = await Promise.race([Promise.all(exits).then(() => 'done' as const), deadline])
+    clearTimeout(timer)
+    if (outcome === 'timeout') {
+      this.#logger.warn({ code: 'KPROXY_ERR_DRAIN_TIMEOUT' }, 'workers did not stop in time; terminating them')
+      await Promise.all(this.#slots.map(s => s.worker?.terminate()))
+    }
+    for (const p of this.#pending.values()) p.resolve(undefined)
+    this.#pending.clear()
+  }
+}

@@ -1,0 +1,38 @@
+// The messages between the supervisor (main thread) and a worker thread. Plain objects only:
+// they cross the thread boundary by structured clone.
+import type { ProxyConfig } from '@kproxy/core/config/proxy-config'
+import type { MetricsSnapshot } from '@kproxy/core/metrics/metrics-registry'
+
+export type LogLevel = ProxyConfig['logLevel']
+
+export interface WorkerData {
+  workerId: number
+  config: ProxyConfig
+}
+
+// supervisor -> worker
+export type ToWorker =
+  | { type: 'snapshot', requestId: number }
+  | { type: 'status', requestId: number }
+  | { type: 'set-log-level', level: LogLevel }
+  | { type: 'reload', config: ProxyConfig }
+  | { type: 'add-broker', nodeId: number }
+  | { type: 'shutdown', timeoutMs: number }
+  // only sent when KPROXY_DEBUG_ENDPOINTS=1: the worker throws from the event loop (a crash)
+  | { type: 'crash' }
+
+export interface WorkerStatus {
+  activeConnections: number
+  upstreamHealthy: boolean
+  logLevel: string
+}
+
+// worker -> supervisor
+export type FromWorker =
+  | { type: 'ready' }
+  // start-up failed (e.g. a port could not be bound); the worker exits after sending it
+  | { type: 'fatal', code: string, message: string }
+  | { type: 'snapshot', requestId: number, snapshot: MetricsSnapshot }
+  | { type: 'status', requestId: number, status: WorkerStatus }
+  | { type: 'broker-discovered', nodeId: number, port: number }
+  | { type: 'drained' }

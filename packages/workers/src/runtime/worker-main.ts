@@ -1,0 +1,133 @@
+// Entry of a worker thread: one broker-mode pipeline with its own metrics registry and pino
+// logger, steered by the supervisor's messages (messages.ts). Data never crosses threads; only
+// control messages and metric snapshots do.
+import { parentPort, workerData } from 'node:worker_threads'
+import { pino } from 'pino'
+import type { Logger } from 'pino'
+import { MetricsRegistry } from '@kproxy/core/metrics/metrics-registry'
+import { isKproxyError } from '@kproxy/core'
+import { startBrokerMode, policyTable } from '../broker-mode/broker-mode-listeners.ts'
+import type { BrokerModeListeners } from '../broker-mode/broker-mode-listeners.ts'
+import type { ProxyContext } from '../broker-mode/proxy-context.ts'
+import type { FromWorker, ToWorker, WorkerData } from './messages.ts'
+
+if (parentPort === null) throw new Error('worker-main.ts runs only as a worker thread')
+const port = parentPort
+const data = workerData as WorkerData
+
+function post (message: FromWorker): void {
+  port.postMessage(message)
+}
+
+// JSON lines straight to fd 1 (no transport thread); asynchronous so a slow stdout reader does not
+// stall the data path, flushed before the thread exits.
+const destination = pino.destination({ dest: 1, sync: false })
+const logger: Logger = pino({ level: data.config.logLevel, base: { worker: data.workerId } }, destination)
+
+const metrics = new MetricsRegistry()
+const knownBrokers = new Set<number>()
+let listeners: BrokerModeListeners | null = null
+const early: number[] = []
+
+const ctx: ProxyContext = {
+  config: data.config.brokerMode,
+  metrics,
+  logger,
+  onBrokerDiscovered (nodeId: number, localPort: number): void {
+    if (knownBrokers.has(nodeId)) return
+    knownBrokers.add(nodeId)
+    post({ type: 'broker-discovered', nodeId, port: localPort })
+  }
+}
+
+function addBroker (nodeId: number): void {
+  knownBrokers.add(nodeId)
+  if (listeners === null) early.push(nodeId)
+  else listeners.addBroker(nodeId)
+}
+
+function exit (code: number): void {
+  try { destination.flushSync() } catch {}
+  process.exit(code)
+}
+
+function applyConfig (config: WorkerData['config']): void {
+  logger.level = config.logLevel
+  ctx.config = config.brokerMode
+  // The pipeline reads its API key policy from a table built at start; refresh it in place.
+  const table = (listeners as unknown as { allowed?: unknown } | null)?.allowed
+  if (table instanceof Uint8Array) table.set(policyTable(config.brokerMode.apiKeysAllowed, config.brokerMode.apiKeysDenied))
+  logger.info({ logLevel: config.logLevel }, 'configuration reloaded')
+}
+
+let shuttingDown = false
+
+port.on('message', (message: ToWorker) => {
+  switch (message.type) {
+    case 'snapshot':
+      post({ type: 'snapshot', requestId: message.requestId, snapshot: metrics.snapshot() })
+      break
+    case 'status':
+      post({
+        type: 'status',
+        requestId: message.requestId,
+        status: {
+          activeConnections: listeners?.activeConnections ?? 0,
+          upstreamHealthy: listeners?.upstreamHealthy ?? false,
+          logLevel: logger.level
+        }
+      })
+      break
+    case 'set-log-level':
+      logger.level = message.level
+      logger.info({ logLevel: message.level }, 'log level changed')
+      break
+    case 'reload':
+      applyConfig(message.config)
+      break
+    case 'add-broker':
+      addBroker(message.nodeId)
+      break
+    case 'crash':
+      logger.warn({ code: 'KPROXY_DEBUG_CRASH' }, 'crashing on request (KPROXY_DEBUG_ENDPOINTS)')
+      setImmediate(() => { throw new Error('worker crash requested through /debug/crash-worker') })
+      break
+    case 'shutdown':
+      if (shuttingDown) break
+      shuttingDown = true
+      void shutdown(message.timeoutMs)
+      break
+  }
+})
+
+async function shutdown (timeoutMs: number): Promise<void> {
+  const started = Date.now()
+  if (listeners !== null) {
+    await listeners.stopAccepting()
+    logger.info({ activeConnections: listeners.activeConnections, timeoutMs }, 'stopped accepting; draining')
+    await listeners.drain(timeoutMs)
+  }
+  logger.info({ ms: Date.now() - started }, 'drained')
+  post({ type: 'drained' })
+  exit(0)
+}
+
+try {
+  listeners = startBrokerMode(ctx, { reusePort: true })
+  for (const nodeId of early.splice(0)) listeners.addBroker(nodeId)
+  listeners.ready.then(() => {
+    post({ type: 'ready' })
+  }, (err: unknown) => {
+    fatal(err)
+  })
+} catch (err) {
+  fatal(err)
+}
+
+function fatal (err: unknown): void {
+  const code = isKproxyError(err) ? err.code : (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'KPROXY_ERR_LISTEN' : 'KPROXY_ERR_WORKER_START'
+  const message = err instanceof Error ? err.message : String(err)
+  logger.error({ code, err: message }, 'worker could not start')
+  post({ type: 'fatal', code, message })
+  exit(1)
+}
