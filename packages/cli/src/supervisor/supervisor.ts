@@ -58,6 +58,9 @@ export class Supervisor {
   #nextRequestId = 1
   #shuttingDown = false
   #startWaiter: { resolve (): void, reject (err: Error): void } | null = null
+  // A thread with its modules loaded, waiting to replace a worker that dies (restart < 1 s).
+  #spare: Worker | null = null
+  readonly #owner = new Map<Worker, Slot | 'spare'>()
 
   constructor (config: ProxyConfig, logger: Logger) {
     this.#config = config
@@ -79,17 +82,53 @@ export class Supervisor {
     return started
   }
 
+  #newThread (workerId: number | null): Worker {
+    const data: WorkerData = { workerId, config: this.#config }
+    const worker = new Worker(WORKER_ENTRY, { workerData: data, name: workerId === null ? 'kproxy-spare' : `kproxy-worker-${workerId}` })
+    worker.on('message', (m: FromWorker) => {
+      const owner = this.#owner.get(worker)
+      if (owner !== undefined && owner !== 'spare') this.#onMessage(owner, worker, m)
+    })
+    worker.on('error', err => {
+      const owner = this.#owner.get(worker)
+      const id = owner === 'spare' || owner === undefined ? 'spare' : owner.id
+      this.#logger.error({ code: 'KPROXY_ERR_WORKER_CRASH', worker: id, err: err.message }, `worker ${id} crashed: ${err.message}`)
+    })
+    worker.on('exit', code => {
+      const owner = this.#owner.get(worker)
+      this.#owner.delete(worker)
+      if (owner === 'spare') {
+        if (this.#spare === worker) this.#spare = null
+        this.#ensureSpare(1000)
+      } else if (owner !== undefined) {
+        this.#onExit(owner, worker, code)
+      }
+    })
+    return worker
+  }
+
+  #ensureSpare (delayMs: number): void {
+    if (this.#spare !== null || this.#shuttingDown) return
+    setTimeout(() => {
+      if (this.#spare !== null || this.#shuttingDown) return
+      this.#spare = this.#newThread(null)
+      this.#owner.set(this.#spare, 'spare')
+    }, delayMs).unref()
+  }
+
   #spawn (slot: Slot): void {
-    const data: WorkerData = { workerId: slot.id, config: this.#config }
-    const worker = new Worker(WORKER_ENTRY, { workerData: data, name: `kproxy-worker-${slot.id}` })
+    let worker: Worker
+    if (this.#spare !== null) {
+      worker = this.#spare
+      this.#spare = null
+      worker.postMessage({ type: 'start', workerId: slot.id, config: this.#config } satisfies ToWorker)
+    } else {
+      worker = this.#newThread(slot.id)
+    }
+    this.#owner.set(worker, slot)
     slot.worker = worker
     slot.state = 'starting'
     slot.startedAt = Date.now()
-    worker.on('message', (m: FromWorker) => this.#onMessage(slot, worker, m))
-    worker.on('error', err => {
-      this.#logger.error({ code: 'KPROXY_ERR_WORKER_CRASH', worker: slot.id, err: err.message }, `worker ${slot.id} crashed: ${err.message}`)
-    })
-    worker.on('exit', code => this.#onExit(slot, worker, code))
   }
 
   #onMessage (slot: Slot, worker: Worker, m: FromWorker): void {
@@ -108,6 +147,8 @@ export class Supervisor {
           this.#startWaiter.resolve()
           this.#startWaiter = null
         }
+        // Load the next spare once the data path is up, so it does not slow this start.
+        if (this.#slots.every(s => s.state === 'ready')) this.#ensureSpare(0)
         break
       }
       case 'fatal':
@@ -260,6 +301,8 @@ export class Supervisor {
       this.#logger.warn({ code: 'KPROXY_ERR_DRAIN_TIMEOUT' }, 'workers did not stop in time; terminating them')
       await Promise.all(this.#slots.map(s => s.worker?.terminate()))
     }
+    await this.#spare?.terminate()
+    this.#spare = null
     for (const p of this.#pending.values()) p.resolve(undefined)
     this.#pending.clear()
   }

@@ -5,13 +5,16 @@ import type { MetricsSnapshot } from '@kproxy/core/metrics/metrics-registry'
 
 export type LogLevel = ProxyConfig['logLevel']
 
+// workerId null: a standby thread that loads its modules and waits for a 'start' message, so a
+// crashed worker is replaced without paying for module loading (which takes about a second).
 export interface WorkerData {
-  workerId: number
+  workerId: number | null
   config: ProxyConfig
 }
 
 // supervisor -> worker
 export type ToWorker =
+  | { type: 'start', workerId: number, config: ProxyConfig }
   | { type: 'snapshot', requestId: number }
   | { type: 'status', requestId: number }
   | { type: 'set-log-level', level: LogLevel }

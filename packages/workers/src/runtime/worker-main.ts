@@ -22,12 +22,15 @@ function post (message: FromWorker): void {
 // JSON lines straight to fd 1 (no transport thread); asynchronous so a slow stdout reader does not
 // stall the data path, flushed before the thread exits.
 const destination = pino.destination({ dest: 1, sync: false })
-const logger: Logger = pino({ level: data.config.logLevel, base: { worker: data.workerId } }, destination)
+let logger: Logger = pino({ level: data.config.logLevel }, destination)
 
 const metrics = new MetricsRegistry()
 const knownBrokers = new Set<number>()
 let listeners: BrokerModeListeners | null = null
+let started = false
 const early: number[] = []
+// Pushed without being asked, so the counters of a worker that crashes are mostly kept.
+const SNAPSHOT_PUSH_MS = 5000
 
 const ctx: ProxyContext = {
   config: data.config.brokerMode,
@@ -63,7 +66,14 @@ function applyConfig (config: WorkerData['config']): void {
 let shuttingDown = false
 
 port.on('message', (message: ToWorker) => {
+  if (!started) {
+    if (message.type === 'start') begin(message.workerId, message.config)
+    else if (message.type === 'shutdown') exit(0)
+    return
+  }
   switch (message.type) {
+    case 'start':
+      break
     case 'snapshot':
       post({ type: 'snapshot', requestId: message.requestId, snapshot: metrics.snapshot() })
       break
@@ -112,17 +122,26 @@ async function shutdown (timeoutMs: number): Promise<void> {
   exit(0)
 }
 
-try {
-  listeners = startBrokerMode(ctx, { reusePort: true })
-  for (const nodeId of early.splice(0)) listeners.addBroker(nodeId)
-  listeners.ready.then(() => {
-    post({ type: 'ready' })
-  }, (err: unknown) => {
+function begin (workerId: number, config: WorkerData['config']): void {
+  started = true
+  logger = pino({ level: config.logLevel, base: { worker: workerId } }, destination)
+  ctx.logger = logger
+  ctx.config = config.brokerMode
+  try {
+    listeners = startBrokerMode(ctx, { reusePort: true })
+    for (const nodeId of early.splice(0)) listeners.addBroker(nodeId)
+    listeners.ready.then(() => {
+      post({ type: 'ready' })
+    }, (err: unknown) => {
+      fatal(err)
+    })
+  } catch (err) {
     fatal(err)
-  })
-} catch (err) {
-  fatal(err)
+  }
+  setInterval(() => post({ type: 'snapshot', requestId: 0, snapshot: metrics.snapshot() }), SNAPSHOT_PUSH_MS).unref()
 }
+
+if (data.workerId !== null) begin(data.workerId, data.config)
 
 function fatal (err: unknown): void {
   const code = isKproxyError(err) ? err.code : (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'KPROXY_ERR_LISTEN' : 'KPROXY_ERR_WORKER_START'
