@@ -1,0 +1,34 @@
+import t from 'tap'
+import { decodeResponse, encodeResponse, getApi } from '@kproxy/core/protocol/codec'
+import { supportedVersions } from '@kproxy/core/protocol/api-keys'
+import { intersectApiVersionsResponse, knowsApiVersionsVersion, unsupportedApiVersionsReply } from '../../src/broker-mode/api-versions.ts'
+
+t.test('the UNSUPPORTED_VERSION reply is a v0 body with header v0', async t => {
+  const frame = Buffer.concat(unsupportedApiVersionsReply(31337))
+  t.equal(frame.readInt32BE(0), frame.length - 4)
+  t.equal(frame.readInt32BE(4), 31337, 'header v0: correlation id, no tagged fields')
+  const d = decodeResponse(frame.subarray(4), 18, 0)
+  t.equal(d.body.errorCode, 35)
+  t.same(d.body.apiKeys.map((k: any) => [k.apiKey, k.minVersion, k.maxVersion]), [[18, 0, getApi(18).maxVersion]])
+  t.ok(knowsApiVersionsVersion(4))
+  t.notOk(knowsApiVersionsVersion(5))
+  t.notOk(knowsApiVersionsVersion(-1))
+})
+
+t.test('intersection: keys the codec lacks are dropped, ranges narrowed, unstable excluded', async t => {
+  const mine = new Map(supportedVersions().map(v => [v.apiKey, v]))
+  const body = getApi(18).response.create()
+  body.apiKeys = [
+    { apiKey: 0, minVersion: 0, maxVersion: 99 }, // wider than the codec
+    { apiKey: 3, minVersion: 5, maxVersion: 6 }, // narrower
+    { apiKey: 7, minVersion: 0, maxVersion: 3 }, // ControlledShutdown: no version left in the codec
+    { apiKey: 999, minVersion: 0, maxVersion: 1 } // unknown to kproxy
+  ]
+  for (const v of [0, 3, 4]) {
+    const out = intersectApiVersionsResponse(Buffer.concat(encodeResponse(18, v, { correlationId: 1 }, body)).subarray(4), v)
+    const d = decodeResponse(Buffer.concat(out!).subarray(4), 18, v)
+    t.same(d.body.apiKeys.map((k: any) => [k.apiKey, k.minVersion, k.maxVersion]), [[0, mine.get(0)!.minVersion, mine.get(0)!.maxVersion], [3, 5, 6]], `v${v}`)
+  }
+  body.errorCode = 35
+  t.equal(intersectApiVersionsResponse(Buffer.concat(encodeResponse(18, 0, { correlationId: 1 }, body)).subarray(4), 0), null, 'errors pass through')
+})
