@@ -40,6 +40,8 @@ export interface WorkerRestart {
 export interface Readiness {
   ready: boolean
   reason: string | null
+  // the standby thread that replaces a crashed worker: 'loaded' means a restart takes ~100 ms
+  spare: 'none' | 'loading' | 'loaded'
   workers: Array<{ id: number, state: SlotState } & Partial<WorkerStatus>>
 }
 
@@ -60,6 +62,7 @@ export class Supervisor {
   #startWaiter: { resolve (): void, reject (err: Error): void } | null = null
   // A thread with its modules loaded, waiting to replace a worker that dies (restart < 1 s).
   #spare: Worker | null = null
+  #spareLoaded = false
   readonly #owner = new Map<Worker, Slot | 'spare'>()
 
   constructor (config: ProxyConfig, logger: Logger) {
@@ -87,7 +90,8 @@ export class Supervisor {
     const worker = new Worker(WORKER_ENTRY, { workerData: data, name: workerId === null ? 'kproxy-spare' : `kproxy-worker-${workerId}` })
     worker.on('message', (m: FromWorker) => {
       const owner = this.#owner.get(worker)
-      if (owner !== undefined && owner !== 'spare') this.#onMessage(owner, worker, m)
+      if (owner === 'spare' && m.type === 'standby' && this.#spare === worker) this.#spareLoaded = true
+      else if (owner !== undefined && owner !== 'spare') this.#onMessage(owner, worker, m)
     })
     worker.on('error', err => {
       const owner = this.#owner.get(worker)
@@ -111,6 +115,7 @@ export class Supervisor {
     if (this.#spare !== null || this.#shuttingDown) return
     setTimeout(() => {
       if (this.#spare !== null || this.#shuttingDown) return
+      this.#spareLoaded = false
       this.#spare = this.#newThread(null)
       this.#owner.set(this.#spare, 'spare')
     }, delayMs).unref()
@@ -121,6 +126,7 @@ export class Supervisor {
     if (this.#spare !== null) {
       worker = this.#spare
       this.#spare = null
+      this.#spareLoaded = false
       worker.postMessage({ type: 'start', workerId: slot.id, config: this.#config } satisfies ToWorker)
     } else {
       worker = this.#newThread(slot.id)
@@ -250,7 +256,8 @@ export class Supervisor {
       else if (w.upstreamHealthy === undefined) reason = `worker ${w.id} did not answer within ${QUERY_TIMEOUT_MS} ms`
       else if (!w.upstreamHealthy) reason = `worker ${w.id} has no healthy upstream connection`
     }
-    return { ready: reason === null, reason, workers }
+    const spare = this.#spare === null ? 'none' : this.#spareLoaded ? 'loaded' : 'loading'
+    return { ready: reason === null, reason, spare, workers }
   }
 
   setLogLevel (level: LogLevel): void {

@@ -33,6 +33,8 @@ export interface WorkerStatus {
 // worker -> supervisor
 export type FromWorker =
   | { type: 'ready' }
+  // a standby thread (workerId null) has loaded its modules
+  | { type: 'standby' }
   // start-up failed (e.g. a port could not be bound); the worker exits after sending it
   | { type: 'fatal', code: string, message: string }
   | { type: 'snapshot', requestId: number, snapshot: MetricsSnapshot }

@@ -142,6 +142,7 @@ function begin (workerId: number, config: WorkerData['config']): void {
 }
 
 if (data.workerId !== null) begin(data.workerId, data.config)
+else post({ type: 'standby' })
 
 function fatal (err: unknown): void {
   const code = isKproxyError(err) ? err.code : (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'KPROXY_ERR_LISTEN' : 'KPROXY_ERR_WORKER_START'
