@@ -1,0 +1,166 @@
+// Pipeline paths a real broker cannot be made to take on demand: an unreachable upstream, a
+// broker that answers the wrong correlation id, SaslHandshake v0 raw tokens (the sandbox has no
+// SASL listener). The "upstream" here is a scripted TCP peer, not a Kafka imitation: real-Kafka
+// behaviour is covered by test/integration/broker-mode-*.test.ts.
+import t from 'tap'
+import { createServer, connect } from 'node:net'
+import type { Server, Socket } from 'node:net'
+import pino from 'pino'
+import { decodeResponse, encodeRequest, encodeResponse, getApi } from '@kproxy/core/protocol/codec'
+import { FrameReader, frameToBuffer } from '@kproxy/core/protocol/frame-reader'
+import { noopProxyMetrics } from '@kproxy/core/metrics/proxy-metrics'
+import type { BrokerModeConfig } from '@kproxy/core/config/proxy-config'
+import { startBrokerMode } from '../../src/broker-mode/broker-mode-listeners.ts'
+
+interface Host { teardown (fn: () => unknown): void }
+type Script = (payload: Buffer, socket: Socket) => void
+
+function scriptedUpstream (t: Host, script: Script): Promise<{ port: number, server: Server }> {
+  return new Promise(resolve => {
+    const server = createServer(socket => {
+      const reader = new FrameReader({
+        allowEmptyFrames: true,
+        onFrame: f => { script(frameToBuffer(f), socket) },
+        onError: () => socket.destroy()
+      })
+      socket.on('data', chunk => reader.push(chunk))
+      socket.on('error', () => {})
+    })
+    server.listen(0, '127.0.0.1', () => resolve({ port: (server.address() as { port: number }).port, server }))
+    t.teardown(() => new Promise<void>(resolve => server.close(() => resolve())))
+  })
+}
+
+function freePort (): Promise<number> {
+  return new Promise(resolve => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+async function proxyFor (t: Host, upstreamPorts: number[]): Promise<{ port: number, lines: string[], listeners: ReturnType<typeof startBrokerMode> }> {
+  const port = await freePort()
+  const config: BrokerModeConfig = {
+    listen: { host: '127.0.0.1', port },
+    advertisedHost: '127.0.0.1',
+    upstream: upstreamPorts.map(p => ({ host: '127.0.0.1', port: p })),
+    brokerPorts: { kind: 'explicit', ports: {} },
+    apiKeysAllowed: [],
+    apiKeysDenied: [],
+    maxFrameSize: 1 << 20,
+    upstreamConnectTimeoutMs: 1000
+  }
+  const lines: string[] = []
+  const logger = pino({ level: 'debug' }, { write (s: string) { lines.push(s) } })
+  const listeners = startBrokerMode({ config, metrics: noopProxyMetrics, logger, onBrokerDiscovered () {} }, { reusePort: false })
+  listeners.ready.catch(() => {})
+  t.teardown(async () => { await listeners.stopAccepting(); await listeners.drain(500) })
+  // the bootstrap listener is up before `ready` (which also needs the broker directory)
+  for (let i = 0; i < 50; i++) {
+    const ok = await new Promise<boolean>(resolve => {
+      const s = connect({ host: '127.0.0.1', port }, () => { s.destroy(); resolve(true) })
+      s.on('error', () => resolve(false))
+    })
+    if (ok) break
+    await new Promise(resolve => setTimeout(resolve, 20))
+  }
+  return { port, lines, listeners }
+}
+
+// A client socket collecting everything it receives.
+function client (port: number): Promise<{ socket: Socket, received: () => Buffer, closed: Promise<void> }> {
+  return new Promise(resolve => {
+    const socket = connect({ host: '127.0.0.1', port })
+    const chunks: Buffer[] = []
+    const closed = new Promise<void>(r => socket.on('close', () => r()))
+    socket.on('data', c => chunks.push(c))
+    socket.on('error', () => {})
+    socket.on('connect', () => resolve({ socket, received: () => Buffer.concat(chunks), closed }))
+  })
+}
+
+const wait = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
+const codes = (lines: string[]): string[] => lines.map(l => JSON.parse(l).code).filter(Boolean)
+
+t.test('unreachable upstream: the client is closed with a coded reason, upstreamHealthy is false', async t => {
+  const dead = await freePort()
+  const { port, lines, listeners } = await proxyFor(t, [dead])
+  const c = await client(port)
+  c.socket.write(Buffer.concat(encodeRequest({ apiKey: 18, apiVersion: 0, correlationId: 1, clientId: 'c' }, {})))
+  await c.closed
+  t.ok(codes(lines).includes('KPROXY_ERR_UPSTREAM_CONNECT'))
+  t.equal(listeners.upstreamHealthy, false)
+  let ready = false
+  listeners.ready.then(() => { ready = true }, () => {})
+  await wait(50)
+  t.equal(ready, false, 'not ready without a broker directory')
+})
+
+t.test('bootstrap servers are tried in order: the first reachable one is used', async t => {
+  const dead = await freePort()
+  const live = await scriptedUpstream(t, (payload, socket) => {
+    const corr = payload.readInt32BE(4)
+    const body = { ...getApi(18).response.create(), apiKeys: [{ apiKey: 3, minVersion: 0, maxVersion: 12 }] }
+    for (const c of encodeResponse(18, 0, { correlationId: corr }, body)) socket.write(c)
+  })
+  const { port, listeners } = await proxyFor(t, [dead, live.port])
+  const c = await client(port)
+  c.socket.write(Buffer.concat(encodeRequest({ apiKey: 18, apiVersion: 0, correlationId: 7, clientId: 'c' }, {})))
+  await wait(300)
+  const frame = c.received()
+  t.ok(frame.length > 4, 'answered')
+  const d = decodeResponse(frame.subarray(4), 18, 0)
+  t.equal(d.header.correlationId, 7)
+  t.same(d.body.apiKeys.map((k: any) => k.apiKey), [3])
+  t.equal(listeners.upstreamHealthy, true)
+  c.socket.destroy()
+})
+
+t.test('a response with the wrong correlation id closes the connection', async t => {
+  const up = await scriptedUpstream(t, (payload, socket) => {
+    for (const c of encodeResponse(18, 0, { correlationId: payload.readInt32BE(4) + 1 }, getApi(18).response.create())) socket.write(c)
+  })
+  const { port, lines } = await proxyFor(t, [up.port])
+  const c = await client(port)
+  c.socket.write(Buffer.concat(encodeRequest({ apiKey: 18, apiVersion: 0, correlationId: 1, clientId: 'c' }, {})))
+  await c.closed
+  t.equal(c.received().length, 0, 'nothing forwarded')
+  t.ok(codes(lines).includes('KPROXY_ERR_UPSTREAM_PROTOCOL'))
+})
+
+t.test('SaslHandshake v0: raw tokens pass through after the handshake', async t => {
+  const handshakeDone = new WeakSet<Socket>()
+  const up = await scriptedUpstream(t, (payload, socket) => {
+    if (!handshakeDone.has(socket)) {
+      if (payload.readInt16BE(0) !== 17) return // kproxy's own Metadata (broker directory): no answer
+      handshakeDone.add(socket)
+      const body = { ...getApi(17).response.create(), errorCode: 0, mechanisms: ['PLAIN'] }
+      for (const c of encodeResponse(17, 0, { correlationId: payload.readInt32BE(4) }, body)) socket.write(c)
+      return
+    }
+    // a raw token (no Kafka header): answer with an empty token, as a PLAIN server does
+    const reply = Buffer.alloc(4)
+    reply.writeInt32BE(0, 0)
+    socket.write(reply)
+    if (payload.toString() !== '\0user\0secret') socket.destroy()
+  })
+  const { port, lines } = await proxyFor(t, [up.port])
+  const c = await client(port)
+  c.socket.write(Buffer.concat(encodeRequest({ apiKey: 17, apiVersion: 0, correlationId: 3, clientId: 'c' }, { mechanism: 'PLAIN' })))
+  await wait(200)
+  const hs = decodeResponse(c.received().subarray(4), 17, 0)
+  t.same(hs.body.mechanisms, ['PLAIN'])
+  const token = Buffer.from('\0user\0secret')
+  const size = Buffer.alloc(4)
+  size.writeInt32BE(token.length, 0)
+  c.socket.write(Buffer.concat([size, token]))
+  await wait(200)
+  const all = c.received()
+  t.equal(all.length, 4 + all.readInt32BE(0) + 4, 'handshake response, then the 4-byte empty token')
+  t.equal(all.readInt32BE(all.length - 4), 0, 'the raw empty token arrived unchanged')
+  t.ok(codes(lines).includes('KPROXY_WARN_SASL_V0_PASSTHROUGH'), 'the switch is logged')
+  t.notOk(c.socket.destroyed, 'the connection is still open')
+  c.socket.destroy()
+})
