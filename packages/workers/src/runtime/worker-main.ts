@@ -145,8 +145,13 @@ if (data.workerId !== null) begin(data.workerId, data.config)
 else post({ type: 'standby' })
 
 function fatal (err: unknown): void {
-  const code = isKproxyError(err) ? err.code : (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'KPROXY_ERR_LISTEN' : 'KPROXY_ERR_WORKER_START'
-  const message = err instanceof Error ? err.message : String(err)
+  const e = err as NodeJS.ErrnoException & { address?: string, port?: number }
+  const listenError = e.syscall === 'listen' || e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL'
+  const code = isKproxyError(err) ? err.code : listenError ? 'KPROXY_ERR_LISTEN' : 'KPROXY_ERR_WORKER_START'
+  const where = e.address !== undefined ? `${e.address}:${e.port ?? '?'}` : 'the configured address'
+  const message = listenError && !isKproxyError(err)
+    ? `cannot listen on ${where}: ${e.code === 'EADDRINUSE' ? 'the address is already in use' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EADDRNOTAVAIL' ? 'no such local address' : e.message}`
+    : err instanceof Error ? err.message : String(err)
   logger.error({ code, err: message }, 'worker could not start')
   post({ type: 'fatal', code, message })
   exit(1)
