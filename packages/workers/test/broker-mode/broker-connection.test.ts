@@ -164,3 +164,45 @@ t.test('SaslHandshake v0: raw tokens pass through after the handshake', async t 
   t.notOk(c.socket.destroyed, 'the connection is still open')
   c.socket.destroy()
 })
+
+t.test('a broker that appears in a response gets a listener and is announced', async t => {
+  const [p1, p2, port] = [await freePort(), await freePort(), await freePort()]
+  let brokers = [{ nodeId: 1, host: '127.0.0.1', port: 9 }]
+  const up = await scriptedUpstream(t, (payload, socket) => {
+    if (payload.readInt16BE(0) !== 3) return
+    const body = getApi(3).response.create()
+    body.brokers = brokers.map(b => ({ ...getApi(3).response.structs.MetadataResponseBroker!(), ...b }))
+    for (const c of encodeResponse(3, payload.readInt16BE(2), { correlationId: payload.readInt32BE(4) }, body)) socket.write(c)
+  })
+  const config: BrokerModeConfig = {
+    listen: { host: '127.0.0.1', port },
+    advertisedHost: 'kproxy.local',
+    upstream: [{ host: '127.0.0.1', port: up.port }],
+    brokerPorts: { kind: 'explicit', ports: { 1: p1, 2: p2 } },
+    apiKeysAllowed: [],
+    apiKeysDenied: [],
+    maxFrameSize: 1 << 20,
+    upstreamConnectTimeoutMs: 1000
+  }
+  const discovered: Array<[number, number]> = []
+  const listeners = startBrokerMode({ config, metrics: noopProxyMetrics, logger: pino({ level: 'silent' }), onBrokerDiscovered (id, p) { discovered.push([id, p]) } }, { reusePort: false })
+  t.teardown(async () => { await listeners.stopAccepting(); await listeners.drain(500) })
+  await listeners.ready
+  t.equal(listeners.upstreamHealthy, true)
+  const canConnect = (p: number): Promise<boolean> => new Promise(resolve => {
+    const s = connect({ host: '127.0.0.1', port: p }, () => { s.destroy(); resolve(true) })
+    s.on('error', () => resolve(false))
+  })
+  t.ok(await canConnect(p1), 'broker 1 (from the start-up Metadata) has its listener')
+  t.notOk(await canConnect(p2), 'broker 2 is not known yet')
+
+  brokers = [{ nodeId: 1, host: '127.0.0.1', port: 9 }, { nodeId: 2, host: '127.0.0.1', port: 10 }]
+  const c = await client(port)
+  c.socket.write(Buffer.concat(encodeRequest({ apiKey: 3, apiVersion: 12, correlationId: 5, clientId: 'c' }, { ...getApi(3).request.create(), topics: [] })))
+  await wait(300)
+  const d = decodeResponse(c.received().subarray(4), 3, 12)
+  t.same(d.body.brokers.map((b: any) => [b.nodeId, b.host, b.port]), [[1, 'kproxy.local', p1], [2, 'kproxy.local', p2]])
+  t.same(discovered, [[2, p2]], 'the runtime is told about broker 2 once')
+  t.ok(await canConnect(p2), 'broker 2 now has a listener')
+  c.socket.destroy()
+})
