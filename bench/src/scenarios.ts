@@ -1,0 +1,195 @@
+// The four scenarios: set-up through the target (topic, leaders, pre-fill), the load run, and the
+// figures a report needs.
+import { KproxyError } from '@kproxy/core/kproxy-error'
+import { SetupConnection } from './connection.ts'
+import type { Lane } from './generator.ts'
+import { newHistogram, recordUs, summarize } from './histogram.ts'
+import type { Histogram, LatencySummary } from './histogram.ts'
+import { runLoad } from './load.ts'
+import type { LoadResult } from './load.ts'
+import type { BenchOptions } from './options.ts'
+import { nowUs } from './pacer.ts'
+import { rssKiB } from './proc-stats.ts'
+import { encodeApiVersions, endOffsets, ensureTopic } from './requests.ts'
+import type { PartitionLeader } from './requests.ts'
+
+export interface ScenarioResult {
+  label: string
+  scenario: string
+  target: string
+  durationMs: number
+  requests: number
+  records: number
+  requestsPerSec: number
+  recordsPerSec: number
+  mbPerSec: number
+  // bytes the generator wrote and read on the wire (for CPU per GB)
+  wireBytes: number
+  latencyUs: LatencySummary
+  errors: Record<string, number>
+  unsent: number
+  unanswered: number
+  memory: { connections: number, rssBeforeKiB: number, rssAfterKiB: number, perConnectionKiB: number } | null
+  histogram: Histogram
+}
+
+// Connections spread over the partition leaders; each leader's partitions split among the
+// connections to it. A request goes to one partition, a connection cycles through its own.
+export function leaderLanes (leaders: readonly PartitionLeader[], connections: number): Lane[] {
+  const groups = new Map<string, PartitionLeader[]>()
+  for (const p of leaders) {
+    const key = `${p.host}:${p.port}`
+    const g = groups.get(key)
+    if (g === undefined) groups.set(key, [p]); else g.push(p)
+  }
+  const keys = [...groups.keys()]
+  if (keys.length === 0) return []
+  const lanes: Lane[] = []
+  for (let g = 0; g < keys.length; g++) {
+    const parts = groups.get(keys[g]!)!
+    // connections g, g + G, g + 2G ... go to leader g (at least one each)
+    const n = Math.max(1, Math.floor(connections / keys.length) + (g < connections % keys.length ? 1 : 0))
+    for (let c = 0; c < n; c++) {
+      const mine = n <= parts.length ? parts.filter((_p, i) => i % n === c) : [parts[c % parts.length]!]
+      lanes.push({ host: parts[0]!.host, port: parts[0]!.port, partitions: mine.map(p => p.partition) })
+    }
+  }
+  return lanes
+}
+
+function resultOf (options: BenchOptions, load: LoadResult): ScenarioResult {
+  const seconds = load.elapsedMs / 1000
+  return {
+    label: options.label,
+    scenario: options.scenario,
+    target: `${options.host}:${options.port}`,
+    durationMs: load.elapsedMs,
+    requests: load.requests,
+    records: load.records,
+    requestsPerSec: Math.round(load.requests / seconds),
+    recordsPerSec: Math.round(load.records / seconds),
+    mbPerSec: Math.round(load.payloadBytes / seconds / 1e6 * 100) / 100,
+    wireBytes: load.bytesIn + load.bytesOut,
+    latencyUs: summarize(load.histogram),
+    errors: load.errors,
+    unsent: load.unsent,
+    unanswered: load.unanswered,
+    memory: null,
+    histogram: load.histogram
+  }
+}
+
+async function withSetup<T> (options: BenchOptions, fn: (conn: SetupConnection) => Promise<T>): Promise<T> {
+  const conn = await SetupConnection.open(options.host, options.port)
+  try {
+    return await fn(conn)
+  } finally {
+    conn.close()
+  }
+}
+
+export async function leadersOf (options: BenchOptions): Promise<PartitionLeader[]> {
+  return withSetup(options, conn => ensureTopic(conn, options.topic, options.partitions))
+}
+
+// End offsets asked of each partition's leader.
+export async function topicEndOffsets (topic: string, leaders: readonly PartitionLeader[]): Promise<Map<number, bigint>> {
+  const out = new Map<number, bigint>()
+  const byLeader = new Map<string, PartitionLeader[]>()
+  for (const p of leaders) {
+    const key = `${p.host}:${p.port}`
+    byLeader.set(key, [...(byLeader.get(key) ?? []), p])
+  }
+  for (const parts of byLeader.values()) {
+    const conn = await SetupConnection.open(parts[0]!.host, parts[0]!.port)
+    try {
+      for (const [k, v] of await endOffsets(conn, topic, parts.map(p => p.partition))) out.set(k, v)
+    } finally {
+      conn.close()
+    }
+  }
+  return out
+}
+
+async function produce (options: BenchOptions): Promise<ScenarioResult> {
+  const leaders = await leadersOf(options)
+  return resultOf(options, await runLoad(options, leaderLanes(leaders, options.connections)))
+}
+
+async function fetch (options: BenchOptions): Promise<ScenarioResult> {
+  const leaders = await leadersOf(options)
+  const ends = await topicEndOffsets(options.topic, leaders)
+  const batchBytes = options.recordSize * options.recordsPerBatch
+  // rough bytes in the topic (record bytes, without batch overhead)
+  let have = 0
+  for (const v of ends.values()) have += Number(v) * options.recordSize
+  const want = options.prefillMb * 1e6
+  if (have < want) {
+    const lanes = leaderLanes(leaders, options.connections)
+    const perLane = Math.ceil((want - have) / Math.max(1, batchBytes) / lanes.length)
+    await runLoad({ ...options, scenario: 'produce', acks: 1, rate: 0, inFlight: 5 }, lanes, perLane)
+  }
+  const lanes = leaderLanes(leaders, options.connections)
+  return resultOf(options, await runLoad(options, lanes))
+}
+
+async function roundtrip (options: BenchOptions): Promise<ScenarioResult> {
+  const lanes: Lane[] = Array.from({ length: options.connections }, () => ({ host: options.host, port: options.port, partitions: [] }))
+  return resultOf(options, await runLoad(options, lanes))
+}
+
+// Opens `count` connections, each answering one ApiVersions, and reads the target's RSS before
+// and after (with a short pause for the allocator to settle).
+async function connections (options: BenchOptions): Promise<ScenarioResult> {
+  const pause = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
+  const pid = options.targetPid
+  if (pid !== 0 && rssKiB(pid) === null) throw new KproxyError('KPROXY_ERR_BENCH_USAGE', `No process with pid ${pid} is running (--target-pid).`)
+  const before = pid === 0 ? 0 : (await pause(500), rssKiB(pid) ?? 0)
+  const histogram = newHistogram()
+  const open: SetupConnection[] = []
+  const started = Date.now()
+  try {
+    for (let i = 0; i < options.count; i += 100) {
+      const batch = await Promise.all(Array.from({ length: Math.min(100, options.count - i) }, async () => {
+        const c = await SetupConnection.open(options.host, options.port)
+        open.push(c)
+        const t = nowUs()
+        await c.request(id => encodeApiVersions(id), 'ApiVersions')
+        recordUs(histogram, nowUs() - t)
+        return c
+      }))
+      if (batch.length === 0) break
+    }
+    const after = pid === 0 ? 0 : (await pause(1000), rssKiB(pid) ?? 0)
+    const elapsedMs = Date.now() - started
+    return {
+      label: options.label,
+      scenario: 'connections',
+      target: `${options.host}:${options.port}`,
+      durationMs: elapsedMs,
+      requests: histogram.totalCount,
+      records: 0,
+      requestsPerSec: Math.round(histogram.totalCount / (elapsedMs / 1000)),
+      recordsPerSec: 0,
+      mbPerSec: 0,
+      wireBytes: 0,
+      latencyUs: summarize(histogram),
+      errors: {},
+      unsent: 0,
+      unanswered: 0,
+      memory: pid === 0 ? null : { connections: open.length, rssBeforeKiB: before, rssAfterKiB: after, perConnectionKiB: Math.round((after - before) / open.length * 10) / 10 },
+      histogram
+    }
+  } finally {
+    for (const c of open) c.close()
+  }
+}
+
+export function runScenario (options: BenchOptions): Promise<ScenarioResult> {
+  switch (options.scenario) {
+    case 'produce': return produce(options)
+    case 'fetch': return fetch(options)
+    case 'roundtrip': return roundtrip(options)
+    case 'connections': return connections(options)
+  }
+}
