@@ -46,6 +46,9 @@ export interface ConnectionHost {
   readonly allowed: Uint8Array
   // where the listener's target really is: all bootstrap servers in order, or one broker
   upstreamFor (target: ListenerTarget): readonly HostPort[] | null
+  // reloads the broker directory from upstream (a listener added on another worker's word may
+  // stand for a broker this worker has not seen yet), then calls back
+  refreshDirectory (done: () => void): void
   advertisedBrokers (): AdvertisedBroker[]
   upstreamContact (ok: boolean): void
   connectionClosed (conn: BrokerConnection): void
@@ -58,7 +61,7 @@ export class BrokerConnection {
   readonly #down: Socket
   #up: Socket | null = null
   readonly #target: ListenerTarget
-  readonly #candidates: readonly HostPort[]
+  #candidates: readonly HostPort[] = []
   #candidate = 0
   #upstreamName = ''
   #connectTimer: NodeJS.Timeout | null = null
@@ -105,11 +108,24 @@ export class BrokerConnection {
     down.on('end', this.#onDownEnd.bind(this))
     down.on('error', this.#onDownError.bind(this))
     down.on('close', this.#onDownClose.bind(this))
-    this.#candidates = host.upstreamFor(target) ?? []
-    if (this.#candidates.length === 0) {
-      this.close('KPROXY_ERR_UNKNOWN_BROKER', `no upstream address is known for ${targetName}; the broker directory has not been loaded or the broker left the cluster`)
+    const candidates = host.upstreamFor(target)
+    if (candidates !== null && candidates.length > 0) {
+      this.#candidates = candidates
+      this.#connectUpstream()
+    } else {
+      host.refreshDirectory(this.#onDirectoryRefreshed.bind(this))
+    }
+  }
+
+  #onDirectoryRefreshed (): void {
+    if (this.#closed) return
+    const candidates = this.#host.upstreamFor(this.#target)
+    if (candidates === null || candidates.length === 0) {
+      const name = this.#target.kind === 'broker' ? `broker ${this.#target.nodeId}` : 'the bootstrap servers'
+      this.close('KPROXY_ERR_UNKNOWN_BROKER', `no upstream address is known for ${name}: the upstream cluster does not list it (it left the cluster, or the upstream is unreachable)`)
       return
     }
+    this.#candidates = candidates
     this.#connectUpstream()
   }
 

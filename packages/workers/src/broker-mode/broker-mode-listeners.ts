@@ -55,6 +55,8 @@ class Listeners implements BrokerModeListeners, ConnectionHost {
   #stopped = false
   #retryTimer: NodeJS.Timeout | null = null
   #drainWaiter: (() => void) | null = null
+  // callbacks waiting for the directory refresh in progress (one refresh at a time)
+  #refreshWaiters: Array<() => void> | null = null
 
   constructor (ctx: ProxyContext, reusePort: boolean) {
     this.ctx = ctx
@@ -123,6 +125,23 @@ class Listeners implements BrokerModeListeners, ConnectionHost {
     return real === undefined ? null : [real]
   }
 
+  refreshDirectory (done: () => void): void {
+    if (this.#refreshWaiters !== null) {
+      this.#refreshWaiters.push(done)
+      return
+    }
+    const waiters = [done]
+    this.#refreshWaiters = waiters
+    const finish = (): void => {
+      this.#refreshWaiters = null
+      for (const w of waiters) w()
+    }
+    this.#fetchDirectory(0, ok => {
+      if (!ok) this.ctx.logger.warn({ code: 'KPROXY_ERR_UPSTREAM_CONNECT' }, 'no upstream bootstrap server answered Metadata while looking up a broker')
+      finish()
+    })
+  }
+
   advertisedBrokers (): AdvertisedBroker[] {
     const out: AdvertisedBroker[] = []
     for (const nodeId of this.#directory.nodeIds()) {
@@ -174,15 +193,26 @@ class Listeners implements BrokerModeListeners, ConnectionHost {
   // Metadata from the first reachable bootstrap server; retried every second until it works.
   #loadDirectory (attempt: number, resolve: () => void): void {
     if (this.#stopped) return
+    this.#fetchDirectory(attempt, ok => {
+      if (ok) {
+        resolve()
+        return
+      }
+      if (attempt === 0 || attempt % 30 === 0) {
+        this.ctx.logger.warn({ code: 'KPROXY_ERR_UPSTREAM_CONNECT', attempt }, 'no upstream bootstrap server answered Metadata; retrying every second')
+      }
+      this.#retryTimer = setTimeout(() => this.#loadDirectory(attempt + 1, resolve), DIRECTORY_RETRY_MS)
+      this.#retryTimer.unref()
+    })
+  }
+
+  // Tries the bootstrap servers in order; learns every broker of the first answer.
+  #fetchDirectory (attempt: number, done: (ok: boolean) => void): void {
     const servers = this.ctx.config.upstream
     const tryServer = (i: number): void => {
       if (i >= servers.length) {
         this.#healthy = false
-        if (attempt === 0 || attempt % 30 === 0) {
-          this.ctx.logger.warn({ code: 'KPROXY_ERR_UPSTREAM_CONNECT', attempt }, 'no upstream bootstrap server answered Metadata; retrying every second')
-        }
-        this.#retryTimer = setTimeout(() => this.#loadDirectory(attempt + 1, resolve), DIRECTORY_RETRY_MS)
-        this.#retryTimer.unref()
+        done(false)
         return
       }
       fetchUpstreamBrokers(servers[i], this.ctx.config.upstreamConnectTimeoutMs).then(brokers => {
@@ -191,8 +221,8 @@ class Listeners implements BrokerModeListeners, ConnectionHost {
           this.#directory.learn(b.nodeId, b.host, b.port)
           this.addBroker(b.nodeId)
         }
-        this.ctx.logger.info({ brokers: brokers.map(b => b.nodeId) }, 'broker directory loaded from upstream')
-        resolve()
+        this.ctx.logger.info({ brokers: brokers.map(b => b.nodeId), attempt }, 'broker directory loaded from upstream')
+        done(true)
       }, err => {
         this.ctx.logger.debug({ upstream: `${servers[i].host}:${servers[i].port}`, err: (err as Error).message }, 'upstream Metadata failed')
         tryServer(i + 1)

@@ -206,3 +206,41 @@ t.test('a broker that appears in a response gets a listener and is announced', a
   t.ok(await canConnect(p2), 'broker 2 now has a listener')
   c.socket.destroy()
 })
+
+t.test('a listener added on another worker\'s word looks its broker up in upstream Metadata', async t => {
+  const [p1, p2, port] = [await freePort(), await freePort(), await freePort()]
+  let upPort = 0
+  let brokers: Array<{ nodeId: number, host: string, port: number }> = []
+  const up = await scriptedUpstream(t, (payload, socket) => {
+    if (payload.readInt16BE(0) !== 3) return
+    const body = getApi(3).response.create()
+    body.brokers = brokers.map(b => ({ ...getApi(3).response.structs.MetadataResponseBroker!(), ...b }))
+    for (const c of encodeResponse(3, payload.readInt16BE(2), { correlationId: payload.readInt32BE(4) }, body)) socket.write(c)
+  })
+  upPort = up.port
+  brokers = [{ nodeId: 1, host: '127.0.0.1', port: upPort }]
+  const config: BrokerModeConfig = {
+    listen: { host: '127.0.0.1', port },
+    advertisedHost: '127.0.0.1',
+    upstream: [{ host: '127.0.0.1', port: upPort }],
+    brokerPorts: { kind: 'explicit', ports: { 1: p1, 2: p2 } },
+    apiKeysAllowed: [],
+    apiKeysDenied: [],
+    maxFrameSize: 1 << 20,
+    upstreamConnectTimeoutMs: 1000
+  }
+  const listeners = startBrokerMode({ config, metrics: noopProxyMetrics, logger: pino({ level: 'silent' }), onBrokerDiscovered () {} }, { reusePort: false })
+  t.teardown(async () => { await listeners.stopAccepting(); await listeners.drain(500) })
+  await listeners.ready
+  listeners.addBroker(2) // as the runtime does when another worker discovered broker 2
+  listeners.addBroker(2) // idempotent
+  await wait(100)
+  brokers = [{ nodeId: 1, host: '127.0.0.1', port: upPort }, { nodeId: 2, host: '127.0.0.1', port: upPort }]
+  const c = await client(p2)
+  c.socket.write(Buffer.concat(encodeRequest({ apiKey: 3, apiVersion: 12, correlationId: 5, clientId: 'c' }, { ...getApi(3).request.create(), topics: [] })))
+  await wait(500)
+  const frame = c.received()
+  t.ok(frame.length > 4, 'the connection reached broker 2 after the directory refresh')
+  t.equal(decodeResponse(frame.subarray(4), 3, 12).header.correlationId, 5)
+  c.socket.destroy()
+})
