@@ -241,10 +241,24 @@ t.test('kproxy serve --workers 2 in front of a real Kafka', async t => {
     const bad = await http('POST', `${admin}/reload`)
     t.equal(bad.status, 400, 'an invalid file is refused')
     t.match(bad.text, /kproxy\.yaml:1:11/)
-    writeConfig('info')
+    // The API key policy changes live: Metadata denied, then allowed again.
+    writeFileSync(configFile, 'logLevel: info\nshutdownTimeoutMs: 3000\nstatPrefix: itest\nbrokerMode:\n  apiKeysDenied: [Metadata]\n')
     const good = await http('POST', `${admin}/reload`)
     t.equal(good.status, 200)
-    t.same(JSON.parse(good.text).applied, ['logLevel'])
+    t.same(JSON.parse(good.text).applied.sort(), ['brokerMode.apiKeysDenied', 'logLevel'])
+    if (hasKcat()) {
+      // kproxy answers a denied Metadata itself (with an error code); the policy shows in the counter
+      await kcat(['-L', '-b', `127.0.0.1:${listenPort}`, '-m', '5'], { timeoutMs: 15_000 })
+      const m = (await http('GET', `${admin}/metrics`)).text
+      t.ok(counter(m, 'kproxy_denied_requests_total', 'api="metadata"') >= 1, 'the denied Metadata requests are counted')
+      writeConfig('info')
+      t.equal((await http('POST', `${admin}/reload`)).status, 200)
+      const deniedBefore = counter((await http('GET', `${admin}/metrics`)).text, 'kproxy_denied_requests_total', 'api="metadata"')
+      const allowed = await kcat(['-L', '-b', `127.0.0.1:${listenPort}`, '-m', '10'])
+      t.equal(allowed.code, 0, `kcat -L works again: ${allowed.stderr}`)
+      const deniedAfter = counter((await http('GET', `${admin}/metrics`)).text, 'kproxy_denied_requests_total', 'api="metadata"')
+      t.equal(deniedAfter, deniedBefore, 'nothing denied once the policy is lifted')
+    }
   })
 
   t.test('SIGTERM: exit 0 within the shutdown timeout', async t => {
