@@ -1,0 +1,204 @@
+// `pnpm bench:compare --scenario S --targets direct,kproxy [--rounds R] [scenario options]`:
+// one scenario against several targets in one run, alternating A B A B ... so that the noise of
+// a shared machine falls on all of them alike. Reports medians over rounds and ratios to direct.
+import { parseArgs } from 'node:util'
+import { KproxyError } from '@kproxy/core/kproxy-error'
+import { mergeHistograms, encodeHistogram, summarize } from './histogram.ts'
+import { parseBenchArgs, parseHostPort, SCENARIOS, usageError } from './options.ts'
+import { cpuSeconds } from './proc-stats.ts'
+import { formatTable, writeOutputs } from './report.ts'
+import { runScenario } from './scenarios.ts'
+import type { ScenarioResult } from './scenarios.ts'
+import { TARGETS } from './targets.ts'
+import type { RunningTarget } from './targets.ts'
+
+export const COMPARE_USAGE = `Usage: pnpm bench:compare --scenario ${SCENARIOS.join('|')} [--targets direct,kproxy,...]
+         [--rounds N (3)] [--bootstrap HOST:PORT (default: start a 1-node sandbox)] [--brokers 1|3]
+         [--out DIR (bench/results/latest)] [--json] [any option of that scenario, e.g. --duration 5]
+
+targets: ${Object.values(TARGETS).map(t => `${t.name} (${t.description})`).join(', ')}`
+
+export interface Round { target: string, round: number, result: ScenarioResult, cpuSeconds: number | null }
+
+export interface CompareRow {
+  target: string
+  skipped: string | null
+  rounds: number
+  throughput: number
+  mbPerSec: number
+  p50: number
+  p99: number
+  p999: number
+  cpuSecondsPerGB: number | null
+  throughputRatio: number | null
+  p99Ratio: number | null
+}
+
+export function median (xs: readonly number[]): number {
+  if (xs.length === 0) return NaN
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+// Medians over each target's rounds; ratios against direct's medians.
+export function summarizeRounds (targets: readonly string[], rounds: readonly Round[], skipped: ReadonlyMap<string, string>): CompareRow[] {
+  const rows: CompareRow[] = []
+  for (const name of targets) {
+    const mine = rounds.filter(r => r.target === name)
+    const reason = skipped.get(name) ?? null
+    const tp = (r: ScenarioResult): number => r.scenario === 'roundtrip' || r.scenario === 'connections' ? r.requestsPerSec : r.recordsPerSec
+    const cpu = mine.filter(r => r.cpuSeconds !== null && r.result.wireBytes > 0).map(r => r.cpuSeconds! / (r.result.wireBytes / 1e9))
+    rows.push({
+      target: name,
+      skipped: reason,
+      rounds: mine.length,
+      throughput: median(mine.map(r => tp(r.result))),
+      mbPerSec: median(mine.map(r => r.result.mbPerSec)),
+      p50: median(mine.map(r => r.result.latencyUs.p50)),
+      p99: median(mine.map(r => r.result.latencyUs.p99)),
+      p999: median(mine.map(r => r.result.latencyUs.p999)),
+      cpuSecondsPerGB: cpu.length === 0 ? null : median(cpu),
+      throughputRatio: null,
+      p99Ratio: null
+    })
+  }
+  const base = rows.find(r => r.target === 'direct' && r.skipped === null && r.rounds > 0)
+  for (const r of rows) {
+    if (base === undefined || r.skipped !== null || r.rounds === 0) continue
+    r.throughputRatio = base.throughput > 0 ? r.throughput / base.throughput : null
+    r.p99Ratio = base.p99 > 0 ? r.p99 / base.p99 : null
+  }
+  return rows
+}
+
+export function compareTable (scenario: string, rows: readonly CompareRow[]): string {
+  const unit = scenario === 'roundtrip' || scenario === 'connections' ? 'req/s' : 'records/s'
+  const header = ['target', 'rounds', unit, 'MB/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'CPU s/GB', `${unit} x direct`, 'p99 x direct']
+  const out: string[][] = [header]
+  const skippedLines: string[] = []
+  const ms = (us: number): string => Number.isNaN(us) ? 'n/a' : (us / 1000).toFixed(3)
+  for (const r of rows) {
+    if (r.skipped !== null) { skippedLines.push(`${r.target}: skipped: ${r.skipped}`); continue }
+    out.push([r.target, String(r.rounds), String(Math.round(r.throughput)), r.mbPerSec.toFixed(2), ms(r.p50), ms(r.p99), ms(r.p999),
+      r.cpuSecondsPerGB === null ? 'n/a' : r.cpuSecondsPerGB.toFixed(2),
+      r.throughputRatio === null ? 'n/a' : r.throughputRatio.toFixed(3),
+      r.p99Ratio === null ? 'n/a' : r.p99Ratio.toFixed(3)])
+  }
+  return [formatTable(out), ...skippedLines].join('\n')
+}
+
+interface CompareArgs { scenario: string, targets: string[], rounds: number, bootstrap: string | null, brokers: 1 | 3, out: string, json: boolean, rest: string[] }
+
+export function parseCompareArgs (argv: readonly string[]): CompareArgs {
+  const own = new Set(['--scenario', '--targets', '--rounds', '--bootstrap', '--brokers', '--out'])
+  const mine: string[] = []
+  const rest: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!
+    const [flag] = a.split('=')
+    if (own.has(flag!)) { mine.push(a); if (!a.includes('=') && i + 1 < argv.length) mine.push(argv[++i]!) } else if (a === '--json') mine.push(a); else rest.push(a)
+  }
+  let values: Record<string, string | boolean | undefined>
+  try {
+    ({ values } = parseArgs({ args: mine, strict: true, allowPositionals: false, options: { scenario: { type: 'string' }, targets: { type: 'string' }, rounds: { type: 'string' }, bootstrap: { type: 'string' }, brokers: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } } }))
+  } catch (err) {
+    throw usageError((err as Error).message)
+  }
+  const scenario = values.scenario as string | undefined
+  if (scenario === undefined) throw usageError(`--scenario is required: ${SCENARIOS.join(', ')}.`)
+  if (rest.some(a => a === '--target' || a.startsWith('--target='))) throw usageError('compare starts its targets itself; use --targets NAMES (and --bootstrap for an existing cluster), not --target.')
+  const targets = String(values.targets ?? 'direct').split(',').map(s => s.trim()).filter(s => s !== '')
+  for (const t of targets) if (TARGETS[t] === undefined) throw usageError(`Unknown target '${t}'; known: ${Object.keys(TARGETS).join(', ')}.`)
+  if (new Set(targets).size !== targets.length) throw usageError('--targets names a target twice.')
+  const roundsText = values.rounds as string | undefined
+  const rounds = roundsText === undefined ? 3 : Number(roundsText)
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 100) throw usageError(`--rounds must be a whole number from 1 to 100, not '${roundsText}'.`)
+  const brokers = values.brokers === undefined ? 1 : Number(values.brokers)
+  if (brokers !== 1 && brokers !== 3) throw usageError(`--brokers must be 1 or 3, not '${values.brokers}'.`)
+  const bootstrap = values.bootstrap as string | undefined
+  if (bootstrap !== undefined) parseHostPort(bootstrap, '--bootstrap')
+  // validate the scenario options now, before anything is started
+  parseBenchArgs([scenario, '--target', '127.0.0.1:9', ...rest])
+  return { scenario, targets, rounds, bootstrap: bootstrap ?? null, brokers, out: (values.out as string | undefined) ?? 'bench/results/latest', json: values.json === true, rest }
+}
+
+export async function runCompare (args: CompareArgs, log: (m: string) => void): Promise<{ rows: CompareRow[], rounds: Round[], files: string[] }> {
+  let cluster: { stop (): Promise<void>, pids (): Map<number, number> } | null = null
+  let host: string
+  let port: number
+  const running = new Map<string, RunningTarget>()
+  const skipped = new Map<string, string>()
+  const rounds: Round[] = []
+  try {
+    if (args.bootstrap !== null) {
+      ({ host, port } = parseHostPort(args.bootstrap, '--bootstrap'))
+    } else {
+      log(`starting a ${args.brokers}-broker Kafka sandbox`)
+      const { startCluster } = await import('@kproxy/cli/sandbox/cluster')
+      const c = await startCluster({ brokers: args.brokers })
+      cluster = c
+      ;({ host, port } = parseHostPort(c.bootstrap, 'bootstrap'))
+    }
+    const brokerPid = cluster === null ? null : [...cluster.pids().values()][0] ?? null
+    for (const name of args.targets) {
+      try {
+        running.set(name, await TARGETS[name]!.start({ host, port, brokerPid, log }))
+        log(`${name}: ready`)
+      } catch (err) {
+        skipped.set(name, (err as Error).message)
+        log(`${name}: skipped: ${(err as Error).message}`)
+      }
+    }
+    for (let round = 1; round <= args.rounds; round++) {
+      for (const [name, t] of running) {
+        const options = parseBenchArgs([args.scenario, '--target', `${t.host}:${t.port}`, '--label', name, ...args.rest])
+        if (options.scenario === 'connections' && t.pid !== null) options.targetPid = t.pid
+        const cpuBefore = t.pid === null || name === 'direct' ? null : cpuSeconds(t.pid)
+        const result = await runScenario(options)
+        const cpuAfter = t.pid === null || name === 'direct' ? null : cpuSeconds(t.pid)
+        rounds.push({ target: name, round, result, cpuSeconds: cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore })
+        log(`round ${round} ${name}: ${Math.round(options.scenario === 'roundtrip' ? result.requestsPerSec : result.recordsPerSec)}/s, p99 ${(result.latencyUs.p99 / 1000).toFixed(3)} ms`)
+      }
+    }
+  } finally {
+    for (const t of running.values()) await t.stop().catch(() => {})
+    await cluster?.stop()
+  }
+  const rows = summarizeRounds(args.targets, rounds, skipped)
+  // one histogram per target over all its rounds, for the .hgrm files and the chart
+  const merged: ScenarioResult[] = args.targets.filter(t => rounds.some(r => r.target === t)).map(t => {
+    const mine = rounds.filter(r => r.target === t)
+    const histogram = mergeHistograms(mine.map(r => encodeHistogram(r.result.histogram)))
+    return { ...mine[0]!.result, label: t, histogram, latencyUs: summarize(histogram) }
+  })
+  const files = args.out === '' ? [] : writeOutputs(args.out, merged, `${args.scenario}: latency by percentile (all rounds)`, { scenario: args.scenario, rounds: args.rounds, options: args.rest, table: rows, date: new Date().toISOString() })
+  return { rows, rounds, files }
+}
+
+export async function runCompareCli (argv: readonly string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) { process.stdout.write(`${COMPARE_USAGE}\n`); return 0 }
+  let args: CompareArgs
+  try {
+    args = parseCompareArgs(argv)
+  } catch (err) {
+    if (err instanceof KproxyError) { process.stderr.write(`kproxy bench compare: ${err.message}\n\n${COMPARE_USAGE}\n`); return 2 }
+    throw err
+  }
+  // A signal exits through process.exit so that the 'exit' hooks kill the targets and the JVMs.
+  const onSignal = (signal: NodeJS.Signals): void => { process.stderr.write(`kproxy bench compare: ${signal}; stopping\n`); process.exit(130) }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  let rows: CompareRow[]
+  let files: string[]
+  try {
+    ({ rows, files } = await runCompare(args, m => process.stderr.write(`${m}\n`)))
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+  if (args.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n')
+  else process.stdout.write(`${args.scenario}, ${args.rounds} round(s), medians\n${compareTable(args.scenario, rows)}\n`)
+  for (const f of files) process.stderr.write(`wrote ${f}\n`)
+  return rows.some(r => r.skipped === null && r.rounds > 0) ? 0 : 1
+}
