@@ -11,6 +11,12 @@ export async function runBenchCli (argv: readonly string[]): Promise<number> {
     return 0
   }
   try {
+    if (argv[0] === 'gate') {
+      // Thresholds come with bench/gate.json once kproxy's numbers are settled; failing loudly
+      // until then keeps a release from passing a gate that checks nothing.
+      process.stderr.write('kproxy bench: the release gate is not implemented yet (no bench/gate.json thresholds); run `pnpm bench:compare --scenario produce --targets direct,kproxy` and compare by hand.\n')
+      return 1
+    }
     if (argv[0] === 'compare') {
       const { runCompareCli } = await import('./compare.ts')
       return await runCompareCli(argv.slice(1))
