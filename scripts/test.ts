@@ -1,6 +1,7 @@
 // `pnpm test`: the whole suite, as CI runs it.
 //   1. tsc -b (strict type check of every package)
-//   2. the committed generated codecs equal a fresh generation (pnpm gen:check)
+//   2. the committed generated codecs equal a fresh generation (pnpm gen:check), and
+//      docs/errors.md lists every error code in the source
 //   3. tap over unit and integration tests, with coverage
 //   4. line coverage of packages/core/src is at least the floor below; a core file that no test
 //      loaded counts as entirely uncovered
@@ -40,6 +41,9 @@ if (await run('pnpm', ['exec', 'tsc', '-b']) !== 0) failures.push('tsc -b report
 
 step('generated codecs are up to date (pnpm gen:check)')
 if (await run('pnpm', ['run', '--silent', 'gen:check']) !== 0) failures.push('generated code differs from a fresh `pnpm gen`')
+
+step('error codes are documented (docs/errors.md)')
+if (await run('node', ['scripts/error-codes-doc.ts', '--check']) !== 0) failures.push('docs/errors.md is stale')
 
 step('tests (tap)')
 let passed = 0
