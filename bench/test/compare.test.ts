@@ -1,0 +1,57 @@
+import t from 'tap'
+import { isKproxyError } from '@kproxy/core/kproxy-error'
+import { compareTable, median, parseCompareArgs, summarizeRounds } from '../src/compare.ts'
+import type { Round } from '../src/compare.ts'
+import { newHistogram } from '../src/histogram.ts'
+import type { ScenarioResult } from '../src/scenarios.ts'
+
+function result (recordsPerSec: number, p99: number, wireBytes = 1e9): ScenarioResult {
+  return {
+    label: 'x', scenario: 'produce', target: 'h:1', durationMs: 1000, requests: 1, records: recordsPerSec, requestsPerSec: 1, recordsPerSec,
+    mbPerSec: recordsPerSec / 1000, wireBytes, latencyUs: { count: 1, p50: p99 / 2, p90: p99, p99, p999: p99 * 2, max: p99 * 2, mean: p99 / 2 },
+    errors: {}, unsent: 0, unanswered: 0, memory: null, histogram: newHistogram()
+  }
+}
+
+t.test('medians over rounds and ratios to direct; skipped targets are listed with the reason', async t => {
+  t.equal(median([3, 1, 2]), 2)
+  t.equal(median([4, 1, 2, 3]), 2.5)
+  const rounds: Round[] = [
+    { target: 'direct', round: 1, result: result(100_000, 2000), cpuSeconds: null },
+    { target: 'kproxy', round: 1, result: result(80_000, 3000, 2e9), cpuSeconds: 4 },
+    { target: 'direct', round: 2, result: result(120_000, 1000), cpuSeconds: null },
+    { target: 'kproxy', round: 2, result: result(100_000, 3000, 1e9), cpuSeconds: 1 },
+    { target: 'direct', round: 3, result: result(110_000, 4000), cpuSeconds: null },
+    { target: 'kproxy', round: 3, result: result(90_000, 5000, 1e9), cpuSeconds: 3 }
+  ]
+  const rows = summarizeRounds(['direct', 'kproxy', 'envoy'], rounds, new Map([['envoy', 'envoy is not installed']]))
+  t.match(rows[0], { target: 'direct', rounds: 3, throughput: 110_000, p99: 2000, cpuSecondsPerGB: null, throughputRatio: 1, p99Ratio: 1 })
+  t.match(rows[1], { target: 'kproxy', rounds: 3, throughput: 90_000, p99: 3000, cpuSecondsPerGB: 2 })
+  t.ok(Math.abs(rows[1]!.throughputRatio! - 90 / 110) < 1e-9)
+  t.equal(rows[1]!.p99Ratio, 1.5)
+  t.match(rows[2], { target: 'envoy', skipped: 'envoy is not installed', rounds: 0 })
+  const table = compareTable('produce', rows)
+  t.match(table, /^target\s+rounds\s+records\/s/)
+  t.match(table, /direct\s+3\s+110000\s+110\.00\s+1\.000\s+2\.000\s+4\.000\s+n\/a\s+1\.000\s+1\.000/)
+  t.match(table, /kproxy\s+3\s+90000 .* 2\.00\s+0\.818\s+1\.500/)
+  t.match(table, /envoy: skipped: envoy is not installed/)
+  // without direct there is nothing to divide by
+  t.equal(summarizeRounds(['kproxy'], rounds, new Map())[0]!.throughputRatio, null)
+})
+
+t.test('compare arguments', async t => {
+  const a = parseCompareArgs(['--scenario', 'roundtrip', '--targets', 'direct,kproxy', '--rounds', '2', '--duration', '1', '--pipeline', '4'])
+  t.match(a, { scenario: 'roundtrip', targets: ['direct', 'kproxy'], rounds: 2, bootstrap: null, out: 'bench/results/latest', rest: ['--duration', '1', '--pipeline', '4'] })
+  const bad = (argv: string[]): string => {
+    try { parseCompareArgs(argv) } catch (err) { if (isKproxyError(err, 'KPROXY_ERR_BENCH_USAGE')) return err.message; throw err }
+    return 'no error'
+  }
+  t.match(bad([]), /--scenario is required/)
+  t.match(bad(['--scenario', 'produce', '--targets', 'direct,nginx']), /Unknown target 'nginx'/)
+  t.match(bad(['--scenario', 'produce', '--targets', 'direct,direct']), /twice/)
+  t.match(bad(['--scenario', 'produce', '--rounds', '0']), /--rounds must be a whole number/)
+  t.match(bad(['--scenario', 'produce', '--target', 'h:1']), /use --targets/)
+  t.match(bad(['--scenario', 'produce', '--acks', '7']), /--acks must be 0, 1 or all/)
+  t.match(bad(['--scenario', 'produce', '--bootstrap', 'nope']), /--bootstrap must be HOST:PORT/)
+  t.match(bad(['--scenario', 'bogus']), /Unknown scenario 'bogus'/)
+})
