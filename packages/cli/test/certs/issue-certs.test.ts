@@ -121,7 +121,9 @@ t.test('bulk: 8 names give 8 distinct valid certificates, signed on pool threads
   t.equal(result.threadIds.length, 8)
   t.ok(result.threadIds.every(id => id > 0), `all signed on worker threads (${result.threadIds.join(',')})`)
   const threads = new Set(result.threadIds)
-  t.ok(threads.size >= 2 && threads.size <= 3, `spread over 2-3 pool threads (${threads.size})`)
+  // how piscina spreads 8 tasks over its threads depends on timing; that it uses no more than
+  // the 3 it was given does not
+  t.ok(threads.size >= 1 && threads.size <= 3, `at most 3 pool threads used (${threads.size})`)
   const serials = new Set<string>()
   const keys = new Set<string>()
   for (const name of names) {
