@@ -15,6 +15,8 @@
 // Only these responses are decoded (partially: record batches stay slices of the payload);
 // everything else is forwarded as it came.
 import { rewriteResponse } from '@kproxy/core/protocol/codec'
+import type { Frame } from '@kproxy/core/protocol/frame-reader'
+import { FETCH_SCAN_MAX_VERSION, FETCH_SCAN_MIN_VERSION, fetchTopLevelTagCount } from './fetch-response-scan.ts'
 import { KproxyError } from '@kproxy/core/kproxy-error'
 
 export interface RewriteTarget {
@@ -45,6 +47,15 @@ export function carriesAddresses (apiKey: number, apiVersion: number): boolean {
     case FETCH: return apiVersion >= 16
     default: return false
   }
+}
+
+// carriesAddresses() for this very frame: a Fetch response without top-level tagged fields
+// (no NodeEndpoints) is known to need nothing without decoding it.
+export function frameNeedsRewrite (frame: Frame, apiKey: number, apiVersion: number): boolean {
+  if (apiKey === FETCH && apiVersion >= FETCH_SCAN_MIN_VERSION && apiVersion <= FETCH_SCAN_MAX_VERSION) {
+    return fetchTopLevelTagCount(frame) !== 0
+  }
+  return carriesAddresses(apiKey, apiVersion)
 }
 
 interface Endpoint { host: string, port: number }

@@ -24,7 +24,7 @@ import { isKproxyError, KproxyError } from '@kproxy/core/kproxy-error'
 import type { HostPort } from '@kproxy/core/config/proxy-config'
 import type { ProxyContext, ListenerTarget } from './proxy-context.ts'
 import { RequestQueue } from './request-queue.ts'
-import { carriesAddresses, rewriteAddresses } from './address-rewrite.ts'
+import { frameNeedsRewrite, rewriteAddresses } from './address-rewrite.ts'
 import type { RewriteTarget } from './address-rewrite.ts'
 import { API_VERSIONS, intersectApiVersionsResponse, knowsApiVersionsVersion, unsupportedApiVersionsReply } from './api-versions.ts'
 import { deniedResponse } from './deny-response.ts'
@@ -351,7 +351,7 @@ export class BrokerConnection {
     let rewritten: Buffer[] | null = null
     try {
       if (apiKey === API_VERSIONS) rewritten = intersectApiVersionsResponse(frameToBuffer(frame), apiVersion)
-      else if (carriesAddresses(apiKey, apiVersion)) rewritten = rewriteAddresses(frameToBuffer(frame), apiKey, apiVersion, this.#host.rewriteTarget)
+      else if (frameNeedsRewrite(frame, apiKey, apiVersion)) rewritten = rewriteAddresses(frameToBuffer(frame), apiKey, apiVersion, this.#host.rewriteTarget)
     } catch (err) {
       this.#ctx.metrics.decodeFailure()
       this.#fail(err)
