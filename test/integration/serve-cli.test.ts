@@ -269,3 +269,33 @@ t.test('kproxy serve --workers 2 in front of a real Kafka', async t => {
     t.comment(`exited ${Date.now() - at} ms after SIGTERM`)
   })
 })
+
+t.test('kproxy serve --workers 2 in front of a 3-node cluster: every worker serves every broker port', { skip: hasKcat() ? false : 'kcat not installed' }, async t => {
+  const cluster = await kafkaCluster(t, { brokers: 3 })
+  const listenPort = await freePortRange(8)
+  const adminPort = await freePort()
+  const admin = `http://127.0.0.1:${adminPort}`
+  const s = serve(['--workers', '2', '--upstream', cluster.bootstrap, '--listen', `127.0.0.1:${listenPort}`, '--admin', `127.0.0.1:${adminPort}`])
+  t.teardown(() => { s.child.kill('SIGKILL') })
+  const ready = await until(async () => {
+    try { return (await http('GET', `${admin}/ready`)).status === 200 ? true : undefined } catch { return undefined }
+  }, 30_000, 100)
+  t.ok(ready, `/ready became 200 (stderr: ${s.stderr()})`)
+  const bootstrap = `127.0.0.1:${listenPort}`
+  const md = await kcat(['-L', '-b', bootstrap, '-m', '10'])
+  t.equal(md.code, 0, md.stderr)
+  t.same(kcatBrokers(md.stdout), cluster.info.brokers.map(b => ({ id: b.id, host: '127.0.0.1', port: listenPort + 1 + b.id })).sort((a, b) => a.id - b.id))
+  const topic = `serve-${Date.now()}`
+  const lines = Array.from({ length: 200 }, (_, i) => `m-${i}`)
+  const produced = await kcat(['-P', '-b', bootstrap, '-t', topic, '-X', 'allow.auto.create.topics=true', '-X', 'acks=all'], { input: lines.join('\n') + '\n', timeoutMs: 60_000 })
+  t.equal(produced.code, 0, produced.stderr)
+  const consumed = await kcat(['-C', '-b', bootstrap, '-t', topic, '-o', 'beginning', '-e', '-q'], { timeoutMs: 60_000 })
+  t.equal(consumed.code, 0, consumed.stderr)
+  t.same(consumed.stdout.split('\n').filter(Boolean).sort(), [...lines].sort(), 'every record came back through kproxy')
+  const metrics = (await http('GET', `${admin}/metrics`)).text
+  t.ok(counter(metrics, 'kproxy_requests_total', 'api="produce"') >= 1, 'produce requests counted')
+  t.ok(counter(metrics, 'kproxy_requests_total', 'api="fetch"') >= 1, 'fetch requests counted')
+  s.child.kill('SIGTERM')
+  const result = await Promise.race([s.exited, sleep(15_000).then(() => null)])
+  t.same(result, { code: 0, signal: null }, `exit status (stderr: ${s.stderr()})`)
+})
