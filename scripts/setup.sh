@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what kproxy needs on a fresh Debian machine, and does nothing that is already done:
-#   Debian packages (kcat, Java 17+, Maven), Node.js >= 24.12 (from the npm registry's `node`
+#   Debian packages (kcat, promtool, Java 17+, Maven), Node.js >= 24.12 (from the npm registry's `node`
 #   package when the system Node is older), pnpm, the workspace's dependencies, and the pinned
 #   Kafka jars. Everything it installs by itself lives under $KPROXY_CACHE (default
 #   ~/.cache/kproxy); the only thing it writes outside is a `pnpm` launcher in /usr/local/bin
@@ -39,6 +39,7 @@ node_ok() { # $1 = node binary
 # 1. Debian packages -------------------------------------------------------------------------
 packages=()
 command -v kcat >/dev/null 2>&1 || packages+=(kcat)
+command -v promtool >/dev/null 2>&1 || packages+=(prometheus) # promtool checks /metrics in tests
 command -v mvn >/dev/null 2>&1 || packages+=(maven)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 [ "$(java_major)" -ge 17 ] 2>/dev/null || packages+=(openjdk-17-jre-headless)
@@ -69,11 +70,13 @@ fi
 # A launcher that runs pnpm (and the scripts it starts) with the right Node first on PATH.
 launcher=/usr/local/bin/pnpm
 marker='# kproxy pnpm launcher'
+path_prefix=$(dirname "$node_bin")
+[ "$path_prefix" = "$toolchain/node_modules/.bin" ] || path_prefix="$path_prefix:$toolchain/node_modules/.bin"
 if [ -w "$(dirname "$launcher")" ] && { [ ! -e "$launcher" ] || grep -q "$marker" "$launcher" 2>/dev/null; }; then
   cat > "$launcher.tmp" <<LAUNCHER
 #!/bin/sh
 $marker (written by scripts/setup.sh; safe to delete)
-PATH="$(dirname "$node_bin"):$toolchain/node_modules/.bin:\$PATH"
+PATH="$path_prefix:\$PATH"
 export PATH
 exec "$pnpm_bin" "\$@"
 LAUNCHER
