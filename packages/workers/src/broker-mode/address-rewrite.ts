@@ -16,7 +16,10 @@
 // everything else is forwarded as it came.
 import { rewriteResponse } from '@kproxy/core/protocol/codec'
 import type { Frame } from '@kproxy/core/protocol/frame-reader'
-import { FETCH_SCAN_MAX_VERSION, FETCH_SCAN_MIN_VERSION, fetchTopLevelTagCount } from './fetch-response-scan.ts'
+import {
+  FETCH_SCAN_MAX_VERSION, FETCH_SCAN_MIN_VERSION, fetchTopLevelTagCount, PRODUCE_SCAN_MAX_VERSION, PRODUCE_SCAN_MIN_VERSION,
+  produceTopLevelTagCount
+} from './response-tag-scan.ts'
 import { KproxyError } from '@kproxy/core/kproxy-error'
 
 export interface RewriteTarget {
@@ -49,11 +52,14 @@ export function carriesAddresses (apiKey: number, apiVersion: number): boolean {
   }
 }
 
-// carriesAddresses() for this very frame: a Fetch response without top-level tagged fields
-// (no NodeEndpoints) is known to need nothing without decoding it.
+// carriesAddresses() for this very frame: a Produce or Fetch response without top-level tagged
+// fields (no NodeEndpoints) is known to need nothing without decoding it.
 export function frameNeedsRewrite (frame: Frame, apiKey: number, apiVersion: number): boolean {
   if (apiKey === FETCH && apiVersion >= FETCH_SCAN_MIN_VERSION && apiVersion <= FETCH_SCAN_MAX_VERSION) {
     return fetchTopLevelTagCount(frame) !== 0
+  }
+  if (apiKey === PRODUCE && apiVersion >= PRODUCE_SCAN_MIN_VERSION && apiVersion <= PRODUCE_SCAN_MAX_VERSION) {
+    return produceTopLevelTagCount(frame, apiVersion) !== 0
   }
   return carriesAddresses(apiKey, apiVersion)
 }

@@ -1,8 +1,20 @@
-// Fetch responses are the big ones, and only v16+ responses for a partition that moved carry
-// NodeEndpoints (a top-level tagged field). Decoding every Fetch response to find out would copy
-// megabytes of records into one buffer when they span several socket chunks, so this walks the
-// frame's chunks without copying, skipping records by their length, and reports how many
-// top-level tagged fields the response has: 0 means "nothing to rewrite, forward the bytes".
+// Produce v10+ and Fetch v16+ responses carry NodeEndpoints (a top-level tagged field) only when
+// a partition moved. Decoding every one to find out would cost a decode per produce request, and
+// for Fetch a copy of megabytes of records into one buffer when they span several socket chunks.
+// So this walks the frame's chunks without copying (records are skipped by their length) and
+// reports how many top-level tagged fields the response has: 0 means "nothing to rewrite".
+//
+// Produce response v10-13 (flexible):
+//   header     correlationId int32, TF
+//   body       responses compact array of
+//                name compact string (v10-12) | topicId uuid (v13+),
+//                partitionResponses compact array of
+//                  index int32, errorCode int16, baseOffset int64, logAppendTimeMs int64,
+//                  logStartOffset int64,
+//                  recordErrors compact array of (batchIndex int32, batchIndexErrorMessage compact nullable string, TF),
+//                  errorMessage compact nullable string, TF
+//                TF
+//              throttleTimeMs int32, TF   <- NodeEndpoints is tag 0 here
 //
 // Fetch response v16-18 (flexible; every struct ends with tagged fields TF):
 //   header     correlationId int32, TF
@@ -20,6 +32,8 @@ import type { Frame } from '@kproxy/core/protocol/frame-reader'
 
 export const FETCH_SCAN_MIN_VERSION = 16
 export const FETCH_SCAN_MAX_VERSION = 18
+export const PRODUCE_SCAN_MIN_VERSION = 10
+export const PRODUCE_SCAN_MAX_VERSION = 13
 
 // A cursor over the frame's chunks; module state, so no allocation per response.
 let chunks: readonly Buffer[] = []
@@ -81,16 +95,65 @@ function skipTaggedFields (): boolean {
 // not parse (the caller then decodes it in full, which reports the error properly). Only 0 lets
 // the bytes through undecoded; a truncated frame may also give a count > 0 (decoded, fails).
 export function fetchTopLevelTagCount (frame: Frame): number {
-  chunks = frame.chunks
-  ci = 0
-  off = 0
-  left = frame.size
-  const n = scan()
+  start(frame)
+  const n = scanFetch()
   chunks = []
   return n
 }
 
-function scan (): number {
+// The same for a Produce v10-13 response.
+export function produceTopLevelTagCount (frame: Frame, apiVersion: number): number {
+  start(frame)
+  const n = scanProduce(apiVersion)
+  chunks = []
+  return n
+}
+
+function start (frame: Frame): void {
+  chunks = frame.chunks
+  ci = 0
+  off = 0
+  left = frame.size
+}
+
+// compact nullable string: uvarint N+1, 0 = null
+function skipCompactString (): boolean {
+  const n = uvarint() - 1
+  return n >= -1 && (n <= 0 || skip(n))
+}
+
+// the last tagged-field section of the message: its count, -1 on trailing bytes
+function finalTagCount (): number {
+  const count = uvarint()
+  // bytes after an empty tag section: not a response of this version after all
+  if (count === 0 && left !== 0) return -1
+  return count
+}
+
+function scanProduce (apiVersion: number): number {
+  if (!skip(4) || !skipTaggedFields()) return -1
+  const topics = uvarint() - 1
+  if (topics < 0) return -1
+  for (let t = 0; t < topics; t++) {
+    if (apiVersion >= 13 ? !skip(16) : !skipCompactString()) return -1
+    const partitions = uvarint() - 1
+    if (partitions < 0) return -1
+    for (let p = 0; p < partitions; p++) {
+      if (!skip(4 + 2 + 8 + 8 + 8)) return -1
+      const recordErrors = uvarint() - 1
+      if (recordErrors < 0) return -1
+      for (let e = 0; e < recordErrors; e++) {
+        if (!skip(4) || !skipCompactString() || !skipTaggedFields()) return -1
+      }
+      if (!skipCompactString() || !skipTaggedFields()) return -1
+    }
+    if (!skipTaggedFields()) return -1
+  }
+  if (!skip(4)) return -1
+  return finalTagCount()
+}
+
+function scanFetch (): number {
   if (!skip(4) || !skipTaggedFields() || !skip(4 + 2 + 4)) return -1
   const topics = uvarint() - 1
   if (topics < 0) return -1
@@ -112,8 +175,5 @@ function scan (): number {
     }
     if (!skipTaggedFields()) return -1
   }
-  const count = uvarint()
-  // bytes after an empty tag section: not a Fetch response of this version after all
-  if (count === 0 && left !== 0) return -1
-  return count
+  return finalTagCount()
 }

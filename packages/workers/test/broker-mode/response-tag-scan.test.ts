@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { encodeResponse, getApi } from '@kproxy/core/protocol/codec'
 import type { Frame } from '@kproxy/core/protocol/frame-reader'
-import { fetchTopLevelTagCount } from '../../src/broker-mode/fetch-response-scan.ts'
+import { fetchTopLevelTagCount, produceTopLevelTagCount } from '../../src/broker-mode/response-tag-scan.ts'
 import { frameNeedsRewrite } from '../../src/broker-mode/address-rewrite.ts'
 
 const codec = getApi(1).response
@@ -75,6 +75,58 @@ t.test('captured Fetch responses from Kafka 4.3.1', async t => {
     if (f.apiKey !== 1 || f.version < 16 || f.response === null) continue
     const payload = Buffer.from(f.response, 'base64').subarray(4)
     t.equal(fetchTopLevelTagCount(asFrame(payload, [5, 40])), 0, `v${f.version}`)
+    n++
+  }
+  t.ok(n >= 1)
+})
+
+const pcodec = getApi(0).response
+const ps = (name: string, f: Record<string, unknown>): any => ({ ...pcodec.structs[name]!(), ...f })
+
+function produceResponse (version: number, withEndpoints: boolean, unknownTopTag = false): Buffer {
+  const body = pcodec.create()
+  body.throttleTimeMs = 5
+  body.responses = [
+    ps('TopicProduceResponse', {
+      name: 'orders',
+      topicId: 'AAAAAAAAAAAAAAAAAAAAAQ',
+      partitionResponses: [
+        ps('PartitionProduceResponse', { index: 0, baseOffset: 42n }),
+        ps('PartitionProduceResponse', { index: 1, errorCode: 6, errorMessage: 'moved', currentLeader: ps('LeaderIdAndEpoch', { leaderId: 2, leaderEpoch: 3 }), recordErrors: [ps('BatchIndexAndErrorMessage', { batchIndex: 0, batchIndexErrorMessage: 'bad' }), ps('BatchIndexAndErrorMessage', { batchIndex: 1 })] })
+      ]
+    }),
+    ps('TopicProduceResponse', { name: 'x', partitionResponses: [] })
+  ]
+  if (withEndpoints) body.nodeEndpoints = [ps('NodeEndpoint', { nodeId: 2, host: 'kafka-2', port: 9092 })]
+  if (unknownTopTag) body._unknownTaggedFields = [{ tag: 9, data: Buffer.from([1, 2, 3]) }]
+  return Buffer.concat(encodeResponse(0, version, { correlationId: 3 }, body)).subarray(4)
+}
+
+t.test('Produce v10-13: top-level tagged fields at every split, truncation never reads as 0', async t => {
+  for (const version of [10, 11, 12, 13]) {
+    for (const [endpoints, unknown, expected] of [[false, false, 0], [true, false, 1], [true, true, 2]] as const) {
+      const payload = produceResponse(version, endpoints, unknown)
+      let wrong = 0
+      for (let cut = 0; cut <= payload.length; cut++) {
+        if (produceTopLevelTagCount(asFrame(payload, [cut >> 1, cut]), version) !== expected) wrong++
+      }
+      t.equal(wrong, 0, `v${version} endpoints=${endpoints} unknownTag=${unknown}`)
+      t.equal(frameNeedsRewrite(asFrame(payload, [3]), 0, version), expected > 0)
+      let zero = 0
+      for (let n = 0; n < payload.length; n++) if (produceTopLevelTagCount({ size: n, chunks: n === 0 ? [] : [payload.subarray(0, n)] }, version) === 0) zero++
+      t.equal(zero, 0, `v${version}: no truncation reads as 0`)
+    }
+  }
+})
+
+t.test('captured Produce responses from Kafka 4.3.1', async t => {
+  const file = join(import.meta.dirname, '../../../core/test/fixtures/frames/kafka-4.3.1.jsonl')
+  let n = 0
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (line === '') continue
+    const f = JSON.parse(line) as { apiKey: number, version: number, response: string | null }
+    if (f.apiKey !== 0 || f.version < 10 || f.response === null) continue
+    t.equal(produceTopLevelTagCount(asFrame(Buffer.from(f.response, 'base64').subarray(4), [7]), f.version), 0, `v${f.version}`)
     n++
   }
   t.ok(n >= 1)
