@@ -13,7 +13,7 @@ import { TARGETS } from './targets.ts'
 import type { RunningTarget } from './targets.ts'
 
 export const COMPARE_USAGE = `Usage: pnpm bench:compare --scenario ${SCENARIOS.join('|')} [--targets direct,kproxy,...]
-         [--rounds N (3)] [--bootstrap HOST:PORT (default: start a 1-node sandbox)] [--brokers 1|3]
+         [--rounds N (3)] [--warmup SECONDS (5, unmeasured, per target)] [--bootstrap HOST:PORT (default: start a 1-node sandbox)] [--brokers 1|3]
          [--out DIR (bench/results/latest)] [--json] [any option of that scenario, e.g. --duration 5]
 
 targets: ${Object.values(TARGETS).map(t => `${t.name} (${t.description})`).join(', ')}`
@@ -88,10 +88,10 @@ export function compareTable (scenario: string, rows: readonly CompareRow[]): st
   return [formatTable(out), ...skippedLines].join('\n')
 }
 
-interface CompareArgs { scenario: string, targets: string[], rounds: number, bootstrap: string | null, brokers: 1 | 3, out: string, json: boolean, rest: string[] }
+interface CompareArgs { scenario: string, targets: string[], rounds: number, warmupSeconds: number, bootstrap: string | null, brokers: 1 | 3, out: string, json: boolean, rest: string[] }
 
 export function parseCompareArgs (argv: readonly string[]): CompareArgs {
-  const own = new Set(['--scenario', '--targets', '--rounds', '--bootstrap', '--brokers', '--out'])
+  const own = new Set(['--scenario', '--targets', '--rounds', '--warmup', '--bootstrap', '--brokers', '--out'])
   const mine: string[] = []
   const rest: string[] = []
   for (let i = 0; i < argv.length; i++) {
@@ -101,7 +101,7 @@ export function parseCompareArgs (argv: readonly string[]): CompareArgs {
   }
   let values: Record<string, string | boolean | undefined>
   try {
-    ({ values } = parseArgs({ args: mine, strict: true, allowPositionals: false, options: { scenario: { type: 'string' }, targets: { type: 'string' }, rounds: { type: 'string' }, bootstrap: { type: 'string' }, brokers: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } } }))
+    ({ values } = parseArgs({ args: mine, strict: true, allowPositionals: false, options: { scenario: { type: 'string' }, targets: { type: 'string' }, rounds: { type: 'string' }, warmup: { type: 'string' }, bootstrap: { type: 'string' }, brokers: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } } }))
   } catch (err) {
     throw usageError((err as Error).message)
   }
@@ -114,13 +114,16 @@ export function parseCompareArgs (argv: readonly string[]): CompareArgs {
   const roundsText = values.rounds as string | undefined
   const rounds = roundsText === undefined ? 3 : Number(roundsText)
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > 100) throw usageError(`--rounds must be a whole number from 1 to 100, not '${roundsText}'.`)
+  const warmupText = values.warmup as string | undefined
+  const warmupSeconds = warmupText === undefined ? 5 : Number(warmupText)
+  if (!(warmupSeconds >= 0 && warmupSeconds <= 600)) throw usageError(`--warmup must be a number of seconds from 0 to 600, not '${warmupText}'.`)
   const brokers = values.brokers === undefined ? 1 : Number(values.brokers)
   if (brokers !== 1 && brokers !== 3) throw usageError(`--brokers must be 1 or 3, not '${values.brokers}'.`)
   const bootstrap = values.bootstrap as string | undefined
   if (bootstrap !== undefined) parseHostPort(bootstrap, '--bootstrap')
   // validate the scenario options now, before anything is started
   parseBenchArgs([scenario, '--target', '127.0.0.1:9', ...rest])
-  return { scenario, targets, rounds, bootstrap: bootstrap ?? null, brokers, out: (values.out as string | undefined) ?? 'bench/results/latest', json: values.json === true, rest }
+  return { scenario, targets, rounds, warmupSeconds, bootstrap: bootstrap ?? null, brokers, out: (values.out as string | undefined) ?? 'bench/results/latest', json: values.json === true, rest }
 }
 
 export async function runCompare (args: CompareArgs, log: (m: string) => void): Promise<{ rows: CompareRow[], rounds: Round[], files: string[] }> {
@@ -148,6 +151,14 @@ export async function runCompare (args: CompareArgs, log: (m: string) => void): 
       } catch (err) {
         skipped.set(name, (err as Error).message)
         log(`${name}: skipped: ${(err as Error).message}`)
+      }
+    }
+    // a fresh broker (and proxy) JVM/V8 is far slower until its JIT has warmed up: one unmeasured
+    // run per target first, so that round 1 is not an outlier
+    if (args.warmupSeconds > 0 && args.scenario !== 'connections') {
+      for (const [name, t] of running) {
+        await runScenario({ ...parseBenchArgs([args.scenario, '--target', `${t.host}:${t.port}`, '--label', name, ...args.rest]), durationMs: args.warmupSeconds * 1000 })
+        log(`${name}: warmed up (${args.warmupSeconds} s)`)
       }
     }
     for (let round = 1; round <= args.rounds; round++) {

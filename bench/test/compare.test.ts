@@ -41,7 +41,7 @@ t.test('medians over rounds and ratios to direct; skipped targets are listed wit
 
 t.test('compare arguments', async t => {
   const a = parseCompareArgs(['--scenario', 'roundtrip', '--targets', 'direct,kproxy', '--rounds', '2', '--duration', '1', '--pipeline', '4'])
-  t.match(a, { scenario: 'roundtrip', targets: ['direct', 'kproxy'], rounds: 2, bootstrap: null, out: 'bench/results/latest', rest: ['--duration', '1', '--pipeline', '4'] })
+  t.match(a, { scenario: 'roundtrip', targets: ['direct', 'kproxy'], rounds: 2, warmupSeconds: 5, bootstrap: null, out: 'bench/results/latest', rest: ['--duration', '1', '--pipeline', '4'] })
   const bad = (argv: string[]): string => {
     try { parseCompareArgs(argv) } catch (err) { if (isKproxyError(err, 'KPROXY_ERR_BENCH_USAGE')) return err.message; throw err }
     return 'no error'
@@ -53,5 +53,6 @@ t.test('compare arguments', async t => {
   t.match(bad(['--scenario', 'produce', '--target', 'h:1']), /use --targets/)
   t.match(bad(['--scenario', 'produce', '--acks', '7']), /--acks must be 0, 1 or all/)
   t.match(bad(['--scenario', 'produce', '--bootstrap', 'nope']), /--bootstrap must be HOST:PORT/)
+  t.match(bad(['--scenario', 'produce', '--warmup', 'soon']), /--warmup must be/)
   t.match(bad(['--scenario', 'bogus']), /Unknown scenario 'bogus'/)
 })

@@ -43,7 +43,7 @@ t.test('roundtrip ApiVersions pipelined, and Metadata one at a time', async t =>
 
 t.test('compare with the single target direct prints the table and writes .hgrm, JSON and SVG', async t => {
   const dir = join(outDir, 'compare')
-  const { rows, files } = await runCompare({ scenario: 'produce', targets: ['direct'], rounds: 2, bootstrap, brokers: 1, out: dir, json: false, rest: ['--duration', '1', '--topic', 'bench-compare-test'] }, () => {})
+  const { rows, files } = await runCompare({ scenario: 'produce', targets: ['direct'], rounds: 2, warmupSeconds: 1, bootstrap, brokers: 1, out: dir, json: false, rest: ['--duration', '1', '--topic', 'bench-compare-test'] }, () => {})
   t.equal(rows.length, 1)
   t.match(rows[0], { target: 'direct', skipped: null, rounds: 2, throughputRatio: 1, p99Ratio: 1, cpuSecondsPerGB: null })
   t.ok(rows[0]!.throughput > 0)
