@@ -169,7 +169,7 @@ export async function runCompare (args: CompareArgs, log: (m: string) => void): 
         const result = await runScenario(options)
         const cpuAfter = t.pid === null || name === 'direct' ? null : cpuSeconds(t.pid)
         rounds.push({ target: name, round, result, cpuSeconds: cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore })
-        log(`round ${round} ${name}: ${Math.round(options.scenario === 'roundtrip' ? result.requestsPerSec : result.recordsPerSec)}/s, p99 ${(result.latencyUs.p99 / 1000).toFixed(3)} ms`)
+        log(`round ${round} ${name}: ${Math.round(options.scenario === 'roundtrip' ? result.requestsPerSec : result.recordsPerSec)}/s, p99 ${(result.latencyUs.p99 / 1000).toFixed(3)} ms${result.sendLagUs === null ? '' : ` (generator send lag p50 ${(result.sendLagUs.p50 / 1000).toFixed(3)} ms, p99 ${(result.sendLagUs.p99 / 1000).toFixed(3)} ms)`}`)
       }
     }
   } finally {

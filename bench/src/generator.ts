@@ -23,6 +23,8 @@ export interface Lane {
 
 export interface ThreadResult {
   histogram: string
+  // fixed rate: actual minus intended send time of each request, µs
+  sendLag: string
   requests: number
   records: number
   payloadBytes: number
@@ -51,6 +53,8 @@ class LaneRunner implements ConnectionListener {
   next = 0
   offsets: bigint[]
   pacer: Pacer | null = null
+  // when the in-flight window last got room (the latest response)
+  windowFreeUs = 0
   sentLimit: number
 
   constructor (run: LoadRun, lane: Lane) {
@@ -117,13 +121,21 @@ class LaneRunner implements ConnectionListener {
 
   pumpPaced (now: number): void {
     const p = this.pacer!
-    while (p.due(now) && this.canSend()) this.sendOne(p.take())
+    while (p.due(now) && this.canSend()) {
+      const intended = p.take()
+      // How late the generator itself sends (timers, a busy thread), not counting time the
+      // request waited for a full window (that is the target's slowness): part of the corrected
+      // latency, reported apart so that readers can see the generator's share.
+      recordUs(this.run.sendLag, now - Math.max(intended, this.windowFreeUs))
+      this.sendOne(intended)
+    }
   }
 
   onResponse (_conn: BenchConnection, slot: number, payload: Buffer): void {
     const run = this.run
     const now = nowUs()
     recordUs(run.histogram, now - this.times[slot])
+    this.windowFreeUs = now
     run.requests++
     const o = run.options
     if (run.fetching) {
@@ -181,6 +193,7 @@ class LaneRunner implements ConnectionListener {
 export class LoadRun {
   readonly options: BenchOptions
   readonly histogram: Histogram = newHistogram()
+  readonly sendLag: Histogram = newHistogram()
   readonly lanes: LaneRunner[]
   readonly requestLimit: number
   readonly fetching: boolean
@@ -291,6 +304,7 @@ export class LoadRun {
     }
     return {
       histogram: encodeHistogram(this.histogram),
+      sendLag: encodeHistogram(this.sendLag),
       requests: this.requests,
       records: this.records,
       payloadBytes: this.payloadBytes,

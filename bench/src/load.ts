@@ -9,6 +9,7 @@ import type { BenchOptions } from './options.ts'
 
 export interface LoadResult {
   histogram: Histogram
+  sendLag: Histogram
   requests: number
   records: number
   payloadBytes: number
@@ -36,6 +37,7 @@ export function mergeResults (results: readonly ThreadResult[]): LoadResult {
   const sum = (f: (r: ThreadResult) => number): number => results.reduce((a, r) => a + f(r), 0)
   return {
     histogram: mergeHistograms(results.map(r => r.histogram)),
+    sendLag: mergeHistograms(results.map(r => r.sendLag)),
     requests: sum(r => r.requests),
     records: sum(r => r.records),
     payloadBytes: sum(r => r.payloadBytes),

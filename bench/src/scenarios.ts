@@ -26,6 +26,8 @@ export interface ScenarioResult {
   // bytes the generator wrote and read on the wire (for CPU per GB)
   wireBytes: number
   latencyUs: LatencySummary
+  // fixed rate only: how late the generator sent, included in latencyUs (null at maximum rate)
+  sendLagUs: LatencySummary | null
   errors: Record<string, number>
   unsent: number
   unanswered: number
@@ -71,6 +73,7 @@ function resultOf (options: BenchOptions, load: LoadResult): ScenarioResult {
     mbPerSec: Math.round(load.payloadBytes / seconds / 1e6 * 100) / 100,
     wireBytes: load.bytesIn + load.bytesOut,
     latencyUs: summarize(load.histogram),
+    sendLagUs: options.rate > 0 ? summarize(load.sendLag) : null,
     errors: load.errors,
     unsent: load.unsent,
     unanswered: load.unanswered,
@@ -174,6 +177,7 @@ async function connections (options: BenchOptions): Promise<ScenarioResult> {
       mbPerSec: 0,
       wireBytes: 0,
       latencyUs: summarize(histogram),
+      sendLagUs: null,
       errors: {},
       unsent: 0,
       unanswered: 0,

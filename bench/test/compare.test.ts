@@ -9,7 +9,7 @@ function result (recordsPerSec: number, p99: number, wireBytes = 1e9): ScenarioR
   return {
     label: 'x', scenario: 'produce', target: 'h:1', durationMs: 1000, requests: 1, records: recordsPerSec, requestsPerSec: 1, recordsPerSec,
     mbPerSec: recordsPerSec / 1000, wireBytes, latencyUs: { count: 1, p50: p99 / 2, p90: p99, p99, p999: p99 * 2, max: p99 * 2, mean: p99 / 2 },
-    errors: {}, unsent: 0, unanswered: 0, memory: null, histogram: newHistogram()
+    sendLagUs: null, errors: {}, unsent: 0, unanswered: 0, memory: null, histogram: newHistogram()
   }
 }
 

@@ -36,9 +36,10 @@ t.test('histograms from several threads merge into one distribution', async t =>
 t.test('thread results add up', async t => {
   const h1 = newHistogram(); recordUs(h1, 10); recordUs(h1, 20)
   const h2 = newHistogram(); recordUs(h2, 30)
-  const base: Omit<ThreadResult, 'histogram'> = { requests: 2, records: 200, payloadBytes: 1000, bytesOut: 10, bytesIn: 5, errors: { NOT_LEADER_OR_FOLLOWER: 1 }, unsent: 0, unanswered: 0, elapsedMs: 1000, failure: null }
-  const m = mergeResults([{ ...base, histogram: encodeHistogram(h1) }, { ...base, histogram: encodeHistogram(h2), elapsedMs: 1200, errors: { NOT_LEADER_OR_FOLLOWER: 2, REQUEST_TIMED_OUT: 1 } }])
+  const base: Omit<ThreadResult, 'histogram' | 'sendLag'> = { requests: 2, records: 200, payloadBytes: 1000, bytesOut: 10, bytesIn: 5, errors: { NOT_LEADER_OR_FOLLOWER: 1 }, unsent: 0, unanswered: 0, elapsedMs: 1000, failure: null }
+  const m = mergeResults([{ ...base, histogram: encodeHistogram(h1), sendLag: encodeHistogram(h2) }, { ...base, histogram: encodeHistogram(h2), sendLag: encodeHistogram(h2), elapsedMs: 1200, errors: { NOT_LEADER_OR_FOLLOWER: 2, REQUEST_TIMED_OUT: 1 } }])
   t.equal(m.histogram.totalCount, 3)
+  t.equal(m.sendLag.totalCount, 2)
   t.equal(m.records, 400)
   t.equal(m.elapsedMs, 1200)
   t.same(m.errors, { NOT_LEADER_OR_FOLLOWER: 3, REQUEST_TIMED_OUT: 1 })
