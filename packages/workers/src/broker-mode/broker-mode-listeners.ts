@@ -170,7 +170,8 @@ class Listeners implements BrokerModeListeners, ConnectionHost {
         socket.destroy()
         return
       }
-      this.#connections.add(new BrokerConnection(this, socket, target))
+      const conn = new BrokerConnection(this, socket, target)
+      if (!conn.closed) this.#connections.add(conn)
     })
     this.#servers.set(key, server)
     const host = this.ctx.config.listen.host
