@@ -4,8 +4,9 @@
 // ApiVersions (intersected). Responses reach the client strictly in request order, including
 // the ones kproxy makes itself (denied requests), which wait their turn in the queue.
 //
-// Backpressure: a write that returns false pauses the socket feeding it until 'drain'. A client
-// that pipelines without reading is paused once MAX_IN_FLIGHT requests wait for an answer.
+// Backpressure: a write that returns false pauses the socket feeding it until 'drain'; a client
+// that does not read its responses is not read from either. A client that pipelines faster than
+// the broker answers is paused once MAX_IN_FLIGHT requests wait for an answer.
 //
 // SASL: SaslHandshake v1 + SaslAuthenticate are ordinary requests. After a successful
 // SaslHandshake v0 the client sends raw size-prefixed tokens without Kafka headers, so the
@@ -77,6 +78,7 @@ export class BrokerConnection {
   #draining = false
   // why the downstream socket is paused
   #upBlocked = false // upstream write buffer full
+  #downBlocked = false // the client does not read its responses: read no more requests either
   #inFlightBlocked = false // too many requests unanswered
   #saslV0Pending = false
   #passthrough = false
@@ -308,7 +310,7 @@ export class BrokerConnection {
   // The client's socket is read only when the upstream is connected and can take more.
   #updateDownFlow (): void {
     if (this.#closed) return
-    if (this.#connected && !this.#upBlocked && !this.#inFlightBlocked && !this.#draining) {
+    if (this.#connected && !this.#upBlocked && !this.#downBlocked && !this.#inFlightBlocked && !this.#draining) {
       if (this.#down.isPaused()) this.#down.resume()
     } else if (!this.#down.isPaused()) {
       this.#down.pause()
@@ -407,14 +409,24 @@ export class BrokerConnection {
     if (wrote && this.#draining && queue.length === 0) this.close(null, 'drained')
   }
 
+  // A full client write buffer pauses the upstream (no more responses) and the client's own
+  // requests (kproxy answers some itself; a broker, too, stops reading a connection whose
+  // responses are not being read), until the client drains it.
   #writeDown (buf: Buffer): void {
     this.#bytesOut += buf.length
     this.#ctx.metrics.bytesOut(buf.length)
-    if (!this.#down.write(buf) && this.#up !== null && !this.#up.isPaused()) this.#up.pause()
+    if (!this.#down.write(buf) && !this.#downBlocked) {
+      this.#downBlocked = true
+      if (this.#up !== null && !this.#up.isPaused()) this.#up.pause()
+      this.#updateDownFlow()
+    }
   }
 
   #onDownDrain (): void {
-    if (this.#up !== null && !this.#closed) this.#up.resume()
+    if (!this.#downBlocked || this.#closed) return
+    this.#downBlocked = false
+    if (this.#up !== null && this.#up.isPaused()) this.#up.resume()
+    this.#updateDownFlow()
   }
 
   // ---- errors and closing ----------------------------------------------------------------

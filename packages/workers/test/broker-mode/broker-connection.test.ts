@@ -9,6 +9,7 @@ import pino from 'pino'
 import { decodeResponse, encodeRequest, encodeResponse, getApi } from '@kproxy/core/protocol/codec'
 import { FrameReader, frameToBuffer } from '@kproxy/core/protocol/frame-reader'
 import { noopProxyMetrics } from '@kproxy/core/metrics/proxy-metrics'
+import type { ProxyMetrics } from '@kproxy/core/metrics/proxy-metrics'
 import type { BrokerModeConfig } from '@kproxy/core/config/proxy-config'
 import { startBrokerMode } from '../../src/broker-mode/broker-mode-listeners.ts'
 
@@ -40,7 +41,7 @@ function freePort (): Promise<number> {
   })
 }
 
-async function proxyFor (t: Host, upstreamPorts: number[]): Promise<{ port: number, lines: string[], listeners: ReturnType<typeof startBrokerMode> }> {
+async function proxyFor (t: Host, upstreamPorts: number[], metrics: ProxyMetrics = noopProxyMetrics): Promise<{ port: number, lines: string[], listeners: ReturnType<typeof startBrokerMode> }> {
   const port = await freePort()
   const config: BrokerModeConfig = {
     listen: { host: '127.0.0.1', port },
@@ -54,7 +55,7 @@ async function proxyFor (t: Host, upstreamPorts: number[]): Promise<{ port: numb
   }
   const lines: string[] = []
   const logger = pino({ level: 'debug' }, { write (s: string) { lines.push(s) } })
-  const listeners = startBrokerMode({ config, metrics: noopProxyMetrics, logger, onBrokerDiscovered () {} }, { reusePort: false })
+  const listeners = startBrokerMode({ config, metrics, logger, onBrokerDiscovered () {} }, { reusePort: false })
   listeners.ready.catch(() => {})
   t.teardown(async () => { await listeners.stopAccepting(); await listeners.drain(500) })
   // the bootstrap listener is up before `ready` (which also needs the broker directory)
@@ -243,4 +244,34 @@ t.test('a listener added on another worker\'s word looks its broker up in upstre
   t.ok(frame.length > 4, 'the connection reached broker 2 after the directory refresh')
   t.equal(decodeResponse(frame.subarray(4), 3, 12).header.correlationId, 5)
   c.socket.destroy()
+})
+
+t.test('a client that never reads the answers kproxy makes itself is not read from either', async t => {
+  const up = await scriptedUpstream(t, () => {}) // never answers
+  let requests = 0
+  const metrics: ProxyMetrics = { ...noopProxyMetrics, request () { requests++ } }
+  const { port } = await proxyFor(t, [up.port], metrics)
+  const s = connect({ host: '127.0.0.1', port })
+  s.on('error', () => {})
+  await new Promise(resolve => s.once('connect', resolve))
+  s.pause() // never reads
+  // ApiVersions at an unknown version: kproxy answers each one itself, 24 bytes per answer
+  const one = Buffer.from([0, 0, 0, 11, 0, 18, 0, 99, 0, 0, 0, 1, 0, 1, 0x78])
+  const burst = Buffer.concat(Array.from({ length: 2000 }, () => one))
+  let sent = 0
+  const until = Date.now() + 2500
+  while (Date.now() < until) {
+    if (!s.write(burst)) await new Promise(resolve => { s.once('drain', resolve); setTimeout(resolve, 50) })
+    sent += 2000
+  }
+  // wait until kproxy has read all it is going to read
+  let b = requests
+  for (let i = 0; i < 40; i++) {
+    await wait(250)
+    if (requests === b) break
+    b = requests
+  }
+  t.comment(`client wrote ${sent} requests, kproxy read ${b}`)
+  t.ok(b < sent, 'kproxy stopped reading the client (without backpressure it reads all it was sent)')
+  s.destroy()
 })
