@@ -4,6 +4,7 @@ import { Kafka, logLevel } from 'kafkajs'
 import { Admin } from '@platformatic/kafka'
 import { hasKcat, kafkaCluster, kcat, kcatBrokers } from '../helpers/kafka.ts'
 import { startBrokerProxy } from '../helpers/broker-proxy.ts'
+import { createTopicsAndWait } from '../helpers/kafkajs-topics.ts'
 
 t.test('metadata through broker mode lists only kproxy addresses', async t => {
   const cluster = await kafkaCluster(t, { brokers: 3 })
@@ -26,7 +27,7 @@ t.test('metadata through broker mode lists only kproxy addresses', async t => {
     await admin.connect()
     t.teardown(() => admin.disconnect())
     const topic = `bm-meta-${Date.now()}`
-    await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 3 }], waitForLeaders: true })
+    await createTopicsAndWait(admin, [{ topic, numPartitions: 3, replicationFactor: 3 }])
     const md = await admin.fetchTopicMetadata({ topics: [topic] })
     t.equal(md.topics[0].partitions.length, 3)
     const cl = await admin.describeCluster()

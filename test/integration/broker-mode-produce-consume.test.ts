@@ -4,6 +4,7 @@ import t from 'tap'
 import { Kafka, logLevel } from 'kafkajs'
 import { hasKcat, kafkaCluster, kcat } from '../helpers/kafka.ts'
 import { startBrokerProxy } from '../helpers/broker-proxy.ts'
+import { createTopicsAndWait } from '../helpers/kafkajs-topics.ts'
 
 const N = 10_000
 
@@ -18,10 +19,7 @@ t.test('produce and consume through broker mode', { skip: hasKcat() ? false : 'k
   const kcatTopic = `bm-kcat-${unique}`
   const jsTopic = `bm-kafkajs-${unique}`
   const acks0Topic = `bm-acks0-${unique}`
-  await admin.createTopics({
-    topics: [kcatTopic, jsTopic, acks0Topic].map(topic => ({ topic, numPartitions: 3, replicationFactor: 3 })),
-    waitForLeaders: true
-  })
+  await createTopicsAndWait(admin, [kcatTopic, jsTopic, acks0Topic].map(topic => ({ topic, numPartitions: 3, replicationFactor: 3 })))
 
   // Reads `topic` through kproxy with a kafkajs consumer group until `count` messages arrived.
   async function kafkajsConsume (topic: string, count: number): Promise<string[]> {

@@ -12,6 +12,7 @@ import { encodeRecordBatch } from '@kproxy/core/protocol/record-batch-encode'
 import { kafkaCluster } from '../helpers/kafka.ts'
 import { WireConnection } from '../helpers/wire-connection.ts'
 import { startBrokerProxy } from '../helpers/broker-proxy.ts'
+import { createTopicsAndWait } from '../helpers/kafkajs-topics.ts'
 import type { BrokerProxy } from '../helpers/broker-proxy.ts'
 
 function request (apiKey: number, version: number, correlationId: number, body: Record<string, unknown> = {}): Buffer[] {
@@ -66,7 +67,7 @@ t.test('broker mode on the wire', async t => {
   const admin = kafka.admin()
   await admin.connect()
   t.teardown(() => admin.disconnect())
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true })
+  await createTopicsAndWait(admin, [{ topic, numPartitions: 1, replicationFactor: 1 }])
 
   t.test('ApiVersions: the intersection of the broker and the codec', async t => {
     const direct = await WireConnection.open(cluster.info.brokers[0].host, cluster.info.brokers[0].port)
