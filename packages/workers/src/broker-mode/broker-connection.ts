@@ -197,7 +197,8 @@ export class BrokerConnection {
   #onDownData (chunk: Buffer): void {
     this.#bytesIn += chunk.length
     this.#ctx.metrics.bytesIn(chunk.length)
-    const up = this.#up!
+    const up = this.#up
+    if (up === null || this.#closed) return // cannot happen while paused before connect; be safe
     if (this.#passthrough) {
       this.#writeUp(chunk)
       return
