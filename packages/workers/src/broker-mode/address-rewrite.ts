@@ -28,6 +28,8 @@ export interface RewriteTarget {
   portFor (nodeId: number): number
   // a real address seen in a response
   learn (nodeId: number, host: string, port: number): void
+  // a non-zero error code seen in a decoded response (top level, or per coordinator)
+  responseError? (apiKey: number, errorCode: number): void
 }
 
 const PRODUCE = 0
@@ -70,6 +72,11 @@ interface Endpoint { host: string, port: number }
 // (no closure per response) and read it from here; rewrites are synchronous.
 let target: RewriteTarget | null = null
 let version = 0
+let currentApiKey = 0
+
+function seenError (errorCode: number | undefined): void {
+  if (errorCode !== undefined && errorCode !== 0) target!.responseError?.(currentApiKey, errorCode)
+}
 
 function mapEndpoint (nodeId: number, e: Endpoint): void {
   const t = target!
@@ -92,17 +99,23 @@ function editNodes (list: Array<Endpoint & { nodeId: number }> | null | undefine
 }
 
 function editMetadata (body: any): boolean {
+  seenError(body.errorCode)
   return editNodes(body.brokers)
 }
 
 function editFindCoordinator (body: any): boolean {
-  if (version >= 4) return editNodes(body.coordinators)
+  if (version >= 4) {
+    for (const c of body.coordinators) seenError(c.errorCode)
+    return editNodes(body.coordinators)
+  }
+  seenError(body.errorCode)
   if (body.nodeId < 0) return false
   mapEndpoint(body.nodeId, body)
   return true
 }
 
 function editDescribeCluster (body: any): boolean {
+  seenError(body.errorCode)
   const brokers = body.brokers as Array<Endpoint & { brokerId: number }>
   if (brokers.length === 0) return false
   for (const b of brokers) mapEndpoint(b.brokerId, b)
@@ -110,6 +123,7 @@ function editDescribeCluster (body: any): boolean {
 }
 
 function editNodeEndpoints (body: any): boolean {
+  seenError(body.errorCode) // ShareFetch, ShareAcknowledge, Fetch
   return editNodes(body.nodeEndpoints)
 }
 
@@ -133,6 +147,7 @@ export function rewriteAddresses (payload: Buffer, apiKey: number, apiVersion: n
   if (edit === null) return null
   target = to
   version = apiVersion
+  currentApiKey = apiKey
   try {
     return rewriteResponse(payload, apiKey, apiVersion, edit)
   } finally {

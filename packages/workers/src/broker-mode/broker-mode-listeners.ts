@@ -67,6 +67,7 @@ class Listeners implements BrokerModeListeners, ConnectionHost {
     this.rewriteTarget = {
       advertisedHost: config.advertisedHost,
       portFor: nodeId => mappedPort(config.brokerPorts, nodeId),
+      responseError: (apiKey, errorCode) => ctx.metrics.responseError(apiKey, errorCode),
       learn: (nodeId, host, port) => {
         directory.learn(nodeId, host, port)
         if (!this.#servers.has(nodeId) && !this.#stopped) {

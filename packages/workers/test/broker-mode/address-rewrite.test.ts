@@ -75,7 +75,11 @@ t.test('FindCoordinator v0-3 single coordinator, v4+ coordinators[]', async t =>
   // an error answer (no coordinator yet) names no broker: forwarded as it came
   const err = getApi(10).response.create()
   Object.assign(err, { errorCode: 15, nodeId: -1, host: '', port: -1 })
-  t.equal(rewriteAddresses(payloadOf(10, 3, err), 10, 3, target()), null)
+  const errors: Array<[number, number]> = []
+  const tg = target()
+  tg.responseError = (apiKey, code) => { errors.push([apiKey, code]) }
+  t.equal(rewriteAddresses(payloadOf(10, 3, err), 10, 3, tg), null)
+  t.same(errors, [[10, 15]], 'the error code is reported to metrics')
 })
 
 t.test('DescribeCluster brokers', async t => {
