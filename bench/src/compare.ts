@@ -30,6 +30,8 @@ export interface CompareRow {
   p99: number
   p999: number
   cpuSecondsPerGB: number | null
+  // connections scenario: the target process's RSS growth per connection (median), KiB
+  kibPerConnection: number | null
   throughputRatio: number | null
   p99Ratio: number | null
 }
@@ -59,6 +61,7 @@ export function summarizeRounds (targets: readonly string[], rounds: readonly Ro
       p99: median(mine.map(r => r.result.latencyUs.p99)),
       p999: median(mine.map(r => r.result.latencyUs.p999)),
       cpuSecondsPerGB: cpu.length === 0 ? null : median(cpu),
+      kibPerConnection: mine.some(r => r.result.memory !== null) ? median(mine.filter(r => r.result.memory !== null).map(r => r.result.memory!.perConnectionKiB)) : null,
       throughputRatio: null,
       p99Ratio: null
     })
@@ -85,7 +88,8 @@ export function compareTable (scenario: string, rows: readonly CompareRow[]): st
       r.throughputRatio === null ? 'n/a' : r.throughputRatio.toFixed(3),
       r.p99Ratio === null ? 'n/a' : r.p99Ratio.toFixed(3)])
   }
-  return [formatTable(out), ...skippedLines].join('\n')
+  const memory = rows.filter(r => r.skipped === null && r.kibPerConnection !== null).map(r => `${r.target}: ${r.kibPerConnection!.toFixed(1)} KiB of target RSS per connection`)
+  return [formatTable(out), ...memory, ...skippedLines].join('\n')
 }
 
 interface CompareArgs { scenario: string, targets: string[], rounds: number, warmupSeconds: number, bootstrap: string | null, brokers: 1 | 3, out: string, json: boolean, rest: string[] }

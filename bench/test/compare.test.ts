@@ -35,6 +35,11 @@ t.test('medians over rounds and ratios to direct; skipped targets are listed wit
   t.match(table, /direct\s+3\s+110000\s+110\.00\s+1\.000\s+2\.000\s+4\.000\s+n\/a\s+1\.000\s+1\.000/)
   t.match(table, /kproxy\s+3\s+90000 .* 2\.00\s+0\.818\s+1\.500/)
   t.match(table, /envoy: skipped: envoy is not installed/)
+  t.notMatch(table, /per connection/)
+  const conn = { ...result(0, 100), scenario: 'connections', memory: { connections: 10, rssBeforeKiB: 100, rssAfterKiB: 300, perConnectionKiB: 20 } }
+  const memRows = summarizeRounds(['kproxy'], [{ target: 'kproxy', round: 1, result: conn, cpuSeconds: null }], new Map())
+  t.equal(memRows[0]!.kibPerConnection, 20)
+  t.match(compareTable('connections', memRows), /kproxy: 20\.0 KiB of target RSS per connection/)
   // without direct there is nothing to divide by
   t.equal(summarizeRounds(['kproxy'], rounds, new Map())[0]!.throughputRatio, null)
 })
