@@ -25,7 +25,12 @@ export class CountingMetrics implements ProxyMetrics {
   connectionClosed (): void { this.closed++ }
   bytesIn (n: number): void { this.inBytes += n }
   bytesOut (n: number): void { this.outBytes += n }
-  request (apiKey: number): void { bump(this.requests, apiKey) }
+  // "apiKey:version" -> count
+  requestVersions = new Map<string, number>()
+  request (apiKey: number, apiVersion: number): void {
+    bump(this.requests, apiKey)
+    bump(this.requestVersions, `${apiKey}:${apiVersion}`)
+  }
   response (apiKey: number, _v: number, latencyMicros: number): void {
     bump(this.responses, apiKey)
     if (this.latencies.length < 100_000) this.latencies.push(latencyMicros)

@@ -2,6 +2,7 @@
 // (librdkafka) and kafkajs, idempotent producers, consumer groups, exact count and content.
 import t from 'tap'
 import { Kafka, logLevel } from 'kafkajs'
+import { Consumer, Producer, stringDeserializers, stringSerializers } from '@platformatic/kafka'
 import { hasKcat, kafkaCluster, kcat } from '../helpers/kafka.ts'
 import { startBrokerProxy } from '../helpers/broker-proxy.ts'
 import { createTopicsAndWait } from '../helpers/kafkajs-topics.ts'
@@ -19,7 +20,8 @@ t.test('produce and consume through broker mode', { skip: hasKcat() ? false : 'k
   const kcatTopic = `bm-kcat-${unique}`
   const jsTopic = `bm-kafkajs-${unique}`
   const acks0Topic = `bm-acks0-${unique}`
-  await createTopicsAndWait(admin, [kcatTopic, jsTopic, acks0Topic].map(topic => ({ topic, numPartitions: 3, replicationFactor: 3 })))
+  const pltTopic = `bm-platformatic-${unique}`
+  await createTopicsAndWait(admin, [kcatTopic, jsTopic, acks0Topic, pltTopic].map(topic => ({ topic, numPartitions: 3, replicationFactor: 3 })))
 
   // Reads `topic` through kproxy with a kafkajs consumer group until `count` messages arrived.
   async function kafkajsConsume (topic: string, count: number): Promise<string[]> {
@@ -74,6 +76,31 @@ t.test('produce and consume through broker mode', { skip: hasKcat() ? false : 'k
     const got = r.stdout.split('\n').filter(Boolean)
     t.equal(got.length, N)
     t.same(got.sort(), [...expected].sort(), 'exact content, no duplicates')
+  })
+
+  t.test('@platformatic/kafka idempotent producer -> @platformatic/kafka consumer group (current protocol versions)', async t => {
+    const producer = new Producer({ clientId: 'kproxy-plt', bootstrapBrokers: [proxy.bootstrap], serializers: stringSerializers, idempotent: true, acks: -1 })
+    t.teardown(() => producer.close())
+    const expected = Array.from({ length: N }, (_, i) => `plt-${i}`)
+    const started = Date.now()
+    for (let i = 0; i < N; i += 1000) {
+      await producer.send({ messages: expected.slice(i, i + 1000).map((value, j) => ({ topic: pltTopic, key: String(i + j), value })) })
+    }
+    t.comment(`@platformatic/kafka produced ${N} records through kproxy in ${Date.now() - started} ms`)
+    const consumer = new Consumer({ groupId: `g-${pltTopic}`, clientId: 'kproxy-plt', bootstrapBrokers: [proxy.bootstrap], deserializers: stringDeserializers, maxWaitTime: 200 })
+    t.teardown(() => consumer.close(true))
+    const stream = await consumer.consume({ topics: [pltTopic], mode: 'earliest', autocommit: false })
+    const got: string[] = []
+    const timer = setTimeout(() => { stream.destroy(new Error(`only ${got.length} of ${N} messages after 60 s`)) }, 60_000)
+    for await (const message of stream) {
+      got.push(message.value as string)
+      if (got.length >= N) break
+    }
+    clearTimeout(timer)
+    t.equal(got.length, N)
+    t.same([...got].sort(), [...expected].sort(), 'exact content, no duplicates')
+    const versions = [...proxy.metrics.requestVersions.keys()]
+    t.comment(`request versions seen: ${versions.sort().join(' ')}`)
   })
 
   t.test('acks=0 produce gets no response and leaves nothing in flight', async t => {
