@@ -43,6 +43,8 @@ export function policyTable (allowedKeys: readonly number[], deniedKeys: readonl
 
 class Listeners implements BrokerModeListeners, ConnectionHost {
   readonly ctx: ProxyContext
+  // The API key policy (1 = allowed), read per request: a reload may refresh it in place with
+  // allowed.set(policyTable(...)).
   readonly allowed: Uint8Array
   readonly rewriteTarget: RewriteTarget
   readonly ready: Promise<void>
@@ -64,14 +66,16 @@ class Listeners implements BrokerModeListeners, ConnectionHost {
     const config = ctx.config
     this.allowed = policyTable(config.apiKeysAllowed, config.apiKeysDenied)
     const directory = this.#directory
+    // ctx.config is read at each use: a reload that replaces it (advertised host, upstream
+    // servers, timeouts) applies to the next response and the next connection.
     this.rewriteTarget = {
-      advertisedHost: config.advertisedHost,
-      portFor: nodeId => mappedPort(config.brokerPorts, nodeId),
+      get advertisedHost () { return ctx.config.advertisedHost },
+      portFor: nodeId => mappedPort(ctx.config.brokerPorts, nodeId),
       responseError: (apiKey, errorCode) => ctx.metrics.responseError(apiKey, errorCode),
       learn: (nodeId, host, port) => {
         directory.learn(nodeId, host, port)
         if (!this.#servers.has(nodeId) && !this.#stopped) {
-          const local = mappedPort(config.brokerPorts, nodeId)
+          const local = mappedPort(ctx.config.brokerPorts, nodeId)
           if (local < 0) return
           this.addBroker(nodeId)
           ctx.onBrokerDiscovered(nodeId, local)
