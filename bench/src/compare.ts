@@ -14,7 +14,7 @@ import type { RunningTarget } from './targets.ts'
 
 export const COMPARE_USAGE = `Usage: pnpm bench:compare --scenario ${SCENARIOS.join('|')} [--targets direct,kproxy,...]
          [--rounds N (3)] [--warmup SECONDS (5, unmeasured, per target)] [--bootstrap HOST:PORT (default: start a 1-node sandbox)] [--brokers 1|3]
-         [--out DIR (bench/results/latest)] [--json] [any option of that scenario, e.g. --duration 5]
+         [--envoy-bin PATH] [--out DIR (bench/results/latest)] [--json] [any option of that scenario, e.g. --duration 5]
 
 targets: ${Object.values(TARGETS).map(t => `${t.name} (${t.description})`).join(', ')}`
 
@@ -47,8 +47,8 @@ export function median (xs: readonly number[]): number {
 export function summarizeRounds (targets: readonly string[], rounds: readonly Round[], skipped: ReadonlyMap<string, string>): CompareRow[] {
   const rows: CompareRow[] = []
   for (const name of targets) {
-    const mine = rounds.filter(r => r.target === name)
     const reason = skipped.get(name) ?? null
+    const mine = reason === null ? rounds.filter(r => r.target === name) : []
     const tp = (r: ScenarioResult): number => r.scenario === 'roundtrip' || r.scenario === 'connections' ? r.requestsPerSec : r.recordsPerSec
     const cpu = mine.filter(r => r.cpuSeconds !== null && r.result.wireBytes > 0).map(r => r.cpuSeconds! / (r.result.wireBytes / 1e9))
     rows.push({
@@ -92,10 +92,10 @@ export function compareTable (scenario: string, rows: readonly CompareRow[]): st
   return [formatTable(out), ...memory, ...skippedLines].join('\n')
 }
 
-interface CompareArgs { scenario: string, targets: string[], rounds: number, warmupSeconds: number, bootstrap: string | null, brokers: 1 | 3, out: string, json: boolean, rest: string[] }
+interface CompareArgs { envoyBin?: string | null, scenario: string, targets: string[], rounds: number, warmupSeconds: number, bootstrap: string | null, brokers: 1 | 3, out: string, json: boolean, rest: string[] }
 
 export function parseCompareArgs (argv: readonly string[]): CompareArgs {
-  const own = new Set(['--scenario', '--targets', '--rounds', '--warmup', '--bootstrap', '--brokers', '--out'])
+  const own = new Set(['--scenario', '--targets', '--rounds', '--warmup', '--bootstrap', '--brokers', '--out', '--envoy-bin'])
   const mine: string[] = []
   const rest: string[] = []
   for (let i = 0; i < argv.length; i++) {
@@ -105,7 +105,7 @@ export function parseCompareArgs (argv: readonly string[]): CompareArgs {
   }
   let values: Record<string, string | boolean | undefined>
   try {
-    ({ values } = parseArgs({ args: mine, strict: true, allowPositionals: false, options: { scenario: { type: 'string' }, targets: { type: 'string' }, rounds: { type: 'string' }, warmup: { type: 'string' }, bootstrap: { type: 'string' }, brokers: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } } }))
+    ({ values } = parseArgs({ args: mine, strict: true, allowPositionals: false, options: { scenario: { type: 'string' }, targets: { type: 'string' }, rounds: { type: 'string' }, warmup: { type: 'string' }, 'envoy-bin': { type: 'string' }, bootstrap: { type: 'string' }, brokers: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } } }))
   } catch (err) {
     throw usageError((err as Error).message)
   }
@@ -127,7 +127,11 @@ export function parseCompareArgs (argv: readonly string[]): CompareArgs {
   if (bootstrap !== undefined) parseHostPort(bootstrap, '--bootstrap')
   // validate the scenario options now, before anything is started
   parseBenchArgs([scenario, '--target', '127.0.0.1:9', ...rest])
-  return { scenario, targets, rounds, warmupSeconds, bootstrap: bootstrap ?? null, brokers, out: (values.out as string | undefined) ?? 'bench/results/latest', json: values.json === true, rest }
+  return { envoyBin: (values['envoy-bin'] as string | undefined) ?? null, scenario, targets, rounds, warmupSeconds, bootstrap: bootstrap ?? null, brokers, out: (values.out as string | undefined) ?? 'bench/results/latest', json: values.json === true, rest }
+}
+
+function extraArgs (scenario: string, t: RunningTarget): string[] {
+  return scenario === 'produce' || scenario === 'fetch' ? t.extraArgs ?? [] : []
 }
 
 export async function runCompare (args: CompareArgs, log: (m: string) => void): Promise<{ rows: CompareRow[], rounds: Round[], files: string[] }> {
@@ -150,7 +154,7 @@ export async function runCompare (args: CompareArgs, log: (m: string) => void): 
     const brokerPid = cluster === null ? null : [...cluster.pids().values()][0] ?? null
     for (const name of args.targets) {
       try {
-        running.set(name, await TARGETS[name]!.start({ host, port, brokerPid, log }))
+        running.set(name, await TARGETS[name]!.start({ host, port, brokerPid, envoyBin: args.envoyBin ?? null, log }))
         log(`${name}: ready`)
       } catch (err) {
         skipped.set(name, (err as Error).message)
@@ -161,19 +165,29 @@ export async function runCompare (args: CompareArgs, log: (m: string) => void): 
     // run per target first, so that round 1 is not an outlier
     if (args.warmupSeconds > 0 && args.scenario !== 'connections') {
       for (const [name, t] of running) {
-        await runScenario({ ...parseBenchArgs([args.scenario, '--target', `${t.host}:${t.port}`, '--label', name, ...args.rest]), durationMs: args.warmupSeconds * 1000 })
+        await runScenario({ ...parseBenchArgs([args.scenario, '--target', `${t.host}:${t.port}`, '--label', name, ...args.rest, ...extraArgs(args.scenario, t)]), durationMs: args.warmupSeconds * 1000 })
         log(`${name}: warmed up (${args.warmupSeconds} s)`)
       }
     }
     for (let round = 1; round <= args.rounds; round++) {
-      for (const [name, t] of running) {
-        const options = parseBenchArgs([args.scenario, '--target', `${t.host}:${t.port}`, '--label', name, ...args.rest])
+      for (const [name, t] of [...running]) {
+        const options = parseBenchArgs([args.scenario, '--target', `${t.host}:${t.port}`, '--label', name, ...args.rest, ...extraArgs(args.scenario, t)])
         if (options.scenario === 'connections' && t.pid !== null) options.targetPid = t.pid
         const cpuBefore = t.pid === null || name === 'direct' ? null : cpuSeconds(t.pid)
-        const result = await runScenario(options)
+        let result: ScenarioResult
+        try {
+          result = await runScenario(options)
+        } catch (err) {
+          // one target failing does not end the comparison: it is reported, the others go on
+          skipped.set(name, `failed in round ${round}: ${(err as Error).message}`)
+          log(`round ${round} ${name}: failed: ${(err as Error).message}`)
+          running.delete(name)
+          await t.stop().catch(() => {})
+          continue
+        }
         const cpuAfter = t.pid === null || name === 'direct' ? null : cpuSeconds(t.pid)
         rounds.push({ target: name, round, result, cpuSeconds: cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore })
-        log(`round ${round} ${name}: ${Math.round(options.scenario === 'roundtrip' ? result.requestsPerSec : result.recordsPerSec)}/s, p99 ${(result.latencyUs.p99 / 1000).toFixed(3)} ms${result.sendLagUs === null ? '' : ` (generator send lag p50 ${(result.sendLagUs.p50 / 1000).toFixed(3)} ms, p99 ${(result.sendLagUs.p99 / 1000).toFixed(3)} ms)`}`)
+        log(`round ${round} ${name}: ${Math.round(options.scenario === 'roundtrip' || options.scenario === 'connections' ? result.requestsPerSec : result.recordsPerSec)}/s, p99 ${(result.latencyUs.p99 / 1000).toFixed(3)} ms${result.sendLagUs === null ? '' : ` (generator send lag p50 ${(result.sendLagUs.p50 / 1000).toFixed(3)} ms, p99 ${(result.sendLagUs.p99 / 1000).toFixed(3)} ms)`}`)
       }
     }
   } finally {
@@ -182,7 +196,7 @@ export async function runCompare (args: CompareArgs, log: (m: string) => void): 
   }
   const rows = summarizeRounds(args.targets, rounds, skipped)
   // one histogram per target over all its rounds, for the .hgrm files and the chart
-  const merged: ScenarioResult[] = args.targets.filter(t => rounds.some(r => r.target === t)).map(t => {
+  const merged: ScenarioResult[] = args.targets.filter(t => !skipped.has(t) && rounds.some(r => r.target === t)).map(t => {
     const mine = rounds.filter(r => r.target === t)
     const histogram = mergeHistograms(mine.map(r => encodeHistogram(r.result.histogram)))
     return { ...mine[0]!.result, label: t, histogram, latencyUs: summarize(histogram) }

@@ -27,6 +27,9 @@ export interface BenchOptions {
   request: 'apiversions' | 'metadata'
   count: number
   targetPid: number
+  // send every request to --target, not to the leaders' advertised addresses (a layer-4 proxy
+  // such as Envoy tcp_proxy in front of a single broker does not rewrite them)
+  pinTarget: boolean
   json: boolean
   out: string
   label: string
@@ -41,6 +44,8 @@ common:      --connections N (4)  --threads N (min(connections, 2))  --duration 
              --label NAME (the target)  --target-pid PID  target process for CPU/memory figures
 produce:     --record-size BYTES (1024) --records-per-batch N (100) --partitions N (6)
              --acks 0|1|all (1) --in-flight N (5) --topic NAME (kproxy-bench)
+             --pin-target  send to --target, not to the advertised leaders (a layer-4 proxy
+                           in front of a single broker)
 fetch:       --record-size --records-per-batch --partitions --topic --prefill-mb N (64)
              --fetch-max-bytes BYTES (4194304) --in-flight N (1)
 roundtrip:   --request apiversions|metadata (apiversions) --pipeline N (1)
@@ -65,6 +70,7 @@ const SPEC = {
   count: { type: 'string' },
   'target-pid': { type: 'string' },
   json: { type: 'boolean' },
+  'pin-target': { type: 'boolean' },
   out: { type: 'string' },
   label: { type: 'string' }
 } as const
@@ -72,8 +78,8 @@ const SPEC = {
 // Which options belong to which scenario (the common ones belong to all).
 const COMMON = ['target', 'connections', 'threads', 'duration', 'rate', 'json', 'out', 'label', 'target-pid']
 const ONLY: Record<Scenario, string[]> = {
-  produce: ['record-size', 'records-per-batch', 'partitions', 'acks', 'in-flight', 'topic'],
-  fetch: ['record-size', 'records-per-batch', 'partitions', 'topic', 'prefill-mb', 'fetch-max-bytes', 'in-flight'],
+  produce: ['record-size', 'records-per-batch', 'partitions', 'acks', 'in-flight', 'topic', 'pin-target'],
+  fetch: ['record-size', 'records-per-batch', 'partitions', 'topic', 'prefill-mb', 'fetch-max-bytes', 'in-flight', 'pin-target'],
   roundtrip: ['request', 'pipeline'],
   connections: ['count']
 }
@@ -157,6 +163,7 @@ export function parseBenchArgs (argv: readonly string[]): BenchOptions {
     request,
     count: integer('count', s('count'), 1000, 1, 100_000),
     targetPid: pid,
+    pinTarget: values['pin-target'] === true,
     json: values.json === true,
     out: s('out') ?? '',
     label: s('label') ?? `${host}:${port}`

