@@ -1,0 +1,87 @@
+// Shared pieces of the end-to-end tests: durable topics (replication factor 3, min.insync.replicas
+// 2), consumer groups that read a known number of records, and an exact-once tally.
+import type { Admin, Kafka } from 'kafkajs'
+import { kcat } from './kafka.ts'
+import { createTopicsAndWait } from './kafkajs-topics.ts'
+
+export async function createDurableTopics (admin: Admin, names: string[], numPartitions: number): Promise<void> {
+  await createTopicsAndWait(admin, names.map(topic => ({
+    topic,
+    numPartitions,
+    replicationFactor: 3,
+    configEntries: [{ name: 'min.insync.replicas', value: '2' }]
+  })))
+}
+
+export interface Tally {
+  count: number
+  missing: number
+  duplicates: number
+  unexpected: number
+  // a few offenders of each kind, for the failure message
+  examples: string[]
+}
+
+// Compares what was read with what was expected: every expected value once, nothing else.
+export function tally (got: readonly string[], expected: Iterable<string>): Tally {
+  const want = new Set(expected)
+  const seen = new Set<string>()
+  const examples: string[] = []
+  let duplicates = 0
+  let unexpected = 0
+  for (const v of got) {
+    if (!want.has(v)) {
+      unexpected++
+      if (examples.length < 10) examples.push(`unexpected ${v}`)
+    } else if (seen.has(v)) {
+      duplicates++
+      if (examples.length < 10) examples.push(`duplicate ${v}`)
+    } else {
+      seen.add(v)
+    }
+  }
+  const missing = want.size - seen.size
+  if (missing > 0) {
+    for (const v of want) {
+      if (examples.length >= 15) break
+      if (!seen.has(v)) examples.push(`missing ${v}`)
+    }
+  }
+  return { count: got.length, missing, duplicates, unexpected, examples }
+}
+
+// A kafkajs consumer group reads `count` records of `topic` from the beginning.
+export async function kafkajsGroupRead (kafka: Kafka, topic: string, groupId: string, count: number, timeoutMs = 90_000): Promise<string[]> {
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200, maxBytes: 16 << 20 })
+  await consumer.connect()
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true })
+    const values: string[] = []
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`group ${groupId}: only ${values.length} of ${count} records after ${timeoutMs} ms`)), timeoutMs)
+      consumer.run({
+        eachBatch: async ({ batch }) => {
+          for (const m of batch.messages) values.push(m.value!.toString())
+          if (values.length >= count) { clearTimeout(timer); resolve() }
+        }
+      }).catch((err: unknown) => { clearTimeout(timer); reject(err as Error) })
+    })
+    // anything more that arrives within a moment would be a duplicate or a stray
+    await new Promise(resolve => setTimeout(resolve, 500))
+    return values
+  } finally {
+    await consumer.disconnect()
+  }
+}
+
+// kcat (librdkafka) as a consumer group member reads `topic` to its end (-e: every assigned
+// partition at EOF), so records beyond the expected ones would show too. Values, one per line.
+export async function kcatGroupRead (bootstrap: string, topic: string, groupId: string, timeoutMs = 90_000): Promise<string[]> {
+  const r = await kcat(['-b', bootstrap, '-G', groupId, '-X', 'auto.offset.reset=earliest', '-q', '-e', '-f', '%s\n', topic], { timeoutMs })
+  if (r.code !== 0) throw new Error(`kcat -G ${groupId} exited ${String(r.code)} after ${r.stdout.split('\n').length - 1} records: ${r.stderr.slice(-2000)}`)
+  return r.stdout.split('\n').filter(Boolean)
+}
+
+export function perSecond (count: number, ms: number): string {
+  return `${Math.round(count / Math.max(ms, 1) * 1000)} records/s`
+}
