@@ -173,7 +173,7 @@ export function findEnvoy (given: string | null | undefined): string | null {
   return null
 }
 
-// Layer-4 config: one listener, tcp_proxy to the bootstrap broker. Envoy does not rewrite the
+// Layer-4 config: one listener, tcp_proxy to the bootstrap broker, circuit breakers out of the way. Envoy does not rewrite the
 // addresses in Metadata, so runs against it use --pin-target (single-broker clusters only).
 export function envoyTcpProxyConfig (listenPort: number, adminPort: number, upstreamHost: string, upstreamPort: number): string {
   return `admin:
@@ -193,6 +193,10 @@ static_resources:
   - name: kafka
     type: STATIC
     connect_timeout: 5s
+    # the default circuit breaker allows 1024 upstream connections and resets the rest
+    circuit_breakers:
+      thresholds:
+      - { max_connections: 1000000, max_pending_requests: 1000000, max_requests: 1000000 }
     load_assignment:
       cluster_name: kafka
       endpoints:
