@@ -71,7 +71,7 @@ export async function runLoad (options: BenchOptions, lanes: readonly Lane[], re
       })
     ])
     const failed = results.find(r => r.failure !== null)
-    if (failed !== undefined) throw new KproxyError('KPROXY_ERR_BENCH_RUN', `The load run failed: ${failed.failure}.`)
+    if (failed !== undefined) throw new KproxyError('KPROXY_ERR_BENCH_RUN', `The load run failed: ${failed.failure!.replace(/\.$/, '')}.`)
     const merged = mergeResults(results)
     if (merged.unanswered > 0) {
       throw new KproxyError('KPROXY_ERR_BENCH_TIMEOUT', `${merged.unanswered} request(s) were still unanswered 10 s after the run ended; the target stopped answering.`)

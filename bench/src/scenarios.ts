@@ -142,6 +142,8 @@ async function fetch (options: BenchOptions): Promise<ScenarioResult> {
 }
 
 async function roundtrip (options: BenchOptions): Promise<ScenarioResult> {
+  // one answered ApiVersions first: an unreachable or non-Kafka target fails here, plainly
+  await withSetup(options, conn => conn.request(id => encodeApiVersions(id), 'ApiVersions'))
   const lanes: Lane[] = Array.from({ length: options.connections }, () => ({ host: options.host, port: options.port, partitions: [] }))
   return resultOf(options, await runLoad(options, lanes))
 }
