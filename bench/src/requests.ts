@@ -135,21 +135,30 @@ export async function ensureTopic (conn: SetupConnection, topic: string, partiti
   }
 }
 
-// End offsets (log end, timestamp -1) of the given partitions, asked of one broker.
-export async function endOffsets (conn: SetupConnection, topic: string, partitions: readonly number[]): Promise<Map<number, bigint>> {
-  const payload = await conn.request(id => encodeRequest({ apiKey: ApiKey.ListOffsets, apiVersion: VERSIONS.listOffsets, correlationId: id, clientId: CLIENT_ID }, {
-    replicaId: -1,
-    isolationLevel: 0,
-    topics: [{ name: topic, partitions: partitions.map(p => ({ partitionIndex: p, currentLeaderEpoch: -1, timestamp: -1n })) }],
-    timeoutMs: 10_000
-  }), 'ListOffsets')
-  const { body } = decodeResponse(payload, ApiKey.ListOffsets, VERSIONS.listOffsets)
-  const out = new Map<number, bigint>()
-  for (const t of body.topics) {
-    for (const p of t.partitions) {
-      if (p.errorCode !== 0) throw new KproxyError('KPROXY_ERR_BENCH_SETUP', `ListOffsets for ${topic}-${p.partitionIndex} failed: ${errorName(p.errorCode)}.`)
-      out.set(p.partitionIndex, p.offset)
+// End offsets (log end, timestamp -1) of the given partitions, asked of one broker. Retriable
+// errors (a partition of a topic created a moment ago may not be loaded yet) are retried for 10 s.
+export async function endOffsets (conn: SetupConnection, topic: string, partitions: readonly number[], timeoutMs = 10_000): Promise<Map<number, bigint>> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const payload = await conn.request(id => encodeRequest({ apiKey: ApiKey.ListOffsets, apiVersion: VERSIONS.listOffsets, correlationId: id, clientId: CLIENT_ID }, {
+      replicaId: -1,
+      isolationLevel: 0,
+      topics: [{ name: topic, partitions: partitions.map(p => ({ partitionIndex: p, currentLeaderEpoch: -1, timestamp: -1n })) }],
+      timeoutMs: 10_000
+    }), 'ListOffsets')
+    const { body } = decodeResponse(payload, ApiKey.ListOffsets, VERSIONS.listOffsets)
+    const out = new Map<number, bigint>()
+    let failure: { partition: number, code: number } | null = null
+    for (const t of body.topics) {
+      for (const p of t.partitions) {
+        if (p.errorCode !== 0) failure ??= { partition: p.partitionIndex, code: p.errorCode }
+        else out.set(p.partitionIndex, p.offset)
+      }
     }
+    if (failure === null) return out
+    if (errorByCode(failure.code)?.retriable !== true || Date.now() > deadline) {
+      throw new KproxyError('KPROXY_ERR_BENCH_SETUP', `ListOffsets for ${topic}-${failure.partition} failed: ${errorName(failure.code)}.`)
+    }
+    await new Promise(resolve => setTimeout(resolve, 200))
   }
-  return out
 }

@@ -41,6 +41,27 @@ t.test('roundtrip ApiVersions pipelined, and Metadata one at a time', async t =>
   t.ok(m.latencyUs.count >= 150, `${m.latencyUs.count} answered at 200/s for 1 s`)
 })
 
+t.test('fetch reads a pre-filled topic; connections reports the broker\'s memory per connection', async t => {
+  const f = await runScenario(parseBenchArgs(['fetch', '--target', bootstrap, '--duration', '1', '--prefill-mb', '4', '--partitions', '2', '--connections', '2', '--topic', 'bench-fetch-test']))
+  const ends = await topicEndOffsets('bench-fetch-test', await leadersOf(parseBenchArgs(['fetch', '--target', bootstrap, '--partitions', '2', '--topic', 'bench-fetch-test'])))
+  let total = 0n
+  for (const v of ends.values()) total += v
+  t.ok(Number(total) * 1024 >= 4e6, `pre-filled ${total} records`)
+  t.ok(f.records > 0 && f.mbPerSec > 0, `${f.recordsPerSec} records/s, ${f.mbPerSec} MB/s`)
+  t.same(f.errors, {})
+  const pid = [...cluster.pids().values()][0]!
+  const c = await runScenario(parseBenchArgs(['connections', '--target', bootstrap, '--count', '60', '--target-pid', String(pid)]))
+  t.equal(c.latencyUs.count, 60)
+  t.equal(c.memory?.connections, 60)
+  t.ok(c.memory!.rssAfterKiB > 0 && c.memory!.rssBeforeKiB > 0)
+})
+
+t.test('--pin-target sends every partition to --target', async t => {
+  const r = await runScenario(parseBenchArgs(['produce', '--target', bootstrap.replace('127.0.0.1', 'localhost'), '--pin-target', '--duration', '1', '--partitions', '2', '--topic', 'bench-pin-test']))
+  t.ok(r.records > 0)
+  t.same(r.errors, {})
+})
+
 t.test('compare with direct (and an Envoy that is not there) prints the table and writes .hgrm, JSON and SVG', async t => {
   const dir = join(outDir, 'compare')
   const { rows, files } = await runCompare({ scenario: 'produce', targets: ['direct', 'envoy'], envoyBin: '/nonexistent/envoy', rounds: 2, warmupSeconds: 1, bootstrap, brokers: 1, out: dir, json: false, rest: ['--duration', '1', '--topic', 'bench-compare-test'] }, () => {})
