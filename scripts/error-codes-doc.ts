@@ -56,7 +56,7 @@ export function render (codes: Map<string, Use[]>): string {
   ]
   for (const [code, uses] of codes) {
     const files = [...new Set(uses.map(u => `\`${u.file}\``))].join('<br>')
-    const message = uses.map(u => u.message).filter(Boolean)[0] ?? ''
+    const message = uses.map(u => u.message).filter(Boolean)[0] ?? '_composed at run time from the underlying error; see the file_'
     lines.push(`| \`${code}\` | ${files} | ${message.replaceAll('|', '\\|')} |`)
   }
   return lines.join('\n') + '\n'
