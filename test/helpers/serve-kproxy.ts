@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { freePort, freePortRange } from './broker-proxy.ts'
 import type { TeardownHost } from './kafka.ts'
+import { collectOutput } from './process-output.ts'
 
 const KPROXY = fileURLToPath(new URL('../../packages/cli/bin/kproxy', import.meta.url))
 
@@ -43,19 +44,7 @@ export async function serveKproxy (t: TeardownHost, options: ServeOptions): Prom
   const args = ['serve', '--workers', String(options.workers ?? 2), '--upstream', options.upstream,
     '--listen', `127.0.0.1:${listenPort}`, '--admin', `127.0.0.1:${adminPort}`, ...(options.args ?? [])]
   const child = spawn(KPROXY, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } })
-  const logs: Array<Record<string, unknown>> = []
-  let partial = ''
-  let stderr = ''
-  child.stdout!.on('data', (c: Buffer) => {
-    partial += c.toString()
-    let nl: number
-    while ((nl = partial.indexOf('\n')) >= 0) {
-      const line = partial.slice(0, nl)
-      partial = partial.slice(nl + 1)
-      try { logs.push(JSON.parse(line) as Record<string, unknown>) } catch { logs.push({ raw: line }) }
-    }
-  })
-  child.stderr!.on('data', (c: Buffer) => { stderr += c.toString() })
+  const { logs, stderr: readStderr } = collectOutput(child)
   let exitStatus: { code: number | null, signal: NodeJS.Signals | null } | null = null
   const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>(resolve => {
     child.on('exit', (code, signal) => {
@@ -76,11 +65,11 @@ export async function serveKproxy (t: TeardownHost, options: ServeOptions): Prom
   const started = Date.now()
   const deadline = started + (options.readyTimeoutMs ?? 30_000)
   for (;;) {
-    if (exitStatus !== null) throw new Error(`kproxy serve exited during start-up (${JSON.stringify(exitStatus)}): ${stderr}`)
+    if (exitStatus !== null) throw new Error(`kproxy serve exited during start-up (${JSON.stringify(exitStatus)}): ${readStderr()}`)
     try {
       if ((await fetch(`${adminUrl}/ready`)).status === 200) break
     } catch {}
-    if (Date.now() > deadline) throw new Error(`kproxy serve: /ready not 200 after ${options.readyTimeoutMs ?? 30_000} ms; stderr: ${stderr}`)
+    if (Date.now() > deadline) throw new Error(`kproxy serve: /ready not 200 after ${options.readyTimeoutMs ?? 30_000} ms; stderr: ${readStderr()}`)
     await sleep(100)
   }
   t.comment?.(`kproxy serve --workers ${options.workers ?? 2} ready in ${Date.now() - started} ms on 127.0.0.1:${listenPort}`)
@@ -91,7 +80,7 @@ export async function serveKproxy (t: TeardownHost, options: ServeOptions): Prom
     listenPort,
     adminUrl,
     logs,
-    stderr: () => stderr,
+    stderr: readStderr,
     metrics: async () => await (await fetch(`${adminUrl}/metrics`)).text(),
     stop
   }

@@ -14,6 +14,7 @@ import { encodeRequest } from '@kproxy/core/protocol/codec'
 import { FrameReader, frameToBuffer } from '@kproxy/core/protocol/frame-reader'
 import { hasKcat, kafkaCluster, kcat, kcatBrokers } from '../helpers/kafka.ts'
 import { freePort, freePortRange } from '../helpers/broker-proxy.ts'
+import { collectOutput } from '../helpers/process-output.ts'
 
 const KPROXY = fileURLToPath(new URL('../../packages/cli/bin/kproxy', import.meta.url))
 
@@ -26,23 +27,11 @@ interface Served {
 
 function serve (args: string[], env: Record<string, string> = {}): Served {
   const child = spawn(KPROXY, ['serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
-  const logs: Array<Record<string, unknown>> = []
-  let partial = ''
-  let stderr = ''
-  child.stdout!.on('data', (c: Buffer) => {
-    partial += c.toString()
-    let nl: number
-    while ((nl = partial.indexOf('\n')) >= 0) {
-      const line = partial.slice(0, nl)
-      partial = partial.slice(nl + 1)
-      try { logs.push(JSON.parse(line) as Record<string, unknown>) } catch { logs.push({ raw: line }) }
-    }
-  })
-  child.stderr!.on('data', (c: Buffer) => { stderr += c.toString() })
+  const { logs, stderr: readStderr } = collectOutput(child)
   const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>(resolve => {
     child.on('exit', (code, signal) => resolve({ code, signal }))
   })
-  return { child, logs, stderr: () => stderr, exited }
+  return { child, logs, stderr: readStderr, exited }
 }
 
 async function http (method: string, url: string): Promise<{ status: number, text: string }> {
