@@ -2,10 +2,10 @@
 // histograms are decoded and added, so percentiles are those of all workers' requests together.
 import * as hdr from 'hdr-histogram-js'
 import type { Histogram } from 'hdr-histogram-js'
-import { createLatencyHistogram } from './metrics-registry.ts'
-import type { MetricsSnapshot } from './metrics-registry.ts'
+import { createLatencyHistogram, SCALAR_COUNTERS } from './metrics-registry.ts'
+import type { MetricsSnapshot, ScalarCounters } from './metrics-registry.ts'
 
-export interface MergedMetrics {
+export interface MergedMetrics extends ScalarCounters {
   workers: number
   // apiKey -> version -> count
   requests: Map<number, Map<number, number>>
@@ -13,15 +13,14 @@ export interface MergedMetrics {
   // apiKey -> error code -> count
   errors: Map<number, Map<number, number>>
   denied: Map<number, number>
-  unknownApis: number
-  decodeFailures: number
-  overflow: number
-  bytesIn: number
-  bytesOut: number
-  connectionsActive: number
-  connectionsTotal: number
   // apiKey -> latency in µs
   latency: Map<number, Histogram>
+}
+
+function scalars (m: ScalarCounters): ScalarCounters {
+  const out = {} as ScalarCounters
+  for (const key of SCALAR_COUNTERS) out[key] = m[key]
+  return out
 }
 
 function add2 (target: Map<number, Map<number, number>>, a: number, b: number, n: number): void {
@@ -51,13 +50,7 @@ export function mergeSnapshots (snapshots: readonly MetricsSnapshot[]): MergedMe
     for (const [k, v, n] of s.responses) add2(m.responses, k, v, n)
     for (const [k, c, n] of s.errors) add2(m.errors, k, c, n)
     for (const [k, n] of s.denied) m.denied.set(k, (m.denied.get(k) ?? 0) + n)
-    m.unknownApis += s.unknownApis
-    m.decodeFailures += s.decodeFailures
-    m.overflow += s.overflow
-    m.bytesIn += s.bytesIn
-    m.bytesOut += s.bytesOut
-    m.connectionsActive += s.connectionsActive
-    m.connectionsTotal += s.connectionsTotal
+    for (const key of SCALAR_COUNTERS) m[key] += s[key]
     for (const [k, encoded] of s.latency) {
       let h = m.latency.get(k)
       if (h === undefined) m.latency.set(k, h = createLatencyHistogram())
@@ -85,13 +78,8 @@ export function foldSnapshots (snapshots: readonly MetricsSnapshot[]): MetricsSn
     responses: flat2(m.responses),
     errors: flat2(m.errors),
     denied: [...m.denied],
-    unknownApis: m.unknownApis,
-    decodeFailures: m.decodeFailures,
-    overflow: m.overflow,
-    bytesIn: m.bytesIn,
-    bytesOut: m.bytesOut,
+    ...scalars(m),
     connectionsActive: 0,
-    connectionsTotal: m.connectionsTotal,
     latency: [...m.latency].map(([k, h]): [number, string] => [k, hdr.encodeIntoCompressedBase64(h)])
   }
 }

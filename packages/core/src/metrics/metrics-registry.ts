@@ -24,14 +24,8 @@ export function createLatencyHistogram (): Histogram {
   })
 }
 
-export interface MetricsSnapshot {
-  // [apiKey, version, count] for non-zero entries
-  requests: Array<[number, number, number]>
-  responses: Array<[number, number, number]>
-  // [apiKey, errorCode, count]; errorCode 255 means "outside -1..254"
-  errors: Array<[number, number, number]>
-  // [apiKey, count]
-  denied: Array<[number, number]>
+// The plain counters, the same in a worker's snapshot and in the merged view (merging adds them).
+export interface ScalarCounters {
   unknownApis: number
   decodeFailures: number
   // requests whose api key or version did not fit the tables (counted, not itemised)
@@ -40,6 +34,20 @@ export interface MetricsSnapshot {
   bytesOut: number
   connectionsActive: number
   connectionsTotal: number
+}
+
+export const SCALAR_COUNTERS: ReadonlyArray<keyof ScalarCounters> = [
+  'unknownApis', 'decodeFailures', 'overflow', 'bytesIn', 'bytesOut', 'connectionsActive', 'connectionsTotal'
+]
+
+export interface MetricsSnapshot extends ScalarCounters {
+  // [apiKey, version, count] for non-zero entries
+  requests: Array<[number, number, number]>
+  responses: Array<[number, number, number]>
+  // [apiKey, errorCode, count]; errorCode 255 means "outside -1..254"
+  errors: Array<[number, number, number]>
+  // [apiKey, count]
+  denied: Array<[number, number]>
   // apiKey -> histogram of response latency in µs, hdr-histogram compressed base64
   latency: Array<[number, string]>
 }
