@@ -85,3 +85,20 @@ export async function kcatGroupRead (bootstrap: string, topic: string, groupId: 
 export function perSecond (count: number, ms: number): string {
   return `${Math.round(count / Math.max(ms, 1) * 1000)} records/s`
 }
+
+// Waits until the group's coordinator answers DescribeGroups without an error. The first group
+// of a fresh cluster creates __consumer_offsets, and its partitions then load for a while: a
+// consumer that joins meanwhile gets COORDINATOR_LOAD_IN_PROGRESS, which kafkajs reports as a
+// crash (and restarts). Tests that count crashes wait here first, so that a crash means kproxy.
+export async function groupCoordinatorReady (admin: Admin, groupId: string, timeoutMs = 60_000): Promise<number> {
+  const started = Date.now()
+  for (;;) {
+    try {
+      await admin.describeGroups([groupId])
+      return Date.now() - started
+    } catch (err) {
+      if ((err as { retriable?: boolean }).retriable !== true || Date.now() - started > timeoutMs) throw err
+      await new Promise(resolve => setTimeout(resolve, 200))
+    }
+  }
+}

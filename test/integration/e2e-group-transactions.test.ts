@@ -10,7 +10,7 @@ import type { Consumer } from 'kafkajs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { hasKcat, kafkaCluster, kcat } from '../helpers/kafka.ts'
 import { metricSum, serveKproxy } from '../helpers/serve-kproxy.ts'
-import { createDurableTopics, tally } from '../helpers/e2e-records.ts'
+import { createDurableTopics, groupCoordinatorReady, tally } from '../helpers/e2e-records.ts'
 
 const PARTITIONS = 6
 const PER_PHASE = 5000
@@ -105,6 +105,7 @@ t.test('consumer group and transactions through kproxy serve', { skip: hasKcat()
       t.comment(`${name}: ${values.length} records read by ${members.filter(m => m.running).map(m => `${m.name} (${m.got} so far)`).join(', ')}`)
     }
 
+    t.comment(`group coordinator ready in ${await groupCoordinatorReady(admin, groupId)} ms`)
     let since = Date.now()
     await startMember('a')
     await settled(since, 'a joins')
