@@ -29,9 +29,18 @@ export interface IssueCertificateOptions {
   // Extended key usage: serverAuth and/or clientAuth; at least one must be set.
   server?: boolean
   client?: boolean
-  // Subject alternative names as 'DNS:host' or 'IP:address' (IPv4 or IPv6).
+  // Subject alternative names as 'DNS:host', 'IP:address' (IPv4 or IPv6) or 'URI:scheme:…'
+  // (e.g. a SPIFFE id 'URI:spiffe://trust.domain/path').
   sans?: readonly string[]
+  // Extra subject attributes beside the common name, by node-forge name or short name
+  // (organizationName / O, organizationalUnitName / OU, countryName / C, ...), in certificate
+  // order: most general first, the CN is appended last.
+  subject?: ReadonlyArray<{ name: string, value: string }>
   days?: number
+  // An explicit validity window; either bound replaces the one computed from `days` (and the
+  // backdating). Tests use it for expired and not-yet-valid certificates.
+  notBefore?: Date
+  notAfter?: Date
   keySize?: number
 }
 
@@ -42,6 +51,7 @@ const BACKDATE_MS = 5 * 60 * 1000
 
 // GeneralName tags (RFC 5280 4.2.1.6) that node-forge understands.
 const SAN_DNS = 2
+const SAN_URI = 6
 const SAN_IP = 7
 
 export async function createCa (options: CreateCaOptions = {}): Promise<CertificateAuthority> {
@@ -71,10 +81,16 @@ export async function issueCertificate (ca: CertificateAuthority, options: Issue
   }
   const days = checkDays(options.days ?? DEFAULT_LEAF_DAYS)
   const altNames = (options.sans ?? []).map(parseSan)
+  const subject = subjectAttributes(options)
   const { caCert, caKey } = loadCa(ca)
   const keys = await generateRsaKeyPair(options.keySize ?? DEFAULT_RSA_KEY_SIZE)
   const cert = newCertificate(forge.pki.publicKeyFromPem(keys.publicKey), days)
-  cert.setSubject([{ name: 'commonName', value: options.name }])
+  if (options.notBefore !== undefined) cert.validity.notBefore = checkDate(options.notBefore, 'notBefore', options.name)
+  if (options.notAfter !== undefined) cert.validity.notAfter = checkDate(options.notAfter, 'notAfter', options.name)
+  if (cert.validity.notAfter.getTime() <= cert.validity.notBefore.getTime()) {
+    throw new KproxyError('KPROXY_ERR_CERT_OPTIONS', `Certificate '${options.name}' must have notAfter later than notBefore.`)
+  }
+  cert.setSubject(subject)
   cert.setIssuer(caCert.subject.attributes)
   const extensions: object[] = [
     { name: 'basicConstraints', cA: false, critical: true },
@@ -115,6 +131,43 @@ function randomSerial (): string {
   return bytes.toString('hex')
 }
 
+function checkDate (d: Date, what: string, name: string): Date {
+  if (!(d instanceof Date) || Number.isNaN(d.getTime())) {
+    throw new KproxyError('KPROXY_ERR_CERT_OPTIONS', `Certificate '${name}' has an invalid ${what} date.`)
+  }
+  return d
+}
+
+// Known attribute names only: forge would otherwise encode an attribute it has no OID for as
+// garbage, or throw an untyped error at signing time.
+function subjectAttributes (options: IssueCertificateOptions): SubjectAttribute[] {
+  const out: SubjectAttribute[] = []
+  const oids = forge.pki.oids as Record<string, string | undefined>
+  for (const a of options.subject ?? []) {
+    const known = a !== null && typeof a === 'object' && typeof a.value === 'string' && a.value !== '' &&
+      typeof a.name === 'string' && a.name !== 'commonName' && a.name !== 'CN'
+    if (known && /^\d+(\.\d+)+$/.test(oids[a.name] ?? '')) out.push(withTag({ name: a.name, value: a.value }))
+    else if (known && SHORT_NAMES.has(a.name)) out.push(withTag({ shortName: a.name, value: a.value }))
+    else {
+      throw new KproxyError('KPROXY_ERR_CERT_OPTIONS', `Certificate '${options.name}' has an unknown or empty subject attribute ${JSON.stringify(a?.name)}; use names like organizationName or O, and set the common name with 'name'.`)
+    }
+  }
+  out.push(withTag({ name: 'commonName', value: options.name }))
+  return out
+}
+
+interface SubjectAttribute { name?: string, shortName?: string, value: string, valueTagClass?: number }
+
+// forge writes PrintableString by default, which cannot hold e.g. '_', '@', '&' or non-ASCII;
+// such values go out as UTF8String (what OpenSSL does too).
+function withTag (a: SubjectAttribute): SubjectAttribute {
+  if (!/^[A-Za-z0-9 '()+,\-./:=?]*$/.test(a.value)) a.valueTagClass = forge.asn1.Type.UTF8
+  return a
+}
+
+// The short names node-forge maps to OIDs (forge.pki.certificate attribute shortName).
+const SHORT_NAMES = new Set(['C', 'ST', 'L', 'O', 'OU', 'E'])
+
 function checkDays (days: number): number {
   if (!Number.isInteger(days) || days < 1) {
     throw new KproxyError('KPROXY_ERR_CERT_OPTIONS', `Certificate validity must be a whole number of days >= 1, got ${days}.`)
@@ -140,7 +193,9 @@ function parseSan (san: string): { type: number, value?: string, ip?: string } {
     return { type: SAN_DNS, value }
   }
   if (kind === 'IP' && isIP(value) !== 0) return { type: SAN_IP, ip: value }
-  throw new KproxyError('KPROXY_ERR_CERT_SAN', `Subject alternative name '${san}' is not valid; write it as DNS:host.name or IP:address.`)
+  // RFC 5280 4.2.1.6: a URI SAN is an absolute URI (scheme ':' ...), no spaces.
+  if (kind === 'URI' && /^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$/.test(value)) return { type: SAN_URI, value }
+  throw new KproxyError('KPROXY_ERR_CERT_SAN', `Subject alternative name '${san}' is not valid; write it as DNS:host.name, IP:address or URI:scheme:rest.`)
 }
 
 function loadCa (ca: CertificateAuthority): { caCert: forge.pki.Certificate, caKey: forge.pki.rsa.PrivateKey } {

@@ -133,3 +133,34 @@ t.test('isValidSan accepts what issueCertificate accepts', async t => {
   for (const ok of ['DNS:localhost', 'dns:a.b.example', 'DNS:*.kafka.local', 'IP:127.0.0.1', 'IP:::1']) t.ok(isValidSan(ok), ok)
   for (const bad of ['localhost', 'DNS:', 'DNS:a..b', 'IP:300.1.1.1', 'URI:x', 'EMAIL:a@b']) t.notOk(isValidSan(bad), bad)
 })
+
+t.test('URI SANs, extra subject attributes and explicit validity windows', async t => {
+  const ca = await createCa()
+  const leaf = await issueCertificate(ca, {
+    name: 'alice',
+    client: true,
+    subject: [{ name: 'countryName', value: 'DE' }, { name: 'organizationName', value: 'acme, inc' }, { name: 'OU', value: 'eng_team' }],
+    sans: ['URI:spiffe://example.org/ns/prod/sa/alice', 'DNS:alice.local']
+  })
+  const x = new X509Certificate(leaf.cert)
+  t.equal(x.subject, 'C=DE\nO=acme\\, inc\nOU=eng_team\nCN=alice', 'attributes in the given order, CN last (node escapes the comma)')
+  t.equal(x.subjectAltName, 'URI:spiffe://example.org/ns/prod/sa/alice, DNS:alice.local')
+  const notBefore = new Date(Date.now() - 10 * 86_400_000)
+  const notAfter = new Date(Date.now() - 86_400_000)
+  const expired = new X509Certificate((await issueCertificate(ca, { name: 'old', client: true, notBefore, notAfter })).cert)
+  t.equal(Date.parse(expired.validTo), Math.floor(notAfter.getTime() / 1000) * 1000)
+  t.equal(Date.parse(expired.validFrom), Math.floor(notBefore.getTime() / 1000) * 1000)
+  const future = new X509Certificate((await issueCertificate(ca, { name: 'new', client: true, notBefore: new Date(Date.now() + 86_400_000) })).cert)
+  t.ok(Date.parse(future.validFrom) > Date.now(), 'not yet valid')
+  t.ok(Date.parse(future.validTo) > Date.parse(future.validFrom), 'notAfter from days still later')
+  await t.rejects(issueCertificate(ca, { name: 'x', client: true, notBefore: notAfter, notAfter: notBefore }), { code: 'KPROXY_ERR_CERT_OPTIONS' })
+  await t.rejects(issueCertificate(ca, { name: 'x', client: true, notAfter: new Date('nope') }), { code: 'KPROXY_ERR_CERT_OPTIONS' })
+  await t.rejects(issueCertificate(ca, { name: 'x', client: true, subject: [{ name: 'bogusName', value: 'v' }] }), { code: 'KPROXY_ERR_CERT_OPTIONS' })
+  await t.rejects(issueCertificate(ca, { name: 'x', client: true, subject: [{ name: 'commonName', value: 'v' }] }), { code: 'KPROXY_ERR_CERT_OPTIONS' })
+  await t.rejects(issueCertificate(ca, { name: 'x', client: true, subject: [{ name: 'O', value: '' }] }), { code: 'KPROXY_ERR_CERT_OPTIONS' })
+})
+
+t.test('isValidSan accepts URI SANs with a scheme', async t => {
+  for (const ok of ['URI:spiffe://td/ns/a', 'uri:https://example.org/x', 'URI:urn:uuid:1234']) t.ok(isValidSan(ok), ok)
+  for (const bad of ['URI:', 'URI:x', 'URI:spiffe://a b', 'URI:1abc:x']) t.notOk(isValidSan(bad), bad)
+})
