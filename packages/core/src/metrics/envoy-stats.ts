@@ -4,9 +4,12 @@
 //   kafka.<prefix>.request.unknown / .failure     counter
 //   kafka.<prefix>.response.<api>_response        counter
 //   kafka.<prefix>.response.<api>_response_duration  histogram, milliseconds (Envoy's unit)
-// plus kproxy's own extras under kproxy.<prefix>.*.
+// plus kproxy's own extras under kproxy.<prefix>.*, among them
+//   kproxy.<prefix>.tls.handshake                     counter (Envoy's listener ssl.handshake)
+//   kproxy.<prefix>.tls.handshake_failures.<reason>   counter, every reason
 import type { MergedMetrics } from './metrics-merge.ts'
 import { apiLabel, errorLabel } from './metric-names.ts'
+import { TLS_FAILURE_REASONS } from '../tls/handshake-failure.ts'
 
 export const ENVOY_SUPPORTED_QUANTILES = [0, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 100] as const
 
@@ -43,6 +46,8 @@ export function renderEnvoyStats (m: MergedMetrics, statPrefix: string): EnvoySt
   counters.push({ name: `${x}.downstream_cx_total`, value: m.connectionsTotal })
   counters.push({ name: `${x}.downstream_cx_rx_bytes_total`, value: m.bytesIn })
   counters.push({ name: `${x}.downstream_cx_tx_bytes_total`, value: m.bytesOut })
+  counters.push({ name: `${x}.tls.handshake`, value: m.tlsHandshakes })
+  TLS_FAILURE_REASONS.forEach((reason, i) => counters.push({ name: `${x}.tls.handshake_failures.${reason}`, value: m.tlsHandshakeFailures[i] ?? 0 }))
   counters.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
   const computed = [...m.latency].sort((a, b) => a[0] - b[0]).map(([k, h]) => ({
     name: `${p}.response.${apiLabel(k)}_response_duration`,

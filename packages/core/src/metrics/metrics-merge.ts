@@ -4,6 +4,7 @@ import * as hdr from 'hdr-histogram-js'
 import type { Histogram } from 'hdr-histogram-js'
 import { createLatencyHistogram, SCALAR_COUNTERS } from './metrics-registry.ts'
 import type { MetricsSnapshot, ScalarCounters } from './metrics-registry.ts'
+import { TLS_FAILURE_REASONS } from '../tls/handshake-failure.ts'
 
 export interface MergedMetrics extends ScalarCounters {
   workers: number
@@ -15,6 +16,8 @@ export interface MergedMetrics extends ScalarCounters {
   denied: Map<number, number>
   // apiKey -> latency in µs
   latency: Map<number, Histogram>
+  // indexed like TLS_FAILURE_REASONS
+  tlsHandshakeFailures: number[]
 }
 
 function scalars (m: ScalarCounters): ScalarCounters {
@@ -43,14 +46,19 @@ export function mergeSnapshots (snapshots: readonly MetricsSnapshot[]): MergedMe
     bytesOut: 0,
     connectionsActive: 0,
     connectionsTotal: 0,
-    latency: new Map()
+    tlsHandshakes: 0,
+    latency: new Map(),
+    tlsHandshakeFailures: TLS_FAILURE_REASONS.map(() => 0)
   }
   for (const s of snapshots) {
     for (const [k, v, n] of s.requests) add2(m.requests, k, v, n)
     for (const [k, v, n] of s.responses) add2(m.responses, k, v, n)
     for (const [k, c, n] of s.errors) add2(m.errors, k, c, n)
     for (const [k, n] of s.denied) m.denied.set(k, (m.denied.get(k) ?? 0) + n)
-    for (const key of SCALAR_COUNTERS) m[key] += s[key]
+    for (const key of SCALAR_COUNTERS) m[key] += s[key] ?? 0
+    // ?? []: a snapshot from a worker built before TLS metrics existed
+    const tls = s.tlsHandshakeFailures ?? []
+    for (let i = 0; i < m.tlsHandshakeFailures.length; i++) m.tlsHandshakeFailures[i]! += tls[i] ?? 0
     for (const [k, encoded] of s.latency) {
       let h = m.latency.get(k)
       if (h === undefined) m.latency.set(k, h = createLatencyHistogram())
@@ -80,6 +88,7 @@ export function foldSnapshots (snapshots: readonly MetricsSnapshot[]): MetricsSn
     denied: [...m.denied],
     ...scalars(m),
     connectionsActive: 0,
-    latency: [...m.latency].map(([k, h]): [number, string] => [k, hdr.encodeIntoCompressedBase64(h)])
+    latency: [...m.latency].map(([k, h]): [number, string] => [k, hdr.encodeIntoCompressedBase64(h)]),
+    tlsHandshakeFailures: [...m.tlsHandshakeFailures]
   }
 }

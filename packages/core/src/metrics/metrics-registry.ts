@@ -5,6 +5,8 @@
 import * as hdr from 'hdr-histogram-js'
 import type { Histogram } from 'hdr-histogram-js'
 import type { ProxyMetrics } from './proxy-metrics.ts'
+import { TLS_FAILURE_INDEX, TLS_FAILURE_REASONS } from '../tls/handshake-failure.ts'
+import type { TlsFailureReason } from '../tls/handshake-failure.ts'
 
 export const MAX_API_KEYS = 128
 export const MAX_VERSIONS = 32
@@ -34,10 +36,11 @@ export interface ScalarCounters {
   bytesOut: number
   connectionsActive: number
   connectionsTotal: number
+  tlsHandshakes: number
 }
 
 export const SCALAR_COUNTERS: ReadonlyArray<keyof ScalarCounters> = [
-  'unknownApis', 'decodeFailures', 'overflow', 'bytesIn', 'bytesOut', 'connectionsActive', 'connectionsTotal'
+  'unknownApis', 'decodeFailures', 'overflow', 'bytesIn', 'bytesOut', 'connectionsActive', 'connectionsTotal', 'tlsHandshakes'
 ]
 
 export interface MetricsSnapshot extends ScalarCounters {
@@ -50,6 +53,8 @@ export interface MetricsSnapshot extends ScalarCounters {
   denied: Array<[number, number]>
   // apiKey -> histogram of response latency in µs, hdr-histogram compressed base64
   latency: Array<[number, string]>
+  // failed downstream/upstream TLS handshakes, one count per TLS_FAILURE_REASONS entry, same order
+  tlsHandshakeFailures: number[]
 }
 
 export class MetricsRegistry implements ProxyMetrics {
@@ -65,6 +70,8 @@ export class MetricsRegistry implements ProxyMetrics {
   bytesOutTotal = 0
   connectionsActive = 0
   connectionsTotal = 0
+  tlsHandshakes = 0
+  readonly tlsFailures = new Float64Array(TLS_FAILURE_REASONS.length)
 
   connectionOpened (): void {
     this.connectionsActive++
@@ -105,6 +112,12 @@ export class MetricsRegistry implements ProxyMetrics {
 
   unknownApi (_apiKey: number): void { this.unknownApis++ }
   decodeFailure (): void { this.decodeFailures++ }
+  tlsHandshake (): void { this.tlsHandshakes++ }
+
+  tlsHandshakeFailure (reason: TlsFailureReason): void {
+    // An unknown string (a caller outside the type system) counts as 'other'.
+    this.tlsFailures[TLS_FAILURE_INDEX[reason] ?? TLS_FAILURE_INDEX.other]!++
+  }
 
   snapshot (): MetricsSnapshot {
     const requests: Array<[number, number, number]> = []
@@ -140,7 +153,9 @@ export class MetricsRegistry implements ProxyMetrics {
       bytesOut: this.bytesOutTotal,
       connectionsActive: this.connectionsActive,
       connectionsTotal: this.connectionsTotal,
-      latency
+      tlsHandshakes: this.tlsHandshakes,
+      latency,
+      tlsHandshakeFailures: Array.from(this.tlsFailures)
     }
   }
 }

@@ -5,6 +5,7 @@
 // linter rejects a *_microseconds metric.
 import type { MergedMetrics } from './metrics-merge.ts'
 import { apiLabel, errorLabel } from './metric-names.ts'
+import { TLS_FAILURE_REASONS } from '../tls/handshake-failure.ts'
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
 export const LATENCY_QUANTILES = [0.5, 0.9, 0.99, 0.999] as const
@@ -53,6 +54,10 @@ export function renderPrometheus (m: MergedMetrics, extra: { workersExpected?: n
   single('kproxy_sent_bytes_total', 'counter', 'Bytes sent to clients.', m.bytesOut)
   single('kproxy_connections_active', 'gauge', 'Client connections open now.', m.connectionsActive)
   single('kproxy_connections_total', 'counter', 'Client connections accepted.', m.connectionsTotal)
+  single('kproxy_tls_handshakes_total', 'counter', 'Client TLS handshakes that completed.', m.tlsHandshakes)
+  // Every reason, zeros included, so that dashboards and alerts find each series from the start.
+  family('kproxy_tls_handshake_failures_total', 'counter', 'TLS handshakes that failed (client side and upstream side), by reason.')
+  TLS_FAILURE_REASONS.forEach((reason, i) => out.push(`kproxy_tls_handshake_failures_total${labels({ reason })} ${m.tlsHandshakeFailures[i] ?? 0}`))
   single('kproxy_workers', 'gauge', 'Worker threads that answered this scrape.', m.workers)
   if (extra.workersExpected !== undefined) single('kproxy_workers_configured', 'gauge', 'Worker threads configured.', extra.workersExpected)
   family('kproxy_response_latency_seconds', 'summary', 'Time from a request to its response (measured in microseconds), by API.')

@@ -1,6 +1,8 @@
 // What the proxy pipelines report. A worker implements it with counters and HDR histograms
 // (metrics registry) and the supervisor merges the workers' snapshots; the pipelines only call
 // these methods, on the hot path, so implementations must not allocate per call.
+import type { TlsFailureReason } from '../tls/handshake-failure.ts'
+
 export interface ProxyMetrics {
   connectionOpened (): void
   connectionClosed (): void
@@ -14,6 +16,9 @@ export interface ProxyMetrics {
   denied (apiKey: number): void
   unknownApi (apiKey: number): void
   decodeFailure (): void
+  // a downstream TLS handshake that completed (and whose client certificate, if required, verified)
+  tlsHandshake (): void
+  tlsHandshakeFailure (reason: TlsFailureReason): void
 }
 
 export const noopProxyMetrics: ProxyMetrics = {
@@ -26,5 +31,7 @@ export const noopProxyMetrics: ProxyMetrics = {
   responseError () {},
   denied () {},
   unknownApi () {},
-  decodeFailure () {}
+  decodeFailure () {},
+  tlsHandshake () {},
+  tlsHandshakeFailure () {}
 }
