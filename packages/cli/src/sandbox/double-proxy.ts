@@ -152,17 +152,17 @@ class DoubleProxySandbox implements DoubleProxy {
       '--tls-cert', mesh.serverCert, '--tls-key', mesh.serverKey, '--tls-ca', mesh.ca, '--tls-client-auth', 'require',
       '--upstream-tls', '--upstream-tls-ca', tls.ca, '--upstream-tls-cert', tls.clientCert, '--upstream-tls-key', tls.clientKey
     ]
+    let at = Date.now()
     const broker = await this.startSide('broker-side', brokerArgs, pidFiles.broker, deadline)
-    this.brokerSide = broker.proc
-    log(`kproxy: broker-side kproxy (TLS, mTLS required) on ${broker.bootstrap} -> ${tls.bootstrap}`)
+    log(`kproxy: broker-side kproxy (TLS, mTLS required) ready in ${Date.now() - at} ms on ${broker.bootstrap} -> ${tls.bootstrap}`)
 
     const clientArgs = [
       '--upstream', broker.bootstrap,
       '--upstream-tls', '--upstream-tls-ca', mesh.ca, '--upstream-tls-cert', mesh.clientCert, '--upstream-tls-key', mesh.clientKey
     ]
+    at = Date.now()
     const client = await this.startSide('client-side', clientArgs, pidFiles.client, deadline)
-    this.clientSide = client.proc
-    log(`kproxy: client-side kproxy (plaintext) on ${client.bootstrap} -> ${broker.bootstrap}`)
+    log(`kproxy: client-side kproxy (plaintext) ready in ${Date.now() - at} ms on ${client.bootstrap} -> ${broker.bootstrap}`)
 
     this.info = this.describe(mesh, broker, client)
     await writeFile(join(this.cluster.dataDir, 'sandbox.json'), JSON.stringify(this.info, null, 2) + '\n')
