@@ -38,6 +38,10 @@ export class CountingMetrics implements ProxyMetrics {
 
   responseError (apiKey: number, errorCode: number): void { bump(this.errors, `${apiKey}:${errorCode}`) }
   denied (apiKey: number): void { bump(this.deniedKeys, apiKey) }
+  tlsHandshakes = 0
+  tlsFailures = new Map<string, number>()
+  tlsHandshake (): void { this.tlsHandshakes++ }
+  tlsHandshakeFailure (reason: string): void { bump(this.tlsFailures, reason) }
   unknownApi (apiKey: number): void { bump(this.unknown, apiKey) }
   decodeFailure (): void { this.decodeFailures++ }
   count (map: Map<number, number>, key: number): number { return map.get(key) ?? 0 }
@@ -105,6 +109,9 @@ export async function startBrokerProxy (t: TeardownHost, upstream: string, overr
     apiKeysDenied: [],
     maxFrameSize: 100 * 1024 * 1024,
     upstreamConnectTimeoutMs: 5000,
+    tls: null,
+    upstreamTls: null,
+    sni: null,
     ...overrides
   }
   const lines: string[] = []

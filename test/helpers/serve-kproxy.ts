@@ -18,6 +18,8 @@ export interface ServeOptions {
   args?: readonly string[]
   env?: Record<string, string>
   readyTimeoutMs?: number
+  // Wait for GET /ready (default) or only GET /healthz (a kproxy whose upstream cannot answer)
+  waitFor?: 'ready' | 'healthz'
   // How long SIGTERM may take at teardown before SIGKILL.
   stopTimeoutMs?: number
 }
@@ -67,7 +69,7 @@ export async function serveKproxy (t: TeardownHost, options: ServeOptions): Prom
   for (;;) {
     if (exitStatus !== null) throw new Error(`kproxy serve exited during start-up (${JSON.stringify(exitStatus)}): ${readStderr()}`)
     try {
-      if ((await fetch(`${adminUrl}/ready`)).status === 200) break
+      if ((await fetch(`${adminUrl}/${options.waitFor ?? 'ready'}`)).status === 200) break
     } catch {}
     if (Date.now() > deadline) throw new Error(`kproxy serve: /ready not 200 after ${options.readyTimeoutMs ?? 30_000} ms; stderr: ${readStderr()}`)
     await sleep(100)

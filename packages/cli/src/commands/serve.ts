@@ -12,6 +12,18 @@ const usage = `Usage: kproxy serve --upstream HOST:PORT[,HOST:PORT...] [options]
   --log-level LEVEL            fatal, error, warn, info, debug, trace (default info)
   --config FILE                YAML config file; flags override it (see docs/configuration.md)
 
+TLS toward clients (every listener; PEM files, watched and reloaded):
+  --tls-cert FILE --tls-key FILE    server certificate chain and key
+  --tls-ca FILE                     CA of client certificates (implies --tls-client-auth require)
+  --tls-client-auth MODE            none, request or require
+  --sni-bootstrap-name NAME         SNI routing: all brokers behind the listen port, by server name
+  --sni-broker-pattern PATTERN      server name of broker N (default broker-{id}.<bootstrap name>)
+TLS toward the brokers:
+  --upstream-tls                    connect with TLS (the system's CAs unless --upstream-tls-ca)
+  --upstream-tls-ca FILE            CA of the brokers' certificates
+  --upstream-tls-cert FILE --upstream-tls-key FILE   client certificate (mTLS to the brokers)
+  --upstream-tls-server-name NAME   name to send and check instead of the broker's host
+
 Signals: SIGTERM/SIGINT stop accepting, drain (shutdownTimeoutMs) and exit 0; SIGHUP re-reads FILE.`
 
 function usageError (message: string): number {
@@ -20,7 +32,7 @@ function usageError (message: string): number {
 }
 
 async function serve (argv: string[]): Promise<number> {
-  let values: Record<string, string | undefined>
+  let values: Record<string, string | boolean | undefined>
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -32,7 +44,18 @@ async function serve (argv: string[]): Promise<number> {
         workers: { type: 'string' },
         admin: { type: 'string' },
         'log-level': { type: 'string' },
-        config: { type: 'string' }
+        config: { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-ca': { type: 'string' },
+        'tls-client-auth': { type: 'string' },
+        'sni-bootstrap-name': { type: 'string' },
+        'sni-broker-pattern': { type: 'string' },
+        'upstream-tls': { type: 'boolean' },
+        'upstream-tls-ca': { type: 'string' },
+        'upstream-tls-cert': { type: 'string' },
+        'upstream-tls-key': { type: 'string' },
+        'upstream-tls-server-name': { type: 'string' }
       },
       strict: true,
       allowPositionals: false
@@ -40,7 +63,10 @@ async function serve (argv: string[]): Promise<number> {
   } catch (err) {
     return usageError((err as Error).message)
   }
-  const { config: file, ...flags } = values
+  const { config: rawFile, ...rawFlags } = values
+  const file = rawFile as string | undefined
+  const flags: Record<string, string | undefined> = {}
+  for (const [k, v] of Object.entries(rawFlags)) flags[k] = typeof v === 'boolean' ? String(v) : v
   const { loadConfig } = await import('../supervisor/load-config.ts')
   // Bad config throws KproxyError('KPROXY_ERR_CONFIG'): main prints it and exits 1.
   const config = loadConfig(file ?? null, flags)
@@ -83,11 +109,14 @@ async function serve (argv: string[]): Promise<number> {
         return 0
       }
       const bm = config.brokerMode
-      const ports = bm.brokerPorts.kind === 'offset' ? `port ${bm.brokerPorts.base} + node id` : 'explicit ports'
+      const ports = bm.sni !== null ? `SNI ${bm.sni.brokerNamePattern}` : bm.brokerPorts.kind === 'offset' ? `port ${bm.brokerPorts.base} + node id` : 'explicit ports'
       logger.info({
         listen: formatHostPort(bm.listen),
         advertisedHost: bm.advertisedHost,
         brokerPorts: bm.brokerPorts,
+        tls: bm.tls === null ? null : { clientAuth: bm.tls.clientAuth, minVersion: bm.tls.minVersion },
+        sni: bm.sni,
+        upstreamTls: bm.upstreamTls !== null,
         upstream: bm.upstream.map(formatHostPort),
         admin: admin === null ? null : formatHostPort(admin.address),
         workers: config.workers,

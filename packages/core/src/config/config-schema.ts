@@ -5,7 +5,8 @@
 import { KproxyError } from '../kproxy-error.ts'
 import { apiByKey, apiByName, API_TABLE } from '../protocol/api-keys.ts'
 import { formatHostPort, parseHostPort } from './host-port.ts'
-import type { BrokerPortMapping, HostPort, ProxyConfig } from './proxy-config.ts'
+import type { BrokerPortMapping, DownstreamTlsConfig, HostPort, ProxyConfig, SniConfig, TlsVersion, UpstreamTlsConfig } from './proxy-config.ts'
+import { parsePrincipalRules } from '../tls/principal-mapping.ts'
 
 export class ConfigError extends KproxyError {
   readonly errors: readonly string[]
@@ -69,6 +70,46 @@ function apiKeyList (v: unknown): number[] | Invalid {
   }
   return out
 }
+
+function filePath (doc: string, flag?: string, dflt = '(none)'): LeafSpec {
+  return {
+    kind: 'leaf',
+    allowed: 'a file path',
+    default: dflt,
+    live: false,
+    doc,
+    ...(flag !== undefined ? { flag } : {}),
+    parse: v => typeof v === 'string' && v.length > 0 && !v.includes('\0') ? v : new Invalid()
+  }
+}
+
+function bool (doc: string, dflt: string, flag?: string): LeafSpec {
+  return {
+    kind: 'leaf',
+    allowed: 'true or false',
+    default: dflt,
+    live: false,
+    doc,
+    ...(flag !== undefined ? { flag } : {}),
+    parse: v => typeof v === 'boolean' ? v : new Invalid(),
+    fromFlag: t => t === 'true' ? true : t === 'false' ? false : t
+  }
+}
+
+const TLS_VERSIONS: readonly TlsVersion[] = ['TLSv1.2', 'TLSv1.3']
+
+function tlsVersion (doc: string, dflt: TlsVersion): LeafSpec {
+  return {
+    kind: 'leaf',
+    allowed: TLS_VERSIONS.join(' or '),
+    default: dflt,
+    live: false,
+    doc,
+    parse: v => typeof v === 'string' && (TLS_VERSIONS as readonly string[]).includes(v) ? v : new Invalid()
+  }
+}
+
+const DNS_NAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/
 
 export const CONFIG_SCHEMA: GroupSpec = {
   kind: 'group',
@@ -166,7 +207,99 @@ export const CONFIG_SCHEMA: GroupSpec = {
         apiKeysAllowed: { kind: 'leaf', allowed: `a list of API keys (0..${MAX_API_KEY}) or names such as Produce`, default: '[] (all)', live: true, doc: 'If non-empty, only these APIs pass; others get an error response.', parse: apiKeyList },
         apiKeysDenied: { kind: 'leaf', allowed: `a list of API keys (0..${MAX_API_KEY}) or names such as Produce`, default: '[]', live: true, doc: 'These APIs get an error response (counted as denied).', parse: apiKeyList },
         maxFrameSize: { kind: 'leaf', ...int(1024, 2_147_483_647), default: '104857600 (100 MiB)', live: true, doc: 'Largest request or response frame; a bigger one closes that connection.' },
-        upstreamConnectTimeoutMs: { kind: 'leaf', ...int(100, 600_000), default: '10000', live: true, doc: 'How long an upstream connect may take before the client connection is closed.' }
+        upstreamConnectTimeoutMs: { kind: 'leaf', ...int(100, 600_000), default: '10000', live: true, doc: 'How long an upstream connect may take before the client connection is closed.' },
+        tls: {
+          kind: 'group',
+          doc: 'TLS on every client-facing listener (enabled by setting cert and key). Files are watched and reloaded.',
+          fields: {
+            cert: filePath('PEM certificate chain (leaf first) clients see.', '--tls-cert'),
+            key: filePath('PEM private key of that certificate (never logged or shown).', '--tls-key'),
+            ca: filePath('PEM CA certificates trusted for client certificates.', '--tls-ca'),
+            clientAuth: {
+              kind: 'leaf',
+              allowed: 'none, request or require',
+              default: 'none (require when ca is set)',
+              flag: '--tls-client-auth',
+              live: false,
+              doc: 'Client certificates: none; request (verified when sent); require (mTLS).',
+              parse: v => v === 'none' || v === 'request' || v === 'require' ? v : new Invalid()
+            },
+            minVersion: tlsVersion('Oldest TLS version accepted.', 'TLSv1.2'),
+            maxVersion: tlsVersion('Newest TLS version offered.', 'TLSv1.3'),
+            ciphers: {
+              kind: 'leaf',
+              allowed: 'an OpenSSL cipher list',
+              default: "Node's default",
+              live: false,
+              doc: 'TLS 1.2 cipher suites.',
+              parse: v => typeof v === 'string' && v.length > 0 ? v : new Invalid()
+            },
+            principalMappingRules: {
+              kind: 'leaf',
+              allowed: 'a list of RULE:regex/replacement/[LU], SAN:regex/replacement/[LU] or DEFAULT',
+              default: '[DEFAULT] (the full subject DN)',
+              live: false,
+              doc: "Client certificate -> principal, like Kafka's ssl.principal.mapping.rules; first match wins.",
+              parse: v => {
+                if (!Array.isArray(v) || !v.every(r => typeof r === 'string')) return new Invalid()
+                try {
+                  parsePrincipalRules(v as string[])
+                } catch (err) {
+                  return new Invalid((err as Error).message)
+                }
+                return v
+              }
+            },
+            handshakeTimeoutMs: { kind: 'leaf', ...int(100, 600_000), default: '10000', live: false, doc: 'A TLS handshake that takes longer is refused (handshake_timeout).' }
+          }
+        },
+        upstreamTls: {
+          kind: 'group',
+          doc: 'TLS to the upstream brokers (enabled by enabled: true, ca or cert).',
+          fields: {
+            enabled: bool('Connect to the upstream with TLS.', 'false (true when ca or cert is set)', '--upstream-tls'),
+            ca: filePath("PEM CA certificates that sign the brokers' certificates.", '--upstream-tls-ca', "(the system's CAs)"),
+            cert: filePath('PEM client certificate chain, for brokers that require one.', '--upstream-tls-cert'),
+            key: filePath('PEM private key of the client certificate (never logged or shown).', '--upstream-tls-key'),
+            checkHostname: bool("Check the broker's certificate names its host (or serverName).", 'true'),
+            serverName: {
+              kind: 'leaf',
+              allowed: 'a DNS name',
+              default: "(the broker's host)",
+              flag: '--upstream-tls-server-name',
+              live: false,
+              doc: 'Name sent as SNI and checked in the certificate instead of the host.',
+              parse: v => typeof v === 'string' && DNS_NAME.test(v) ? v : new Invalid()
+            },
+            minVersion: tlsVersion('Oldest TLS version accepted.', 'TLSv1.2'),
+            maxVersion: tlsVersion('Newest TLS version offered.', 'TLSv1.3')
+          }
+        },
+        sni: {
+          kind: 'group',
+          doc: 'SNI routing: every broker behind the one TLS listen port, selected by the server name (needs tls).',
+          fields: {
+            bootstrapName: {
+              kind: 'leaf',
+              allowed: 'a DNS name',
+              default: '(none: SNI routing off)',
+              flag: '--sni-bootstrap-name',
+              live: false,
+              doc: 'Server name of the bootstrap (a client without SNI gets the bootstrap too).',
+              parse: v => typeof v === 'string' && DNS_NAME.test(v) ? v : new Invalid()
+            },
+            brokerNamePattern: {
+              kind: 'leaf',
+              allowed: 'a DNS name containing {id}',
+              default: 'broker-{id}.<bootstrapName>',
+              flag: '--sni-broker-pattern',
+              live: false,
+              doc: 'Server name of broker N; rewritten responses advertise these names.',
+              parse: v => typeof v === 'string' && /^[^{}]*\{id\}[^{}]*$/.test(v) && DNS_NAME.test(v.replace('{id}', '0')) ? v : new Invalid()
+            },
+            advertisedPort: { kind: 'leaf', ...int(1, 65535), default: 'the listen port', live: false, doc: 'Port advertised with the broker names (e.g. a load balancer in front).' }
+          }
+        }
       }
     }
   }
@@ -283,6 +416,9 @@ export function resolveConfig (sources: ConfigSources): ProxyConfig {
     if (base > 65535) errors.push(`${where}: brokerMode.brokerPorts.base: listen port + 1 is ${base}; allowed: set a base from 1 to 65535`)
     brokerPorts = { kind: 'offset', base }
   }
+  const tls = resolveTls((bm.tls ?? {}) as Settings, where, errors)
+  const upstreamTls = resolveUpstreamTls((bm.upstreamTls ?? {}) as Settings, where, errors)
+  const sni = resolveSni((bm.sni ?? {}) as Settings, listen, tls !== null, where, errors)
   const admin = (settings.admin as HostPort | null | undefined) ?? null
   if (admin !== null && admin.port === listen.port) {
     errors.push(`${where}: admin: ${formatHostPort(admin)} uses the listen port; allowed: another port`)
@@ -298,7 +434,10 @@ export function resolveConfig (sources: ConfigSources): ProxyConfig {
       apiKeysAllowed: (bm.apiKeysAllowed as number[] | undefined) ?? [],
       apiKeysDenied: (bm.apiKeysDenied as number[] | undefined) ?? [],
       maxFrameSize: (bm.maxFrameSize as number | undefined) ?? 100 * 1024 * 1024,
-      upstreamConnectTimeoutMs: (bm.upstreamConnectTimeoutMs as number | undefined) ?? 10_000
+      upstreamConnectTimeoutMs: (bm.upstreamConnectTimeoutMs as number | undefined) ?? 10_000,
+      tls,
+      upstreamTls,
+      sni
     },
     workers: (settings.workers as number | undefined) ?? 1,
     admin,
@@ -306,6 +445,74 @@ export function resolveConfig (sources: ConfigSources): ProxyConfig {
     logLevel: (settings.logLevel as ProxyConfig['logLevel'] | undefined) ?? 'info',
     statPrefix: (settings.statPrefix as string | undefined) ?? 'kproxy'
   }
+}
+
+function resolveTls (t: Settings, where: string, errors: string[]): DownstreamTlsConfig | null {
+  if (Object.keys(t).length === 0) return null
+  const cert = t.cert as string | undefined
+  const key = t.key as string | undefined
+  if (cert === undefined || key === undefined) {
+    errors.push(`${where}: brokerMode.tls: set both cert and key (--tls-cert, --tls-key) to enable TLS; got ${cert === undefined ? 'no cert' : 'no key'}`)
+    return null
+  }
+  const ca = (t.ca as string | undefined) ?? null
+  const clientAuth = (t.clientAuth as DownstreamTlsConfig['clientAuth'] | undefined) ?? (ca !== null ? 'require' : 'none')
+  if (clientAuth !== 'none' && ca === null) {
+    errors.push(`${where}: brokerMode.tls.clientAuth: ${clientAuth} needs brokerMode.tls.ca (--tls-ca), the CA that signs client certificates`)
+  }
+  const minVersion = (t.minVersion as TlsVersion | undefined) ?? 'TLSv1.2'
+  const maxVersion = (t.maxVersion as TlsVersion | undefined) ?? 'TLSv1.3'
+  if (minVersion > maxVersion) errors.push(`${where}: brokerMode.tls: minVersion ${minVersion} is above maxVersion ${maxVersion}`)
+  return {
+    cert,
+    key,
+    ca,
+    clientAuth,
+    minVersion,
+    maxVersion,
+    ciphers: (t.ciphers as string | undefined) ?? null,
+    principalMappingRules: (t.principalMappingRules as string[] | undefined) ?? ['DEFAULT'],
+    handshakeTimeoutMs: (t.handshakeTimeoutMs as number | undefined) ?? 10_000
+  }
+}
+
+function resolveUpstreamTls (t: Settings, where: string, errors: string[]): UpstreamTlsConfig | null {
+  const ca = (t.ca as string | undefined) ?? null
+  const cert = (t.cert as string | undefined) ?? null
+  const key = (t.key as string | undefined) ?? null
+  const enabled = (t.enabled as boolean | undefined) ?? (ca !== null || cert !== null || key !== null)
+  if (!enabled) {
+    if (ca !== null || cert !== null || key !== null) errors.push(`${where}: brokerMode.upstreamTls: enabled is false but ca, cert or key is set; allowed: remove them or enable upstream TLS`)
+    return null
+  }
+  if ((cert === null) !== (key === null)) {
+    errors.push(`${where}: brokerMode.upstreamTls: a client certificate needs both cert and key (--upstream-tls-cert, --upstream-tls-key)`)
+  }
+  const minVersion = (t.minVersion as TlsVersion | undefined) ?? 'TLSv1.2'
+  const maxVersion = (t.maxVersion as TlsVersion | undefined) ?? 'TLSv1.3'
+  if (minVersion > maxVersion) errors.push(`${where}: brokerMode.upstreamTls: minVersion ${minVersion} is above maxVersion ${maxVersion}`)
+  return {
+    ca,
+    cert,
+    key,
+    checkHostname: (t.checkHostname as boolean | undefined) ?? true,
+    serverName: (t.serverName as string | undefined) ?? null,
+    minVersion,
+    maxVersion
+  }
+}
+
+function resolveSni (t: Settings, listen: HostPort, tls: boolean, where: string, errors: string[]): SniConfig | null {
+  if (Object.keys(t).length === 0) return null
+  const bootstrapName = t.bootstrapName as string | undefined
+  if (bootstrapName === undefined) {
+    errors.push(`${where}: brokerMode.sni.bootstrapName is required for SNI routing (--sni-bootstrap-name NAME)`)
+    return null
+  }
+  if (!tls) errors.push(`${where}: brokerMode.sni needs TLS on the listener; allowed: set brokerMode.tls.cert and key (--tls-cert, --tls-key)`)
+  const brokerNamePattern = (t.brokerNamePattern as string | undefined) ?? `broker-{id}.${bootstrapName}`
+  if (brokerNamePattern.replace('{id}', '1') === bootstrapName) errors.push(`${where}: brokerMode.sni.brokerNamePattern must differ from bootstrapName`)
+  return { bootstrapName, brokerNamePattern, advertisedPort: (t.advertisedPort as number | undefined) ?? listen.port }
 }
 
 // The key reference for docs/configuration.md, generated from the schema.

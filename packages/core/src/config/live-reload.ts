@@ -24,7 +24,10 @@ function set (obj: Record<string, unknown>, path: string, value: unknown): void 
   node[parts[parts.length - 1]!] = value
 }
 
-const RESTART_KEYS = ['workers', 'admin', 'brokerMode.listen', 'brokerMode.advertisedHost', 'brokerMode.upstream', 'brokerMode.brokerPorts']
+// TLS settings name files; the files themselves are watched and reloaded (docs/tls.md), but
+// switching TLS on or off, or to other files, rebuilds listeners: a restart.
+const RESTART_KEYS = ['workers', 'admin', 'brokerMode.listen', 'brokerMode.advertisedHost', 'brokerMode.upstream', 'brokerMode.brokerPorts',
+  'brokerMode.tls', 'brokerMode.upstreamTls', 'brokerMode.sni']
 
 export function applyLiveChanges (running: ProxyConfig, next: ProxyConfig): LiveChange {
   const config = structuredClone(running) as unknown as Record<string, unknown>

@@ -12,6 +12,45 @@ export type BrokerPortMapping =
   | { kind: 'offset', base: number } // port = base + node id
   | { kind: 'explicit', ports: Readonly<Record<number, number>> } // node id -> port
 
+export type TlsVersion = 'TLSv1.2' | 'TLSv1.3'
+
+// TLS on the client-facing listeners. Files are PEM paths; their contents never enter the config
+// (so /config_dump and logs cannot show a key), and they are watched: new handshakes use new
+// certificates, existing connections carry on.
+export interface DownstreamTlsConfig {
+  cert: string // certificate chain, leaf first
+  key: string
+  ca: string | null // trust for client certificates
+  clientAuth: 'none' | 'request' | 'require'
+  minVersion: TlsVersion
+  maxVersion: TlsVersion
+  ciphers: string | null // OpenSSL cipher list for TLS 1.2 (1.3 suites are not configurable here)
+  // Kafka-style ssl.principal.mapping.rules (RULE:…, SAN:…, DEFAULT); first match wins.
+  principalMappingRules: readonly string[]
+  handshakeTimeoutMs: number
+}
+
+// TLS from kproxy to the upstream brokers (or to another kproxy in a double proxy).
+export interface UpstreamTlsConfig {
+  ca: string | null // null: the system's trusted CAs
+  cert: string | null // client certificate, for brokers that require one
+  key: string | null
+  checkHostname: boolean
+  // name sent as SNI and checked against the certificate instead of the broker's host
+  serverName: string | null
+  minVersion: TlsVersion
+  maxVersion: TlsVersion
+}
+
+// SNI routing: one TLS port; the name the client asks for selects the upstream.
+export interface SniConfig {
+  bootstrapName: string
+  // contains {id}: broker-{id}.kafka.example.com
+  brokerNamePattern: string
+  // port advertised with those names (default: the listen port)
+  advertisedPort: number
+}
+
 export interface BrokerModeConfig {
   // Where clients bootstrap.
   listen: HostPort
@@ -26,6 +65,9 @@ export interface BrokerModeConfig {
   maxFrameSize: number
   // How long an upstream connect may take before the downstream connection is closed.
   upstreamConnectTimeoutMs: number
+  tls: DownstreamTlsConfig | null
+  upstreamTls: UpstreamTlsConfig | null
+  sni: SniConfig | null
 }
 
 export interface ProxyConfig {

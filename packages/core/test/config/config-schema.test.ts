@@ -29,7 +29,10 @@ t.test('defaults from flags only', async t => {
       apiKeysAllowed: [],
       apiKeysDenied: [],
       maxFrameSize: 100 * 1024 * 1024,
-      upstreamConnectTimeoutMs: 10000
+      upstreamConnectTimeoutMs: 10000,
+      tls: null,
+      upstreamTls: null,
+      sni: null
     },
     workers: 1,
     admin: null,
@@ -138,8 +141,59 @@ t.test('every flag of `kproxy serve` maps to a key', async t => {
     listen: 'brokerMode.listen',
     'advertised-host': 'brokerMode.advertisedHost',
     upstream: 'brokerMode.upstream',
-    'broker-port-base': 'brokerMode.brokerPorts.base'
+    'broker-port-base': 'brokerMode.brokerPorts.base',
+    'tls-cert': 'brokerMode.tls.cert',
+    'tls-key': 'brokerMode.tls.key',
+    'tls-ca': 'brokerMode.tls.ca',
+    'tls-client-auth': 'brokerMode.tls.clientAuth',
+    'upstream-tls': 'brokerMode.upstreamTls.enabled',
+    'upstream-tls-ca': 'brokerMode.upstreamTls.ca',
+    'upstream-tls-cert': 'brokerMode.upstreamTls.cert',
+    'upstream-tls-key': 'brokerMode.upstreamTls.key',
+    'upstream-tls-server-name': 'brokerMode.upstreamTls.serverName',
+    'sni-bootstrap-name': 'brokerMode.sni.bootstrapName',
+    'sni-broker-pattern': 'brokerMode.sni.brokerNamePattern'
   })
+})
+
+t.test('TLS settings: defaults, implied modes and cross-key errors', async t => {
+  const up = { upstream: 'h:1' }
+  const c = resolveConfig({ flags: { ...up, 'tls-cert': 'c.pem', 'tls-key': 'k.pem', 'tls-ca': 'ca.pem' } })
+  t.same(c.brokerMode.tls, {
+    cert: 'c.pem',
+    key: 'k.pem',
+    ca: 'ca.pem',
+    clientAuth: 'require',
+    minVersion: 'TLSv1.2',
+    maxVersion: 'TLSv1.3',
+    ciphers: null,
+    principalMappingRules: ['DEFAULT'],
+    handshakeTimeoutMs: 10000
+  }, 'a CA implies client auth require')
+  t.equal(resolveConfig({ flags: { ...up, 'tls-cert': 'c', 'tls-key': 'k' } }).brokerMode.tls?.clientAuth, 'none')
+  t.same(resolveConfig({ flags: { ...up, 'upstream-tls': 'true' } }).brokerMode.upstreamTls,
+    { ca: null, cert: null, key: null, checkHostname: true, serverName: null, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3' })
+  t.equal(resolveConfig({ flags: { ...up, 'upstream-tls-ca': 'ca' } }).brokerMode.upstreamTls?.ca, 'ca', 'a CA implies upstream TLS')
+  t.same(resolveConfig({ flags: { ...up, 'tls-cert': 'c', 'tls-key': 'k', 'sni-bootstrap-name': 'kafka.example.com' } }).brokerMode.sni,
+    { bootstrapName: 'kafka.example.com', brokerNamePattern: 'broker-{id}.kafka.example.com', advertisedPort: 19092 })
+
+  const bad: Array<[Record<string, string>, unknown, RegExp]> = [
+    [{ 'tls-cert': 'c' }, undefined, /set both cert and key/],
+    [{ 'tls-cert': 'c', 'tls-key': 'k', 'tls-client-auth': 'require' }, undefined, /clientAuth: require needs brokerMode\.tls\.ca/],
+    [{ 'tls-client-auth': 'sometimes', 'tls-cert': 'c', 'tls-key': 'k' }, undefined, /none, request or require/],
+    [{ 'upstream-tls-cert': 'c' }, undefined, /needs both cert and key/],
+    [{ 'upstream-tls': 'false', 'upstream-tls-ca': 'x' }, undefined, /enabled is false but ca/],
+    [{ 'upstream-tls': 'maybe' }, undefined, /true or false/],
+    [{ 'sni-bootstrap-name': 'kafka.example.com' }, undefined, /sni needs TLS/],
+    [{ 'tls-cert': 'c', 'tls-key': 'k', 'sni-bootstrap-name': 'bad name!' }, undefined, /a DNS name/],
+    [{ 'tls-cert': 'c', 'tls-key': 'k', 'sni-bootstrap-name': 'k.example', 'sni-broker-pattern': 'broker.example' }, undefined, /containing \{id\}/],
+    [{}, { brokerMode: { tls: { cert: 'c', key: 'k', minVersion: 'TLSv1.3', maxVersion: 'TLSv1.2' } } }, /minVersion TLSv1\.3 is above maxVersion/],
+    [{}, { brokerMode: { tls: { cert: 'c', key: 'k', principalMappingRules: ['RULE:no-slashes'] } } }, /principalMappingRules/],
+    [{}, { brokerMode: { sni: { brokerNamePattern: 'b-{id}.x' } } }, /bootstrapName is required/]
+  ]
+  for (const [flags, file, re] of bad) {
+    t.throws(() => resolveConfig({ flags: { ...up, ...flags }, file, source: file === undefined ? null : 'k.yaml' }), re, `${JSON.stringify(flags)} ${JSON.stringify(file ?? {})}`)
+  }
 })
 
 t.test('live reload applies only live keys', async t => {

@@ -23,7 +23,8 @@ import {
 import { KproxyError } from '@kproxy/core/kproxy-error'
 
 export interface RewriteTarget {
-  readonly advertisedHost: string
+  // host name clients are told for a node id (one name for all, or one per broker with SNI)
+  hostFor (nodeId: number): string
   // local port for a node id, -1 when none is configured
   portFor (nodeId: number): number
   // a real address seen in a response
@@ -88,7 +89,7 @@ function mapEndpoint (nodeId: number, e: Endpoint): void {
     throw new KproxyError('KPROXY_ERR_BROKER_PORT_UNMAPPED',
       `A response names upstream broker ${nodeId}, which has no local port; add it to brokerPorts so that clients can reach it through kproxy.`)
   }
-  e.host = t.advertisedHost
+  e.host = t.hostFor(nodeId)
   e.port = port
 }
 

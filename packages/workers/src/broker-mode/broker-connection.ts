@@ -12,7 +12,6 @@
 // SaslHandshake v0 the client sends raw size-prefixed tokens without Kafka headers, so the
 // connection switches to opaque passthrough for good (logged at warn: no more address
 // rewriting, policy or metrics per request on that connection).
-import { connect } from 'node:net'
 import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { Logger } from 'pino'
@@ -31,6 +30,8 @@ import { API_VERSIONS, intersectApiVersionsResponse, knowsApiVersionsVersion, un
 import { deniedResponse } from './deny-response.ts'
 import type { AdvertisedBroker } from './deny-response.ts'
 import { NEED_MORE, produceAcks } from './produce-acks.ts'
+import { describeTlsFailure, looksLikeTlsClientHello } from '@kproxy/core/tls/handshake-failure'
+import type { UpstreamDialer } from '../tls/upstream-dialer.ts'
 
 const PRODUCE = 0
 const SASL_HANDSHAKE = 17
@@ -45,6 +46,10 @@ export interface ConnectionHost {
   readonly rewriteTarget: RewriteTarget
   // allowed[apiKey] === 1 when the policy lets the key through
   readonly allowed: Uint8Array
+  // plain TCP or TLS to the upstream
+  readonly dialer: UpstreamDialer
+  // the client side is TLS (a TLS ClientHello on a plaintext listener is refused by name)
+  readonly downstreamTls: boolean
   // where the listener's target really is: all bootstrap servers in order, or one broker
   upstreamFor (target: ListenerTarget): readonly HostPort[] | null
   // reloads the broker directory from upstream (a listener added on another worker's word may
@@ -82,17 +87,22 @@ export class BrokerConnection {
   #inFlightBlocked = false // too many requests unanswered
   #saslV0Pending = false
   #passthrough = false
+  #firstChunk = true
+  #tlsFailure: string | null = null
+  // who the client is: from its verified certificate (TLS listeners), null on plaintext ones
+  readonly principal: string | null
 
   get host (): ConnectionHost { return this.#host }
 
-  constructor (host: ConnectionHost, down: Socket, target: ListenerTarget) {
+  constructor (host: ConnectionHost, down: Socket, target: ListenerTarget, principal: string | null = null) {
     this.#host = host
     this.#ctx = host.ctx
     this.#down = down
     this.#target = target
+    this.principal = principal
     const peer = `${down.remoteAddress ?? '?'}:${down.remotePort ?? 0}`
     const targetName = target.kind === 'bootstrap' ? 'bootstrap' : `broker-${target.nodeId}`
-    this.#log = this.#ctx.logger.child({ peer, target: targetName })
+    this.#log = this.#ctx.logger.child(principal === null ? { peer, target: targetName } : { peer, target: targetName, principal })
     this.#downReader = new FrameReader({
       maxFrameSize: this.#ctx.config.maxFrameSize,
       onFrame: this.#onRequest.bind(this),
@@ -105,6 +115,8 @@ export class BrokerConnection {
     })
     this.#ctx.metrics.connectionOpened()
     down.setNoDelay(true)
+    // not read until the upstream is connected (a TLS socket arrives flowing; a plain one paused)
+    down.pause()
     down.on('data', this.#onDownData.bind(this))
     down.on('drain', this.#onDownDrain.bind(this))
     down.on('end', this.#onDownEnd.bind(this))
@@ -147,11 +159,12 @@ export class BrokerConnection {
   #connectUpstream (): void {
     const { host, port } = this.#candidates[this.#candidate]
     this.#upstreamName = `${host}:${port}`
-    const up = connect({ host, port })
+    const dialer = this.#host.dialer
+    const up = dialer.dial({ host, port })
     this.#up = up
     up.setNoDelay(true)
     this.#connectTimer = setTimeout(this.#onConnectTimeout.bind(this), this.#ctx.config.upstreamConnectTimeoutMs)
-    up.once('connect', this.#onUpConnect.bind(this))
+    up.once(dialer.readyEvent, this.#onUpConnect.bind(this))
     up.on('data', this.#onUpData.bind(this))
     up.on('drain', this.#onUpDrain.bind(this))
     up.on('error', this.#onUpError.bind(this))
@@ -179,6 +192,10 @@ export class BrokerConnection {
       this.#connectUpstream()
       return
     }
+    if (this.#tlsFailure !== null) {
+      this.close('KPROXY_ERR_UPSTREAM_TLS', `the TLS handshake with the upstream failed (${why}); check brokerMode.upstreamTls (CA, client certificate, serverName) against the broker's certificate`)
+      return
+    }
     this.close('KPROXY_ERR_UPSTREAM_CONNECT', `cannot reach the upstream broker (${why}); check that Kafka runs and that kproxy's upstream setting points at it`)
   }
 
@@ -188,13 +205,22 @@ export class BrokerConnection {
     if (this.#closed) return
     this.#connected = true
     this.#host.upstreamContact(true)
-    this.#log.info({ upstream: this.#upstreamName }, 'connection open')
+    this.#log.info({ upstream: this.#upstreamName, upstreamTls: this.#host.dialer.secure }, 'connection open')
     this.#updateDownFlow()
   }
 
   // ---- downstream -> upstream ------------------------------------------------------------
 
   #onDownData (chunk: Buffer): void {
+    if (this.#firstChunk) {
+      this.#firstChunk = false
+      if (!this.#host.downstreamTls && looksLikeTlsClientHello(chunk)) {
+        this.#ctx.metrics.tlsHandshakeFailure('tls_on_plaintext_port')
+        this.#log.warn({ code: 'KPROXY_ERR_TLS_HANDSHAKE', reason: 'tls_on_plaintext_port' }, `TLS handshake refused (tls_on_plaintext_port): ${describeTlsFailure('tls_on_plaintext_port')}`)
+        this.close(null, 'refused: a TLS handshake on a plaintext listener')
+        return
+      }
+    }
     this.#bytesIn += chunk.length
     this.#ctx.metrics.bytesIn(chunk.length)
     const up = this.#up
@@ -457,7 +483,9 @@ export class BrokerConnection {
 
   #onUpError (err: Error): void {
     if (!this.#connected) {
-      this.#tryNextUpstream(err.message)
+      const reason = this.#up !== null ? this.#host.dialer.handshakeFailed(this.#up, err) : null
+      if (reason !== null) this.#tlsFailure = reason
+      this.#tryNextUpstream(reason !== null ? `${reason}: ${err.message}` : err.message)
       return
     }
     this.close('KPROXY_ERR_UPSTREAM_SOCKET', `upstream ${this.#upstreamName} socket error: ${err.message}`)

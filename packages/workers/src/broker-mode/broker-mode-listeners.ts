@@ -2,8 +2,12 @@
 // upstream broker (port from the deterministic mapping), each connection piped to its own
 // upstream connection (broker-connection.ts). With reusePort every worker thread listens on the
 // same ports and the kernel spreads connections between them.
+//
+// With brokerMode.tls the listeners are TLS servers (downstream-tls.ts); with brokerMode.sni
+// there is only the one TLS port and the server name picks the upstream broker.
 import { createServer } from 'node:net'
 import type { Server, Socket } from 'node:net'
+import type { TLSSocket } from 'node:tls'
 import type { HostPort } from '@kproxy/core/config/proxy-config'
 import { API_TABLE } from '@kproxy/core/protocol/api-keys'
 import type { ProxyContext, ListenerTarget } from './proxy-context.ts'
@@ -13,6 +17,9 @@ import { BrokerDirectory, mappedPort } from './broker-directory.ts'
 import type { RewriteTarget } from './address-rewrite.ts'
 import type { AdvertisedBroker } from './deny-response.ts'
 import { fetchUpstreamBrokers } from './upstream-metadata.ts'
+import { DownstreamTls, sniBrokerName, sniTarget } from '../tls/downstream-tls.ts'
+import { createUpstreamDialer } from '../tls/upstream-dialer.ts'
+import type { UpstreamDialer } from '../tls/upstream-dialer.ts'
 
 export interface BrokerModeListeners {
   // every listener bound AND the broker directory loaded from upstream
@@ -47,6 +54,9 @@ class Listeners implements BrokerModeListeners, ConnectionHost {
   // allowed.set(policyTable(...)).
   readonly allowed: Uint8Array
   readonly rewriteTarget: RewriteTarget
+  readonly dialer: UpstreamDialer
+  readonly downstreamTls: boolean
+  readonly #tls: DownstreamTls | null
   readonly ready: Promise<void>
   readonly #reusePort: boolean
   readonly #directory = new BrokerDirectory()
@@ -65,16 +75,20 @@ class Listeners implements BrokerModeListeners, ConnectionHost {
     this.#reusePort = reusePort
     const config = ctx.config
     this.allowed = policyTable(config.apiKeysAllowed, config.apiKeysDenied)
+    // both read their files now: a missing or mismatched certificate stops the start here
+    this.dialer = createUpstreamDialer(config.upstreamTls, ctx.logger, ctx.metrics)
+    this.#tls = config.tls !== null ? new DownstreamTls(config.tls, ctx.logger, ctx.metrics) : null
+    this.downstreamTls = this.#tls !== null
     const directory = this.#directory
     // ctx.config is read at each use: a reload that replaces it (advertised host, upstream
     // servers, timeouts) applies to the next response and the next connection.
     this.rewriteTarget = {
-      get advertisedHost () { return ctx.config.advertisedHost },
-      portFor: nodeId => mappedPort(ctx.config.brokerPorts, nodeId),
+      hostFor: nodeId => advertisedHost(ctx, nodeId),
+      portFor: nodeId => advertisedPort(ctx, nodeId),
       responseError: (apiKey, errorCode) => ctx.metrics.responseError(apiKey, errorCode),
       learn: (nodeId, host, port) => {
         directory.learn(nodeId, host, port)
-        if (!this.#servers.has(nodeId) && !this.#stopped) {
+        if (ctx.config.sni === null && !this.#servers.has(nodeId) && !this.#stopped) {
           const local = mappedPort(ctx.config.brokerPorts, nodeId)
           if (local < 0) return
           this.addBroker(nodeId)
@@ -91,7 +105,8 @@ class Listeners implements BrokerModeListeners, ConnectionHost {
   get upstreamHealthy (): boolean { return this.#healthy }
 
   addBroker (nodeId: number): void {
-    if (this.#servers.has(nodeId) || this.#stopped) return
+    // SNI: every broker is behind the bootstrap port
+    if (this.#servers.has(nodeId) || this.#stopped || this.ctx.config.sni !== null) return
     const port = mappedPort(this.ctx.config.brokerPorts, nodeId)
     if (port < 0) {
       this.ctx.logger.error({ code: 'KPROXY_ERR_BROKER_PORT_UNMAPPED', nodeId }, `upstream broker ${nodeId} has no local port in brokerPorts; clients cannot reach it through kproxy`)
@@ -108,6 +123,8 @@ class Listeners implements BrokerModeListeners, ConnectionHost {
     this.#retryTimer = null
     // close() stops listening at once; its callback would wait for every connection to end
     for (const server of this.#servers.values()) server.close()
+    this.#tls?.close()
+    this.dialer.close()
   }
 
   drain (timeoutMs: number): Promise<void> {
@@ -150,8 +167,8 @@ class Listeners implements BrokerModeListeners, ConnectionHost {
   advertisedBrokers (): AdvertisedBroker[] {
     const out: AdvertisedBroker[] = []
     for (const nodeId of this.#directory.nodeIds()) {
-      const port = mappedPort(this.ctx.config.brokerPorts, nodeId)
-      if (port >= 0) out.push({ nodeId, host: this.ctx.config.advertisedHost, port })
+      const port = advertisedPort(this.ctx, nodeId)
+      if (port >= 0) out.push({ nodeId, host: advertisedHost(this.ctx, nodeId), port })
     }
     return out
   }
@@ -169,15 +186,35 @@ class Listeners implements BrokerModeListeners, ConnectionHost {
     }
   }
 
-  #listen (key: number | 'bootstrap', target: ListenerTarget, port: number): Promise<void> {
-    const server = createServer({ pauseOnConnect: true, noDelay: true }, (socket: Socket) => {
-      if (this.#stopped) {
-        socket.destroy()
+  #accept (socket: Socket, target: ListenerTarget, principal: string | null): void {
+    if (this.#stopped) {
+      socket.destroy()
+      return
+    }
+    const conn = new BrokerConnection(this, socket, target, principal)
+    if (!conn.closed) this.#connections.add(conn)
+  }
+
+  #acceptTls (socket: TLSSocket, target: ListenerTarget): void {
+    const tls = this.#tls!
+    const principal = tls.verify(socket)
+    if (principal === null) return // refused, logged and counted
+    const sni = this.ctx.config.sni
+    if (sni !== null) {
+      const routed = sniTarget(sni, socket.servername)
+      if (routed === null) {
+        tls.refuse(socket, 'unknown_sni', `server name ${String(socket.servername)} is neither ${sni.bootstrapName} nor ${sni.brokerNamePattern}`)
         return
       }
-      const conn = new BrokerConnection(this, socket, target)
-      if (!conn.closed) this.#connections.add(conn)
-    })
+      target = routed
+    }
+    this.#accept(socket, target, principal)
+  }
+
+  #listen (key: number | 'bootstrap', target: ListenerTarget, port: number): Promise<void> {
+    const server: Server = this.#tls !== null
+      ? this.#tls.createServer(socket => this.#acceptTls(socket, target))
+      : createServer({ pauseOnConnect: true, noDelay: true }, socket => this.#accept(socket, target, null))
     this.#servers.set(key, server)
     const host = this.ctx.config.listen.host
     return new Promise<void>((resolve, reject) => {
@@ -221,7 +258,7 @@ class Listeners implements BrokerModeListeners, ConnectionHost {
         done(false)
         return
       }
-      fetchUpstreamBrokers(servers[i], this.ctx.config.upstreamConnectTimeoutMs).then(brokers => {
+      fetchUpstreamBrokers(servers[i], this.ctx.config.upstreamConnectTimeoutMs, this.dialer).then(brokers => {
         this.#healthy = true
         for (const b of brokers) {
           this.#directory.learn(b.nodeId, b.host, b.port)
@@ -243,3 +280,15 @@ export function startBrokerMode (ctx: ProxyContext, options: { reusePort: boolea
 }
 
 function ignore (): void {}
+
+// What clients are told for broker N: one host and a port per broker, or with SNI one name per
+// broker and the one TLS port.
+function advertisedHost (ctx: ProxyContext, nodeId: number): string {
+  const sni = ctx.config.sni
+  return sni === null ? ctx.config.advertisedHost : sniBrokerName(sni, nodeId)
+}
+
+function advertisedPort (ctx: ProxyContext, nodeId: number): number {
+  const sni = ctx.config.sni
+  return sni === null ? mappedPort(ctx.config.brokerPorts, nodeId) : sni.advertisedPort
+}

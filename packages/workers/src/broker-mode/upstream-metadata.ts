@@ -1,10 +1,11 @@
 // Loads the broker directory at start: a Metadata request (no topics) to the first reachable
 // bootstrap server. Not on the data path, so plain promises.
-import { connect } from 'node:net'
 import type { HostPort } from '@kproxy/core/config/proxy-config'
 import { decodeResponse, encodeRequest, getApi } from '@kproxy/core/protocol/codec'
 import { FrameReader, frameToBuffer } from '@kproxy/core/protocol/frame-reader'
 import { KproxyError } from '@kproxy/core/kproxy-error'
+import type { UpstreamDialer } from '../tls/upstream-dialer.ts'
+import { plainDialer } from '../tls/upstream-dialer.ts'
 
 const METADATA = 3
 // Every Kafka 4 broker answers Metadata v12 (v13 only adds a top-level error code).
@@ -12,9 +13,10 @@ const METADATA_VERSION = 12
 
 export interface UpstreamBroker { nodeId: number, host: string, port: number }
 
-export function fetchUpstreamBrokers (server: HostPort, timeoutMs: number): Promise<UpstreamBroker[]> {
+export function fetchUpstreamBrokers (server: HostPort, timeoutMs: number, dialer: UpstreamDialer = plainDialer): Promise<UpstreamBroker[]> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: server.host, port: server.port })
+    const socket = dialer.dial(server)
+    let ready = false
     let done = false
     const finish = (err: Error | null, brokers?: UpstreamBroker[]): void => {
       if (done) return
@@ -38,11 +40,16 @@ export function fetchUpstreamBrokers (server: HostPort, timeoutMs: number): Prom
       onError: err => finish(err)
     })
     socket.on('data', chunk => reader.push(chunk))
-    socket.on('error', err => finish(new KproxyError('KPROXY_ERR_UPSTREAM_CONNECT',
-      `cannot reach upstream ${server.host}:${server.port} (${err.message}); check that Kafka runs there and the upstream setting.`)))
+    socket.on('error', err => {
+      const tlsReason = ready ? null : dialer.handshakeFailed(socket, err)
+      finish(tlsReason !== null
+        ? new KproxyError('KPROXY_ERR_UPSTREAM_TLS', `TLS handshake with upstream ${server.host}:${server.port} failed (${tlsReason}: ${err.message}); check brokerMode.upstreamTls.`)
+        : new KproxyError('KPROXY_ERR_UPSTREAM_CONNECT', `cannot reach upstream ${server.host}:${server.port} (${err.message}); check that Kafka runs there and the upstream setting.`))
+    })
     socket.on('close', () => finish(new KproxyError('KPROXY_ERR_UPSTREAM_CLOSED',
       `upstream ${server.host}:${server.port} closed the connection before answering Metadata.`)))
-    socket.once('connect', () => {
+    socket.once(dialer.readyEvent, () => {
+      ready = true
       const body = getApi(METADATA).request.create()
       body.topics = []
       body.allowAutoTopicCreation = false

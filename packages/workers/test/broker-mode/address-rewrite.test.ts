@@ -12,7 +12,7 @@ const REAL = [{ nodeId: 1, host: 'kafka-1.internal', port: 9092 }, { nodeId: 2, 
 function target (): RewriteTarget & { learned: Array<[number, string, number]> } {
   const learned: Array<[number, string, number]> = []
   return {
-    advertisedHost: 'proxy.example',
+    hostFor: () => 'proxy.example',
     portFor: id => mappedPort({ kind: 'offset', base: BASE }, id),
     learn: (id, host, port) => { learned.push([id, host, port]) },
     learned

@@ -51,7 +51,10 @@ async function proxyFor (t: Host, upstreamPorts: number[], metrics: ProxyMetrics
     apiKeysAllowed: [],
     apiKeysDenied: [],
     maxFrameSize: 1 << 20,
-    upstreamConnectTimeoutMs: 1000
+    upstreamConnectTimeoutMs: 1000,
+    tls: null,
+    upstreamTls: null,
+    sni: null
   }
   const lines: string[] = []
   const logger = pino({ level: 'debug' }, { write (s: string) { lines.push(s) } })
@@ -183,7 +186,10 @@ t.test('a broker that appears in a response gets a listener and is announced', a
     apiKeysAllowed: [],
     apiKeysDenied: [],
     maxFrameSize: 1 << 20,
-    upstreamConnectTimeoutMs: 1000
+    upstreamConnectTimeoutMs: 1000,
+    tls: null,
+    upstreamTls: null,
+    sni: null
   }
   const discovered: Array<[number, number]> = []
   const listeners = startBrokerMode({ config, metrics: noopProxyMetrics, logger: pino({ level: 'silent' }), onBrokerDiscovered (id, p) { discovered.push([id, p]) } }, { reusePort: false })
@@ -228,7 +234,10 @@ t.test('a listener added on another worker\'s word looks its broker up in upstre
     apiKeysAllowed: [],
     apiKeysDenied: [],
     maxFrameSize: 1 << 20,
-    upstreamConnectTimeoutMs: 1000
+    upstreamConnectTimeoutMs: 1000,
+    tls: null,
+    upstreamTls: null,
+    sni: null
   }
   const listeners = startBrokerMode({ config, metrics: noopProxyMetrics, logger: pino({ level: 'silent' }), onBrokerDiscovered () {} }, { reusePort: false })
   t.teardown(async () => { await listeners.stopAccepting(); await listeners.drain(500) })

@@ -1,0 +1,64 @@
+// PEM files behind kproxy's TLS settings: read with errors that name the file and the setting,
+// checked by building a SecureContext (a key that does not match its certificate fails here, at
+// start or at reload, not at a client's handshake), and watched for changes.
+//
+// Watching polls the files' stat (fs.watchFile) rather than using inotify: certificate tools
+// replace files by renaming a new one over the old (cert-manager, Vault agents, `mv`), which an
+// inotify watch on the old inode would miss.
+import { readFileSync, unwatchFile, watchFile } from 'node:fs'
+import type { Stats } from 'node:fs'
+import { createSecureContext } from 'node:tls'
+import type { SecureContext, SecureContextOptions } from 'node:tls'
+import { KproxyError } from '@kproxy/core/kproxy-error'
+
+export interface PemFile {
+  // the config key, for messages: 'brokerMode.tls.cert'
+  setting: string
+  path: string
+}
+
+export function readPem (file: PemFile): Buffer {
+  let data: Buffer
+  try {
+    data = readFileSync(file.path)
+  } catch (err) {
+    throw new KproxyError('KPROXY_ERR_TLS_FILE', `${file.setting}: cannot read ${file.path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check the path and that kproxy may read it.`)
+  }
+  if (!data.includes('-----BEGIN ')) {
+    throw new KproxyError('KPROXY_ERR_TLS_FILE', `${file.setting}: ${file.path} holds no PEM block (-----BEGIN …); kproxy expects PEM certificates and PKCS#8 or PKCS#1 keys.`)
+  }
+  return data
+}
+
+// Builds a SecureContext, turning OpenSSL's messages into one sentence naming the files.
+export function secureContextFrom (options: SecureContextOptions, files: readonly PemFile[]): SecureContext {
+  try {
+    return createSecureContext(options)
+  } catch (err) {
+    const names = files.map(f => `${f.setting}=${f.path}`).join(', ')
+    throw new KproxyError('KPROXY_ERR_TLS_FILE', `the TLS files ${names} cannot be used together: ${(err as Error).message} (is the key the one of the certificate, and are both PEM?)`)
+  }
+}
+
+const POLL_MS = 1000
+
+// Calls onChange (at most once per poll round) when any file's size, mtime or inode changes.
+// Returns the function that stops watching.
+export function watchPemFiles (files: readonly PemFile[], onChange: () => void): () => void {
+  let pending = false
+  const listener = (curr: Stats, prev: Stats): void => {
+    if (curr.mtimeMs === prev.mtimeMs && curr.size === prev.size && curr.ino === prev.ino) return
+    if (pending) return
+    pending = true
+    // a tool writing cert and key one after the other: let both land before reloading
+    setTimeout(() => {
+      pending = false
+      onChange()
+    }, 200).unref()
+  }
+  const paths = [...new Set(files.map(f => f.path))]
+  for (const p of paths) watchFile(p, { interval: POLL_MS, persistent: false }, listener)
+  return () => {
+    for (const p of paths) unwatchFile(p, listener)
+  }
+}

@@ -1,0 +1,125 @@
+// How kproxy opens its connections to the upstream: plain TCP, or TLS with CA verification, a
+// hostname check and an optional client certificate (mTLS to brokers, or to the broker-side
+// kproxy of a double proxy). Both the per-client connections and the Metadata lookups dial here.
+import { connect as connectTcp, isIP } from 'node:net'
+import type { Socket } from 'node:net'
+import { checkServerIdentity, connect as connectTls } from 'node:tls'
+import type { PeerCertificate, SecureContext, SecureContextOptions } from 'node:tls'
+import type { Logger } from 'pino'
+import type { HostPort, UpstreamTlsConfig } from '@kproxy/core/config/proxy-config'
+import type { ProxyMetrics } from '@kproxy/core/metrics/proxy-metrics'
+import { classifyUpstreamError, describeTlsFailure } from '@kproxy/core/tls/handshake-failure'
+import type { TlsFailureReason } from '@kproxy/core/tls/handshake-failure'
+import { readPem, secureContextFrom, watchPemFiles } from './tls-files.ts'
+import type { PemFile } from './tls-files.ts'
+import { TlsFailureLog } from './tls-failure-log.ts'
+
+export interface UpstreamDialer {
+  readonly secure: boolean
+  // the event after which the socket carries Kafka bytes
+  readonly readyEvent: 'connect' | 'secureConnect'
+  dial (to: HostPort): Socket
+  // An error on a dialled socket before readyEvent: the TLS reason when TCP had connected and
+  // the TLS handshake failed (counted and logged here), null for a plain connect failure.
+  handshakeFailed (socket: Socket, err: Error): TlsFailureReason | null
+  close (): void
+}
+
+export const plainDialer: UpstreamDialer = {
+  secure: false,
+  readyEvent: 'connect',
+  dial: to => connectTcp({ host: to.host, port: to.port }),
+  handshakeFailed: () => null,
+  close () {}
+}
+
+// no hostname check (checkHostname: false); the chain is still verified against the CA
+function skipIdentity (): undefined { return undefined }
+
+class TlsDialer implements UpstreamDialer {
+  readonly secure = true
+  readonly readyEvent = 'secureConnect' as const
+  readonly #config: UpstreamTlsConfig
+  readonly #files: PemFile[]
+  readonly #log: Logger
+  readonly #metrics: ProxyMetrics
+  readonly #failures: TlsFailureLog
+  readonly #tcpConnected = new WeakSet<Socket>()
+  #context: SecureContext
+  readonly #unwatch: () => void
+
+  constructor (config: UpstreamTlsConfig, logger: Logger, metrics: ProxyMetrics) {
+    this.#config = config
+    this.#log = logger
+    this.#metrics = metrics
+    this.#failures = new TlsFailureLog(logger)
+    this.#files = []
+    if (config.ca !== null) this.#files.push({ setting: 'brokerMode.upstreamTls.ca', path: config.ca })
+    if (config.cert !== null) this.#files.push({ setting: 'brokerMode.upstreamTls.cert', path: config.cert })
+    if (config.key !== null) this.#files.push({ setting: 'brokerMode.upstreamTls.key', path: config.key })
+    this.#context = this.#load()
+    this.#unwatch = this.#files.length > 0 ? watchPemFiles(this.#files, this.#reload.bind(this)) : () => {}
+  }
+
+  #load (): SecureContext {
+    const c = this.#config
+    const options: SecureContextOptions = { minVersion: c.minVersion, maxVersion: c.maxVersion }
+    if (c.ca !== null) options.ca = readPem(this.#files.find(f => f.path === c.ca)!)
+    if (c.cert !== null && c.key !== null) {
+      options.cert = readPem(this.#files.find(f => f.setting.endsWith('.cert'))!)
+      options.key = readPem(this.#files.find(f => f.setting.endsWith('.key'))!)
+    }
+    return secureContextFrom(options, this.#files)
+  }
+
+  #reload (): void {
+    try {
+      this.#context = this.#load()
+      this.#log.info({ files: this.#files.map(f => f.path) }, 'upstream TLS files reloaded; new upstream connections use them')
+    } catch (err) {
+      this.#log.error({ code: (err as { code?: string }).code, err: (err as Error).message }, 'upstream TLS files changed but cannot be used; new connections keep the previous ones')
+    }
+  }
+
+  dial (to: HostPort): Socket {
+    const c = this.#config
+    const name = c.serverName ?? (isIP(to.host) === 0 ? to.host : undefined)
+    const socket = connectTls({
+      host: to.host,
+      port: to.port,
+      secureContext: this.#context,
+      // an IP address is not a valid SNI name; the certificate is then checked for an IP SAN
+      ...(name !== undefined ? { servername: name } : {}),
+      rejectUnauthorized: true,
+      checkServerIdentity: !c.checkHostname
+        ? skipIdentity
+        : c.serverName !== null
+          ? (_host: string, cert: PeerCertificate) => checkServerIdentity(c.serverName!, cert)
+          : checkServerIdentity
+    })
+    socket.setNoDelay(true)
+    socket.once('connect', () => { this.#tcpConnected.add(socket) })
+    return socket
+  }
+
+  handshakeFailed (socket: Socket, err: Error): TlsFailureReason | null {
+    if (!this.#tcpConnected.has(socket)) return null
+    const reason = classifyUpstreamError(err as Error & { code?: string })
+    this.#metrics.tlsHandshakeFailure(reason)
+    this.#failures.record({
+      code: 'KPROXY_ERR_UPSTREAM_TLS',
+      reason,
+      upstream: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`,
+      detail: err.message
+    }, `TLS handshake with the upstream failed (${reason}): ${describeTlsFailure(reason)}`)
+    return reason
+  }
+
+  close (): void {
+    this.#unwatch()
+  }
+}
+
+export function createUpstreamDialer (config: UpstreamTlsConfig | null, logger: Logger, metrics: ProxyMetrics): UpstreamDialer {
+  return config === null ? plainDialer : new TlsDialer(config, logger, metrics)
+}
