@@ -27,6 +27,12 @@ export function readPem (file: PemFile): Buffer {
   if (!data.includes('-----BEGIN ')) {
     throw new KproxyError('KPROXY_ERR_TLS_FILE', `${file.setting}: ${file.path} holds no PEM block (-----BEGIN …); kproxy expects PEM certificates and PKCS#8 or PKCS#1 keys.`)
   }
+  // OpenSSL skips PEM blocks of the wrong kind: a key given as the CA would leave no trust
+  // anchor at all and fail every handshake later with an unhelpful message.
+  const wantsKey = file.setting.endsWith('.key')
+  if (wantsKey ? !/-----BEGIN (RSA |EC |ENCRYPTED )?PRIVATE KEY-----/.test(data.toString('latin1')) : !data.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new KproxyError('KPROXY_ERR_TLS_FILE', `${file.setting}: ${file.path} holds no ${wantsKey ? 'private key' : 'certificate'} (PEM '-----BEGIN ${wantsKey ? 'PRIVATE KEY' : 'CERTIFICATE'}-----'); check that the files are not swapped.`)
+  }
   return data
 }
 

@@ -37,5 +37,7 @@ t.test('checkTlsFiles reads every file a configuration names', async t => {
   t.throws(() => checkTlsFiles(badUpstream.brokerMode), { code: 'KPROXY_ERR_TLS_FILE', message: /brokerMode\.upstreamTls\.ca: cannot read/ })
   const badCa = resolveConfig({ flags: { upstream: 'h:1', 'tls-cert': join(dir, 'p.crt'), 'tls-key': join(dir, 'p.key'), 'tls-ca': join(dir, 'p.key') } })
   t.doesNotThrow(() => checkTlsFiles(resolveConfig({ flags: { upstream: 'h:1' } }).brokerMode), 'no TLS, nothing to read')
-  t.throws(() => checkTlsFiles(badCa.brokerMode), { code: 'KPROXY_ERR_TLS_FILE' }, 'a key given as the CA')
+  t.throws(() => checkTlsFiles(badCa.brokerMode), { code: 'KPROXY_ERR_TLS_FILE', message: /brokerMode\.tls\.ca: .* holds no certificate/ }, 'a key given as the CA')
+  const swapped = resolveConfig({ flags: { upstream: 'h:1', 'tls-cert': join(dir, 'p.key'), 'tls-key': join(dir, 'p.crt') } })
+  t.throws(() => checkTlsFiles(swapped.brokerMode), { code: 'KPROXY_ERR_TLS_FILE', message: /brokerMode\.tls\.cert: .* holds no certificate/ }, 'cert and key swapped')
 })
