@@ -27,8 +27,11 @@ export const checkConfigCommand: Command = {
       return 1
     }
     const bm = config.brokerMode
-    const ports = bm.brokerPorts.kind === 'offset' ? `broker ports ${bm.brokerPorts.base}+id` : `${Object.keys(bm.brokerPorts.ports).length} explicit broker ports`
-    process.stdout.write(`${config.source}: ok — listen ${formatHostPort(bm.listen)} (advertised as ${bm.advertisedHost}), ${ports}, upstream ${bm.upstream.map(formatHostPort).join(',')}, ${config.workers} worker(s), admin ${config.admin === null ? 'off' : formatHostPort(config.admin)}\n`)
+    const ports = bm.sni !== null
+      ? `SNI ${bm.sni.bootstrapName} / ${bm.sni.brokerNamePattern}`
+      : bm.brokerPorts.kind === 'offset' ? `broker ports ${bm.brokerPorts.base}+id` : `${Object.keys(bm.brokerPorts.ports).length} explicit broker ports`
+    const tls = `${bm.tls === null ? 'plaintext' : `TLS (client auth ${bm.tls.clientAuth})`} to clients, ${bm.upstreamTls === null ? 'plaintext' : `TLS${bm.upstreamTls.cert !== null ? ' with a client certificate' : ''}`} upstream`
+    process.stdout.write(`${config.source}: ok — listen ${formatHostPort(bm.listen)} (advertised as ${bm.advertisedHost}), ${ports}, upstream ${bm.upstream.map(formatHostPort).join(',')}, ${config.workers} worker(s), admin ${config.admin === null ? 'off' : formatHostPort(config.admin)}, ${tls}\n`)
     return 0
   }
 }

@@ -70,6 +70,33 @@ t.test('serve: bad flags -> exit 1 with the reason', async t => {
   t.match(u.stderr, /Unknown option '--nope'/)
 })
 
+t.test('serve and check-config with TLS: bad certificate files -> exit 1 naming the setting and the file', async t => {
+  const { createCa, issueCertificate } = await import('@kproxy/core/certs/x509')
+  const ca = await createCa({ days: 1 })
+  const leaf = await issueCertificate(ca, { name: 'kproxy', server: true, days: 1 })
+  writeFileSync(join(scratch, 'tls.crt'), leaf.chain)
+  writeFileSync(join(scratch, 'tls.key'), leaf.key, { mode: 0o600 })
+  writeFileSync(join(scratch, 'ca.crt'), ca.cert)
+  const file = join(scratch, 'tls.yaml')
+  writeFileSync(file, ['brokerMode:', '  upstream: [127.0.0.1:9092]', '  tls:', `    cert: ${join(scratch, 'tls.crt')}`, `    key: ${join(scratch, 'tls.key')}`,
+    `    ca: ${join(scratch, 'ca.crt')}`, '  upstreamTls:', `    ca: ${join(scratch, 'ca.crt')}`, ''].join('\n'))
+  const ok = await run(['check-config', file])
+  t.equal(ok.code, 0, ok.stderr)
+  t.match(ok.stdout, /TLS \(client auth require\) to clients, TLS upstream/)
+
+  const missing = await run(['serve', '--upstream', '127.0.0.1:1', '--tls-cert', join(scratch, 'nope.crt'), '--tls-key', join(scratch, 'tls.key')])
+  t.equal(missing.code, 1)
+  t.match(missing.stderr, /^kproxy: brokerMode\.tls\.cert: cannot read .*nope\.crt \(ENOENT\); .*\[KPROXY_ERR_TLS_FILE\]\n$/)
+  const swapped = await run(['serve', '--upstream', '127.0.0.1:1', '--tls-cert', join(scratch, 'tls.key'), '--tls-key', join(scratch, 'tls.crt')])
+  t.equal(swapped.code, 1)
+  t.match(swapped.stderr, /brokerMode\.tls\.cert: .*tls\.key holds no certificate/)
+  const noKey = await run(['serve', '--upstream', '127.0.0.1:1', '--tls-cert', join(scratch, 'tls.crt')])
+  t.equal(noKey.code, 1)
+  t.match(noKey.stderr, /set both cert and key/)
+  const noKeyLogged = [missing, swapped, noKey].every(r => !r.stderr.includes('PRIVATE KEY') && !r.stdout.includes('PRIVATE KEY'))
+  t.ok(noKeyLogged, 'no key material in any message')
+})
+
 t.test('serve: a taken listen port -> exit 1 with one sentence', async t => {
   const taken = await listen()
   t.teardown(() => { taken.close() })
