@@ -130,6 +130,19 @@ export function parseCompareArgs (argv: readonly string[]): CompareArgs {
   return { envoyBin: (values['envoy-bin'] as string | undefined) ?? null, scenario, targets, rounds, warmupSeconds, bootstrap: bootstrap ?? null, brokers, out: (values.out as string | undefined) ?? 'bench/results/latest', json: values.json === true, rest }
 }
 
+// CPU seconds of all the target's processes (both sides of a double proxy), null if one is gone.
+function targetCpu (t: RunningTarget): number | null {
+  const pids = t.pids ?? (t.pid === null ? [] : [t.pid])
+  if (pids.length === 0) return null
+  let sum = 0
+  for (const pid of pids) {
+    const s = cpuSeconds(pid)
+    if (s === null) return null
+    sum += s
+  }
+  return sum
+}
+
 function extraArgs (scenario: string, t: RunningTarget): string[] {
   return scenario === 'produce' || scenario === 'fetch' ? t.extraArgs ?? [] : []
 }
@@ -173,7 +186,7 @@ export async function runCompare (args: CompareArgs, log: (m: string) => void): 
       for (const [name, t] of [...running]) {
         const options = parseBenchArgs([args.scenario, '--target', `${t.host}:${t.port}`, '--label', name, ...args.rest, ...extraArgs(args.scenario, t)])
         if (options.scenario === 'connections' && t.pid !== null) options.targetPid = t.pid
-        const cpuBefore = t.pid === null || name === 'direct' ? null : cpuSeconds(t.pid)
+        const cpuBefore = name === 'direct' ? null : targetCpu(t)
         let result: ScenarioResult
         try {
           result = await runScenario(options)
@@ -185,7 +198,7 @@ export async function runCompare (args: CompareArgs, log: (m: string) => void): 
           await t.stop().catch(() => {})
           continue
         }
-        const cpuAfter = t.pid === null || name === 'direct' ? null : cpuSeconds(t.pid)
+        const cpuAfter = name === 'direct' ? null : targetCpu(t)
         rounds.push({ target: name, round, result, cpuSeconds: cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore })
         log(`round ${round} ${name}: ${Math.round(options.scenario === 'roundtrip' || options.scenario === 'connections' ? result.requestsPerSec : result.recordsPerSec)}/s, p99 ${(result.latencyUs.p99 / 1000).toFixed(3)} ms${result.sendLagUs === null ? '' : ` (generator send lag p50 ${(result.sendLagUs.p50 / 1000).toFixed(3)} ms, p99 ${(result.sendLagUs.p99 / 1000).toFixed(3)} ms)`}`)
       }

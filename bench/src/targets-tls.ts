@@ -1,0 +1,98 @@
+// The mTLS double-proxy targets, the service-mesh picture:
+//
+//   generator --plaintext--> client-side proxy --mTLS (mesh CA)--> broker-side proxy --plaintext--> broker
+//
+// kproxy-double: two `kproxy serve` processes, 1 worker thread each. The broker-side kproxy
+// rewrites the broker's addresses to its own TLS ports, the client-side kproxy rewrites those
+// again to its plaintext ports, so every connection goes through the tunnel.
+// envoy-double: two Envoys (`tcp_proxy`, `--concurrency 1` each). Envoy does not rewrite Metadata,
+// so runs through it send every partition to the client-side address (--pin-target, 1 broker).
+// Certificates: a fresh mesh CA, a server certificate (IP:127.0.0.1) for the broker side and a
+// client certificate for the client side (@kproxy/core certs via the sandbox's mesh-certs), in a
+// temporary directory removed on stop.
+import type { ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { KproxyError } from '@kproxy/core/kproxy-error'
+import { writeMeshCerts } from '@kproxy/cli/sandbox/mesh-certs'
+import type { MeshCerts } from '@kproxy/cli/sandbox/mesh-certs'
+import { envoyTcpProxyConfig } from './targets-envoy-config.ts'
+import { adminReady, envoyMissing, findEnvoy, freePortRange, REPO, startProcess, stopChild } from './targets-process.ts'
+import type { RunningTarget, TargetContext, TargetDef } from './targets.ts'
+
+// Starts the two sides in order and stops whatever was started (broker side last) when a later
+// step fails, so that a target that cannot start leaves no process and no certificate behind.
+async function twoSides (name: string, prefix: string, body: (dir: string, mesh: MeshCerts, started: ChildProcess[]) => Promise<Omit<RunningTarget, 'stop' | 'name'>>): Promise<RunningTarget> {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  const started: ChildProcess[] = []
+  const stop = async (): Promise<void> => {
+    for (const c of [...started].reverse()) await stopChild(c)
+    rmSync(dir, { recursive: true, force: true })
+  }
+  try {
+    const mesh = await writeMeshCerts(join(dir, 'mesh'))
+    const running = await body(dir, mesh, started)
+    return { name, ...running, stop }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
+
+function kproxyServe (): string {
+  if (!existsSync(`${REPO}packages/cli/src/commands/serve.ts`)) throw new KproxyError('KPROXY_ERR_BENCH_TARGET', 'kproxy serve is not part of this checkout')
+  return `${REPO}packages/cli/src/main.ts`
+}
+
+export const kproxyDouble: TargetDef = {
+  name: 'kproxy-double',
+  description: 'kproxy double proxy: client-side kproxy -> mTLS -> broker-side kproxy, 1 worker thread each',
+  async start (ctx: TargetContext) {
+    const main = kproxyServe()
+    return await twoSides('kproxy-double', 'kproxy-bench-kproxy-double-', async (_dir, mesh, started) => {
+      // listen L, brokers from L+2 (kproxy's default base L+1), admin L+8
+      const b = await freePortRange(8)
+      const brokerSide = await startProcess('kproxy-double broker side', process.execPath, [main, 'serve',
+        '--upstream', `${ctx.host}:${ctx.port}`, '--listen', `127.0.0.1:${b}`, '--workers', '1', '--admin', `127.0.0.1:${b + 8}`, '--log-level', 'warn',
+        '--tls-cert', mesh.serverCert, '--tls-key', mesh.serverKey, '--tls-ca', mesh.ca, '--tls-client-auth', 'require'
+      ], '127.0.0.1', b, adminReady(b + 8))
+      started.push(brokerSide.child)
+      const c = await freePortRange(8)
+      const clientSide = await startProcess('kproxy-double client side', process.execPath, [main, 'serve',
+        '--upstream', `127.0.0.1:${b}`, '--listen', `127.0.0.1:${c}`, '--workers', '1', '--admin', `127.0.0.1:${c + 8}`, '--log-level', 'warn',
+        '--upstream-tls', '--upstream-tls-ca', mesh.ca, '--upstream-tls-cert', mesh.clientCert, '--upstream-tls-key', mesh.clientKey
+      ], '127.0.0.1', c, adminReady(c + 8))
+      started.push(clientSide.child)
+      ctx.log(`kproxy-double: 127.0.0.1:${c} -> mTLS -> 127.0.0.1:${b} -> ${ctx.host}:${ctx.port}`)
+      const pids = started.map(p => p.pid).filter((p): p is number => p !== undefined)
+      return { host: '127.0.0.1', port: c, pid: clientSide.child.pid ?? null, pids }
+    })
+  }
+}
+
+export const envoyDouble: TargetDef = {
+  name: 'envoy-double',
+  description: 'Envoy tcp_proxy double proxy: client-side Envoy -> mTLS -> broker-side Envoy, --concurrency 1 each',
+  async start (ctx: TargetContext) {
+    const bin = findEnvoy(ctx.envoyBin)
+    if (bin === null) throw envoyMissing(ctx.envoyBin)
+    const flags = ['--concurrency', '1', '--disable-hot-restart', '--log-level', 'warn']
+    return await twoSides('envoy-double', 'kproxy-bench-envoy-double-', async (dir, mesh, started) => {
+      // listener P, admin P+1 (hot restart is off, so the two Envoys share no memory segment)
+      const b = await freePortRange(1)
+      const brokerConfig = join(dir, 'broker-side.yaml')
+      writeFileSync(brokerConfig, envoyTcpProxyConfig(b, b + 1, ctx.host, ctx.port, { downstream: { cert: mesh.serverCert, key: mesh.serverKey, ca: mesh.ca } }))
+      const brokerSide = await startProcess('envoy-double broker side', bin, ['-c', brokerConfig, ...flags], '127.0.0.1', b)
+      started.push(brokerSide.child)
+      const c = await freePortRange(1)
+      const clientConfig = join(dir, 'client-side.yaml')
+      writeFileSync(clientConfig, envoyTcpProxyConfig(c, c + 1, '127.0.0.1', b, { upstream: { cert: mesh.clientCert, key: mesh.clientKey, ca: mesh.ca } }))
+      const clientSide = await startProcess('envoy-double client side', bin, ['-c', clientConfig, ...flags], '127.0.0.1', c)
+      started.push(clientSide.child)
+      ctx.log(`envoy-double: 127.0.0.1:${c} -> mTLS -> 127.0.0.1:${b} -> ${ctx.host}:${ctx.port}`)
+      const pids = started.map(p => p.pid).filter((p): p is number => p !== undefined)
+      return { host: '127.0.0.1', port: c, pid: clientSide.child.pid ?? null, pids, extraArgs: ['--pin-target'] }
+    })
+  }
+}
