@@ -15,8 +15,10 @@ import { fetchMetadata } from './requests.ts'
 import { freePortRange, installNote, onPath, peersDir, startProcess, stopChild } from './targets-process.ts'
 import type { RunningTarget, TargetContext, TargetDef } from './targets.ts'
 
+// The reason install-peers.sh recorded when it tried and failed, else how to install the peer.
 function notInstalled (peer: string, how: string): KproxyError {
-  return new KproxyError('KPROXY_ERR_BENCH_TARGET', `${peer} is not installed (${how})${installNote(peer)}`)
+  const note = installNote(peer)
+  return new KproxyError('KPROXY_ERR_BENCH_TARGET', note === '' ? `${peer} is not installed (${how})` : `${peer} is not installed: scripts/install-peers.sh: ${note}`)
 }
 
 // A binary from $ENV_VAR, the peers directory or PATH, in that order; null when none exists.
@@ -176,7 +178,10 @@ export const kroxylicious: TargetDef = {
     const home = findKroxylicious()
     if (home === null) throw notInstalled('kroxylicious', 'the io.kroxylicious:kroxylicious-app bin archive unpacked under ~/.cache/kproxy/peers/kroxylicious, or scripts/install-peers.sh')
     const java = findJava21()
-    if (java === null) throw new KproxyError('KPROXY_ERR_BENCH_TARGET', `Kroxylicious needs Java 21 or newer and none was found (set KPROXY_JAVA21_HOME)${installNote('java21')}`)
+    if (java === null) {
+      const note = installNote('java21')
+      throw new KproxyError('KPROXY_ERR_BENCH_TARGET', `Kroxylicious needs Java 21 or newer and none was found (set KPROXY_JAVA21_HOME)${note === '' ? '' : `: ${note}`}`)
+    }
     return await withConfigDir('kproxy-bench-kroxylicious-', async dir => {
       const base = await freePortRange(10)
       const config = join(dir, 'config.yaml')

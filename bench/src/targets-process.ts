@@ -149,11 +149,10 @@ export function envoyMissing (given: string | null | undefined): KproxyError {
 }
 
 // Why scripts/install-peers.sh could not install a peer (it writes <peers>/<peer>.unavailable),
-// appended to a target's "not installed" reason; '' when it left no note.
+// or '' when it left no note.
 export function installNote (peer: string): string {
   try {
-    const text = readFileSync(join(peersDir(), `${peer}.unavailable`), 'utf8').trim()
-    return text === '' ? '' : `; scripts/install-peers.sh: ${text}`
+    return readFileSync(join(peersDir(), `${peer}.unavailable`), 'utf8').trim()
   } catch {
     return ''
   }
