@@ -177,8 +177,17 @@ export async function runCompare (args: CompareArgs, log: (m: string) => void): 
     // a fresh broker (and proxy) JVM/V8 is far slower until its JIT has warmed up: one unmeasured
     // run per target first, so that round 1 is not an outlier
     if (args.warmupSeconds > 0 && args.scenario !== 'connections') {
-      for (const [name, t] of running) {
-        await runScenario({ ...parseBenchArgs([args.scenario, '--target', `${t.host}:${t.port}`, '--label', name, ...args.rest, ...extraArgs(args.scenario, t)]), durationMs: args.warmupSeconds * 1000 })
+      for (const [name, t] of [...running]) {
+        try {
+          await runScenario({ ...parseBenchArgs([args.scenario, '--target', `${t.host}:${t.port}`, '--label', name, ...args.rest, ...extraArgs(args.scenario, t)]), durationMs: args.warmupSeconds * 1000 })
+        } catch (err) {
+          // a target failing its warm-up is reported like one failing a round; the others go on
+          skipped.set(name, `failed in the warm-up: ${(err as Error).message}`)
+          log(`warm-up ${name}: failed: ${(err as Error).message}`)
+          running.delete(name)
+          await t.stop().catch(() => {})
+          continue
+        }
         log(`${name}: warmed up (${args.warmupSeconds} s)`)
       }
     }
