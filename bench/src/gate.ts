@@ -9,7 +9,7 @@
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
-import { join } from 'node:path'
+import { isAbsolute, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { isKproxyError } from '@kproxy/core/kproxy-error'
@@ -180,6 +180,12 @@ export async function measureGate (args: GateArgs, log: (m: string) => void): Pr
   return { workload: WORKLOAD, rounds }
 }
 
+// Paths inside the checkout are stored relative to it, so that stored results do not name a machine's directories.
+function shown (file: string): string {
+  const r = relative(REPO, file)
+  return r.startsWith('..') || isAbsolute(r) ? file : r
+}
+
 function commitOf (): string | null {
   const r = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: REPO, encoding: 'utf8', timeout: 5000 })
   if (r.status !== 0) return null
@@ -256,7 +262,7 @@ export async function runGateCli (argv: readonly string[]): Promise<number> {
     ? `release gate, re-evaluated from ${args.fromResults}`
     : `release gate: ${args.rounds} round(s) × ${args.durationSeconds} s per target and scenario, medians; ${((Date.now() - started) / 1000).toFixed(0)} s; load average ${loadAtStart.toFixed(1)} at the start on ${cpus().length} CPUs`
   const extra = stored !== null
-    ? { reevaluated: args.fromResults, thresholds: args.thresholds }
+    ? { reevaluated: shown(args.fromResults!), thresholds: shown(args.thresholds) }
     : {
         date: new Date().toISOString(),
         commit: commitOf(),
@@ -266,7 +272,7 @@ export async function runGateCli (argv: readonly string[]): Promise<number> {
         durationSeconds: args.durationSeconds,
         warmupSeconds: args.warmupSeconds,
         wallSeconds: Math.round((Date.now() - started) / 1000),
-        thresholds: args.thresholds
+        thresholds: shown(args.thresholds)
       }
   const report = gateReport(measurements, verdicts, extra)
   if (args.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n')
