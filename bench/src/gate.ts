@@ -31,6 +31,10 @@ export const WORKLOAD: Record<GateScenario, string[]> = {
   roundtrip: ['--request', 'apiversions', '--rate', '500', '--connections', '1']
 }
 
+// Maximum-rate produce writes several GB per gate run: small segments, deleted as soon as the
+// partition holds 256 MiB, keep the sandbox's disk use bounded (same settings as bench:compare's).
+const SANDBOX_RETENTION = { 'log.segment.bytes': 64 * 1024 * 1024, 'log.retention.bytes': 256 * 1024 * 1024, 'log.retention.check.interval.ms': 2000, 'log.segment.delete.delay.ms': 0 }
+
 export const GATE_USAGE = `Usage: pnpm bench:gate [--thresholds FILE (bench/gate.json)] [--out DIR] [--json]
          [--rounds N (5)] [--duration SECONDS (3, per round)] [--warmup SECONDS (3, per target)]
          [--timeout SECONDS (280, the whole run)] [--bootstrap HOST:PORT (default: start a 1-node sandbox)]
@@ -148,7 +152,7 @@ export async function measureGate (args: GateArgs, log: (m: string) => void): Pr
       log('gate: starting a 1-broker Kafka sandbox')
       const { startCluster } = await import('@kproxy/cli/sandbox/cluster')
       try {
-        const c = await startCluster({ brokers: 1 })
+        const c = await startCluster({ brokers: 1, brokerConfig: SANDBOX_RETENTION })
         cluster = c
         bootstrap = c.bootstrap
       } catch (err) {
