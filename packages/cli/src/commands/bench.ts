@@ -8,9 +8,11 @@ const benchMain = new URL('../../../../bench/src/main.ts', import.meta.url)
 
 const usage = `Usage: kproxy bench <produce|fetch|roundtrip|connections> --target HOST:PORT [options]
        kproxy bench compare --scenario NAME [--targets direct,kproxy,...] [--rounds N] [options]
+       kproxy bench gate [--thresholds bench/gate.json] [--out DIR] [--json]   (pnpm bench:gate)
 
 Load generator on kproxy's own Kafka codec (worker threads, HDR latency histograms in µs).
-Run \`kproxy bench help\` for every option; docs/performance.md explains the method.`
+Run \`kproxy bench help\` for every option; docs/performance.md explains the method and
+docs/releasing.md the release gate.`
 
 export const benchCommand: Command = {
   name: 'bench',
