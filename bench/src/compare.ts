@@ -143,6 +143,10 @@ function targetCpu (t: RunningTarget): number | null {
   return sum
 }
 
+// At most ~320 MiB per partition on disk between checks, deleted at once (Kafka keeps deleted
+// segments 60 s by default: tens of GB at these rates); fetch pre-fills far less than that.
+const SANDBOX_RETENTION = { 'log.segment.bytes': 64 * 1024 * 1024, 'log.retention.bytes': 256 * 1024 * 1024, 'log.retention.check.interval.ms': 2000, 'log.segment.delete.delay.ms': 0 }
+
 function extraArgs (scenario: string, t: RunningTarget): string[] {
   return scenario === 'produce' || scenario === 'fetch' ? t.extraArgs ?? [] : []
 }
@@ -160,7 +164,9 @@ export async function runCompare (args: CompareArgs, log: (m: string) => void): 
     } else {
       log(`starting a ${args.brokers}-broker Kafka sandbox`)
       const { startCluster } = await import('@kproxy/cli/sandbox/cluster')
-      const c = await startCluster({ brokers: args.brokers })
+      // maximum-rate produce writes several GB per target and round: without retention the
+      // sandbox fills the disk within one run (the broker then stops)
+      const c = await startCluster({ brokers: args.brokers, brokerConfig: SANDBOX_RETENTION })
       cluster = c
       ;({ host, port } = parseHostPort(c.bootstrap, 'bootstrap'))
     }
