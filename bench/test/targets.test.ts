@@ -1,6 +1,6 @@
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -111,4 +111,28 @@ t.test('a peer that is not installed is refused with the reason install-peers.sh
   await t.rejects(TARGETS.haproxy!.start(ctx), { code: 'KPROXY_ERR_BENCH_TARGET', message: /^haproxy is not installed \(apt-get install haproxy/ })
   await t.rejects(TARGETS.kroxylicious!.start(ctx), { code: 'KPROXY_ERR_BENCH_TARGET', message: /^kroxylicious is not installed \(/ })
   await t.rejects(TARGETS['envoy-double']!.start({ ...ctx, envoyBin: '/nonexistent/envoy' }), { code: 'KPROXY_ERR_BENCH_TARGET', message: 'no Envoy binary at /nonexistent/envoy' })
+})
+
+t.test('a peer that fails to start: one sentence with its last output, and what was already started is stopped', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'kproxy-peer-fail-'))
+  const saved = { hp: process.env.KPROXY_HAPROXY_BIN }
+  t.teardown(() => {
+    rmSync(dir, { recursive: true, force: true })
+    if (saved.hp === undefined) delete process.env.KPROXY_HAPROXY_BIN; else process.env.KPROXY_HAPROXY_BIN = saved.hp
+  })
+  const failing = join(dir, 'fails')
+  writeFileSync(failing, '#!/bin/sh\necho "[ALERT] cannot bind socket" >&2\nexit 3\n', { mode: 0o755 })
+  process.env.KPROXY_HAPROXY_BIN = failing
+  const ctx = { host: '127.0.0.1', port: 9, brokerPid: null, log: () => {} }
+  await t.rejects(TARGETS.haproxy!.start(ctx), { code: 'KPROXY_ERR_BENCH_TARGET', message: 'haproxy exited during start-up (3): [ALERT] cannot bind socket' })
+  const envoy = findEnvoy(null)
+  if (envoy === null) return
+  // the broker side starts (the real Envoy, recording its pid), the client side fails
+  const script = join(dir, 'envoy')
+  writeFileSync(script, `#!/bin/sh\nif [ -e ${dir}/first.pid ]; then echo "client side refused" >&2; exit 1; fi\necho $$ > ${dir}/first.pid\nexec ${envoy} "$@"\n`, { mode: 0o755 })
+  await t.rejects(TARGETS['envoy-double']!.start({ ...ctx, envoyBin: script }), { code: 'KPROXY_ERR_BENCH_TARGET', message: 'envoy-double client side exited during start-up (1): client side refused' })
+  const pid = Number(readFileSync(join(dir, 'first.pid'), 'utf8'))
+  let alive = true
+  try { process.kill(pid, 0) } catch { alive = false }
+  t.notOk(alive, `the broker-side Envoy (pid ${pid}) was stopped`)
 })
