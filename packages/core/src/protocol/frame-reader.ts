@@ -25,6 +25,10 @@ export interface Frame {
   size: number
   // the payload, in order, as subarrays of the pushed chunks; empty for a zero-length frame
   chunks: Buffer[]
+  // the 4 size-prefix bytes as they arrived: a subarray of the chunk that held them (so that a
+  // relay writing prefix + chunks writes the original, adjacent bytes), or a copy when the prefix
+  // was split across chunks. Set on every frame a FrameReader emits.
+  prefix?: Buffer
 }
 
 export interface FrameReaderOptions {
@@ -50,6 +54,7 @@ export class FrameReader {
   // payload bytes still missing for the current frame; -1 while reading a size prefix
   #need = -1
   #size = 0
+  #prefix: Buffer = EMPTY
   #chunks: Buffer[] = []
   #received = 0
   #stopped = false
@@ -119,11 +124,13 @@ export class FrameReader {
         let size: number
         if (this.#sizeHave === 0 && len - pos >= 4) {
           size = chunk.readInt32BE(pos)
+          this.#prefix = chunk.subarray(pos, pos + 4)
           pos += 4
         } else {
           while (this.#sizeHave < 4 && pos < len) this.#sizeScratch[this.#sizeHave++] = chunk[pos++]
           if (this.#sizeHave < 4) return
           size = this.#sizeScratch.readInt32BE(0)
+          this.#prefix = Buffer.from(this.#sizeScratch)
           this.#sizeHave = 0
         }
         if (size <= 0 || size > this.maxFrameSize) {
@@ -155,8 +162,9 @@ export class FrameReader {
   }
 
   #emit (): void {
-    const frame: Frame = { size: this.#size, chunks: this.#chunks }
+    const frame: Frame = { size: this.#size, chunks: this.#chunks, prefix: this.#prefix }
     this.#chunks = []
+    this.#prefix = EMPTY
     this.#need = -1
     this.#received = 0
     this.#onFrame(frame)
@@ -164,6 +172,7 @@ export class FrameReader {
 
   #release (): void {
     this.#chunks = []
+    this.#prefix = EMPTY
     this.#need = -1
     this.#received = 0
     this.#sizeHave = 0
@@ -218,4 +227,13 @@ export function frameToBuffer (frame: Frame): Buffer {
   if (frame.chunks.length === 1) return frame.chunks[0]
   if (frame.chunks.length === 0) return EMPTY
   return Buffer.concat(frame.chunks, frame.size)
+}
+
+// The frame's 4-byte size prefix: the bytes the reader kept when there are any, else a new one.
+export function framePrefix (frame: Frame): Buffer {
+  const prefix = frame.prefix
+  if (prefix !== undefined && prefix.length === 4) return prefix
+  const out = Buffer.allocUnsafe(4)
+  out.writeInt32BE(frame.size, 0)
+  return out
 }

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { DEFAULT_MAX_FRAME_SIZE, FrameReader, frameHead, frameToBuffer } from '../../src/protocol/frame-reader.ts'
+import { DEFAULT_MAX_FRAME_SIZE, FrameReader, frameHead, framePrefix, frameToBuffer } from '../../src/protocol/frame-reader.ts'
 import type { Frame } from '../../src/protocol/frame-reader.ts'
 import type { KproxyError } from '../../src/kproxy-error.ts'
 
@@ -77,6 +77,31 @@ t.test('every single split point (inside size prefixes too) yields the same fram
     }
     t.equal(reader.pending, false)
   }
+})
+
+t.test('prefix: the original 4 bytes when they arrived in one chunk, a copy when split', async t => {
+  for (let cut = 0; cut <= stream.length; cut++) {
+    const a = own(stream.subarray(0, cut))
+    const b = own(stream.subarray(cut))
+    const { reader, frames } = collect()
+    reader.push(a)
+    reader.push(b)
+    let start = 0 // where frame i's size prefix starts in the stream
+    for (let i = 0; i < frames.length; i++) {
+      const prefix = frames[i].prefix!
+      if (prefix.readInt32BE(0) !== frames[i].size || !framePrefix(frames[i]).equals(prefix)) t.fail(`cut ${cut}: frame ${i} prefix value`)
+      const split = start < cut && cut < start + 4
+      const from = start + 4 <= cut ? a : cut <= start ? b : null
+      if (split && (prefix.buffer === a.buffer || prefix.buffer === b.buffer)) t.fail(`cut ${cut}: a split prefix must be a copy`)
+      if (from !== null) {
+        const offset = from === a ? start : start - cut
+        if (prefix.buffer !== from.buffer || prefix.byteOffset !== from.byteOffset + offset) t.fail(`cut ${cut}: frame ${i} prefix is not the original bytes`)
+      }
+      start += 4 + frames[i].size
+    }
+  }
+  const made = framePrefix({ size: 300, chunks: [] })
+  t.equal(made.readInt32BE(0), 300, 'a frame without prefix gets a new one')
 })
 
 t.test('every pair of split points, including 1-byte chunks inside a size prefix', async t => {

@@ -15,7 +15,7 @@
 import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { Logger } from 'pino'
-import { FrameReader, frameHead, frameToBuffer } from '@kproxy/core/protocol/frame-reader'
+import { FrameReader, frameHead, framePrefix, frameToBuffer } from '@kproxy/core/protocol/frame-reader'
 import type { Frame } from '@kproxy/core/protocol/frame-reader'
 import { peekRequestHeader } from '@kproxy/core/protocol/headers'
 import type { PeekedRequestHeader } from '@kproxy/core/protocol/headers'
@@ -26,7 +26,9 @@ import type { ProxyContext, ListenerTarget } from './proxy-context.ts'
 import { RequestQueue } from './request-queue.ts'
 import { frameNeedsRewrite, rewriteAddresses } from './address-rewrite.ts'
 import type { RewriteTarget } from './address-rewrite.ts'
-import { API_VERSIONS, intersectApiVersionsResponse, knowsApiVersionsVersion, unsupportedApiVersionsReply } from './api-versions.ts'
+import { API_VERSIONS, knowsApiVersionsVersion, unsupportedApiVersionsReply } from './api-versions.ts'
+import { ApiVersionsMemo } from './api-versions-memo.ts'
+import { WriteBatch } from './write-batch.ts'
 import { deniedResponse } from './deny-response.ts'
 import type { AdvertisedBroker } from './deny-response.ts'
 import { NEED_MORE, produceAcks } from './produce-acks.ts'
@@ -39,6 +41,8 @@ const SASL_HANDSHAKE = 17
 export const MAX_IN_FLIGHT = 4096
 const RESUME_IN_FLIGHT = MAX_IN_FLIGHT / 2
 const ACKS_PEEK_BYTES = 512
+// one per worker thread: every connection's ApiVersions answer is usually the same
+const apiVersionsMemo = new ApiVersionsMemo()
 
 // What a connection needs from its listeners (broker-mode-listeners.ts).
 export interface ConnectionHost {
@@ -74,6 +78,9 @@ export class BrokerConnection {
   readonly #downReader: FrameReader
   readonly #upReader: FrameReader
   readonly #queue = new RequestQueue()
+  // what the current socket event sends each way, written once at its end
+  readonly #upBatch = new WriteBatch()
+  readonly #downBatch = new WriteBatch()
   readonly #peek: PeekedRequestHeader = { apiKey: 0, apiVersion: 0, correlationId: 0 }
   readonly #openedAt = Date.now()
   #bytesIn = 0
@@ -225,17 +232,17 @@ export class BrokerConnection {
     this.#ctx.metrics.bytesIn(chunk.length)
     const up = this.#up
     if (up === null || this.#closed) return // cannot happen while paused before connect; be safe
-    if (this.#passthrough) {
-      this.#writeUp(chunk)
-      return
+    if (!this.#passthrough) {
+      try {
+        this.#downReader.push(chunk)
+      } catch (err) {
+        this.#fail(err)
+      }
+    } else {
+      this.#upBatch.add(chunk)
     }
-    up.cork()
-    try {
-      this.#downReader.push(chunk)
-    } catch (err) {
-      this.#fail(err)
-    }
-    up.uncork()
+    this.#flushUp()
+    this.#flushDown() // answers kproxy made itself
   }
 
   #onRequest (frame: Frame): void {
@@ -313,16 +320,23 @@ export class BrokerConnection {
     this.#flushSynthetic()
   }
 
+  // The frame's bytes as they arrived (prefix and payload ranges of the input chunks).
   #writeFrameUp (frame: Frame): void {
-    const prefix = Buffer.allocUnsafe(4)
-    prefix.writeInt32BE(frame.size, 0)
-    this.#writeUp(prefix)
+    const batch = this.#upBatch
+    batch.add(framePrefix(frame))
     const chunks = frame.chunks
-    for (let i = 0; i < chunks.length; i++) this.#writeUp(chunks[i])
+    for (let i = 0; i < chunks.length; i++) batch.add(chunks[i])
   }
 
-  #writeUp (buf: Buffer): void {
-    if (!this.#up!.write(buf) && !this.#upBlocked) {
+  #flushUp (): void {
+    const batch = this.#upBatch
+    if (batch.empty) return
+    if (this.#closed || this.#up === null) {
+      batch.clear()
+      return
+    }
+    batch.flush(this.#up)
+    if (batch.full && !this.#upBlocked) {
       this.#upBlocked = true
       this.#updateDownFlow()
     }
@@ -347,18 +361,16 @@ export class BrokerConnection {
   // ---- upstream -> downstream ------------------------------------------------------------
 
   #onUpData (chunk: Buffer): void {
-    if (this.#passthrough) {
+    if (!this.#passthrough) {
+      try {
+        this.#upReader.push(chunk)
+      } catch (err) {
+        this.#fail(err)
+      }
+    } else {
       this.#writeDown(chunk)
-      return
     }
-    const down = this.#down
-    down.cork()
-    try {
-      this.#upReader.push(chunk)
-    } catch (err) {
-      this.#fail(err)
-    }
-    down.uncork()
+    this.#flushDown()
   }
 
   #onResponse (frame: Frame): void {
@@ -379,7 +391,7 @@ export class BrokerConnection {
     const apiVersion = queue.headApiVersion
     let rewritten: Buffer[] | null = null
     try {
-      if (apiKey === API_VERSIONS) rewritten = intersectApiVersionsResponse(frameToBuffer(frame), apiVersion)
+      if (apiKey === API_VERSIONS) rewritten = apiVersionsMemo.intersect(frameToBuffer(frame), apiVersion)
       else if (frameNeedsRewrite(frame, apiKey, apiVersion)) rewritten = rewriteAddresses(frameToBuffer(frame), apiKey, apiVersion, this.#host.rewriteTarget)
     } catch (err) {
       this.#ctx.metrics.decodeFailure()
@@ -387,9 +399,7 @@ export class BrokerConnection {
       return
     }
     if (rewritten === null) {
-      const prefix = Buffer.allocUnsafe(4)
-      prefix.writeInt32BE(frame.size, 0)
-      this.#writeDown(prefix)
+      this.#writeDown(framePrefix(frame))
       const chunks = frame.chunks
       for (let i = 0; i < chunks.length; i++) this.#writeDown(chunks[i])
     } else {
@@ -440,9 +450,20 @@ export class BrokerConnection {
   // requests (kproxy answers some itself; a broker, too, stops reading a connection whose
   // responses are not being read), until the client drains it.
   #writeDown (buf: Buffer): void {
-    this.#bytesOut += buf.length
-    this.#ctx.metrics.bytesOut(buf.length)
-    if (!this.#down.write(buf) && !this.#downBlocked) {
+    this.#downBatch.add(buf)
+  }
+
+  #flushDown (): void {
+    const batch = this.#downBatch
+    if (batch.empty) return
+    if (this.#closed) {
+      batch.clear()
+      return
+    }
+    const bytes = batch.flush(this.#down)
+    this.#bytesOut += bytes
+    this.#ctx.metrics.bytesOut(bytes)
+    if (batch.full && !this.#downBlocked) {
       this.#downBlocked = true
       if (this.#up !== null && !this.#up.isPaused()) this.#up.pause()
       this.#updateDownFlow()
@@ -482,6 +503,12 @@ export class BrokerConnection {
   }
 
   #onUpError (err: Error): void {
+    const errno = (err as NodeJS.ErrnoException).code
+    if (errno === 'EMFILE' || errno === 'ENFILE') {
+      // kproxy's own limit, not the broker's health: no other bootstrap server, no unhealthy mark
+      this.close('KPROXY_ERR_TOO_MANY_OPEN_FILES', `no file descriptor left for the upstream connection (${errno}): each client connection needs two, so raise kproxy's open-files limit (ulimit -n, systemd LimitNOFILE) or accept fewer clients`)
+      return
+    }
     if (!this.#connected) {
       const reason = this.#up !== null ? this.#host.dialer.handshakeFailed(this.#up, err) : null
       if (reason !== null) this.#tlsFailure = reason
@@ -508,7 +535,11 @@ export class BrokerConnection {
   // the code. Requests still in flight fail by closure, as when a broker crashes.
   close (code: string | null, reason: string): void {
     if (this.#closed) return
+    // a graceful close still sends the answers this event produced; any other drops them
+    if (code === null && this.#draining) this.#flushDown()
     this.#closed = true
+    this.#upBatch.clear()
+    this.#downBatch.clear()
     if (this.#connectTimer !== null) clearTimeout(this.#connectTimer)
     this.#connectTimer = null
     const fields = {
