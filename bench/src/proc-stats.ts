@@ -1,5 +1,5 @@
 // CPU time and resident memory of a process, from Linux /proc (the harness runs on Linux).
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 
 let ticksPerSecond = 0
@@ -37,4 +37,30 @@ export function rssKiB (pid: number): number | null {
   } catch {
     return null
   }
+}
+
+// Open descriptors of a process and its soft and hard RLIMIT_NOFILE, or null when unreadable.
+//   /proc/<pid>/limits: "Max open files            20000                20000                files"
+export function openFiles (pid: number): { open: number, soft: number, hard: number } | null {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'))
+    if (m === null) return null
+    const n = (s: string): number => s === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(s)
+    return { open: readdirSync(`/proc/${pid}/fd`).length, soft: n(m[1]!), hard: n(m[2]!) }
+  } catch {
+    return null
+  }
+}
+
+// Raises a process's soft open-files limit to its hard limit (util-linux prlimit; a process may
+// do that for another one of the same user). Raising the hard limit needs CAP_SYS_RESOURCE, which
+// is not attempted. Returns the soft limit in force afterwards, or null when it cannot be read.
+export function raiseOpenFilesToHard (pid: number): number | null {
+  const before = openFiles(pid)
+  if (before === null) return null
+  if (before.soft >= before.hard) return before.soft
+  try {
+    execFileSync('prlimit', ['--pid', String(pid), `--nofile=${before.hard}:${before.hard}`], { stdio: 'ignore' })
+  } catch {}
+  return openFiles(pid)?.soft ?? before.soft
 }

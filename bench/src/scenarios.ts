@@ -9,7 +9,7 @@ import { runLoad } from './load.ts'
 import type { LoadResult } from './load.ts'
 import type { BenchOptions } from './options.ts'
 import { nowUs } from './pacer.ts'
-import { rssKiB } from './proc-stats.ts'
+import { openFiles, raiseOpenFilesToHard, rssKiB } from './proc-stats.ts'
 import { encodeApiVersions, endOffsets, ensureTopic } from './requests.ts'
 import type { PartitionLeader } from './requests.ts'
 
@@ -150,10 +150,20 @@ async function roundtrip (options: BenchOptions): Promise<ScenarioResult> {
 
 // Opens `count` connections, each answering one ApiVersions, and reads the target's RSS before
 // and after (with a short pause for the allocator to settle).
+// Descriptors: the generator holds one per connection, a broker one, a proxy two (client side and
+// upstream). Soft open-files limits are raised to the hard ones first (for the generator and the
+// target); a connection refused or reset on the way is reported with the target's descriptor count
+// and limit, which is what ends such a run when the limit is too low.
 async function connections (options: BenchOptions): Promise<ScenarioResult> {
   const pause = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
   const pid = options.targetPid
   if (pid !== 0 && rssKiB(pid) === null) throw new KproxyError('KPROXY_ERR_BENCH_USAGE', `No process with pid ${pid} is running (--target-pid).`)
+  raiseOpenFilesToHard(process.pid)
+  if (pid !== 0) raiseOpenFilesToHard(pid)
+  const own = openFiles(process.pid)
+  if (own !== null && own.soft - own.open < options.count + 16) {
+    throw new KproxyError('KPROXY_ERR_BENCH_USAGE', `--count ${options.count} needs as many open files in the load generator, which may hold ${own.soft} (${own.open} in use; hard limit ${own.hard}): raise its limit (ulimit -n) or lower --count.`)
+  }
   const before = pid === 0 ? 0 : (await pause(500), rssKiB(pid) ?? 0)
   const histogram = newHistogram()
   const open: SetupConnection[] = []
@@ -172,6 +182,12 @@ async function connections (options: BenchOptions): Promise<ScenarioResult> {
       }))
       if (batch.length === 0) break
     }
+  } catch (err) {
+    const failure = connectionsFailure(err, open.length, options.count, pid)
+    for (const c of open) c.close()
+    throw failure
+  }
+  try {
     const after = pid === 0 ? 0 : (await pause(1000), rssKiB(pid) ?? 0)
     const elapsedMs = Date.now() - started
     return {
@@ -196,6 +212,14 @@ async function connections (options: BenchOptions): Promise<ScenarioResult> {
   } finally {
     for (const c of open) c.close()
   }
+}
+
+// A failure while opening, with the target's descriptor figures when it is near its limit.
+function connectionsFailure (err: unknown, opened: number, count: number, pid: number): unknown {
+  const files = pid === 0 ? null : openFiles(pid)
+  if (files === null || files.open < files.soft * 0.95) return err
+  const why = err instanceof Error ? err.message : String(err)
+  return new KproxyError('KPROXY_ERR_BENCH_CONNECTIONS', `${opened} of ${count} connections were open when one failed (${why}); the target (pid ${pid}) holds ${files.open} open files of the ${files.soft} it may (hard limit ${files.hard}), and a proxy needs two per client connection: raise its limit (ulimit -n, systemd LimitNOFILE) or lower --count.`)
 }
 
 export function runScenario (options: BenchOptions): Promise<ScenarioResult> {
