@@ -157,6 +157,16 @@ t.test('a broker killed mid-stream: producer and consumer carry on through kprox
   }, 30_000, 500)
   t.same(listed.map(b => b.port), [1, 2, 3].map(id => kproxy.listenPort + 1 + id), 'kproxy ports only')
   t.comment(`broker ${victim} back and listed through kproxy ${Date.now() - restartAt} ms after its restart`)
+  // While the broker was dead, a worker whose connect to it was refused stopped listening on its
+  // port (clients were refused as by the broker itself); Metadata listing it again reopens it.
+  const closedPort = kproxy.logs.filter(l => l.code === 'KPROXY_WARN_BROKER_PORT_CLOSED' && l.nodeId === victim).length
+  const victimPort = kproxy.listenPort + 1 + victim
+  const reopenedMs = await waitFor(`broker ${victim}'s own port serves again`, async () => {
+    await kcat(['-L', '-b', kproxy.bootstrap, '-m', '5'])
+    const results = await Promise.all([0, 1, 2, 3].map(() => kcat(['-L', '-b', `127.0.0.1:${victimPort}`, '-m', '5'])))
+    return results.every(x => x.code === 0) ? Date.now() - restartAt : undefined
+  }, 30_000, 500)
+  t.comment(`port ${victimPort} of broker ${victim}: closed by ${closedPort} worker(s) while it was dead; serving every connection again ${reopenedMs} ms after the restart`)
   t.same(kproxy.logs.filter(l => typeof l.level === 'number' && l.level >= 50 && l.code !== 'KPROXY_ERR_UPSTREAM_CONNECT'), [], 'no error logs other than connects to the dead broker')
   t.same(await kproxy.stop(), { code: 0, signal: null }, 'SIGTERM: exit 0')
 })

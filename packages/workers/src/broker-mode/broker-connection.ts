@@ -61,6 +61,8 @@ export interface ConnectionHost {
   refreshDirectory (done: () => void): void
   advertisedBrokers (): AdvertisedBroker[]
   upstreamContact (ok: boolean): void
+  // a broker listener's upstream broker could not be connected to (refused, or timed out)
+  upstreamUnreachable (target: ListenerTarget): void
   connectionClosed (conn: BrokerConnection): void
 }
 
@@ -203,6 +205,7 @@ export class BrokerConnection {
       this.close('KPROXY_ERR_UPSTREAM_TLS', `the TLS handshake with the upstream failed (${why}); check brokerMode.upstreamTls (CA, client certificate, serverName) against the broker's certificate`)
       return
     }
+    this.#host.upstreamUnreachable(this.#target)
     this.close('KPROXY_ERR_UPSTREAM_CONNECT', `cannot reach the upstream broker (${why}); check that Kafka runs and that kproxy's upstream setting points at it`)
   }
 

@@ -5,7 +5,7 @@
 //
 // With brokerMode.tls the listeners are TLS servers (downstream-tls.ts); with brokerMode.sni
 // there is only the one TLS port and the server name picks the upstream broker.
-import { createServer } from 'node:net'
+import { connect, createServer } from 'node:net'
 import type { Server, Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import type { HostPort } from '@kproxy/core/config/proxy-config'
@@ -37,6 +37,8 @@ export interface BrokerModeListeners {
 }
 
 const DIRECTORY_RETRY_MS = 1000
+// at most one reachability probe per second for a broker whose port is closed
+const PROBE_INTERVAL_MS = 1000
 
 // Envoy semantics: a key in apiKeysDenied is denied; when apiKeysAllowed is non-empty, only its
 // keys are allowed.
@@ -69,6 +71,12 @@ class Listeners implements BrokerModeListeners, ConnectionHost {
   #drainWaiter: (() => void) | null = null
   // callbacks waiting for the directory refresh in progress (one refresh at a time)
   #refreshWaiters: Array<() => void> | null = null
+  // Brokers whose local port is closed because their upstream broker refused a connection, with
+  // the time of the last probe. Accepting a client and then dropping it is not what a client
+  // expects of a dead broker: kafkajs 2.2.4 then keeps its cached group coordinator and retries
+  // it for minutes, while a refused connect makes it refresh metadata and find the new one.
+  readonly #unreachable = new Map<number, number>()
+  readonly #probing = new Set<number>()
 
   constructor (ctx: ProxyContext, reusePort: boolean) {
     this.ctx = ctx
@@ -88,6 +96,10 @@ class Listeners implements BrokerModeListeners, ConnectionHost {
       responseError: (apiKey, errorCode) => ctx.metrics.responseError(apiKey, errorCode),
       learn: (nodeId, host, port) => {
         directory.learn(nodeId, host, port)
+        if (this.#unreachable.has(nodeId)) {
+          this.#probe(nodeId)
+          return
+        }
         if (ctx.config.sni === null && !this.#servers.has(nodeId) && !this.#stopped) {
           const local = mappedPort(ctx.config.brokerPorts, nodeId)
           if (local < 0) return
@@ -105,6 +117,7 @@ class Listeners implements BrokerModeListeners, ConnectionHost {
   get upstreamHealthy (): boolean { return this.#healthy }
 
   addBroker (nodeId: number): void {
+    this.#unreachable.delete(nodeId)
     // SNI: every broker is behind the bootstrap port
     if (this.#servers.has(nodeId) || this.#stopped || this.ctx.config.sni !== null) return
     const port = mappedPort(this.ctx.config.brokerPorts, nodeId)
@@ -175,6 +188,45 @@ class Listeners implements BrokerModeListeners, ConnectionHost {
 
   upstreamContact (ok: boolean): void {
     this.#healthy = ok
+  }
+
+  // Stops listening on the broker's port, so that clients are refused as by the dead broker
+  // itself; Metadata that lists the broker again triggers a probe that reopens the port once the
+  // broker accepts connections. Connections already open are left alone.
+  upstreamUnreachable (target: ListenerTarget): void {
+    if (target.kind !== 'broker' || this.#stopped) return
+    const nodeId = target.nodeId
+    const server = this.#servers.get(nodeId)
+    if (server === undefined) return
+    this.#servers.delete(nodeId)
+    this.#unreachable.set(nodeId, Date.now())
+    server.close()
+    const port = mappedPort(this.ctx.config.brokerPorts, nodeId)
+    this.ctx.logger.warn({ code: 'KPROXY_WARN_BROKER_PORT_CLOSED', nodeId, port }, `upstream broker ${nodeId} refuses connections: port ${port} stops listening until the broker is listed in Metadata and reachable again, so that clients are refused as by the broker itself`)
+  }
+
+  #probe (nodeId: number): void {
+    const last = this.#unreachable.get(nodeId)
+    if (last === undefined || this.#probing.has(nodeId) || this.#stopped) return
+    if (Date.now() - last < PROBE_INTERVAL_MS) return
+    const real = this.#directory.get(nodeId)
+    if (real === undefined) return
+    this.#unreachable.set(nodeId, Date.now())
+    this.#probing.add(nodeId)
+    const socket = connect({ host: real.host, port: real.port })
+    const timer = setTimeout(() => socket.destroy(new Error('probe timeout')), this.ctx.config.upstreamConnectTimeoutMs)
+    socket.once('connect', () => {
+      clearTimeout(timer)
+      socket.destroy()
+      this.#probing.delete(nodeId)
+      if (!this.#unreachable.has(nodeId) || this.#stopped) return
+      this.ctx.logger.info({ nodeId }, `upstream broker ${nodeId} accepts connections again: listening on its port`)
+      this.addBroker(nodeId)
+    })
+    socket.once('error', () => {
+      clearTimeout(timer)
+      this.#probing.delete(nodeId)
+    })
   }
 
   connectionClosed (conn: BrokerConnection): void {
@@ -262,7 +314,8 @@ class Listeners implements BrokerModeListeners, ConnectionHost {
         this.#healthy = true
         for (const b of brokers) {
           this.#directory.learn(b.nodeId, b.host, b.port)
-          this.addBroker(b.nodeId)
+          if (this.#unreachable.has(b.nodeId)) this.#probe(b.nodeId)
+          else this.addBroker(b.nodeId)
         }
         this.ctx.logger.info({ brokers: brokers.map(b => b.nodeId), attempt }, 'broker directory loaded from upstream')
         done(true)
