@@ -6,6 +6,9 @@ const usage = `Usage: kproxy sandbox <up|classpath|fetch|lock> [options]
   up [--brokers 1|3] [--tls] [--dir DIR]   start a real Kafka (KRaft) on loopback, write DIR/sandbox.json
                                             and print it on stdout; stays in the foreground until
                                             SIGINT/SIGTERM, then tears everything down
+     --sasl                                 also a SASL_PLAINTEXT listener per broker (PLAIN,
+                                            SCRAM-SHA-256, SCRAM-SHA-512); sandbox.json gains sasl
+                                            (bootstrap, users, mechanisms)
      --topology double-proxy-tls            also start two kproxy serve processes: client -> plaintext
                                             -> client-side kproxy -> mTLS -> broker-side kproxy -> TLS
                                             -> brokers (SSL listeners); sandbox.json gains
@@ -26,13 +29,14 @@ function progress (message: string): void {
 }
 
 async function up (argv: string[]): Promise<number> {
-  let values: { brokers?: string, tls?: boolean, dir?: string, topology?: string, 'proxy-workers'?: string }
+  let values: { brokers?: string, tls?: boolean, sasl?: boolean, dir?: string, topology?: string, 'proxy-workers'?: string }
   try {
     ({ values } = parseArgs({
       args: argv,
       options: {
         brokers: { type: 'string' },
         tls: { type: 'boolean' },
+        sasl: { type: 'boolean' },
         dir: { type: 'string' },
         topology: { type: 'string' },
         'proxy-workers': { type: 'string' }
@@ -50,6 +54,7 @@ async function up (argv: string[]): Promise<number> {
   if (topology !== undefined && topology !== 'double-proxy-tls') return usageError(`--topology must be double-proxy-tls, not '${topology}'.`)
   const proxyWorkers = values['proxy-workers'] === undefined ? 1 : Number(values['proxy-workers'])
   if (values['proxy-workers'] !== undefined && topology === undefined) return usageError('--proxy-workers needs --topology.')
+  if (values.sasl === true && topology !== undefined) return usageError('--sasl cannot be combined with --topology.')
   if (!Number.isInteger(proxyWorkers) || proxyWorkers < 1 || proxyWorkers > 64) return usageError(`--proxy-workers must be 1 to 64, not '${values['proxy-workers']}'.`)
 
   // Until the cluster is up, a signal just exits: the process 'exit' hook kills the JVMs and
@@ -63,7 +68,7 @@ async function up (argv: string[]): Promise<number> {
   for (const s of signals) process.on(s, onSignal)
   try {
     const sandbox = topology === undefined
-      ? await startPlain(brokers, values.tls === true, values.dir)
+      ? await startPlain(brokers, values.tls === true, values.sasl === true, values.dir)
       : await startDoubleProxyTopology(brokers, proxyWorkers, values.dir)
     const stopped = new Promise<NodeJS.Signals>(resolve => { stopRequested = resolve })
     process.stdout.write(JSON.stringify(sandbox.info) + '\n')
@@ -96,9 +101,9 @@ interface RunningSandbox {
   stop (): Promise<void>
 }
 
-async function startPlain (brokers: 1 | 3, tls: boolean, dir: string | undefined): Promise<RunningSandbox> {
+async function startPlain (brokers: 1 | 3, tls: boolean, sasl: boolean, dir: string | undefined): Promise<RunningSandbox> {
   const { startCluster } = await import('../sandbox/cluster.ts')
-  const cluster = await startCluster({ brokers, tls, dir, log: progress })
+  const cluster = await startCluster({ brokers, tls, sasl, dir, log: progress })
   return {
     info: cluster.info,
     dead: () => {

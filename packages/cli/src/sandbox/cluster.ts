@@ -10,8 +10,8 @@ import { ArchiveRecorder, useArchiveArgs } from './class-data.ts'
 import { javaContext, runJavaMain } from './kafka-tool.ts'
 import type { JavaContext, KafkaToolOptions, KafkaToolResult } from './kafka-tool.ts'
 import { probeBrokerIds } from './metadata-probe.ts'
-import { clientSslProperties, formatProperties, nodeLayout, nodeLog4j, serverProperties, tlsLayout } from './node-config.ts'
-import type { NodeLayout, PropertyValue, TlsFiles } from './node-config.ts'
+import { SASL_MECHANISMS, SASL_USERS, clientSslProperties, formatProperties, nodeLayout, nodeLog4j, scramFormatArgs, serverProperties, tlsLayout } from './node-config.ts'
+import type { NodeLayout, PropertyValue, SaslUser, TlsFiles } from './node-config.ts'
 import { KafkaNodeProcess } from './node-process.ts'
 import { freePorts } from './ports.ts'
 import { spawnReaper } from './reaper.ts'
@@ -20,6 +20,9 @@ import type { Reaper } from './reaper.ts'
 export interface StartClusterOptions {
   brokers?: 1 | 3
   tls?: boolean
+  // An extra SASL_PLAINTEXT listener per broker (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; users in
+  // SandboxInfo.sasl). The PLAINTEXT listener stays, and brokers talk to each other over it.
+  sasl?: boolean
   // Where node data, configs, logs and certificates go; a fresh mkdtemp directory by default.
   dir?: string
   // Overall budget for formatting, starting and waiting for readiness.
@@ -39,6 +42,14 @@ export interface SandboxBrokerInfo {
   host: string
   port: number
   tlsPort?: number
+  saslPort?: number
+}
+
+export interface SandboxSaslInfo {
+  // The SASL_PLAINTEXT listeners.
+  bootstrap: string
+  users: SaslUser[]
+  mechanisms: string[]
 }
 
 export interface SandboxTlsInfo {
@@ -56,6 +67,7 @@ export interface SandboxInfo {
   bootstrap: string
   brokers: SandboxBrokerInfo[]
   tls?: SandboxTlsInfo
+  sasl?: SandboxSaslInfo
   kafkaVersion: string
   clusterId: string
   dataDir: string
@@ -178,12 +190,18 @@ class SandboxCluster implements Cluster {
     const started = Date.now()
     await this.makeBase()
     const tls = this.options.tls === true ? tlsLayout(this.base) : null
-    const perNode = tls === null ? 2 : 3
+    const sasl = this.options.sasl === true ? SASL_USERS : null
+    const perNode = 2 + (tls === null ? 0 : 1) + (sasl === null ? 0 : 1)
     const ports = await freePorts(this.size * perNode)
     const layouts: NodeLayout[] = []
     for (let i = 0; i < this.size; i++) {
-      const [port, controllerPort, tlsPort] = ports.slice(i * perNode, (i + 1) * perNode)
-      layouts.push(nodeLayout(this.base, i + 1, { port: port!, controllerPort: controllerPort!, ...(tls === null ? {} : { tlsPort: tlsPort! }) }))
+      const [port, controllerPort, ...extraPorts] = ports.slice(i * perNode, (i + 1) * perNode)
+      layouts.push(nodeLayout(this.base, i + 1, {
+        port: port!,
+        controllerPort: controllerPort!,
+        ...(tls === null ? {} : { tlsPort: extraPorts.shift()! }),
+        ...(sasl === null ? {} : { saslPort: extraPorts.shift()! })
+      }))
     }
     const spec = { java: this.ctx.java, classpath: this.ctx.classpath, jvmArgs: this.options.jvmArgs ?? DEFAULT_JVM_ARGS, sandboxDir: this.base, env: this.env }
     this.nodes = layouts.map(l => new KafkaNodeProcess(l, spec))
@@ -194,22 +212,28 @@ class SandboxCluster implements Cluster {
     const clusterId = randomClusterId()
     for (const node of layouts) {
       await mkdir(node.dataDir, { recursive: true })
-      await writeFile(node.configFile, formatProperties(serverProperties(node, layouts, tls, this.options.brokerConfig)))
+      await writeFile(node.configFile, formatProperties(serverProperties(node, layouts, tls, this.options.brokerConfig, sasl)))
       await writeFile(node.log4jFile, nodeLog4j(node.logFile))
     }
     log(`kproxy: formatting ${this.size} KRaft node(s) in ${this.base}`)
     await Promise.all([
-      ...layouts.map(node => this.format(node, clusterId)),
+      ...layouts.map(node => this.format(node, clusterId, sasl === null ? [] : scramFormatArgs(sasl))),
       ...(tls === null ? [] : [writeTlsFiles(tls)])
     ])
-    log(`kproxy: starting Kafka ${KAFKA_VERSION} (${this.size} node(s)${tls === null ? '' : ', TLS'})`)
+    log(`kproxy: starting Kafka ${KAFKA_VERSION} (${this.size} node(s)${tls === null ? '' : ', TLS'}${sasl === null ? '' : ', SASL'})`)
     for (const node of this.nodes) this.startNode(node)
     await Promise.all(this.nodes.map(node => node.waitStarted(deadline)))
     await this.waitForBrokers(this.nodes, deadline)
 
     this.info = {
       bootstrap: layouts.map(l => `127.0.0.1:${l.port}`).join(','),
-      brokers: layouts.map(l => ({ id: l.id, host: '127.0.0.1', port: l.port, ...(tls === null ? {} : { tlsPort: l.tlsPort! }) })),
+      brokers: layouts.map(l => ({
+        id: l.id,
+        host: '127.0.0.1',
+        port: l.port,
+        ...(tls === null ? {} : { tlsPort: l.tlsPort! }),
+        ...(sasl === null ? {} : { saslPort: l.saslPort! })
+      })),
       ...(tls === null
         ? {}
         : {
@@ -220,6 +244,15 @@ class SandboxCluster implements Cluster {
               clientKey: tls.clientKey,
               clientKeystore: tls.clientKeystore,
               clientProperties: tls.clientProperties
+            }
+          }),
+      ...(sasl === null
+        ? {}
+        : {
+            sasl: {
+              bootstrap: layouts.map(l => `127.0.0.1:${l.saslPort!}`).join(','),
+              users: sasl.map(u => ({ ...u })),
+              mechanisms: [...SASL_MECHANISMS]
             }
           }),
       kafkaVersion: KAFKA_VERSION,
@@ -249,8 +282,9 @@ class SandboxCluster implements Cluster {
     await Promise.all(this.owned.map(p => rm(p, { recursive: true, force: true })))
   }
 
-  private async format (node: NodeLayout, clusterId: string): Promise<void> {
-    const result = await runJavaMain(this.ctx, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', node.configFile],
+  // extraArgs: SCRAM credentials (--add-scram), which KRaft can only have from the start this way.
+  private async format (node: NodeLayout, clusterId: string, extraArgs: readonly string[]): Promise<void> {
+    const result = await runJavaMain(this.ctx, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', node.configFile, ...extraArgs],
       { jvmArgs: [...useArchiveArgs(this.ctx.archive), ...SHORT_LIVED_JVM_ARGS], env: this.env, timeoutMs: 60_000 })
     if (result.code !== 0) {
       // The exception's message, not its stack frames.

@@ -15,6 +15,7 @@ export interface NodeLayout {
   port: number
   controllerPort: number
   tlsPort?: number
+  saslPort?: number
 }
 
 export interface TlsFiles {
@@ -29,7 +30,7 @@ export interface TlsFiles {
   clientProperties: string
 }
 
-export function nodeLayout (base: string, id: number, ports: { port: number, controllerPort: number, tlsPort?: number }): NodeLayout {
+export function nodeLayout (base: string, id: number, ports: { port: number, controllerPort: number, tlsPort?: number, saslPort?: number }): NodeLayout {
   const dir = join(base, `node-${id}`)
   return {
     id,
@@ -59,6 +60,45 @@ export function tlsLayout (base: string): TlsFiles {
 
 export type PropertyValue = string | number | boolean
 
+export interface SaslUser {
+  name: string
+  password: string
+}
+
+// The SASL_PLAINTEXT listener's users: fixed, known names so that tests and demos need no setup.
+// Every user works with every mechanism (PLAIN from the listener's JAAS config, SCRAM from
+// credentials written at format time, see scramFormatArgs).
+export const SASL_USERS: readonly SaslUser[] = [
+  { name: 'alice', password: 'alice-secret' },
+  { name: 'bob', password: 'bob-secret' }
+]
+export const SASL_MECHANISMS: readonly string[] = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512']
+
+// A JAAS option value is a quoted string; quotes and backslashes would end it early.
+function jaasQuote (value: string): string {
+  return `"${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`
+}
+
+// StorageTool `--add-scram` arguments: KRaft keeps SCRAM credentials in the metadata log, and the
+// bootstrap records written at format time are the only way to have them before the first start.
+export function scramFormatArgs (users: readonly SaslUser[]): string[] {
+  const args: string[] = []
+  for (const mechanism of SASL_MECHANISMS.filter(m => m.startsWith('SCRAM-'))) {
+    for (const u of users) args.push('--add-scram', `${mechanism}=[name=${u.name},password=${u.password}]`)
+  }
+  return args
+}
+
+function saslProperties (users: readonly SaslUser[]): Record<string, PropertyValue> {
+  const plainUsers = users.map(u => `user_${u.name}=${jaasQuote(u.password)}`).join(' ')
+  return {
+    'listener.name.sasl_plaintext.sasl.enabled.mechanisms': SASL_MECHANISMS.join(','),
+    'listener.name.sasl_plaintext.plain.sasl.jaas.config': `org.apache.kafka.common.security.plain.PlainLoginModule required ${plainUsers};`,
+    'listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config': 'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+    'listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config': 'org.apache.kafka.common.security.scram.ScramLoginModule required;'
+  }
+}
+
 // Java .properties: backslash is the escape character; leading spaces and newlines must not
 // reach the value unescaped.
 function escapeValue (value: PropertyValue): string {
@@ -69,7 +109,8 @@ export function formatProperties (props: Record<string, PropertyValue>): string 
   return Object.entries(props).map(([k, v]) => `${k}=${escapeValue(v)}\n`).join('')
 }
 
-export function serverProperties (node: NodeLayout, all: readonly NodeLayout[], tls: TlsFiles | null, extra: Record<string, PropertyValue> = {}): Record<string, PropertyValue> {
+// `sasl`: users of a SASL_PLAINTEXT listener on node.saslPort (null: no such listener).
+export function serverProperties (node: NodeLayout, all: readonly NodeLayout[], tls: TlsFiles | null, extra: Record<string, PropertyValue> = {}, sasl: readonly SaslUser[] | null = null): Record<string, PropertyValue> {
   const n = all.length
   const rf = n >= 3 ? 3 : 1
   const listeners = [`PLAINTEXT://127.0.0.1:${node.port}`]
@@ -77,6 +118,10 @@ export function serverProperties (node: NodeLayout, all: readonly NodeLayout[], 
   if (tls !== null) {
     listeners.push(`SSL://127.0.0.1:${node.tlsPort}`)
     protocols.push('SSL:SSL')
+  }
+  if (sasl !== null) {
+    listeners.push(`SASL_PLAINTEXT://127.0.0.1:${node.saslPort}`)
+    protocols.push('SASL_PLAINTEXT:SASL_PLAINTEXT')
   }
   const props: Record<string, PropertyValue> = {
     'process.roles': 'broker,controller',
@@ -112,6 +157,7 @@ export function serverProperties (node: NodeLayout, all: readonly NodeLayout[], 
       'listener.name.ssl.ssl.truststore.location': tls.ca
     })
   }
+  if (sasl !== null) Object.assign(props, saslProperties(sasl))
   return { ...props, ...extra }
 }
 

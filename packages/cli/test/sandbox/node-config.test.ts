@@ -1,5 +1,5 @@
 import t from 'tap'
-import { clientSslProperties, formatProperties, nodeLayout, nodeLog4j, serverProperties, tlsLayout } from '../../src/sandbox/node-config.ts'
+import { SASL_MECHANISMS, clientSslProperties, formatProperties, nodeLayout, nodeLog4j, scramFormatArgs, serverProperties, tlsLayout } from '../../src/sandbox/node-config.ts'
 
 const nodes3 = [1, 2, 3].map(id => nodeLayout('/sb', id, { port: 9000 + id, controllerPort: 9100 + id, tlsPort: 9200 + id }))
 
@@ -61,4 +61,24 @@ t.test('client properties for Java tools', async t => {
     'ssl.truststore.type': 'PEM',
     'ssl.truststore.location': '/sb/tls/ca.pem'
   })
+})
+
+t.test('SASL: a SASL_PLAINTEXT listener with PLAIN and SCRAM users; brokers still talk PLAINTEXT', async t => {
+  const users = [{ name: 'alice', password: 'alice-secret' }, { name: 'bob', password: 'p"w\\' }]
+  const nodes = [1, 2, 3].map(id => nodeLayout('/sb', id, { port: 9000 + id, controllerPort: 9100 + id, saslPort: 9300 + id }))
+  const p = serverProperties(nodes[2]!, nodes, null, {}, users)
+  t.equal(p.listeners, 'PLAINTEXT://127.0.0.1:9003,SASL_PLAINTEXT://127.0.0.1:9303,CONTROLLER://127.0.0.1:9103')
+  t.equal(p['advertised.listeners'], 'PLAINTEXT://127.0.0.1:9003,SASL_PLAINTEXT://127.0.0.1:9303')
+  t.equal(p['listener.security.protocol.map'], 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT')
+  t.equal(p['inter.broker.listener.name'], 'PLAINTEXT')
+  t.equal(p['listener.name.sasl_plaintext.sasl.enabled.mechanisms'], 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512')
+  t.equal(p['listener.name.sasl_plaintext.plain.sasl.jaas.config'],
+    'org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="alice-secret" user_bob="p\\"w\\\\";')
+  t.equal(p['listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config'], 'org.apache.kafka.common.security.scram.ScramLoginModule required;')
+  t.same(SASL_MECHANISMS, ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'])
+  t.same(scramFormatArgs(users.slice(0, 1)), [
+    '--add-scram', 'SCRAM-SHA-256=[name=alice,password=alice-secret]',
+    '--add-scram', 'SCRAM-SHA-512=[name=alice,password=alice-secret]'
+  ])
+  t.notOk(Object.keys(serverProperties(nodes[0]!, nodes, null)).some(k => k.includes('sasl')), 'no SASL unless asked')
 })
