@@ -69,7 +69,9 @@ export interface ConnectionHost {
 export class BrokerConnection {
   readonly #host: ConnectionHost
   readonly #ctx: ProxyContext
-  readonly #log: Logger
+  // made on first use: an idle connection logged at level warn never needs a child logger
+  #log: Logger | null = null
+  readonly #peer: string
   readonly #down: Socket
   #up: Socket | null = null
   readonly #target: ListenerTarget
@@ -109,9 +111,7 @@ export class BrokerConnection {
     this.#down = down
     this.#target = target
     this.principal = principal
-    const peer = `${down.remoteAddress ?? '?'}:${down.remotePort ?? 0}`
-    const targetName = target.kind === 'bootstrap' ? 'bootstrap' : `broker-${target.nodeId}`
-    this.#log = this.#ctx.logger.child(principal === null ? { peer, target: targetName } : { peer, target: targetName, principal })
+    this.#peer = `${down.remoteAddress ?? '?'}:${down.remotePort ?? 0}`
     this.#downReader = new FrameReader({
       maxFrameSize: this.#ctx.config.maxFrameSize,
       onFrame: this.#onRequest.bind(this),
@@ -138,6 +138,20 @@ export class BrokerConnection {
     } else {
       host.refreshDirectory(this.#onDirectoryRefreshed.bind(this))
     }
+  }
+
+  #logger (): Logger {
+    if (this.#log === null) {
+      const peer = this.#peer
+      const target = this.#target.kind === 'bootstrap' ? 'bootstrap' : `broker-${this.#target.nodeId}`
+      const principal = this.principal
+      this.#log = this.#ctx.logger.child(principal === null ? { peer, target } : { peer, target, principal })
+    }
+    return this.#log
+  }
+
+  #logs (level: 'debug' | 'info'): boolean {
+    return this.#ctx.logger.isLevelEnabled(level)
   }
 
   #onDirectoryRefreshed (): void {
@@ -196,7 +210,7 @@ export class BrokerConnection {
     failed?.on('error', ignore)
     failed?.destroy()
     this.#host.upstreamContact(false)
-    this.#log.debug({ upstream: this.#upstreamName, reason: why }, 'upstream connect attempt failed')
+    if (this.#logs('debug')) this.#logger().debug({ upstream: this.#upstreamName, reason: why }, 'upstream connect attempt failed')
     if (++this.#candidate < this.#candidates.length) {
       this.#connectUpstream()
       return
@@ -215,7 +229,7 @@ export class BrokerConnection {
     if (this.#closed) return
     this.#connected = true
     this.#host.upstreamContact(true)
-    this.#log.info({ upstream: this.#upstreamName, upstreamTls: this.#host.dialer.secure }, 'connection open')
+    if (this.#logs('info')) this.#logger().info({ upstream: this.#upstreamName, upstreamTls: this.#host.dialer.secure }, 'connection open')
     this.#updateDownFlow()
   }
 
@@ -226,7 +240,7 @@ export class BrokerConnection {
       this.#firstChunk = false
       if (!this.#host.downstreamTls && looksLikeTlsClientHello(chunk)) {
         this.#ctx.metrics.tlsHandshakeFailure('tls_on_plaintext_port')
-        this.#log.warn({ code: 'KPROXY_ERR_TLS_HANDSHAKE', reason: 'tls_on_plaintext_port' }, `TLS handshake refused (tls_on_plaintext_port): ${describeTlsFailure('tls_on_plaintext_port')}`)
+        this.#logger().warn({ code: 'KPROXY_ERR_TLS_HANDSHAKE', reason: 'tls_on_plaintext_port' }, `TLS handshake refused (tls_on_plaintext_port): ${describeTlsFailure('tls_on_plaintext_port')}`)
         this.close(null, 'refused: a TLS handshake on a plaintext listener')
         return
       }
@@ -304,7 +318,7 @@ export class BrokerConnection {
   #deny (frame: Frame, apiKey: number, apiVersion: number, correlationId: number, now: number, expectsResponse: boolean): void {
     const metrics = this.#ctx.metrics
     metrics.denied(apiKey)
-    this.#log.debug({ apiKey, apiVersion }, 'request denied by policy')
+    if (this.#logs('debug')) this.#logger().debug({ apiKey, apiVersion }, 'request denied by policy')
     if (!expectsResponse) return // Produce acks=0: the client expects nothing back
     let denied
     try {
@@ -421,7 +435,7 @@ export class BrokerConnection {
     const head = frameHead(frame, 6)
     if (head.length < 6 || head.readInt16BE(4) !== 0) return
     this.#passthrough = true
-    this.#log.warn({ code: 'KPROXY_WARN_SASL_V0_PASSTHROUGH' }, 'SaslHandshake v0: the connection becomes an opaque byte relay; broker addresses, policy and per-request metrics no longer apply to it (use a client that sends SaslHandshake v1)')
+    this.#logger().warn({ code: 'KPROXY_WARN_SASL_V0_PASSTHROUGH' }, 'SaslHandshake v0: the connection becomes an opaque byte relay; broker addresses, policy and per-request metrics no longer apply to it (use a client that sends SaslHandshake v1)')
   }
 
   #afterResponse (): void {
@@ -554,8 +568,11 @@ export class BrokerConnection {
       code: code ?? undefined,
       reason
     }
-    if (code === null) this.#log.info(fields, 'connection closed')
-    else this.#log.warn(fields, `connection closed: ${code}`)
+    if (code === null) {
+      if (this.#logs('info')) this.#logger().info(fields, 'connection closed')
+    } else {
+      this.#logger().warn(fields, `connection closed: ${code}`)
+    }
     this.#queue.clear()
     this.#down.on('error', ignore)
     if (code === null && this.#draining) {

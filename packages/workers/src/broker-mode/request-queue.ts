@@ -2,7 +2,9 @@
 // answers in order, and so must kproxy). A ring of parallel typed arrays: no object per request.
 // An entry may carry a response kproxy made itself (a denied request, an ApiVersions version it
 // does not know): it goes out when it reaches the head, behind earlier forwarded requests.
-const INITIAL_CAPACITY = 64
+// Small: most connections have a handful of requests in flight, and an idle connection should
+// cost little (the ring doubles when needed). Always a power of two (index & (cap - 1)).
+const INITIAL_CAPACITY = 8
 
 export class RequestQueue {
   #cap = INITIAL_CAPACITY
@@ -21,7 +23,7 @@ export class RequestQueue {
 
   push (correlationId: number, apiKey: number, apiVersion: number, startTime: number, synthetic?: Buffer[]): void {
     if (this.#length === this.#cap) this.#grow()
-    const i = (this.#head + this.#length) % this.#cap
+    const i = (this.#head + this.#length) & (this.#cap - 1)
     this.#correlationIds[i] = correlationId
     this.#apiKeys[i] = apiKey
     this.#apiVersions[i] = apiVersion
@@ -40,7 +42,7 @@ export class RequestQueue {
   shift (): void {
     if (this.#length === 0) return
     this.#synthetic[this.#head] = undefined
-    this.#head = (this.#head + 1) % this.#cap
+    this.#head = (this.#head + 1) & (this.#cap - 1)
     this.#length--
   }
 
@@ -58,7 +60,7 @@ export class RequestQueue {
     const starts = new Float64Array(cap)
     const synthetic: Array<Buffer[] | undefined> = new Array(cap)
     for (let k = 0; k < this.#length; k++) {
-      const i = (this.#head + k) % this.#cap
+      const i = (this.#head + k) & (this.#cap - 1)
       ids[k] = this.#correlationIds[i]
       keys[k] = this.#apiKeys[i]
       versions[k] = this.#apiVersions[i]
