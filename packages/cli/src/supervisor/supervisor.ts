@@ -54,7 +54,8 @@ export class Supervisor {
   readonly #logger: Logger
   readonly #slots: Slot[] = []
   readonly #pending = new Map<number, Pending>()
-  readonly #knownBrokers = new Set<number>()
+  // node id -> where the worker that discovered it saw it (other workers may not be able to ask)
+  readonly #knownBrokers = new Map<number, { host: string, port: number }>()
   readonly restarts: WorkerRestart[] = []
   #retired: MetricsSnapshot | null = null
   #nextRequestId = 1
@@ -143,7 +144,7 @@ export class Supervisor {
       case 'ready': {
         slot.state = 'ready'
         slot.readyAt = Date.now()
-        for (const nodeId of this.#knownBrokers) worker.postMessage({ type: 'add-broker', nodeId } satisfies ToWorker)
+        for (const [nodeId, a] of this.#knownBrokers) worker.postMessage({ type: 'add-broker', nodeId, host: a.host, port: a.port } satisfies ToWorker)
         const restart = this.restarts.findLast(r => r.workerId === slot.id && r.readyAt === null)
         if (restart !== undefined) {
           restart.readyAt = slot.readyAt
@@ -166,10 +167,10 @@ export class Supervisor {
         break
       case 'broker-discovered':
         if (!this.#knownBrokers.has(m.nodeId)) {
-          this.#knownBrokers.add(m.nodeId)
+          this.#knownBrokers.set(m.nodeId, { host: m.upstreamHost, port: m.upstreamPort })
           this.#logger.info({ nodeId: m.nodeId, port: m.port }, `new upstream broker ${m.nodeId}; every worker now listens on port ${m.port}`)
         }
-        this.#broadcast({ type: 'add-broker', nodeId: m.nodeId }, slot)
+        this.#broadcast({ type: 'add-broker', nodeId: m.nodeId, host: m.upstreamHost, port: m.upstreamPort }, slot)
         break
       case 'snapshot':
         slot.lastSnapshot = m.snapshot

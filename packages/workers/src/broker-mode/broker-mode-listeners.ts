@@ -24,8 +24,9 @@ import type { UpstreamDialer } from '../tls/upstream-dialer.ts'
 export interface BrokerModeListeners {
   // every listener bound AND the broker directory loaded from upstream
   readonly ready: Promise<void>
-  // listen on that node's port if not already (idempotent)
-  addBroker (nodeId: number): void
+  // listen on that node's port if not already (idempotent); `address`: where another worker saw
+  // the broker really is (a worker cannot always ask upstream itself: SASL listeners)
+  addBroker (nodeId: number, address?: HostPort): void
   // close listening sockets; open connections carry on
   stopAccepting (): Promise<void>
   // wait until in-flight requests are answered (then close connections); destroy what is left
@@ -76,6 +77,8 @@ class Listeners implements BrokerModeListeners, ConnectionHost {
   // expects of a dead broker: kafkajs 2.2.4 then keeps its cached group coordinator and retries
   // it for minutes, while a refused connect makes it refresh metadata and find the new one.
   readonly #unreachable = new Map<number, number>()
+  // the upstream requires authentication before Metadata: logged once
+  #authRequiredLogged = false
   readonly #probing = new Set<number>()
 
   constructor (ctx: ProxyContext, reusePort: boolean) {
@@ -104,7 +107,7 @@ class Listeners implements BrokerModeListeners, ConnectionHost {
           const local = mappedPort(ctx.config.brokerPorts, nodeId)
           if (local < 0) return
           this.addBroker(nodeId)
-          ctx.onBrokerDiscovered(nodeId, local)
+          ctx.onBrokerDiscovered(nodeId, local, { host, port })
         }
       }
     }
@@ -116,7 +119,8 @@ class Listeners implements BrokerModeListeners, ConnectionHost {
   get activeConnections (): number { return this.#connections.size }
   get upstreamHealthy (): boolean { return this.#healthy }
 
-  addBroker (nodeId: number): void {
+  addBroker (nodeId: number, address?: HostPort): void {
+    if (address !== undefined) this.#directory.learn(nodeId, address.host, address.port)
     this.#unreachable.delete(nodeId)
     // SNI: every broker is behind the bootstrap port
     if (this.#servers.has(nodeId) || this.#stopped || this.ctx.config.sni !== null) return
@@ -320,6 +324,17 @@ class Listeners implements BrokerModeListeners, ConnectionHost {
         this.ctx.logger.info({ brokers: brokers.map(b => b.nodeId), attempt }, 'broker directory loaded from upstream')
         done(true)
       }, err => {
+        if ((err as { code?: string }).code === 'KPROXY_ERR_UPSTREAM_AUTH_REQUIRED') {
+          // Reachable: brokers come from clients' authenticated Metadata responses (learn) and
+          // from other workers (addBroker with an address).
+          this.#healthy = true
+          if (!this.#authRequiredLogged) {
+            this.#authRequiredLogged = true
+            this.ctx.logger.warn({ code: 'KPROXY_ERR_UPSTREAM_AUTH_REQUIRED', upstream: `${servers[i].host}:${servers[i].port}` }, (err as Error).message)
+          }
+          done(true)
+          return
+        }
         this.ctx.logger.debug({ upstream: `${servers[i].host}:${servers[i].port}`, err: (err as Error).message }, 'upstream Metadata failed')
         tryServer(i + 1)
       })

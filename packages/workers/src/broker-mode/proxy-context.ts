@@ -2,7 +2,7 @@
 // listeners, metrics and logs; the pipeline owns everything between a downstream socket and its
 // upstream socket.
 import type { Logger } from 'pino'
-import type { BrokerModeConfig } from '@kproxy/core/config/proxy-config'
+import type { BrokerModeConfig, HostPort } from '@kproxy/core/config/proxy-config'
 import type { ProxyMetrics } from '@kproxy/core/metrics/proxy-metrics'
 
 // Which upstream a listener stands for.
@@ -13,6 +13,7 @@ export interface ProxyContext {
   metrics: ProxyMetrics
   logger: Logger
   // Called when a response names a broker this worker has no listener for yet; the runtime makes
-  // every worker listen on its port (deterministic mapping) without a restart.
-  onBrokerDiscovered (nodeId: number, localPort: number): void
+  // every worker listen on its port (deterministic mapping) without a restart, and tells them
+  // where the broker really is.
+  onBrokerDiscovered (nodeId: number, localPort: number, address: HostPort): void
 }

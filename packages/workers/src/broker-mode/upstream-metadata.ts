@@ -8,6 +8,7 @@ import type { UpstreamDialer } from '../tls/upstream-dialer.ts'
 import { plainDialer } from '../tls/upstream-dialer.ts'
 
 const METADATA = 3
+const API_VERSIONS = 18
 // Every Kafka 4 broker answers Metadata v12 (v13 only adds a top-level error code).
 const METADATA_VERSION = 12
 
@@ -18,6 +19,7 @@ export function fetchUpstreamBrokers (server: HostPort, timeoutMs: number, diale
     const socket = dialer.dial(server)
     let ready = false
     let done = false
+    let answeredApiVersions = false
     const finish = (err: Error | null, brokers?: UpstreamBroker[]): void => {
       if (done) return
       done = true
@@ -30,8 +32,14 @@ export function fetchUpstreamBrokers (server: HostPort, timeoutMs: number, diale
       `${server.host}:${server.port} did not answer a Metadata request within ${timeoutMs} ms; check that Kafka runs there.`)), timeoutMs)
     const reader = new FrameReader({
       onFrame: frame => {
+        // correlation id 0: the ApiVersions probe, 1: Metadata
+        const payload = frameToBuffer(frame)
+        if (payload.length >= 4 && payload.readInt32BE(0) === 0) {
+          answeredApiVersions = true
+          return
+        }
         try {
-          const { body } = decodeResponse(frameToBuffer(frame), METADATA, METADATA_VERSION)
+          const { body } = decodeResponse(payload, METADATA, METADATA_VERSION)
           finish(null, body.brokers.map(b => ({ nodeId: b.nodeId, host: b.host, port: b.port })))
         } catch (err) {
           finish(err as Error)
@@ -46,10 +54,16 @@ export function fetchUpstreamBrokers (server: HostPort, timeoutMs: number, diale
         ? new KproxyError('KPROXY_ERR_UPSTREAM_TLS', `TLS handshake with upstream ${server.host}:${server.port} failed (${tlsReason}: ${err.message}); check brokerMode.upstreamTls.`)
         : new KproxyError('KPROXY_ERR_UPSTREAM_CONNECT', `cannot reach upstream ${server.host}:${server.port} (${err.message}); check that Kafka runs there and the upstream setting.`))
     })
-    socket.on('close', () => finish(new KproxyError('KPROXY_ERR_UPSTREAM_CLOSED',
-      `upstream ${server.host}:${server.port} closed the connection before answering Metadata.`)))
+    // A SASL listener answers ApiVersions before authentication but closes the connection on
+    // Metadata: reachable, yet kproxy (which has no credentials) cannot ask it for brokers.
+    socket.on('close', () => finish(answeredApiVersions
+      ? new KproxyError('KPROXY_ERR_UPSTREAM_AUTH_REQUIRED',
+        `upstream ${server.host}:${server.port} answers but requires authentication (SASL) before Metadata; kproxy learns the brokers from its clients' authenticated Metadata responses instead.`)
+      : new KproxyError('KPROXY_ERR_UPSTREAM_CLOSED',
+        `upstream ${server.host}:${server.port} closed the connection before answering Metadata.`)))
     socket.once(dialer.readyEvent, () => {
       ready = true
+      for (const c of encodeRequest({ apiKey: API_VERSIONS, apiVersion: 0, correlationId: 0, clientId: 'kproxy' }, getApi(API_VERSIONS).request.create())) socket.write(c)
       const body = getApi(METADATA).request.create()
       body.topics = []
       body.allowAutoTopicCreation = false

@@ -19,7 +19,7 @@ export type ToWorker =
   | { type: 'status', requestId: number }
   | { type: 'set-log-level', level: LogLevel }
   | { type: 'reload', config: ProxyConfig }
-  | { type: 'add-broker', nodeId: number }
+  | { type: 'add-broker', nodeId: number, host?: string, port?: number }
   | { type: 'shutdown', timeoutMs: number }
   // only sent when KPROXY_DEBUG_ENDPOINTS=1: the worker throws from the event loop (a crash)
   | { type: 'crash' }
@@ -39,5 +39,5 @@ export type FromWorker =
   | { type: 'fatal', code: string, message: string }
   | { type: 'snapshot', requestId: number, snapshot: MetricsSnapshot }
   | { type: 'status', requestId: number, status: WorkerStatus }
-  | { type: 'broker-discovered', nodeId: number, port: number }
+  | { type: 'broker-discovered', nodeId: number, port: number, upstreamHost: string, upstreamPort: number }
   | { type: 'drained' }

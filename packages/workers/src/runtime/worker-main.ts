@@ -8,6 +8,7 @@ import { MetricsRegistry } from '@kproxy/core/metrics/metrics-registry'
 import { isKproxyError } from '@kproxy/core'
 import { startBrokerMode, policyTable } from '../broker-mode/broker-mode-listeners.ts'
 import type { BrokerModeListeners } from '../broker-mode/broker-mode-listeners.ts'
+import type { HostPort } from '@kproxy/core/config/proxy-config'
 import type { ProxyContext } from '../broker-mode/proxy-context.ts'
 import type { FromWorker, ToWorker, WorkerData } from './messages.ts'
 
@@ -28,7 +29,7 @@ const metrics = new MetricsRegistry()
 const knownBrokers = new Set<number>()
 let listeners: BrokerModeListeners | null = null
 let started = false
-const early: number[] = []
+const early: Array<{ nodeId: number, address: HostPort | undefined }> = []
 // Pushed without being asked, so the counters of a worker that crashes are mostly kept.
 const SNAPSHOT_PUSH_MS = 5000
 
@@ -36,17 +37,17 @@ const ctx: ProxyContext = {
   config: data.config.brokerMode,
   metrics,
   logger,
-  onBrokerDiscovered (nodeId: number, localPort: number): void {
+  onBrokerDiscovered (nodeId: number, localPort: number, address: HostPort): void {
     if (knownBrokers.has(nodeId)) return
     knownBrokers.add(nodeId)
-    post({ type: 'broker-discovered', nodeId, port: localPort })
+    post({ type: 'broker-discovered', nodeId, port: localPort, upstreamHost: address.host, upstreamPort: address.port })
   }
 }
 
-function addBroker (nodeId: number): void {
+function addBroker (nodeId: number, address?: HostPort): void {
   knownBrokers.add(nodeId)
-  if (listeners === null) early.push(nodeId)
-  else listeners.addBroker(nodeId)
+  if (listeners === null) early.push({ nodeId, address })
+  else listeners.addBroker(nodeId, address)
 }
 
 function exit (code: number): void {
@@ -96,7 +97,7 @@ port.on('message', (message: ToWorker) => {
       applyConfig(message.config)
       break
     case 'add-broker':
-      addBroker(message.nodeId)
+      addBroker(message.nodeId, message.host === undefined || message.port === undefined ? undefined : { host: message.host, port: message.port })
       break
     case 'crash':
       logger.warn({ code: 'KPROXY_DEBUG_CRASH' }, 'crashing on request (KPROXY_DEBUG_ENDPOINTS)')
@@ -129,7 +130,7 @@ function begin (workerId: number, config: WorkerData['config']): void {
   ctx.config = config.brokerMode
   try {
     listeners = startBrokerMode(ctx, { reusePort: true })
-    for (const nodeId of early.splice(0)) listeners.addBroker(nodeId)
+    for (const e of early.splice(0)) listeners.addBroker(e.nodeId, e.address)
     listeners.ready.then(() => {
       post({ type: 'ready' })
     }, (err: unknown) => {
