@@ -219,7 +219,7 @@ function connectionsFailure (err: unknown, opened: number, count: number, pid: n
   const files = pid === 0 ? null : openFiles(pid)
   if (files === null || files.open < files.soft * 0.95) return err
   const why = err instanceof Error ? err.message : String(err)
-  return new KproxyError('KPROXY_ERR_BENCH_CONNECTIONS', `${opened} of ${count} connections were open when one failed (${why}); the target (pid ${pid}) holds ${files.open} open files of the ${files.soft} it may (hard limit ${files.hard}), and a proxy needs two per client connection: raise its limit (ulimit -n, systemd LimitNOFILE) or lower --count.`)
+  return new KproxyError('KPROXY_ERR_BENCH_CONNECTIONS', `${opened} of ${count} connections had been opened when one failed (${why}); the target (pid ${pid}) holds ${files.open} open files of the ${files.soft} it may (hard limit ${files.hard}), and a proxy needs two per client connection: raise its limit (ulimit -n, systemd LimitNOFILE) or lower --count.`)
 }
 
 export function runScenario (options: BenchOptions): Promise<ScenarioResult> {
