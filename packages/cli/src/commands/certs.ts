@@ -8,7 +8,7 @@ const usage = `Usage: kproxy certs <init|issue> [options]
       make a CA: D/ca.crt (certificate) and D/ca.key (PKCS#8 private key, mode 0600);
       default CN 'kproxy CA', 3650 days, 2048-bit RSA
 
-  issue --ca D --name N [--server] [--client] [--san DNS:x,IP:y] [--days N]
+  issue --ca D --name N [--server] [--client] [--san DNS:x,IP:y,URI:spiffe://…] [--days N]
         [--key-size 2048|3072|4096] --out O [--force]
       sign certificates with the CA in D: O/N.crt (certificate, then the CA), O/N.key
       (PKCS#8, mode 0600) and O/ca.crt. --server and/or --client set the extended key

@@ -45,7 +45,8 @@ t.test('names must be file-safe, unique and not "ca"', async t => {
 t.test('SANs: {name} is replaced, every entry is checked', async t => {
   t.same(sansFor(['DNS:{name}.kafka.local', 'IP:127.0.0.1'], 'broker-1'), ['DNS:broker-1.kafka.local', 'IP:127.0.0.1'])
   t.same(sansFor([], 'x'), [])
-  for (const bad of [['localhost'], ['DNS:'], ['DNS:a..b'], ['IP:300.1.1.1'], ['URI:https://x'], ['']]) {
+  t.same(sansFor(['URI:spiffe://mesh.local/ns/{name}/sa/app'], 'pay'), ['URI:spiffe://mesh.local/ns/pay/sa/app'], 'URI SANs (e.g. SPIFFE ids) pass')
+  for (const bad of [['localhost'], ['DNS:'], ['DNS:a..b'], ['IP:300.1.1.1'], ['URI:x'], ['email:a@b'], ['']]) {
     t.equal(code(() => sansFor(bad, 'x')), 'KPROXY_ERR_CERTS_SAN', JSON.stringify(bad))
   }
   // A name that is fine as a file name but not as a DNS label.
