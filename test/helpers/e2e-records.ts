@@ -102,3 +102,14 @@ export async function groupCoordinatorReady (admin: Admin, groupId: string, time
     }
   }
 }
+
+// Polls fn until it returns something other than undefined; throws naming `what` after timeoutMs.
+export async function waitFor<T> (what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number, stepMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = await fn()
+    if (v !== undefined) return v
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`)
+    await new Promise(resolve => setTimeout(resolve, stepMs))
+  }
+}

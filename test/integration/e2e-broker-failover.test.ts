@@ -10,7 +10,7 @@ import { Kafka, logLevel } from 'kafkajs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { hasKcat, kafkaCluster, kcat, kcatBrokers } from '../helpers/kafka.ts'
 import { serveKproxy } from '../helpers/serve-kproxy.ts'
-import { createDurableTopics, tally } from '../helpers/e2e-records.ts'
+import { createDurableTopics, tally, waitFor } from '../helpers/e2e-records.ts'
 
 const PARTITIONS = 6
 // records per second the producer is limited to, and how many it sends (about 18 s worth)
@@ -24,16 +24,6 @@ async function within<T> (what: string, p: Promise<T>, ms: number): Promise<T> {
     return await Promise.race([p, new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms) })])
   } finally {
     clearTimeout(timer)
-  }
-}
-
-async function waitFor<T> (what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number, stepMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await fn()
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`)
-    await sleep(stepMs)
   }
 }
 

@@ -12,20 +12,10 @@ import { Producer, stringSerializers } from '@platformatic/kafka'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { hasKcat, kafkaCluster, kcat } from '../helpers/kafka.ts'
 import { metricSum, serveKproxy } from '../helpers/serve-kproxy.ts'
-import { createDurableTopics, groupCoordinatorReady, tally } from '../helpers/e2e-records.ts'
+import { createDurableTopics, groupCoordinatorReady, tally, waitFor } from '../helpers/e2e-records.ts'
 
 const PARTITIONS = 6
 const PER_PHASE = 5000
-
-async function waitFor<T> (what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number, stepMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await fn()
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`)
-    await sleep(stepMs)
-  }
-}
 
 t.test('consumer group and transactions through kproxy serve', { skip: hasKcat() ? false : 'kcat not installed' }, async t => {
   const cluster = await kafkaCluster(t, { brokers: 3 })

@@ -1,7 +1,6 @@
 // `kproxy sandbox up` as a user runs it: a real process, real signals, real Kafka.
 import t from 'tap'
 import { spawn } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,37 +8,10 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import type { SandboxInfo } from '../helpers/kafka.ts'
 import { javaPidsMentioning, kcat, kcatBrokers } from '../helpers/kafka.ts'
+import { sandboxUp } from '../helpers/sandbox-up.ts'
 
 const KPROXY = fileURLToPath(new URL('../../packages/cli/bin/kproxy', import.meta.url))
 const READY_BUDGET_MS = 30_000
-
-interface Running {
-  child: ChildProcess
-  info: SandboxInfo
-  readyMs: number
-  stderr: () => string
-  exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
-}
-
-// Starts `kproxy sandbox up ...` and resolves with the JSON it prints once the cluster is ready.
-function sandboxUp (args: string[]): Promise<Running> {
-  const started = Date.now()
-  const child = spawn(KPROXY, ['sandbox', 'up', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stderr!.on('data', (c: Buffer) => { stderr += c.toString() })
-  const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>(resolve => {
-    child.on('exit', (code, signal) => resolve({ code, signal }))
-  })
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (c: Buffer) => {
-      stdout += c.toString()
-      const nl = stdout.indexOf('\n')
-      if (nl >= 0) resolve({ child, info: JSON.parse(stdout.slice(0, nl)) as SandboxInfo, readyMs: Date.now() - started, stderr: () => stderr, exited })
-    })
-    void exited.then(status => reject(new Error(`kproxy sandbox up exited early (${status.code ?? status.signal}):\n${stderr}`)))
-  })
-}
 
 async function waitFor (what: () => boolean, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms
@@ -55,7 +27,7 @@ t.teardown(() => rmSync(scratch, { recursive: true, force: true }))
 
 t.test('up --brokers 3: ready in time, serves kcat, SIGTERM tears down and exits 0', async t => {
   const dir = join(scratch, 'three')
-  const run = await sandboxUp(['--brokers', '3', '--dir', dir])
+  const run = await sandboxUp<SandboxInfo>(['--brokers', '3', '--dir', dir])
   t.teardown(() => { run.child.kill('SIGKILL') })
   t.comment(`kproxy sandbox up --brokers 3: ready after ${run.readyMs} ms`)
   t.ok(run.readyMs <= READY_BUDGET_MS, `ready within ${READY_BUDGET_MS} ms (took ${run.readyMs} ms)`)
@@ -78,7 +50,7 @@ t.test('up --brokers 3: ready in time, serves kcat, SIGTERM tears down and exits
 })
 
 t.test('SIGKILL of the CLI: the reaper removes JVMs and directories', async t => {
-  const run = await sandboxUp(['--brokers', '1'])
+  const run = await sandboxUp<SandboxInfo>(['--brokers', '1'])
   t.teardown(() => { run.child.kill('SIGKILL') })
   const dir = run.info.dataDir
   t.match(dir, /kproxy-sandbox-/)
