@@ -7,7 +7,6 @@
 // the brokers, so a client limitation, not kproxy's.)
 import t from 'tap'
 import { Kafka, logLevel } from 'kafkajs'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { hasKcat, kafkaCluster, kcat, kcatBrokers } from '../helpers/kafka.ts'
 import { serveKproxy } from '../helpers/serve-kproxy.ts'
 import { createDurableTopics, tally, waitFor } from '../helpers/e2e-records.ts'
