@@ -16,7 +16,7 @@ import { identityFromX509, mapPrincipal, parsePrincipalRules } from '@kproxy/cor
 import type { PrincipalRule } from '@kproxy/core/tls/principal-mapping'
 import { classifyDownstreamError, classifyPeerVerification, describeTlsFailure } from '@kproxy/core/tls/handshake-failure'
 import type { TlsFailureReason } from '@kproxy/core/tls/handshake-failure'
-import { readPem, secureContextFrom, watchPemFiles } from './tls-files.ts'
+import { downstreamTlsFiles, readTlsFiles, watchPemFiles } from './tls-files.ts'
 import type { PemFile } from './tls-files.ts'
 import { TlsFailureLog } from './tls-failure-log.ts'
 
@@ -43,26 +43,14 @@ export class DownstreamTls {
     this.#metrics = metrics
     this.#failures = new TlsFailureLog(logger)
     this.#rules = parsePrincipalRules(config.principalMappingRules)
-    this.#files = [
-      { setting: 'brokerMode.tls.cert', path: config.cert },
-      { setting: 'brokerMode.tls.key', path: config.key },
-      ...(config.ca !== null ? [{ setting: 'brokerMode.tls.ca', path: config.ca }] : [])
-    ]
+    this.#files = downstreamTlsFiles(config)
     this.#options = this.#load()
   }
 
+  // throws on files that cannot be used (start) — a reload catches that and keeps the old ones
   #load (): SecureContextOptions {
     const c = this.config
-    const options: SecureContextOptions = {
-      cert: readPem(this.#files[0]!),
-      key: readPem(this.#files[1]!),
-      minVersion: c.minVersion,
-      maxVersion: c.maxVersion
-    }
-    if (c.ca !== null) options.ca = readPem(this.#files[2]!)
-    if (c.ciphers !== null) options.ciphers = c.ciphers
-    secureContextFrom(options, this.#files) // throws on a key that does not fit its certificate
-    return options
+    return readTlsFiles(this.#files, { minVersion: c.minVersion, maxVersion: c.maxVersion, ...(c.ciphers !== null ? { ciphers: c.ciphers } : {}) }).options
   }
 
   // A TLS server whose 'secureConnection' sockets have passed verify(); failed handshakes are

@@ -10,6 +10,7 @@ import type { Stats } from 'node:fs'
 import { createSecureContext } from 'node:tls'
 import type { SecureContext, SecureContextOptions } from 'node:tls'
 import { KproxyError } from '@kproxy/core/kproxy-error'
+import type { DownstreamTlsConfig, UpstreamTlsConfig } from '@kproxy/core/config/proxy-config'
 
 export interface PemFile {
   // the config key, for messages: 'brokerMode.tls.cert'
@@ -44,6 +45,37 @@ export function secureContextFrom (options: SecureContextOptions, files: readonl
     const names = files.map(f => `${f.setting}=${f.path}`).join(', ')
     throw new KproxyError('KPROXY_ERR_TLS_FILE', `the TLS files ${names} cannot be used together: ${(err as Error).message} (is the key the one of the certificate, and are both PEM?)`)
   }
+}
+
+// The files behind each side's settings; the setting names end in .cert, .key or .ca, which is
+// also the SecureContext option each file fills (readTlsFiles).
+export function downstreamTlsFiles (c: DownstreamTlsConfig): PemFile[] {
+  const files: PemFile[] = [{ setting: 'brokerMode.tls.cert', path: c.cert }, { setting: 'brokerMode.tls.key', path: c.key }]
+  if (c.ca !== null) files.push({ setting: 'brokerMode.tls.ca', path: c.ca })
+  return files
+}
+
+export function upstreamTlsFiles (c: UpstreamTlsConfig): PemFile[] {
+  const files: PemFile[] = []
+  if (c.ca !== null) files.push({ setting: 'brokerMode.upstreamTls.ca', path: c.ca })
+  if (c.cert !== null && c.key !== null) {
+    files.push({ setting: 'brokerMode.upstreamTls.cert', path: c.cert }, { setting: 'brokerMode.upstreamTls.key', path: c.key })
+  }
+  return files
+}
+
+// Reads the files into `base` (cert, key, ca by their settings' suffix) and checks that they
+// make a SecureContext together (a key that is not its certificate's fails here, not at a
+// handshake). Returns both: a server wants the options, a client the context.
+export function readTlsFiles (files: readonly PemFile[], base: SecureContextOptions = {}): { options: SecureContextOptions, context: SecureContext } {
+  const options: SecureContextOptions = { ...base }
+  for (const file of files) {
+    const data = readPem(file)
+    if (file.setting.endsWith('.cert')) options.cert = data
+    else if (file.setting.endsWith('.key')) options.key = data
+    else options.ca = data
+  }
+  return { options, context: secureContextFrom(options, files) }
 }
 
 const POLL_MS = 1000

@@ -4,13 +4,13 @@
 import { connect as connectTcp, isIP } from 'node:net'
 import type { Socket } from 'node:net'
 import { checkServerIdentity, connect as connectTls } from 'node:tls'
-import type { PeerCertificate, SecureContext, SecureContextOptions } from 'node:tls'
+import type { PeerCertificate, SecureContext } from 'node:tls'
 import type { Logger } from 'pino'
 import type { HostPort, UpstreamTlsConfig } from '@kproxy/core/config/proxy-config'
 import type { ProxyMetrics } from '@kproxy/core/metrics/proxy-metrics'
 import { classifyUpstreamError, describeTlsFailure } from '@kproxy/core/tls/handshake-failure'
 import type { TlsFailureReason } from '@kproxy/core/tls/handshake-failure'
-import { readPem, secureContextFrom, watchPemFiles } from './tls-files.ts'
+import { readTlsFiles, upstreamTlsFiles, watchPemFiles } from './tls-files.ts'
 import type { PemFile } from './tls-files.ts'
 import { TlsFailureLog } from './tls-failure-log.ts'
 
@@ -53,23 +53,14 @@ class TlsDialer implements UpstreamDialer {
     this.#log = logger
     this.#metrics = metrics
     this.#failures = new TlsFailureLog(logger)
-    this.#files = []
-    if (config.ca !== null) this.#files.push({ setting: 'brokerMode.upstreamTls.ca', path: config.ca })
-    if (config.cert !== null) this.#files.push({ setting: 'brokerMode.upstreamTls.cert', path: config.cert })
-    if (config.key !== null) this.#files.push({ setting: 'brokerMode.upstreamTls.key', path: config.key })
+    this.#files = upstreamTlsFiles(config)
     this.#context = this.#load()
     this.#unwatch = this.#files.length > 0 ? watchPemFiles(this.#files, this.#reload.bind(this)) : () => {}
   }
 
   #load (): SecureContext {
     const c = this.#config
-    const options: SecureContextOptions = { minVersion: c.minVersion, maxVersion: c.maxVersion }
-    if (c.ca !== null) options.ca = readPem(this.#files.find(f => f.path === c.ca)!)
-    if (c.cert !== null && c.key !== null) {
-      options.cert = readPem(this.#files.find(f => f.setting.endsWith('.cert'))!)
-      options.key = readPem(this.#files.find(f => f.setting.endsWith('.key'))!)
-    }
-    return secureContextFrom(options, this.#files)
+    return readTlsFiles(this.#files, { minVersion: c.minVersion, maxVersion: c.maxVersion }).context
   }
 
   #reload (): void {
