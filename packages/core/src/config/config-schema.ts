@@ -447,6 +447,14 @@ export function resolveConfig (sources: ConfigSources): ProxyConfig {
   }
 }
 
+// minVersion..maxVersion of one TLS group, defaults TLSv1.2..TLSv1.3; an empty range is an error.
+function tlsVersionRange (t: Settings, at: string, errors: string[]): { minVersion: TlsVersion, maxVersion: TlsVersion } {
+  const minVersion = (t.minVersion as TlsVersion | undefined) ?? 'TLSv1.2'
+  const maxVersion = (t.maxVersion as TlsVersion | undefined) ?? 'TLSv1.3'
+  if (minVersion > maxVersion) errors.push(`${at}: minVersion ${minVersion} is above maxVersion ${maxVersion}`)
+  return { minVersion, maxVersion }
+}
+
 function resolveTls (t: Settings, where: string, errors: string[]): DownstreamTlsConfig | null {
   if (Object.keys(t).length === 0) return null
   const cert = t.cert as string | undefined
@@ -460,9 +468,7 @@ function resolveTls (t: Settings, where: string, errors: string[]): DownstreamTl
   if (clientAuth !== 'none' && ca === null) {
     errors.push(`${where}: brokerMode.tls.clientAuth: ${clientAuth} needs brokerMode.tls.ca (--tls-ca), the CA that signs client certificates`)
   }
-  const minVersion = (t.minVersion as TlsVersion | undefined) ?? 'TLSv1.2'
-  const maxVersion = (t.maxVersion as TlsVersion | undefined) ?? 'TLSv1.3'
-  if (minVersion > maxVersion) errors.push(`${where}: brokerMode.tls: minVersion ${minVersion} is above maxVersion ${maxVersion}`)
+  const { minVersion, maxVersion } = tlsVersionRange(t, `${where}: brokerMode.tls`, errors)
   return {
     cert,
     key,
@@ -488,9 +494,7 @@ function resolveUpstreamTls (t: Settings, where: string, errors: string[]): Upst
   if ((cert === null) !== (key === null)) {
     errors.push(`${where}: brokerMode.upstreamTls: a client certificate needs both cert and key (--upstream-tls-cert, --upstream-tls-key)`)
   }
-  const minVersion = (t.minVersion as TlsVersion | undefined) ?? 'TLSv1.2'
-  const maxVersion = (t.maxVersion as TlsVersion | undefined) ?? 'TLSv1.3'
-  if (minVersion > maxVersion) errors.push(`${where}: brokerMode.upstreamTls: minVersion ${minVersion} is above maxVersion ${maxVersion}`)
+  const { minVersion, maxVersion } = tlsVersionRange(t, `${where}: brokerMode.upstreamTls`, errors)
   return {
     ca,
     cert,
