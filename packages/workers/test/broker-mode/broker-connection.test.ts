@@ -41,9 +41,9 @@ function freePort (): Promise<number> {
   })
 }
 
-async function proxyFor (t: Host, upstreamPorts: number[], metrics: ProxyMetrics = noopProxyMetrics): Promise<{ port: number, lines: string[], listeners: ReturnType<typeof startBrokerMode> }> {
-  const port = await freePort()
-  const config: BrokerModeConfig = {
+// A broker-mode config on loopback: the listen port, the upstream servers, the rest as given.
+function testConfig (port: number, upstreamPorts: number[], overrides: Partial<BrokerModeConfig> = {}): BrokerModeConfig {
+  return {
     listen: { host: '127.0.0.1', port },
     advertisedHost: '127.0.0.1',
     upstream: upstreamPorts.map(p => ({ host: '127.0.0.1', port: p })),
@@ -54,8 +54,14 @@ async function proxyFor (t: Host, upstreamPorts: number[], metrics: ProxyMetrics
     upstreamConnectTimeoutMs: 1000,
     tls: null,
     upstreamTls: null,
-    sni: null
+    sni: null,
+    ...overrides
   }
+}
+
+async function proxyFor (t: Host, upstreamPorts: number[], metrics: ProxyMetrics = noopProxyMetrics): Promise<{ port: number, lines: string[], listeners: ReturnType<typeof startBrokerMode> }> {
+  const port = await freePort()
+  const config = testConfig(port, upstreamPorts)
   const lines: string[] = []
   const logger = pino({ level: 'debug' }, { write (s: string) { lines.push(s) } })
   const listeners = startBrokerMode({ config, metrics, logger, onBrokerDiscovered () {} }, { reusePort: false })
@@ -178,19 +184,7 @@ t.test('a broker that appears in a response gets a listener and is announced', a
     body.brokers = brokers.map(b => ({ ...getApi(3).response.structs.MetadataResponseBroker!(), ...b }))
     for (const c of encodeResponse(3, payload.readInt16BE(2), { correlationId: payload.readInt32BE(4) }, body)) socket.write(c)
   })
-  const config: BrokerModeConfig = {
-    listen: { host: '127.0.0.1', port },
-    advertisedHost: 'kproxy.local',
-    upstream: [{ host: '127.0.0.1', port: up.port }],
-    brokerPorts: { kind: 'explicit', ports: { 1: p1, 2: p2 } },
-    apiKeysAllowed: [],
-    apiKeysDenied: [],
-    maxFrameSize: 1 << 20,
-    upstreamConnectTimeoutMs: 1000,
-    tls: null,
-    upstreamTls: null,
-    sni: null
-  }
+  const config = testConfig(port, [up.port], { advertisedHost: 'kproxy.local', brokerPorts: { kind: 'explicit', ports: { 1: p1, 2: p2 } } })
   const discovered: Array<[number, number]> = []
   const listeners = startBrokerMode({ config, metrics: noopProxyMetrics, logger: pino({ level: 'silent' }), onBrokerDiscovered (id, p) { discovered.push([id, p]) } }, { reusePort: false })
   t.teardown(async () => { await listeners.stopAccepting(); await listeners.drain(500) })
@@ -226,19 +220,7 @@ t.test('a listener added on another worker\'s word looks its broker up in upstre
   })
   upPort = up.port
   brokers = [{ nodeId: 1, host: '127.0.0.1', port: upPort }]
-  const config: BrokerModeConfig = {
-    listen: { host: '127.0.0.1', port },
-    advertisedHost: '127.0.0.1',
-    upstream: [{ host: '127.0.0.1', port: upPort }],
-    brokerPorts: { kind: 'explicit', ports: { 1: p1, 2: p2 } },
-    apiKeysAllowed: [],
-    apiKeysDenied: [],
-    maxFrameSize: 1 << 20,
-    upstreamConnectTimeoutMs: 1000,
-    tls: null,
-    upstreamTls: null,
-    sni: null
-  }
+  const config = testConfig(port, [upPort], { brokerPorts: { kind: 'explicit', ports: { 1: p1, 2: p2 } } })
   const listeners = startBrokerMode({ config, metrics: noopProxyMetrics, logger: pino({ level: 'silent' }), onBrokerDiscovered () {} }, { reusePort: false })
   t.teardown(async () => { await listeners.stopAccepting(); await listeners.drain(500) })
   await listeners.ready
