@@ -21,10 +21,8 @@ export interface Lane {
   offsets?: string[]
 }
 
-export interface ThreadResult {
-  histogram: string
-  // fixed rate: actual minus intended send time of each request, µs
-  sendLag: string
+// What a generator thread counts; its result and the merged load result both carry these.
+export interface LoadCounters {
   requests: number
   records: number
   payloadBytes: number
@@ -37,6 +35,12 @@ export interface ThreadResult {
   // requests still unanswered when the drain timed out
   unanswered: number
   elapsedMs: number
+}
+
+export interface ThreadResult extends LoadCounters {
+  histogram: string
+  // fixed rate: actual minus intended send time of each request, µs
+  sendLag: string
   failure: string | null
 }
 

@@ -2,24 +2,15 @@
 // their histograms and counters.
 import { Worker } from 'node:worker_threads'
 import { KproxyError } from '@kproxy/core/kproxy-error'
-import type { Lane, ThreadResult } from './generator.ts'
+import type { Lane, LoadCounters, ThreadResult } from './generator.ts'
 import { mergeHistograms } from './histogram.ts'
 import type { Histogram } from './histogram.ts'
 import type { BenchOptions } from './options.ts'
 
-export interface LoadResult {
+// elapsedMs here is the measured window: from the first request to the last answer (longest thread)
+export interface LoadResult extends LoadCounters {
   histogram: Histogram
   sendLag: Histogram
-  requests: number
-  records: number
-  payloadBytes: number
-  bytesOut: number
-  bytesIn: number
-  errors: Record<string, number>
-  unsent: number
-  unanswered: number
-  // the measured window: from the first request to the last answer (longest thread)
-  elapsedMs: number
   threads: number
 }
 
