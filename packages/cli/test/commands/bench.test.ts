@@ -1,19 +1,7 @@
 // `kproxy bench` as a user runs it: the real binary loading the harness from bench/.
 import t from 'tap'
-import { execFile } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import { kproxy } from '../helpers/run-kproxy.ts'
 
-const KPROXY = fileURLToPath(new URL('../../bin/kproxy', import.meta.url))
-
-interface Run { code: number | null, stdout: string, stderr: string }
-
-function kproxy (...args: string[]): Promise<Run> {
-  return new Promise(resolve => {
-    execFile(KPROXY, args, { timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr })
-    })
-  })
-}
 
 t.test('listed in kproxy --help, with its own usage', async t => {
   const help = await kproxy('--help')

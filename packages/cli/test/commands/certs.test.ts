@@ -1,21 +1,9 @@
 // `kproxy certs` as a user runs it: the real binary, exit codes, stdout and stderr.
 import t from 'tap'
-import { execFile } from 'node:child_process'
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { kproxy } from '../helpers/run-kproxy.ts'
 
-const KPROXY = fileURLToPath(new URL('../../bin/kproxy', import.meta.url))
-
-interface Run { code: number | null, stdout: string, stderr: string }
-
-function kproxy (...args: string[]): Promise<Run> {
-  return new Promise(resolve => {
-    execFile(KPROXY, args, { timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr })
-    })
-  })
-}
 
 const root = t.testdir()
 const ca = join(root, 'ca')
