@@ -1,12 +1,13 @@
 // One `kproxy serve` child of the sandbox: spawned from packages/cli/bin/kproxy with the Node
 // running this process, its JSON log (stdout) and stderr appended to one file, ready once its
 // admin /ready answers 200, stopped with SIGTERM and then SIGKILL after a bound.
-import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { KproxyError } from '@kproxy/core'
+import { spawnDetached } from './detached-child.ts'
+import type { ExitStatus } from './detached-child.ts'
 
 const KPROXY_BIN = fileURLToPath(new URL('../../bin/kproxy', import.meta.url))
 const POLL_MS = 100
@@ -22,10 +23,7 @@ export interface KproxyProcessSpec {
   env: NodeJS.ProcessEnv
 }
 
-export interface KproxyExit {
-  code: number | null
-  signal: NodeJS.Signals | null
-}
+export type KproxyExit = ExitStatus
 
 export class KproxyProcess {
   readonly spec: KproxyProcessSpec
@@ -35,33 +33,17 @@ export class KproxyProcess {
 
   constructor (spec: KproxyProcessSpec) {
     this.spec = spec
-    const out = openSync(spec.logFile, 'a')
-    let child: ChildProcess
-    try {
-      // Detached: a terminal's Ctrl-C reaches only the sandbox CLI, which stops the proxies in
-      // order (client side first). A file, not a pipe: a SIGKILLed CLI leaves no broken pipe.
-      child = spawn(KPROXY_BIN, ['serve', ...spec.args], {
-        detached: true,
-        stdio: ['ignore', out, out],
-        env: { ...spec.env, KPROXY_NODE: process.execPath }
-      })
-    } finally {
-      closeSync(out)
-    }
-    this.child = child
-    this.exited = new Promise(resolve => {
-      child.once('error', err => {
-        this.exitStatus = { code: -1, signal: null }
-        writeFileSync(spec.logFile, `spawn failed: ${err.message}\n`, { flag: 'a' })
-        resolve(this.exitStatus)
-      })
-      child.once('exit', (code, signal) => {
-        this.exitStatus = { code, signal }
-        resolve(this.exitStatus)
-      })
+    // the CLI stops the proxies in order (client side first); see detached-child.ts
+    const { child, exited } = spawnDetached({
+      command: KPROXY_BIN,
+      args: ['serve', ...spec.args],
+      env: { ...spec.env, KPROXY_NODE: process.execPath },
+      outFile: spec.logFile,
+      pidFile: spec.pidFile,
+      onExit: status => { this.exitStatus = status }
     })
-    child.unref()
-    if (child.pid !== undefined) writeFileSync(spec.pidFile, `${child.pid}\n`)
+    this.child = child
+    this.exited = exited
   }
 
   get running (): boolean {

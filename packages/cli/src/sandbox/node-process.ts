@@ -1,9 +1,10 @@
-import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { closeSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { readFileSync, rmSync, statSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { KproxyError } from '@kproxy/core'
+import { spawnDetached } from './detached-child.ts'
+import type { ExitStatus } from './detached-child.ts'
 import type { NodeLayout } from './node-config.ts'
 import { canConnect } from './ports.ts'
 
@@ -20,10 +21,7 @@ export interface NodeProcessSpec {
 const STARTED_LINE = 'Kafka Server started'
 const POLL_MS = 100
 
-export interface ExitStatus {
-  code: number | null
-  signal: NodeJS.Signals | null
-}
+export type { ExitStatus } from './detached-child.ts'
 
 // One Kafka JVM: spawn, readiness by its log, bounded stop.
 export class KafkaNodeProcess {
@@ -53,32 +51,19 @@ export class KafkaNodeProcess {
     if (this.running) throw new KproxyError('KPROXY_ERR_SANDBOX_STATE', `Kafka node ${this.layout.id} is already running.`)
     this.logOffset = fileSize(this.layout.logFile)
     this.exitStatus = null
-    const out = openSync(this.layout.outFile, 'a')
-    let child: ChildProcess
-    try {
-      const args = [...this.spec.jvmArgs, ...extraArgs, `-Dkproxy.sandbox=${this.spec.sandboxDir}`, `-Dlog4j2.configurationFile=${this.layout.log4jFile}`,
-        '-cp', this.spec.classpath, 'kafka.Kafka', this.layout.configFile]
-      // Detached: a terminal's Ctrl-C reaches only kproxy, which then stops the JVMs in order.
-      child = spawn(this.spec.java, args, { detached: true, stdio: ['ignore', out, out], env: this.spec.env })
-    } finally {
-      closeSync(out)
-    }
-    this.child = child
-    this.exited = new Promise(resolve => {
-      child.once('error', err => {
-        this.exitStatus = { code: -1, signal: null }
-        writeFileSync(this.layout.outFile, `spawn failed: ${err.message}\n`, { flag: 'a' })
-        resolve(this.exitStatus)
-      })
-      child.once('exit', (code, signal) => {
-        this.exitStatus = { code, signal }
-        resolve(this.exitStatus)
-      })
+    const args = [...this.spec.jvmArgs, ...extraArgs, `-Dkproxy.sandbox=${this.spec.sandboxDir}`, `-Dlog4j2.configurationFile=${this.layout.log4jFile}`,
+      '-cp', this.spec.classpath, 'kafka.Kafka', this.layout.configFile]
+    // kproxy stops the JVMs in order; see detached-child.ts
+    const { child, exited } = spawnDetached({
+      command: this.spec.java,
+      args,
+      env: this.spec.env,
+      outFile: this.layout.outFile,
+      pidFile: this.layout.pidFile,
+      onExit: status => { this.exitStatus = status }
     })
-    // Do not keep the event loop alive for the JVM: a script that forgets stop() still exits,
-    // and the exit hook or the reaper ends the JVM.
-    child.unref()
-    if (child.pid !== undefined) writeFileSync(this.layout.pidFile, `${child.pid}\n`)
+    this.child = child
+    this.exited = exited
   }
 
   // Resolves when the log says started and the client ports accept connections; rejects when
