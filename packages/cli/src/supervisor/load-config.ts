@@ -7,7 +7,7 @@ import { KproxyError } from '@kproxy/core'
 import { resolveConfig } from '@kproxy/core/config/config-schema'
 import { parseYamlSubset } from '@kproxy/core/config/yaml-subset'
 import type { ProxyConfig } from '@kproxy/core/config/proxy-config'
-import { checkTlsFiles } from '@kproxy/workers/tls/check-tls-files'
+import { checkTlsFiles } from '@kproxy/workers/net/check-tls-files'
 
 export function loadConfig (file: string | null, flags: Readonly<Record<string, string | undefined>> = {}): ProxyConfig {
   const config = readConfig(file, flags)

@@ -14,12 +14,12 @@ import type { ProxyContext, ListenerTarget } from './proxy-context.ts'
 import { BrokerConnection } from './broker-connection.ts'
 import type { ConnectionHost } from './broker-connection.ts'
 import { BrokerDirectory, mappedPort } from './broker-directory.ts'
-import type { RewriteTarget } from './address-rewrite.ts'
-import type { AdvertisedBroker } from './deny-response.ts'
-import { fetchUpstreamBrokers } from './upstream-metadata.ts'
-import { DownstreamTls, sniBrokerName, sniTarget } from '../tls/downstream-tls.ts'
-import { createUpstreamDialer } from '../tls/upstream-dialer.ts'
-import type { UpstreamDialer } from '../tls/upstream-dialer.ts'
+import type { RewriteTarget } from '../filters/builtin/address-rewrite.ts'
+import type { AdvertisedBroker } from '../filters/error-response.ts'
+import { fetchUpstreamBrokers } from '../upstream/upstream-metadata.ts'
+import { DownstreamTls, sniBrokerName, sniTarget } from '../net/downstream-tls.ts'
+import { createUpstreamDialer } from '../net/upstream-dialer.ts'
+import type { UpstreamDialer } from '../net/upstream-dialer.ts'
 
 export interface BrokerModeListeners {
   // every listener bound AND the broker directory loaded from upstream

@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { encodeResponse, getApi } from '@kproxy/core/protocol/codec'
 import type { Frame } from '@kproxy/core/protocol/frame-reader'
-import { fetchTopLevelTagCount, produceTopLevelTagCount } from '../../src/broker-mode/response-tag-scan.ts'
-import { frameNeedsRewrite } from '../../src/broker-mode/address-rewrite.ts'
+import { fetchTopLevelTagCount, produceTopLevelTagCount } from '../../../src/filters/builtin/response-tag-scan.ts'
+import { frameNeedsRewrite } from '../../../src/filters/builtin/address-rewrite.ts'
 
 const codec = getApi(1).response
 const s = (name: string, f: Record<string, unknown>): any => ({ ...codec.structs[name]!(), ...f })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { decodeResponse, encodeResponse, getApi } from '@kproxy/core/protocol/codec'
 import { supportedVersions } from '@kproxy/core/protocol/api-keys'
-import { intersectApiVersionsResponse, knowsApiVersionsVersion, unsupportedApiVersionsReply } from '../../src/broker-mode/api-versions.ts'
+import { intersectApiVersionsResponse, knowsApiVersionsVersion, unsupportedApiVersionsReply } from '../../../src/filters/builtin/api-versions.ts'
 
 t.test('the UNSUPPORTED_VERSION reply is a v0 body with header v0', async t => {
   const frame = Buffer.concat(unsupportedApiVersionsReply(31337))

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { encodeResponse, getApi } from '@kproxy/core/protocol/codec'
-import { intersectApiVersionsResponse } from '../../src/broker-mode/api-versions.ts'
-import { ApiVersionsMemo } from '../../src/broker-mode/api-versions-memo.ts'
+import { intersectApiVersionsResponse } from '../../../src/filters/builtin/api-versions.ts'
+import { ApiVersionsMemo } from '../../../src/filters/builtin/api-versions-memo.ts'
 
 function brokerAnswer (version: number, correlationId: number, maxProduce: number, errorCode = 0): Buffer {
   const body = getApi(18).response.create()

@@ -4,8 +4,8 @@ import type { HostPort } from '@kproxy/core/config/proxy-config'
 import { decodeResponse, encodeRequest, getApi } from '@kproxy/core/protocol/codec'
 import { FrameReader, frameToBuffer } from '@kproxy/core/protocol/frame-reader'
 import { KproxyError } from '@kproxy/core/kproxy-error'
-import type { UpstreamDialer } from '../tls/upstream-dialer.ts'
-import { plainDialer } from '../tls/upstream-dialer.ts'
+import type { UpstreamDialer } from '../net/upstream-dialer.ts'
+import { plainDialer } from '../net/upstream-dialer.ts'
 
 const METADATA = 3
 const API_VERSIONS = 18

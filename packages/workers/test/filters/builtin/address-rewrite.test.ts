@@ -2,9 +2,9 @@ import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { decodeResponse, encodeResponse, getApi } from '@kproxy/core/protocol/codec'
-import { carriesAddresses, rewriteAddresses } from '../../src/broker-mode/address-rewrite.ts'
-import type { RewriteTarget } from '../../src/broker-mode/address-rewrite.ts'
-import { mappedPort } from '../../src/broker-mode/broker-directory.ts'
+import { carriesAddresses, rewriteAddresses } from '../../../src/filters/builtin/address-rewrite.ts'
+import type { RewriteTarget } from '../../../src/filters/builtin/address-rewrite.ts'
+import { mappedPort } from '../../../src/broker-mode/broker-directory.ts'
 
 const BASE = 30000
 const REAL = [{ nodeId: 1, host: 'kafka-1.internal', port: 9092 }, { nodeId: 2, host: 'kafka-2.internal', port: 9093 }, { nodeId: 3, host: '10.0.0.3', port: 19092 }]

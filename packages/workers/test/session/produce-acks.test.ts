@@ -1,6 +1,6 @@
 import t from 'tap'
 import { encodeRequest, getApi } from '@kproxy/core/protocol/codec'
-import { NEED_MORE, produceAcks } from '../../src/broker-mode/produce-acks.ts'
+import { NEED_MORE, produceAcks } from '../../src/session/produce-acks.ts'
 
 function produce (version: number, acks: number, transactionalId: string | null, clientId: string | null, tags = false): Buffer {
   const body = { ...getApi(0).request.create(), acks, transactionalId, timeoutMs: 1000, topicData: [] }

@@ -7,8 +7,8 @@ import pino from 'pino'
 import { createCa, issueCertificate } from '@kproxy/core/certs/x509'
 import type { SniConfig } from '@kproxy/core/config/proxy-config'
 import { noopProxyMetrics } from '@kproxy/core/metrics/proxy-metrics'
-import { DownstreamTls, sniBrokerName, sniTarget } from '../../src/tls/downstream-tls.ts'
-import { TlsFailureLog } from '../../src/tls/tls-failure-log.ts'
+import { DownstreamTls, sniBrokerName, sniTarget } from '../../src/net/downstream-tls.ts'
+import { TlsFailureLog } from '../../src/net/tls-failure-log.ts'
 
 const sni: SniConfig = { bootstrapName: 'kafka.example.com', brokerNamePattern: 'broker-{id}.kafka.example.com', advertisedPort: 9093 }
 

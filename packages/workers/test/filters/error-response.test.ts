@@ -1,6 +1,6 @@
 import t from 'tap'
 import { decodeResponse, encodeRequest, getApi } from '@kproxy/core/protocol/codec'
-import { deniedResponse, inVersions, naturalAuthorizationError } from '../../src/broker-mode/deny-response.ts'
+import { deniedResponse, inVersions, naturalAuthorizationError } from '../../src/filters/error-response.ts'
 
 const brokers = [{ nodeId: 1, host: 'proxy', port: 30001 }]
 

@@ -4,8 +4,8 @@ import { renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createCa, issueCertificate } from '@kproxy/core/certs/x509'
 import { resolveConfig } from '@kproxy/core/config/config-schema'
-import { readPem, watchPemFiles } from '../../src/tls/tls-files.ts'
-import { checkTlsFiles } from '../../src/tls/check-tls-files.ts'
+import { readPem, watchPemFiles } from '../../src/net/tls-files.ts'
+import { checkTlsFiles } from '../../src/net/check-tls-files.ts'
 
 t.test('a file replaced by rename is seen by the watcher', async t => {
   const dir = t.testdir()

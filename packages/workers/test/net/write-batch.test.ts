@@ -1,7 +1,7 @@
 import t from 'tap'
 import { createServer, connect } from 'node:net'
 import type { Socket } from 'node:net'
-import { WriteBatch } from '../../src/broker-mode/write-batch.ts'
+import { WriteBatch } from '../../src/net/write-batch.ts'
 
 // Records what a socket is asked to do (the batch only calls write, cork and uncork).
 function recorder (writeResult = true) {
