@@ -122,7 +122,7 @@ t.test('a broker with no local port is an error, not a leak', async t => {
 })
 
 t.test('captured frames from Kafka 4.3.1 rewrite without error', async t => {
-  const file = join(import.meta.dirname, '../../../core/test/fixtures/frames/kafka-4.3.1.jsonl')
+  const file = join(import.meta.dirname, '../../../../core/test/fixtures/frames/kafka-4.3.1.jsonl')
   let n = 0
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     if (line === '') continue

@@ -67,7 +67,7 @@ t.test('a truncated or padded frame never passes as "nothing to rewrite"', async
 })
 
 t.test('captured Fetch responses from Kafka 4.3.1', async t => {
-  const file = join(import.meta.dirname, '../../../core/test/fixtures/frames/kafka-4.3.1.jsonl')
+  const file = join(import.meta.dirname, '../../../../core/test/fixtures/frames/kafka-4.3.1.jsonl')
   let n = 0
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     if (line === '') continue
@@ -120,7 +120,7 @@ t.test('Produce v10-13: top-level tagged fields at every split, truncation never
 })
 
 t.test('captured Produce responses from Kafka 4.3.1', async t => {
-  const file = join(import.meta.dirname, '../../../core/test/fixtures/frames/kafka-4.3.1.jsonl')
+  const file = join(import.meta.dirname, '../../../../core/test/fixtures/frames/kafka-4.3.1.jsonl')
   let n = 0
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     if (line === '') continue
