@@ -4,8 +4,8 @@ import { createServer } from 'node:net'
 import pino from 'pino'
 import type { BrokerModeConfig } from '@kproxy/core/config/proxy-config'
 import type { ProxyMetrics } from '@kproxy/core/metrics/proxy-metrics'
-import { startBrokerMode } from '@kproxy/workers/broker-mode/broker-mode-listeners'
-import type { BrokerModeListeners } from '@kproxy/workers/broker-mode/broker-mode-listeners'
+import { startBrokerMode } from '@kproxy/workers/broker-mode/broker-mode'
+import type { BrokerModeListeners } from '@kproxy/workers/broker-mode/broker-mode'
 import type { TeardownHost } from './kafka.ts'
 
 export class CountingMetrics implements ProxyMetrics {

@@ -5,7 +5,8 @@
 import { KproxyError } from '../kproxy-error.ts'
 import { apiByKey, apiByName, API_TABLE } from '../protocol/api-keys.ts'
 import { formatHostPort, parseHostPort } from './host-port.ts'
-import type { BrokerPortMapping, DownstreamTlsConfig, HostPort, ProxyConfig, SniConfig, TlsVersion, UpstreamTlsConfig } from './proxy-config.ts'
+import type { BrokerPortMapping, DownstreamTlsConfig, FilterEntry, HostPort, ProxyConfig, SniConfig, TlsVersion, UpstreamTlsConfig } from './proxy-config.ts'
+import { dirname, isAbsolute, resolve as resolvePath } from 'node:path'
 import { parsePrincipalRules } from '../tls/principal-mapping.ts'
 
 export class ConfigError extends KproxyError {
@@ -109,6 +110,28 @@ function tlsVersion (doc: string, dflt: TlsVersion): LeafSpec {
   }
 }
 
+// Entries as written; module paths are resolved against the config file in resolveConfig.
+function filterList (v: unknown): FilterEntry[] | Invalid {
+  if (!Array.isArray(v)) return new Invalid()
+  const out: FilterEntry[] = []
+  for (const [i, item] of v.entries()) {
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) return new Invalid(`entry ${i} is not a mapping`)
+    const e = item as Record<string, unknown>
+    for (const key of Object.keys(e)) if (!['name', 'module', 'config'].includes(key)) return new Invalid(`entry ${i}: unknown key ${key}`)
+    if (typeof e.module === 'string' && e.module !== '') {
+      if (e.name !== undefined && typeof e.name !== 'string') return new Invalid(`entry ${i}: name must be a string`)
+      out.push({ kind: 'module', path: e.module, name: (e.name as string | undefined) ?? null, config: e.config ?? null })
+    } else if (e.module !== undefined) {
+      return new Invalid(`entry ${i}: module must be a file path`)
+    } else if (typeof e.name === 'string' && e.name !== '') {
+      out.push({ kind: 'builtin', name: e.name, config: e.config ?? null })
+    } else {
+      return new Invalid(`entry ${i} has neither a built-in name nor a module`)
+    }
+  }
+  return out
+}
+
 const DNS_NAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/
 
 export const CONFIG_SCHEMA: GroupSpec = {
@@ -206,6 +229,16 @@ export const CONFIG_SCHEMA: GroupSpec = {
         },
         apiKeysAllowed: { kind: 'leaf', allowed: `a list of API keys (0..${MAX_API_KEY}) or names such as Produce`, default: '[] (all)', live: true, doc: 'If non-empty, only these APIs pass; others get an error response.', parse: apiKeyList },
         apiKeysDenied: { kind: 'leaf', allowed: `a list of API keys (0..${MAX_API_KEY}) or names such as Produce`, default: '[]', live: true, doc: 'These APIs get an error response (counted as denied).', parse: apiKeyList },
+        filters: {
+          kind: 'leaf',
+          allowed: 'a list of { name: BUILTIN, config } or { module: PATH, name?, config }',
+          default: '[]',
+          live: true,
+          doc: 'The filter chain of the listeners (docs/filters.md); a module path is relative to the config file.',
+          parse: filterList
+        },
+        filterHoldTimeoutMs: { kind: 'leaf', ...int(1, 3_600_000), default: '30000', live: true, doc: 'How long a filter may hold a request or response before kproxy answers REQUEST_TIMED_OUT.' },
+        bootstrapAnswerTimeoutMs: { kind: 'leaf', ...int(0, 600_000), default: '1000', live: true, doc: 'A bootstrap server that leaves the first requests of a connection unanswered this long is skipped (0: never).' },
         maxFrameSize: { kind: 'leaf', ...int(1024, 2_147_483_647), default: '104857600 (100 MiB)', live: true, doc: 'Largest request or response frame; a bigger one closes that connection.' },
         upstreamConnectTimeoutMs: { kind: 'leaf', ...int(100, 600_000), default: '10000', live: true, doc: 'How long an upstream connect may take before the client connection is closed.' },
         tls: {
@@ -437,7 +470,12 @@ export function resolveConfig (sources: ConfigSources): ProxyConfig {
       upstreamConnectTimeoutMs: (bm.upstreamConnectTimeoutMs as number | undefined) ?? 10_000,
       tls,
       upstreamTls,
-      sni
+      sni,
+      filters: ((bm.filters as FilterEntry[] | undefined) ?? []).map(f => f.kind === 'module' && !isAbsolute(f.path)
+        ? { ...f, path: resolvePath(sources.source != null ? dirname(sources.source) : process.cwd(), f.path) }
+        : f),
+      filterHoldTimeoutMs: (bm.filterHoldTimeoutMs as number | undefined) ?? 30_000,
+      bootstrapAnswerTimeoutMs: (bm.bootstrapAnswerTimeoutMs as number | undefined) ?? 1000
     },
     workers: (settings.workers as number | undefined) ?? 1,
     admin,

@@ -51,6 +51,13 @@ export interface SniConfig {
   advertisedPort: number
 }
 
+// One entry of a listener's filter chain: a built-in by name, or a user filter module (path
+// absolute, resolved against the config file's directory), each with its own config block that the
+// filter checks itself.
+export type FilterEntry =
+  | { kind: 'builtin', name: string, config: unknown }
+  | { kind: 'module', path: string, name: string | null, config: unknown }
+
 export interface BrokerModeConfig {
   // Where clients bootstrap.
   listen: HostPort
@@ -68,6 +75,13 @@ export interface BrokerModeConfig {
   tls: DownstreamTlsConfig | null
   upstreamTls: UpstreamTlsConfig | null
   sni: SniConfig | null
+  // the listener's filters, in order (default none: only kproxy's own)
+  filters?: readonly FilterEntry[]
+  // how long a filter may hold a request or response before it is answered with REQUEST_TIMED_OUT
+  filterHoldTimeoutMs?: number
+  // how long a bootstrap server may leave the first request of a connection unanswered before the
+  // connection moves to the next server (0: never)
+  bootstrapAnswerTimeoutMs?: number
 }
 
 export interface ProxyConfig {

@@ -18,6 +18,8 @@ export interface MergedMetrics extends ScalarCounters {
   latency: Map<number, Histogram>
   // indexed like TLS_FAILURE_REASONS
   tlsHandshakeFailures: number[]
+  // filter -> event -> count
+  filterEvents: Map<string, Map<string, number>>
 }
 
 function scalars (m: ScalarCounters): ScalarCounters {
@@ -48,9 +50,15 @@ export function mergeSnapshots (snapshots: readonly MetricsSnapshot[]): MergedMe
     connectionsTotal: 0,
     tlsHandshakes: 0,
     latency: new Map(),
-    tlsHandshakeFailures: TLS_FAILURE_REASONS.map(() => 0)
+    tlsHandshakeFailures: TLS_FAILURE_REASONS.map(() => 0),
+    filterEvents: new Map()
   }
   for (const s of snapshots) {
+    for (const [f, e, n] of s.filterEvents ?? []) {
+      let inner = m.filterEvents.get(f)
+      if (inner === undefined) m.filterEvents.set(f, inner = new Map())
+      inner.set(e, (inner.get(e) ?? 0) + n)
+    }
     for (const [k, v, n] of s.requests) add2(m.requests, k, v, n)
     for (const [k, v, n] of s.responses) add2(m.responses, k, v, n)
     for (const [k, c, n] of s.errors) add2(m.errors, k, c, n)
@@ -89,6 +97,7 @@ export function foldSnapshots (snapshots: readonly MetricsSnapshot[]): MetricsSn
     ...scalars(m),
     connectionsActive: 0,
     latency: [...m.latency].map(([k, h]): [number, string] => [k, hdr.encodeIntoCompressedBase64(h)]),
-    tlsHandshakeFailures: [...m.tlsHandshakeFailures]
+    tlsHandshakeFailures: [...m.tlsHandshakeFailures],
+    filterEvents: [...m.filterEvents].flatMap(([f, inner]) => [...inner].map(([e, n]): [string, string, number] => [f, e, n]))
   }
 }

@@ -4,7 +4,7 @@
 // object (sparse counters, histograms compressed to base64) for the supervisor to merge.
 import * as hdr from 'hdr-histogram-js'
 import type { Histogram } from 'hdr-histogram-js'
-import type { ProxyMetrics } from './proxy-metrics.ts'
+import type { FilterEventCounter, ProxyMetrics } from './proxy-metrics.ts'
 import { TLS_FAILURE_INDEX, TLS_FAILURE_REASONS } from '../tls/handshake-failure.ts'
 import type { TlsFailureReason } from '../tls/handshake-failure.ts'
 
@@ -55,6 +55,23 @@ export interface MetricsSnapshot extends ScalarCounters {
   latency: Array<[number, string]>
   // failed downstream/upstream TLS handshakes, one count per TLS_FAILURE_REASONS entry, same order
   tlsHandshakeFailures: number[]
+  // [filter, event, count] of the filters' own counters (absent from older workers' snapshots)
+  filterEvents?: Array<[string, string, number]>
+}
+
+// Beyond this many distinct (filter, event) pairs per worker, events count under event "other".
+export const MAX_FILTER_EVENTS = 1000
+
+class FilterEvent implements FilterEventCounter {
+  readonly filter: string
+  readonly event: string
+  value = 0
+  constructor (filter: string, event: string) {
+    this.filter = filter
+    this.event = event
+  }
+
+  inc (n = 1): void { this.value += n }
 }
 
 export class MetricsRegistry implements ProxyMetrics {
@@ -72,6 +89,7 @@ export class MetricsRegistry implements ProxyMetrics {
   connectionsTotal = 0
   tlsHandshakes = 0
   readonly tlsFailures = new Float64Array(TLS_FAILURE_REASONS.length)
+  readonly #filterEvents = new Map<string, FilterEvent>()
 
   connectionOpened (): void {
     this.connectionsActive++
@@ -119,6 +137,21 @@ export class MetricsRegistry implements ProxyMetrics {
     this.tlsFailures[TLS_FAILURE_INDEX[reason] ?? TLS_FAILURE_INDEX.other]!++
   }
 
+  filterCounter (filter: string, event: string): FilterEventCounter {
+    let key = `${filter}\u0000${event}`
+    let c = this.#filterEvents.get(key)
+    if (c === undefined) {
+      if (this.#filterEvents.size >= MAX_FILTER_EVENTS) {
+        key = `${filter}\u0000other`
+        c = this.#filterEvents.get(key)
+        if (c === undefined) this.#filterEvents.set(key, c = new FilterEvent(filter, 'other'))
+        return c
+      }
+      this.#filterEvents.set(key, c = new FilterEvent(filter, event))
+    }
+    return c
+  }
+
   snapshot (): MetricsSnapshot {
     const requests: Array<[number, number, number]> = []
     const responses: Array<[number, number, number]> = []
@@ -155,7 +188,8 @@ export class MetricsRegistry implements ProxyMetrics {
       connectionsTotal: this.connectionsTotal,
       tlsHandshakes: this.tlsHandshakes,
       latency,
-      tlsHandshakeFailures: Array.from(this.tlsFailures)
+      tlsHandshakeFailures: Array.from(this.tlsFailures),
+      filterEvents: [...this.#filterEvents.values()].filter(e => e.value !== 0).map((e): [string, string, number] => [e.filter, e.event, e.value])
     }
   }
 }

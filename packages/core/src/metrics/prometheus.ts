@@ -43,6 +43,10 @@ export function renderPrometheus (m: MergedMetrics, extra: { workersExpected?: n
   }
   family('kproxy_denied_requests_total', 'counter', 'Requests refused by the API key policy, by API.')
   for (const [k, n] of sorted(m.denied)) out.push(`kproxy_denied_requests_total${labels({ api: apiLabel(k) })} ${n}`)
+  family('kproxy_filter_events_total', 'counter', 'Events counted by filters (e.g. faults injected, requests refused by a user filter), by filter and event.')
+  for (const [f, events] of [...m.filterEvents].sort((a, b) => a[0] < b[0] ? -1 : 1)) {
+    for (const [e, n] of [...events].sort((a, b) => a[0] < b[0] ? -1 : 1)) out.push(`kproxy_filter_events_total${labels({ filter: f, event: e })} ${n}`)
+  }
   const single = (name: string, type: string, help: string, value: number): void => {
     family(name, type, help)
     out.push(`${name} ${value}`)

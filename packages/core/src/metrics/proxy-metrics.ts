@@ -19,6 +19,13 @@ export interface ProxyMetrics {
   // a downstream TLS handshake that completed (and whose client certificate, if required, verified)
   tlsHandshake (): void
   tlsHandshakeFailure (reason: TlsFailureReason): void
+  // a counter a filter owns (kproxy_filter_events_total{filter, event}); asked for once, then
+  // incremented on the hot path
+  filterCounter? (filter: string, event: string): FilterEventCounter
+}
+
+export interface FilterEventCounter {
+  inc (n?: number): void
 }
 
 export const noopProxyMetrics: ProxyMetrics = {

@@ -37,15 +37,23 @@ export function supportedVersions (includeUnstable = false): VersionRange[] {
   return out
 }
 
+// APIs whose lowest versions kproxy forwards without decoding, so it advertises the broker's own
+// minimum for them. Produce: a Kafka 4 broker advertises v0-13 on purpose although it refuses
+// v0-2 (KAFKA-18659), because librdkafka before confluentinc/librdkafka#4956 turns compression on
+// only when Produce v0 is listed; narrowing it to the codec's v3 made such clients (kcat 1.7 with
+// librdkafka 2.0.2) send every batch uncompressed. A v0-2 request then gets the broker's own answer.
+export const FORWARDED_BELOW_CODEC: ReadonlySet<number> = new Set([ApiKey.Produce])
+
 // The intersection of what kproxy can decode and what a broker advertised; keys outside either
-// side are dropped (a proxy must not promise what it cannot handle).
+// side are dropped (a proxy must not promise what it cannot handle). Exception: the minimum of the
+// FORWARDED_BELOW_CODEC keys is the broker's.
 export function intersectVersions (broker: readonly VersionRange[], includeUnstable = false): VersionRange[] {
   const mine = new Map(supportedVersions(includeUnstable).map(v => [v.apiKey, v]))
   const out: VersionRange[] = []
   for (const b of broker) {
     const m = mine.get(b.apiKey)
     if (m === undefined) continue
-    const lo = Math.max(m.minVersion, b.minVersion)
+    const lo = FORWARDED_BELOW_CODEC.has(b.apiKey) ? b.minVersion : Math.max(m.minVersion, b.minVersion)
     const hi = Math.min(m.maxVersion, b.maxVersion)
     if (lo <= hi) out.push({ apiKey: b.apiKey, minVersion: lo, maxVersion: hi })
   }

@@ -37,7 +37,14 @@ t.test('advertised versions are the intersection with the broker', async t => {
     { apiKey: ApiKey.Fetch, minVersion: 99, maxVersion: 100 }
   ]
   t.same(intersectVersions(broker), [
-    { apiKey: 0, minVersion: apiByKey(0)?.minVersion, maxVersion: apiByKey(0)?.maxVersion },
+    // Produce keeps the broker's minimum (FORWARDED_BELOW_CODEC, KAFKA-18659)
+    { apiKey: 0, minVersion: 0, maxVersion: apiByKey(0)?.maxVersion },
     { apiKey: 3, minVersion: 10, maxVersion: 11 }
+  ])
+})
+
+t.test('Produce: the broker\'s minimum, never below it', async t => {
+  t.same(intersectVersions([{ apiKey: ApiKey.Produce, minVersion: 5, maxVersion: 99 }]), [
+    { apiKey: 0, minVersion: 5, maxVersion: apiByKey(0)?.maxVersion }
   ])
 })

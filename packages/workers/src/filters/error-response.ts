@@ -1,5 +1,7 @@
-// The response kproxy synthesises for a request its API key policy denies, so that the client
-// gets a proper Kafka error instead of a dropped connection (Envoy closes it).
+// The responses kproxy makes itself when it answers a request with an error instead of the
+// upstream: a request denied by policy, a filter's `respondWithError`, a filter that failed or held
+// a request too long. The client gets a proper Kafka error where it looks for one, instead of a
+// dropped connection (Envoy closes it).
 //
 // - Responses with a top-level errorCode in that version get the API's natural authorization
 //   error there: GROUP_AUTHORIZATION_FAILED (30) for group APIs, TRANSACTIONAL_ID_AUTHORIZATION_
@@ -14,7 +16,7 @@
 //   the connection with KPROXY_ERR_DENIED_NO_RESPONSE, as Envoy does.
 // Slow path: only denied requests come here, so the request is decoded in full.
 import { decodeRequest, encodeResponse, getApi } from '@kproxy/core/protocol/codec'
-import type { DecodedRequest } from '@kproxy/core/protocol/codec'
+import { inVersions } from '@kproxy/core/protocol/entity-walk'
 
 export const TOPIC_AUTHORIZATION_FAILED = 29
 export const GROUP_AUTHORIZATION_FAILED = 30
@@ -34,14 +36,7 @@ export function naturalAuthorizationError (apiKey: number): number {
   return CLUSTER_AUTHORIZATION_FAILED
 }
 
-// "0+", "2-7", "3", "none" / "" as in Kafka's definitions.
-export function inVersions (spec: string | undefined, v: number): boolean {
-  if (spec === undefined || spec === '' || spec === 'none') return false
-  if (spec.endsWith('+')) return v >= Number(spec.slice(0, -1))
-  const dash = spec.indexOf('-')
-  if (dash > 0) return v >= Number(spec.slice(0, dash)) && v <= Number(spec.slice(dash + 1))
-  return v === Number(spec)
-}
+export { inVersions }
 
 export interface DeniedResponse {
   frame: Buffer[] // size prefix included
@@ -52,63 +47,73 @@ export interface AdvertisedBroker { nodeId: number, host: string, port: number }
 
 type Struct = (name: string) => any
 
+// The part of a request an error response is built from.
+export interface ErroredRequest {
+  apiKey: number
+  apiVersion: number
+  correlationId: number
+  body: unknown
+}
+
 // Per-entity error bodies; each returns the error code it used, or -1 when it filled nothing.
-function perEntity (req: DecodedRequest, body: any, version: number, s: Struct, brokers: readonly AdvertisedBroker[]): number {
+function perEntity (req: ErroredRequest, body: any, version: number, s: Struct, brokers: readonly AdvertisedBroker[], entityError: number, message: string | null): number {
   const rq = req.body as any
+  const topicError = entityError === AUTHORIZATION ? TOPIC_AUTHORIZATION_FAILED : entityError
+  const groupError = entityError === AUTHORIZATION ? GROUP_AUTHORIZATION_FAILED : entityError
   switch (req.apiKey) {
     case 0: // Produce
       body.responses = rq.topicData.map((t: any) => ({
         ...s('TopicProduceResponse'),
         name: t.name,
         topicId: t.topicId,
-        partitionResponses: t.partitionData.map((p: any) => ({ ...s('PartitionProduceResponse'), index: p.index, errorCode: TOPIC_AUTHORIZATION_FAILED }))
+        partitionResponses: t.partitionData.map((p: any) => ({ ...s('PartitionProduceResponse'), index: p.index, errorCode: topicError }))
       }))
-      return TOPIC_AUTHORIZATION_FAILED
+      return topicError
     case 1: // Fetch (v7+ also has the top-level errorCode)
       body.responses = rq.topics.map((t: any) => ({
         ...s('FetchableTopicResponse'),
         topic: t.topic,
         topicId: t.topicId,
-        partitions: t.partitions.map((p: any) => ({ ...s('PartitionData'), partitionIndex: p.partition, errorCode: TOPIC_AUTHORIZATION_FAILED }))
+        partitions: t.partitions.map((p: any) => ({ ...s('PartitionData'), partitionIndex: p.partition, errorCode: topicError }))
       }))
-      return TOPIC_AUTHORIZATION_FAILED
+      return topicError
     case 2: // ListOffsets
       body.topics = rq.topics.map((t: any) => ({
         ...s('ListOffsetsTopicResponse'),
         name: t.name,
-        partitions: t.partitions.map((p: any) => ({ ...s('ListOffsetsPartitionResponse'), partitionIndex: p.partitionIndex, errorCode: TOPIC_AUTHORIZATION_FAILED }))
+        partitions: t.partitions.map((p: any) => ({ ...s('ListOffsetsPartitionResponse'), partitionIndex: p.partitionIndex, errorCode: topicError }))
       }))
-      return TOPIC_AUTHORIZATION_FAILED
+      return topicError
     case 3: // Metadata
       body.brokers = brokers.map(b => ({ ...s('MetadataResponseBroker'), nodeId: b.nodeId, host: b.host, port: b.port }))
-      body.topics = (rq.topics ?? []).map((t: any) => ({ ...s('MetadataResponseTopic'), name: t.name, topicId: t.topicId, errorCode: TOPIC_AUTHORIZATION_FAILED }))
-      return TOPIC_AUTHORIZATION_FAILED
+      body.topics = (rq.topics ?? []).map((t: any) => ({ ...s('MetadataResponseTopic'), name: t.name, topicId: t.topicId, errorCode: topicError }))
+      return topicError
     case 8: // OffsetCommit
       body.topics = rq.topics.map((t: any) => ({
         ...s('OffsetCommitResponseTopic'),
         name: t.name,
         topicId: t.topicId,
-        partitions: t.partitions.map((p: any) => ({ ...s('OffsetCommitResponsePartition'), partitionIndex: p.partitionIndex, errorCode: GROUP_AUTHORIZATION_FAILED }))
+        partitions: t.partitions.map((p: any) => ({ ...s('OffsetCommitResponsePartition'), partitionIndex: p.partitionIndex, errorCode: groupError }))
       }))
-      return GROUP_AUTHORIZATION_FAILED
+      return groupError
     case 9: // OffsetFetch
       if (version >= 8) {
-        body.groups = rq.groups.map((g: any) => ({ ...s('OffsetFetchResponseGroup'), groupId: g.groupId, errorCode: GROUP_AUTHORIZATION_FAILED }))
+        body.groups = rq.groups.map((g: any) => ({ ...s('OffsetFetchResponseGroup'), groupId: g.groupId, errorCode: groupError }))
       } else {
         body.topics = (rq.topics ?? []).map((t: any) => ({
           ...s('OffsetFetchResponseTopic'),
           name: t.name,
-          partitions: t.partitionIndexes.map((i: number) => ({ ...s('OffsetFetchResponsePartition'), partitionIndex: i, errorCode: GROUP_AUTHORIZATION_FAILED }))
+          partitions: t.partitionIndexes.map((i: number) => ({ ...s('OffsetFetchResponsePartition'), partitionIndex: i, errorCode: groupError }))
         }))
       }
-      return GROUP_AUTHORIZATION_FAILED
+      return groupError
     case 19: // CreateTopics
-      body.topics = rq.topics.map((t: any) => ({ ...s('CreatableTopicResult'), name: t.name, errorCode: TOPIC_AUTHORIZATION_FAILED, errorMessage: 'denied by kproxy policy' }))
-      return TOPIC_AUTHORIZATION_FAILED
+      body.topics = rq.topics.map((t: any) => ({ ...s('CreatableTopicResult'), name: t.name, errorCode: topicError, errorMessage: message ?? 'denied by kproxy policy' }))
+      return topicError
     case 20: { // DeleteTopics
       const names: any[] = version >= 6 ? rq.topics : rq.topicNames.map((name: string) => ({ name }))
-      body.responses = names.map((t: any) => ({ ...s('DeletableTopicResult'), name: t.name ?? null, topicId: t.topicId ?? s('DeletableTopicResult').topicId, errorCode: TOPIC_AUTHORIZATION_FAILED }))
-      return TOPIC_AUTHORIZATION_FAILED
+      body.responses = names.map((t: any) => ({ ...s('DeletableTopicResult'), name: t.name ?? null, topicId: t.topicId ?? s('DeletableTopicResult').topicId, errorCode: topicError }))
+      return topicError
     }
     default:
       return -1
@@ -119,23 +124,49 @@ function perEntity (req: DecodedRequest, body: any, version: number, s: Struct, 
 // sensible response for this API. Throws KproxyError (KPROXY_ERR_DECODE) on a malformed request.
 export function deniedResponse (payload: Buffer, brokers: readonly AdvertisedBroker[]): DeniedResponse | null {
   const req = decodeRequest(payload)
+  return errorResponse({ apiKey: req.apiKey, apiVersion: req.apiVersion, correlationId: req.header.correlationId, body: req.body }, AUTHORIZATION, 'denied by kproxy policy', brokers)
+}
+
+// Pass as errorCode: each place gets the authorization error natural to it (topic, group,
+// transactional id, cluster), as a broker's authorizer answers.
+export const AUTHORIZATION = -1000
+
+// A response to `req` that carries `errorCode` (or AUTHORIZATION) at the top level where the
+// version has one, and per topic / partition / group for the main APIs. null when the response
+// has no error field anywhere a client would look: the caller closes the connection.
+export function errorResponse (req: ErroredRequest, errorCode: number, message: string | null, brokers: readonly AdvertisedBroker[]): DeniedResponse | null {
   const api = getApi(req.apiKey)
   const version = req.apiVersion
   const codec = api.response
   const body = codec.create() as any
   const s: Struct = name => codec.structs[name]!()
-  let errorCode = -1
+  let used = -1
   const top = codec.schema.fields.find(f => f.prop === 'errorCode')
   if (top !== undefined && inVersions(top.versions, version)) {
-    errorCode = naturalAuthorizationError(req.apiKey)
-    body.errorCode = errorCode
-    if (codec.schema.fields.some(f => f.prop === 'errorMessage' && inVersions(f.versions, version))) {
-      body.errorMessage = 'denied by kproxy policy'
+    used = errorCode === AUTHORIZATION ? naturalAuthorizationError(req.apiKey) : errorCode
+    body.errorCode = used
+    if (message !== null && codec.schema.fields.some(f => f.prop === 'errorMessage' && inVersions(f.versions, version))) {
+      body.errorMessage = message
     }
   }
-  const entity = perEntity(req, body, version, s, brokers)
-  if (entity >= 0 && errorCode < 0) errorCode = entity
-  if (errorCode < 0) return null
-  const frame = encodeResponse(req.apiKey, version, { correlationId: req.header.correlationId }, body)
-  return { frame, errorCode }
+  const entity = perEntity(req, body, version, s, brokers, errorCode, message)
+  if (entity >= 0 && used < 0) used = entity
+  if (used < 0) return null
+  const frame = encodeResponse(req.apiKey, version, { correlationId: req.correlationId }, body)
+  return { frame, errorCode: used }
+}
+
+// Sets every errorCode in a decoded response (top level and every nested entity) to `errorCode`:
+// how kproxy fails a request whose upstream answer it cannot hand on (a response filter failed).
+export function failEverything (body: unknown, errorCode: number): void {
+  if (Array.isArray(body)) {
+    for (const item of body) failEverything(item, errorCode)
+    return
+  }
+  if (body === null || typeof body !== 'object' || Buffer.isBuffer(body)) return
+  const o = body as Record<string, unknown>
+  for (const key of Object.keys(o)) {
+    if (key === 'errorCode' && typeof o[key] === 'number') o[key] = errorCode
+    else if (typeof o[key] === 'object') failEverything(o[key], errorCode)
+  }
 }

@@ -3,7 +3,12 @@
 // frames of one input chunk) are merged into one view, so the bytes go out as the ranges of the
 // chunks they arrived in: one write of one buffer in the common case, one corked writev of the
 // original ranges otherwise. No copy: only views over the same memory are merged.
-import type { Socket } from 'node:net'
+// What a batch writes to: a net.Socket, a tls.TLSSocket, or a scripted stand-in in tests.
+export interface Writable {
+  write (buf: Buffer): boolean
+  cork (): void
+  uncork (): void
+}
 
 export class WriteBatch {
   // finished ranges waiting behind the open one
@@ -41,7 +46,7 @@ export class WriteBatch {
   // Writes everything to `socket` and empties the batch. Returns the bytes written and sets
   // `full` when the socket's write buffer is over its high-water mark (the caller pauses its
   // source until 'drain').
-  flush (socket: Socket): number {
+  flush (socket: Writable): number {
     const open = this.#open
     if (open === null) return 0
     const last = this.#closeOpen(open)

@@ -7,8 +7,8 @@ import { pino } from 'pino'
 import type { Logger } from 'pino'
 import { MetricsRegistry } from '@kproxy/core/metrics/metrics-registry'
 import { isKproxyError } from '@kproxy/core'
-import { startBrokerMode, policyTable } from '../broker-mode/broker-mode-listeners.ts'
-import type { BrokerModeListeners } from '../broker-mode/broker-mode-listeners.ts'
+import { startBrokerMode } from '../broker-mode/broker-mode.ts'
+import type { BrokerModeListeners } from '../broker-mode/broker-mode.ts'
 import type { HostPort } from '@kproxy/core/config/proxy-config'
 import type { ProxyContext } from '../broker-mode/proxy-context.ts'
 import type { FromWorker, ToWorker, WorkerData } from './messages.ts'
@@ -69,10 +69,10 @@ function exit (code: number): void {
 function applyConfig (config: WorkerData['config']): void {
   logger.level = config.logLevel
   ctx.config = config.brokerMode
-  // The pipeline reads its API key policy from a table built at start; refresh it in place.
-  const table = (listeners as unknown as { allowed?: unknown } | null)?.allowed
-  if (table instanceof Uint8Array) table.set(policyTable(config.brokerMode.apiKeysAllowed, config.brokerMode.apiKeysDenied))
-  logger.info({ logLevel: config.logLevel }, 'configuration reloaded')
+  // the filter chain (API key policy, configured filters) is rebuilt from the new config
+  void listeners?.reload(config.brokerMode).then(() => {
+    logger.info({ logLevel: config.logLevel }, 'configuration reloaded')
+  })
 }
 
 let shuttingDown = false
@@ -140,7 +140,7 @@ function begin (workerId: number, config: WorkerData['config']): void {
   ctx.logger = logger
   ctx.config = config.brokerMode
   try {
-    listeners = startBrokerMode(ctx, { reusePort: true })
+    listeners = startBrokerMode(ctx, { reusePort: true, workerId })
     for (const e of early.splice(0)) listeners.addBroker(e.nodeId, e.address)
     listeners.ready.then(() => {
       post({ type: 'ready' })

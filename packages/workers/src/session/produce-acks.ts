@@ -1,14 +1,17 @@
 // Produce requests with acks=0 get no response at all, so the pipeline must not wait for one.
-// Reading acks without decoding the request (Produce v3+, the only versions Kafka 4 accepts):
+// Reading acks without decoding the request:
 //   header    apiKey int16, apiVersion int16, correlationId int32,
 //             clientId nullable string (ALWAYS int16 length),
 //             v9+ (header v2): tagged fields = count uvarint, then per field tag uvarint,
 //             size uvarint, size bytes
-//   body      transactionalId nullable string (v3-8: int16 length, -1 null;
+//   body      v0-2: acks int16 first (no transactional id; Kafka 4 refuses these versions, but
+//             kproxy forwards them so that the broker answers, see docs/broker-mode.md)
+//             v3+: transactionalId nullable string (v3-8: int16 length, -1 null;
 //             v9+: compact, uvarint length+1, 0 null), then acks int16
 export const NEED_MORE = -100
 
 const PRODUCE_FLEXIBLE_MIN = 9
+const PRODUCE_TRANSACTIONAL_MIN = 3
 
 // The acks value, or NEED_MORE when `buf` (the start of the payload) is too short to tell.
 export function produceAcks (buf: Buffer, apiVersion: number): number {
@@ -30,7 +33,7 @@ export function produceAcks (buf: Buffer, apiVersion: number): number {
     const n = uvarint(buf, pos)
     if (next < 0) return NEED_MORE
     pos = next + (n > 0 ? n - 1 : 0)
-  } else {
+  } else if (apiVersion >= PRODUCE_TRANSACTIONAL_MIN) {
     if (pos + 2 > len) return NEED_MORE
     const n = buf.readInt16BE(pos)
     pos += 2 + (n > 0 ? n : 0)

@@ -1,73 +1,76 @@
-// Loads the broker directory at start: a Metadata request (no topics) to the first reachable
-// bootstrap server. Not on the data path, so plain promises.
+// The brokers of the upstream cluster, asked of one bootstrap server: ApiVersions (a probe every
+// listener answers, even a SASL one before authentication), then Metadata without topics. Used at
+// start and whenever a listener needs a broker the directory does not know. Not on the data path,
+// so plain promises.
 import type { HostPort } from '@kproxy/core/config/proxy-config'
-import { decodeResponse, encodeRequest, getApi } from '@kproxy/core/protocol/codec'
-import { FrameReader, frameToBuffer } from '@kproxy/core/protocol/frame-reader'
+import { DEFAULT_MAX_FRAME_SIZE } from '@kproxy/core/protocol/frame-reader'
+import { getApi } from '@kproxy/core/protocol/codec'
+import { ApiKey } from '@kproxy/core/protocol/api-keys'
 import { KproxyError } from '@kproxy/core/kproxy-error'
 import type { UpstreamDialer } from '../net/upstream-dialer.ts'
 import { plainDialer } from '../net/upstream-dialer.ts'
+import { KafkaConnection } from './kafka-connection.ts'
+import type { UpstreamFailure } from './kafka-connection.ts'
 
-const METADATA = 3
-const API_VERSIONS = 18
 // Every Kafka 4 broker answers Metadata v12 (v13 only adds a top-level error code).
 const METADATA_VERSION = 12
 
 export interface UpstreamBroker { nodeId: number, host: string, port: number }
 
 export function fetchUpstreamBrokers (server: HostPort, timeoutMs: number, dialer: UpstreamDialer = plainDialer): Promise<UpstreamBroker[]> {
+  const where = `${server.host}:${server.port}`
   return new Promise((resolve, reject) => {
-    const socket = dialer.dial(server)
-    let ready = false
     let done = false
     let answeredApiVersions = false
+    let failure: UpstreamFailure | null = null
     const finish = (err: Error | null, brokers?: UpstreamBroker[]): void => {
       if (done) return
       done = true
       clearTimeout(timer)
-      socket.destroy()
+      conn.close()
       if (err !== null) reject(err)
       else resolve(brokers!)
     }
+    const conn = new KafkaConnection({
+      dialer,
+      address: server,
+      connectTimeoutMs: timeoutMs,
+      maxFrameSize: DEFAULT_MAX_FRAME_SIZE,
+      correlation: 'client',
+      listener: {
+        upstreamReady () {},
+        upstreamFull () {},
+        upstreamClosed (_conn, why) { failure = why }
+      }
+    })
     const timer = setTimeout(() => finish(new KproxyError('KPROXY_ERR_UPSTREAM_CONNECT',
-      `${server.host}:${server.port} did not answer a Metadata request within ${timeoutMs} ms; check that Kafka runs there.`)), timeoutMs)
-    const reader = new FrameReader({
-      onFrame: frame => {
-        // correlation id 0: the ApiVersions probe, 1: Metadata
-        const payload = frameToBuffer(frame)
-        if (payload.length >= 4 && payload.readInt32BE(0) === 0) {
-          answeredApiVersions = true
-          return
-        }
-        try {
-          const { body } = decodeResponse(payload, METADATA, METADATA_VERSION)
-          finish(null, body.brokers.map(b => ({ nodeId: b.nodeId, host: b.host, port: b.port })))
-        } catch (err) {
-          finish(err as Error)
-        }
-      },
-      onError: err => finish(err)
-    })
-    socket.on('data', chunk => reader.push(chunk))
-    socket.on('error', err => {
-      const tlsReason = ready ? null : dialer.handshakeFailed(socket, err)
-      finish(tlsReason !== null
-        ? new KproxyError('KPROXY_ERR_UPSTREAM_TLS', `TLS handshake with upstream ${server.host}:${server.port} failed (${tlsReason}: ${err.message}); check brokerMode.upstreamTls.`)
-        : new KproxyError('KPROXY_ERR_UPSTREAM_CONNECT', `cannot reach upstream ${server.host}:${server.port} (${err.message}); check that Kafka runs there and the upstream setting.`))
-    })
-    // A SASL listener answers ApiVersions before authentication but closes the connection on
-    // Metadata: reachable, yet kproxy (which has no credentials) cannot ask it for brokers.
-    socket.on('close', () => finish(answeredApiVersions
-      ? new KproxyError('KPROXY_ERR_UPSTREAM_AUTH_REQUIRED',
-        `upstream ${server.host}:${server.port} answers but requires authentication (SASL) before Metadata; kproxy learns the brokers from its clients' authenticated Metadata responses instead.`)
-      : new KproxyError('KPROXY_ERR_UPSTREAM_CLOSED',
-        `upstream ${server.host}:${server.port} closed the connection before answering Metadata.`)))
-    socket.once(dialer.readyEvent, () => {
-      ready = true
-      for (const c of encodeRequest({ apiKey: API_VERSIONS, apiVersion: 0, correlationId: 0, clientId: 'kproxy' }, getApi(API_VERSIONS).request.create())) socket.write(c)
-      const body = getApi(METADATA).request.create()
-      body.topics = []
-      body.allowAutoTopicCreation = false
-      for (const c of encodeRequest({ apiKey: METADATA, apiVersion: METADATA_VERSION, correlationId: 1, clientId: 'kproxy' }, body)) socket.write(c)
+      `${where} did not answer a Metadata request within ${timeoutMs} ms; check that Kafka runs there.`)), timeoutMs)
+    const failed = (): Error => {
+      const f = failure
+      if (f === null) return new KproxyError('KPROXY_ERR_UPSTREAM_CLOSED', `upstream ${where} closed the connection before answering Metadata.`)
+      if (f.phase === 'connect') {
+        return f.tls !== null
+          ? new KproxyError('KPROXY_ERR_UPSTREAM_TLS', `TLS handshake with upstream ${where} failed (${f.message}); check brokerMode.upstreamTls.`)
+          : new KproxyError('KPROXY_ERR_UPSTREAM_CONNECT', `cannot reach upstream ${where} (${f.message}); check that Kafka runs there and the upstream setting.`)
+      }
+      // A SASL listener answers ApiVersions before authentication but closes the connection on
+      // Metadata: reachable, yet kproxy (which has no credentials) cannot ask it for brokers.
+      if (answeredApiVersions) {
+        return new KproxyError('KPROXY_ERR_UPSTREAM_AUTH_REQUIRED',
+          `upstream ${where} answers but requires authentication (SASL) before Metadata; kproxy learns the brokers from its clients' authenticated Metadata responses instead.`)
+      }
+      if (f.code === 'KPROXY_ERR_UPSTREAM_CLOSED') return new KproxyError('KPROXY_ERR_UPSTREAM_CLOSED', `upstream ${where} closed the connection before answering Metadata.`)
+      return new KproxyError(f.code, f.message)
+    }
+    conn.request(ApiKey.ApiVersions, 0, getApi(ApiKey.ApiVersions).request.create()).then(() => { answeredApiVersions = true }, () => {})
+    const body = getApi(ApiKey.Metadata).request.create()
+    body.topics = []
+    body.allowAutoTopicCreation = false
+    conn.request(ApiKey.Metadata, METADATA_VERSION, body).then(({ body }) => {
+      finish(null, body.brokers.map((b: UpstreamBroker) => ({ nodeId: b.nodeId, host: b.host, port: b.port })))
+    }, (err: Error) => {
+      // a decode failure of the answer is reported as it is; a closed connection by its cause
+      finish(failure !== null || (err as { code?: string }).code === 'KPROXY_ERR_UPSTREAM_CLOSED' ? failed() : err)
     })
   })
 }

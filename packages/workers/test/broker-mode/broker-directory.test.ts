@@ -1,6 +1,5 @@
 import t from 'tap'
 import { BrokerDirectory, mappedPort, mappedPortOrThrow } from '../../src/broker-mode/broker-directory.ts'
-import { policyTable } from '../../src/broker-mode/broker-mode-listeners.ts'
 
 t.test('port mapping: offset and explicit', async t => {
   t.equal(mappedPort({ kind: 'offset', base: 19090 }, 3), 19093)
@@ -20,14 +19,4 @@ t.test('directory learns and updates real addresses', async t => {
   t.same(d.get(1), { host: 'a2', port: 11 })
   t.same(d.nodeIds(), [1, 2])
   t.equal(d.size, 2)
-})
-
-t.test('policy: Envoy semantics', async t => {
-  const all = policyTable([], [])
-  t.equal(all[0], 1)
-  const denied = policyTable([], [19])
-  t.equal(denied[19], 0)
-  t.equal(denied[18], 1)
-  const allowed = policyTable([0, 3, 18], [3])
-  t.same([allowed[0], allowed[3], allowed[18], allowed[19]], [1, 0, 1, 0], 'allow list, deny wins')
 })

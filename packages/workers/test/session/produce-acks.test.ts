@@ -34,3 +34,23 @@ t.test('a payload cut before acks asks for more', async t => {
   const old = produce(5, 1, 'abc', 'client')
   t.equal(produceAcks(old.subarray(0, 20), 5), NEED_MORE)
 })
+
+// Produce v0-2 (no transactional id): acks is the body's first field. The codec has no v0-2, so
+// the frames are written by hand: header v1, then acks int16, timeoutMs int32, topics int32 0.
+t.test('Produce v0-2: acks comes first', async t => {
+  for (const v of [0, 1, 2]) {
+    for (const acks of [0, 1, -1]) {
+      const clientId = Buffer.from('old-client')
+      const buf = Buffer.alloc(10 + clientId.length + 10)
+      buf.writeInt16BE(0, 0)
+      buf.writeInt16BE(v, 2)
+      buf.writeInt32BE(5, 4)
+      buf.writeInt16BE(clientId.length, 8)
+      clientId.copy(buf, 10)
+      buf.writeInt16BE(acks, 10 + clientId.length)
+      buf.writeInt32BE(1000, 12 + clientId.length)
+      t.equal(produceAcks(buf, v), acks, `v${v} acks=${acks}`)
+      t.equal(produceAcks(buf.subarray(0, 11 + clientId.length), v), NEED_MORE, `v${v} cut inside acks`)
+    }
+  }
+})

@@ -11,7 +11,7 @@ import { FrameReader, frameToBuffer } from '@kproxy/core/protocol/frame-reader'
 import { noopProxyMetrics } from '@kproxy/core/metrics/proxy-metrics'
 import type { ProxyMetrics } from '@kproxy/core/metrics/proxy-metrics'
 import type { BrokerModeConfig } from '@kproxy/core/config/proxy-config'
-import { startBrokerMode } from '../../src/broker-mode/broker-mode-listeners.ts'
+import { startBrokerMode } from '../../src/broker-mode/broker-mode.ts'
 
 interface Host { teardown (fn: () => unknown): void }
 type Script = (payload: Buffer, socket: Socket) => void
@@ -179,6 +179,11 @@ t.test('a broker that appears in a response gets a listener and is announced', a
   const [p1, p2, port] = [await freePort(), await freePort(), await freePort()]
   let brokers = [{ nodeId: 1, host: '127.0.0.1', port: 9 }]
   const up = await scriptedUpstream(t, (payload, socket) => {
+    if (payload.readInt16BE(0) === 18) {
+      // ApiVersions, which kproxy asks before Metadata: answered in order, as a broker does
+      for (const c of encodeResponse(18, 0, { correlationId: payload.readInt32BE(4) }, getApi(18).response.create())) socket.write(c)
+      return
+    }
     if (payload.readInt16BE(0) !== 3) return
     const body = getApi(3).response.create()
     body.brokers = brokers.map(b => ({ ...getApi(3).response.structs.MetadataResponseBroker!(), ...b }))
@@ -213,6 +218,11 @@ t.test('a listener added on another worker\'s word looks its broker up in upstre
   let upPort = 0
   let brokers: Array<{ nodeId: number, host: string, port: number }> = []
   const up = await scriptedUpstream(t, (payload, socket) => {
+    if (payload.readInt16BE(0) === 18) {
+      // ApiVersions, which kproxy asks before Metadata: answered in order, as a broker does
+      for (const c of encodeResponse(18, 0, { correlationId: payload.readInt32BE(4) }, getApi(18).response.create())) socket.write(c)
+      return
+    }
     if (payload.readInt16BE(0) !== 3) return
     const body = getApi(3).response.create()
     body.brokers = brokers.map(b => ({ ...getApi(3).response.structs.MetadataResponseBroker!(), ...b }))

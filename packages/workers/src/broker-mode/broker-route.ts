@@ -1,0 +1,271 @@
+// Broker mode's route: each client connection gets its own upstream connection to the broker its
+// listener stands for (or to a bootstrap server), and every request goes over it as the bytes
+// that arrived, with the client's own correlation ids. One upstream per client is what SASL
+// passthrough needs: the broker authenticates the connection, not a request.
+//
+// Bootstrap connections are spread over the bootstrap servers (ServerHealth). A bootstrap server
+// that accepts the connection but does not answer (a stopped or stuck JVM) is given
+// `bootstrapAnswerTimeoutMs` to answer the first request; if it does not, and every request sent
+// so far is one that may be sent twice (ApiVersions, Metadata, ...), the route drops that
+// connection, marks the server and sends the same requests to the next server. The client sees
+// only a slower first answer.
+import type { Frame } from '@kproxy/core/protocol/frame-reader'
+import type { HostPort } from '@kproxy/core/config/proxy-config'
+import { ApiKey } from '@kproxy/core/protocol/api-keys'
+import type { Route, RouteSink } from '../session/route.ts'
+import type { InFlight } from '../session/in-flight.ts'
+import { KafkaConnection } from '../upstream/kafka-connection.ts'
+import type { ConnectionListener, ResponseTarget, UpstreamFailure } from '../upstream/kafka-connection.ts'
+import type { ServerHealth } from '../upstream/server-health.ts'
+import type { UpstreamDialer } from '../net/upstream-dialer.ts'
+import type { ListenerTarget } from './proxy-context.ts'
+
+// Requests that change nothing on the broker: sending one again elsewhere is harmless.
+const REPLAYABLE: ReadonlySet<number> = new Set([ApiKey.ApiVersions, ApiKey.Metadata, ApiKey.DescribeCluster, ApiKey.FindCoordinator, ApiKey.SaslHandshake])
+export const DEFAULT_BOOTSTRAP_ANSWER_TIMEOUT_MS = 1000
+
+// What the route needs from its listeners and the cluster view.
+export interface BrokerRouteHost {
+  readonly dialer: UpstreamDialer
+  readonly health: ServerHealth
+  readonly connectTimeoutMs: number
+  readonly maxFrameSize: number
+  readonly bootstrapAnswerTimeoutMs: number
+  // where the listener's target really is: the bootstrap servers, or one broker; null: unknown
+  upstreamFor (target: ListenerTarget): readonly HostPort[] | null
+  // reloads the broker directory from upstream, then calls back
+  refreshDirectory (done: () => void): void
+  upstreamContact (ok: boolean): void
+  // a broker listener's broker could not be connected to (refused, or timed out)
+  upstreamUnreachable (target: ListenerTarget): void
+}
+
+// A request sent on a bootstrap connection that has not answered yet, kept to be sent again.
+interface Sent {
+  entry: InFlight | null
+  frame: Frame | null
+  frames: readonly Buffer[] | null
+}
+
+export class BrokerRoute implements Route, ConnectionListener, ResponseTarget {
+  readonly #sink: RouteSink
+  readonly #host: BrokerRouteHost
+  readonly #target: ListenerTarget
+  #candidates: readonly HostPort[] = []
+  #candidate = 0
+  #conn: KafkaConnection | null = null
+  #ready = false
+  #closed = false
+  #tlsFailure: string | null = null
+  // bootstrap only, until the first answer: what was sent (to send again) and the answer deadline
+  #unproven: Sent[] | null = null
+  #answerTimer: NodeJS.Timeout | null = null
+  #answersPaused = false
+
+  constructor (sink: RouteSink, host: BrokerRouteHost, target: ListenerTarget) {
+    this.#sink = sink
+    this.#host = host
+    this.#target = target
+    const candidates = host.upstreamFor(target)
+    if (candidates !== null && candidates.length > 0) {
+      this.#start(candidates)
+    } else {
+      host.refreshDirectory(this.#onDirectoryRefreshed.bind(this))
+    }
+  }
+
+  get ready (): boolean { return this.#ready }
+
+  describe (): Record<string, unknown> {
+    return { upstream: this.#conn?.name ?? '' }
+  }
+
+  #start (candidates: readonly HostPort[]): void {
+    const bootstrap = this.#target.kind === 'bootstrap'
+    this.#candidates = bootstrap ? this.#host.health.order(candidates) : candidates
+    if (bootstrap && this.#host.bootstrapAnswerTimeoutMs > 0) this.#unproven = []
+    this.#dial()
+  }
+
+  #onDirectoryRefreshed (): void {
+    if (this.#closed) return
+    const candidates = this.#host.upstreamFor(this.#target)
+    if (candidates === null || candidates.length === 0) {
+      const name = this.#target.kind === 'broker' ? `broker ${this.#target.nodeId}` : 'the bootstrap servers'
+      this.#sink.routeFailed('KPROXY_ERR_UNKNOWN_BROKER', `no upstream address is known for ${name}: the upstream cluster does not list it (it left the cluster, or the upstream is unreachable)`)
+      return
+    }
+    this.#start(candidates)
+  }
+
+  #dial (): void {
+    this.#conn = new KafkaConnection({
+      dialer: this.#host.dialer,
+      address: this.#candidates[this.#candidate]!,
+      connectTimeoutMs: this.#host.connectTimeoutMs,
+      maxFrameSize: this.#host.maxFrameSize,
+      correlation: 'client',
+      listener: this
+    })
+  }
+
+  // ---- ConnectionListener ------------------------------------------------------------------------
+
+  upstreamReady (conn: KafkaConnection): void {
+    if (conn !== this.#conn || this.#closed) return
+    this.#host.upstreamContact(true)
+    const unproven = this.#unproven
+    if (unproven !== null && unproven.length > 0) {
+      // a failover: the requests the previous server left unanswered go to this one
+      for (const s of unproven) conn.send(s.entry === null ? null : this, s.entry, s.frame, s.frames)
+      conn.flush()
+      this.#armAnswerTimer()
+    }
+    if (!this.#ready) {
+      this.#ready = true
+      this.#sink.routeReady()
+    }
+  }
+
+  upstreamFull (conn: KafkaConnection, full: boolean): void {
+    if (conn === this.#conn) this.#sink.routeFull(full)
+  }
+
+  upstreamClosed (conn: KafkaConnection, failure: UpstreamFailure | null): void {
+    if (conn !== this.#conn || this.#closed || failure === null) return
+    if (failure.ownLimit) {
+      this.#sink.routeFailed(failure.code, failure.message)
+      return
+    }
+    if (failure.phase === 'connect') {
+      if (failure.tls !== null) this.#tlsFailure = failure.tls
+      this.#next(failure.message)
+      return
+    }
+    // a bootstrap server that dropped the connection before answering anything: the next one
+    const dropped = failure.code === 'KPROXY_ERR_UPSTREAM_CLOSED' || failure.code === 'KPROXY_ERR_UPSTREAM_SOCKET'
+    if (dropped && this.#replayable() && this.#candidate + 1 < this.#candidates.length) {
+      this.#next(failure.message)
+      return
+    }
+    this.#sink.routeFailed(failure.code, failure.message)
+  }
+
+  // The next candidate server, or give up and close the client.
+  #next (why: string): void {
+    const failed = this.#candidates[this.#candidate]!
+    this.#conn?.close()
+    this.#conn = null
+    if (this.#answerTimer !== null) clearTimeout(this.#answerTimer)
+    this.#answerTimer = null
+    this.#host.upstreamContact(false)
+    if (this.#target.kind === 'bootstrap') this.#host.health.failed(failed)
+    if (++this.#candidate < this.#candidates.length) {
+      this.#dial()
+      return
+    }
+    if (this.#tlsFailure !== null) {
+      this.#sink.routeFailed('KPROXY_ERR_UPSTREAM_TLS', `the TLS handshake with the upstream failed (${why}); check brokerMode.upstreamTls (CA, client certificate, serverName) against the broker's certificate`)
+      return
+    }
+    this.#host.upstreamUnreachable(this.#target)
+    this.#sink.routeFailed('KPROXY_ERR_UPSTREAM_CONNECT', `cannot reach the upstream broker (${why}); check that Kafka runs and that kproxy's upstream setting points at it`)
+  }
+
+  // ---- Route -------------------------------------------------------------------------------------
+
+  forward (entry: InFlight | null, frame: Frame | null, frames: readonly Buffer[] | null): void {
+    const unproven = this.#unproven
+    if (unproven !== null) {
+      unproven.push({ entry, frame, frames })
+      if (this.#answerTimer === null && entry !== null) this.#armAnswerTimer()
+    }
+    const conn = this.#conn
+    if (conn === null || !conn.ready) return // a failover is under way: sent once it connects
+    conn.send(entry === null ? null : this, entry, frame, frames)
+  }
+
+  flush (): void {
+    this.#conn?.flush()
+  }
+
+  pauseAnswers (): void {
+    this.#answersPaused = true
+    this.#conn?.pauseReading()
+  }
+
+  resumeAnswers (): void {
+    this.#answersPaused = false
+    this.#conn?.resumeReading()
+  }
+
+  passthrough (): void {
+    this.#conn?.passthrough(this.#onRaw.bind(this))
+  }
+
+  #onRaw (chunk: Buffer): void {
+    this.#sink.rawAnswer(chunk)
+    this.#sink.flushAnswers()
+  }
+
+  writeRaw (chunk: Buffer): void {
+    this.#conn?.writeRaw(chunk)
+  }
+
+  close (): void {
+    if (this.#closed) return
+    this.#closed = true
+    if (this.#answerTimer !== null) clearTimeout(this.#answerTimer)
+    this.#answerTimer = null
+    this.#unproven = null
+    this.#conn?.close()
+  }
+
+  // ---- ResponseTarget ----------------------------------------------------------------------------
+
+  upstreamResponse (tag: unknown, frame: Frame): void {
+    if (this.#unproven !== null) this.#proven()
+    this.#sink.answer(tag as InFlight, frame)
+  }
+
+  upstreamBatchEnd (): void {
+    this.#sink.flushAnswers()
+  }
+
+  // ---- bootstrap failover ------------------------------------------------------------------------
+
+  #armAnswerTimer (): void {
+    if (this.#answerTimer !== null) clearTimeout(this.#answerTimer)
+    this.#answerTimer = setTimeout(this.#onAnswerTimeout.bind(this), this.#host.bootstrapAnswerTimeoutMs)
+  }
+
+  // The server answered: it works; nothing more to keep.
+  #proven (): void {
+    this.#unproven = null
+    if (this.#answerTimer !== null) clearTimeout(this.#answerTimer)
+    this.#answerTimer = null
+    const conn = this.#conn
+    if (conn !== null) this.#host.health.ok(conn.address)
+  }
+
+  #onAnswerTimeout (): void {
+    this.#answerTimer = null
+    if (this.#closed || this.#unproven === null || this.#answersPaused) return
+    if (!this.#replayable() || this.#candidate + 1 >= this.#candidates.length) {
+      // nothing safe to do: leave it to the client's own timeout; remember the server is slow
+      const conn = this.#conn
+      if (conn !== null) this.#host.health.failed(conn.address)
+      this.#unproven = null
+      return
+    }
+    this.#next(`${this.#conn?.name ?? 'the bootstrap server'} accepted the connection but did not answer within ${this.#host.bootstrapAnswerTimeoutMs} ms`)
+  }
+
+  #replayable (): boolean {
+    const unproven = this.#unproven
+    if (unproven === null) return false
+    // a request without response (Produce acks=0) is never sent twice
+    for (const s of unproven) if (s.entry === null || !REPLAYABLE.has(s.entry.apiKey)) return false
+    return true
+  }
+}

@@ -1,0 +1,34 @@
+// ApiVersions as a filter. On the way in it reads the client's software name and version (v3+,
+// KIP-511) into the connection context, for every filter and the logs. On the way back the
+// broker's answer is cut down to what kproxy's codec handles (api-versions.ts), from a per-worker
+// memo: every connection asks, and the answer rarely changes.
+import { ApiKey } from '@kproxy/core/protocol/api-keys'
+import type { Filter, FilterRequest, FilterResponse, ResponseAction } from '../filter-api.ts'
+import type { ResponseView } from '../request-view.ts'
+import type { SessionContext } from '../../session/session-context.ts'
+import { ApiVersionsMemo } from './api-versions-memo.ts'
+
+const SOFTWARE_NAME_MIN_VERSION = 3
+
+// one per worker thread: every connection's answer is usually the same
+const memo = new ApiVersionsMemo()
+
+export function createApiVersionsFilter (): Filter {
+  return {
+    interests: {
+      requests: [{ apiKeys: [ApiKey.ApiVersions], minVersion: SOFTWARE_NAME_MIN_VERSION, level: 'body' }],
+      responses: [{ apiKeys: [ApiKey.ApiVersions], level: 'header' }]
+    },
+    onRequest (request: FilterRequest): void {
+      const body = request.body
+      const context = request.connection as SessionContext
+      if (typeof body.clientSoftwareName === 'string' && body.clientSoftwareName !== '') context.clientSoftwareName = body.clientSoftwareName
+      if (typeof body.clientSoftwareVersion === 'string' && body.clientSoftwareVersion !== '') context.clientSoftwareVersion = body.clientSoftwareVersion
+    },
+    onResponse (response: FilterResponse): ResponseAction | undefined {
+      if (response.frame === null) return undefined // kproxy's own answer (an unknown version)
+      const out = memo.intersect((response as ResponseView).payload, response.apiVersion)
+      return out === null ? undefined : { kind: 'frames', frames: out }
+    }
+  }
+}

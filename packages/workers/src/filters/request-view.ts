@@ -1,0 +1,175 @@
+// The request and response objects filters see (FilterRequest, FilterResponse). Made only for a
+// frame some filter is interested in; the header and the body are decoded on first access, so a
+// filter that looks at the API key, the frame size or the client id never pays for a decode.
+import type { Frame } from '@kproxy/core/protocol/frame-reader'
+import { frameToBuffer } from '@kproxy/core/protocol/frame-reader'
+import { readRequestHeader, readResponseHeader } from '@kproxy/core/protocol/headers'
+import type { ReadRequestHeader, RequestHeader, ResponseHeader } from '@kproxy/core/protocol/headers'
+import { encodeRequest, encodeResponse, supportedApi } from '@kproxy/core/protocol/codec'
+import { Reader } from '@kproxy/core/protocol/primitives/reader'
+import { KproxyError, isKproxyError } from '@kproxy/core/kproxy-error'
+import type { ConnectionContext, FilterRequest, FilterResponse } from './filter-api.ts'
+
+const UNDECODED: unknown = Symbol('undecoded')
+
+function released (what: string): KproxyError {
+  return new KproxyError('KPROXY_ERR_FILTER_API', `the request's ${what} is gone: it was forwarded without being read; a filter that needs it in onResponse declares request interest in that API key and reads it in onRequest`)
+}
+
+export class RequestView implements FilterRequest {
+  readonly connection: ConnectionContext
+  readonly apiKey: number
+  readonly apiVersion: number
+  readonly correlationId: number
+  readonly expectsResponse: boolean
+  #frame: Frame | null
+  #payload: Buffer | null = null
+  #header: ReadRequestHeader | null = null
+  #body: unknown = UNDECODED
+  #changed = false
+  #attributes: Map<unknown, unknown> | null = null
+
+  constructor (connection: ConnectionContext, frame: Frame | null, apiKey: number, apiVersion: number, correlationId: number, expectsResponse: boolean) {
+    this.connection = connection
+    this.#frame = frame
+    this.apiKey = apiKey
+    this.apiVersion = apiVersion
+    this.correlationId = correlationId
+    this.expectsResponse = expectsResponse
+  }
+
+  get frame (): Frame {
+    if (this.#frame === null) throw released('frame')
+    return this.#frame
+  }
+
+  // the payload as one buffer (a copy only when the frame spans several chunks)
+  get payload (): Buffer {
+    return (this.#payload ??= frameToBuffer(this.frame))
+  }
+
+  // The request has gone upstream: drop the references to its bytes (a produce request's records
+  // should not stay in memory until its response) unless a filter decoded it.
+  release (): void {
+    this.#frame = null
+    if (this.#body === UNDECODED) this.#payload = null
+  }
+
+  get header (): RequestHeader {
+    if (this.#header === null && this.#frame === null && this.#payload === null) throw released('header')
+    return (this.#header ??= readRequestHeader(this.payload))
+  }
+
+  get body (): any {
+    if (this.#body === UNDECODED) {
+      if (this.#frame === null && this.#payload === null) throw released('body')
+      const api = supportedApi(this.apiKey, this.apiVersion)
+      const header = this.#header ?? (this.#header = readRequestHeader(this.payload))
+      const r = new Reader(this.payload, header.headerLength)
+      const what = `${api.name} request v${this.apiVersion}`
+      try {
+        this.#body = api.request.decode(r, this.apiVersion)
+        r.end(what)
+      } catch (err) {
+        throw new KproxyError('KPROXY_ERR_DECODE', `cannot decode ${what}: ${isKproxyError(err) ? err.message : (err as Error).message}`, { cause: err })
+      }
+    }
+    return this.#body
+  }
+
+  set body (value: any) {
+    this.#body = value
+    this.#changed = true
+  }
+
+  get decoded (): boolean { return this.#body !== UNDECODED }
+
+  markChanged (): void { this.#changed = true }
+  get changed (): boolean { return this.#changed }
+
+  get attributes (): Map<unknown, unknown> {
+    return (this.#attributes ??= new Map())
+  }
+
+  // The request as frames to send upstream (size prefix included): only for a changed body.
+  encode (): Buffer[] {
+    const h = this.header
+    return encodeRequest({ apiKey: this.apiKey, apiVersion: this.apiVersion, correlationId: this.correlationId, clientId: h.clientId, ...(h._unknownTaggedFields !== undefined ? { _unknownTaggedFields: h._unknownTaggedFields } : {}) }, this.#body)
+  }
+}
+
+export class ResponseView implements FilterResponse {
+  readonly request: RequestView
+  readonly frame: Frame | null
+  #frames: readonly Buffer[] | null
+  #payload: Buffer | null = null
+  #header: ResponseHeader | null = null
+  #body: unknown = UNDECODED
+  #changed = false
+
+  // `frame`: the upstream's response; `frames`: a response kproxy made (size prefix included)
+  constructor (request: RequestView, frame: Frame | null, frames: readonly Buffer[] | null) {
+    this.request = request
+    this.frame = frame
+    this.#frames = frames
+  }
+
+  get apiKey (): number { return this.request.apiKey }
+  get apiVersion (): number { return this.request.apiVersion }
+  get correlationId (): number { return this.request.correlationId }
+
+  get payload (): Buffer {
+    if (this.#payload === null) {
+      this.#payload = this.frame !== null ? frameToBuffer(this.frame) : Buffer.concat(this.#frames as Buffer[]).subarray(4)
+    }
+    return this.#payload
+  }
+
+  #decode (): void {
+    const api = supportedApi(this.apiKey, this.apiVersion)
+    const r = new Reader(this.payload)
+    const what = `${api.name} response v${this.apiVersion}`
+    try {
+      this.#header = readResponseHeader(r, api.responseHeaderVersion(this.apiVersion))
+      this.#body = api.response.decode(r, this.apiVersion)
+      r.end(what)
+    } catch (err) {
+      throw new KproxyError('KPROXY_ERR_DECODE', `cannot decode ${what}: ${isKproxyError(err) ? err.message : (err as Error).message}`, { cause: err })
+    }
+  }
+
+  get header (): ResponseHeader {
+    if (this.#header === null) this.#decode()
+    return this.#header!
+  }
+
+  get body (): any {
+    if (this.#body === UNDECODED) this.#decode()
+    return this.#body
+  }
+
+  set body (value: any) {
+    if (this.#header === null) this.#header = { correlationId: this.correlationId }
+    this.#body = value
+    this.#changed = true
+  }
+
+  markChanged (): void { this.#changed = true }
+  get changed (): boolean { return this.#changed }
+
+  // Replaces the response by finished frames (a filter's 'frames' action): later filters see them.
+  replaceFrames (frames: readonly Buffer[]): void {
+    this.#frames = frames
+    this.#payload = null
+    this.#header = null
+    this.#body = UNDECODED
+    this.#changed = false
+    ;(this as { frame: Frame | null }).frame = null
+  }
+
+  // null: the upstream frame goes out unchanged
+  output (): readonly Buffer[] | null {
+    if (this.#changed) return encodeResponse(this.apiKey, this.apiVersion, this.#header ?? { correlationId: this.correlationId }, this.#body)
+    return this.frame !== null ? null : this.#frames
+  }
+}
