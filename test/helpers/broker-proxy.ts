@@ -109,6 +109,8 @@ export async function startBrokerProxy (t: TeardownHost, upstream: string, overr
     apiKeysDenied: [],
     maxFrameSize: 100 * 1024 * 1024,
     upstreamConnectTimeoutMs: 5000,
+    filters: [],
+    filterHoldTimeoutMs: 30000,
     tls: null,
     upstreamTls: null,
     sni: null,

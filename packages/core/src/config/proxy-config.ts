@@ -1,5 +1,13 @@
 // The validated configuration of a kproxy instance, as every layer sees it. The YAML file, the
-// command-line flags and their defaults all end up as one ProxyConfig (see config-schema.ts).
+// command-line flags and their defaults all end up as one ProxyConfig (see resolve-config.ts).
+// The file's shape is inferred from the schema (schema/kproxy-schema.ts, KproxyFile); the types
+// here are the resolved shape where it differs (addresses parsed, computed defaults filled in,
+// optional groups null), and take the schema's types where it is the same.
+import type { ResolvedFilter } from './schema/filters-schema.ts'
+import type { LogLevel } from './schema/common-schema.ts'
+import type { TLS_VERSIONS } from './schema/value-kinds.ts'
+
+export type { ResolvedFilter }
 
 export interface HostPort {
   host: string
@@ -12,7 +20,7 @@ export type BrokerPortMapping =
   | { kind: 'offset', base: number } // port = base + node id
   | { kind: 'explicit', ports: Readonly<Record<number, number>> } // node id -> port
 
-export type TlsVersion = 'TLSv1.2' | 'TLSv1.3'
+export type TlsVersion = typeof TLS_VERSIONS[number]
 
 // TLS on the client-facing listeners. Files are PEM paths; their contents never enter the config
 // (so /config_dump and logs cannot show a key), and they are watched: new handshakes use new
@@ -65,6 +73,11 @@ export interface BrokerModeConfig {
   maxFrameSize: number
   // How long an upstream connect may take before the downstream connection is closed.
   upstreamConnectTimeoutMs: number
+  // The filter chain of every client connection, in order (built-in filters with their config
+  // defaults filled in; module paths absolute).
+  filters: readonly ResolvedFilter[]
+  // How long a filter may hold a request before it gets an error response.
+  filterHoldTimeoutMs: number
   tls: DownstreamTlsConfig | null
   upstreamTls: UpstreamTlsConfig | null
   sni: SniConfig | null
@@ -78,7 +91,7 @@ export interface ProxyConfig {
   admin: HostPort | null
   // SIGTERM: stop accepting, let in-flight requests finish for at most this long, then exit.
   shutdownTimeoutMs: number
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
+  logLevel: LogLevel
   // Envoy broker-filter stat prefix: kafka.<statPrefix>.request.produce_request, ...
   statPrefix: string
 }

@@ -52,6 +52,8 @@ function testConfig (port: number, upstreamPorts: number[], overrides: Partial<B
     apiKeysDenied: [],
     maxFrameSize: 1 << 20,
     upstreamConnectTimeoutMs: 1000,
+    filters: [],
+    filterHoldTimeoutMs: 30000,
     tls: null,
     upstreamTls: null,
     sni: null,
