@@ -30,16 +30,18 @@ export function configKeyTable (): string {
   return out.join('\n') + '\n'
 }
 
-export const JSON_SCHEMA_ID = 'https://kproxy.dev/schemas/kproxy.schema.json'
-
 // The JSON Schema of a kproxy config file (draft-07, which every editor's YAML support reads).
 // TypeBox schemas are JSON Schema already; kproxy's own annotations sit under a symbol and
 // JSON.stringify leaves them out.
+// As committed in docs/kproxy.schema.json and printed by `kproxy config schema`.
+export function configJsonSchemaText (): string {
+  return JSON.stringify(configJsonSchema(), null, 2) + '\n'
+}
+
 export function configJsonSchema (): Record<string, unknown> {
   const body = JSON.parse(JSON.stringify(KPROXY_SCHEMA)) as Record<string, unknown>
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
-    $id: JSON_SCHEMA_ID,
     title: 'kproxy configuration (kproxy.yaml)',
     ...body
   }

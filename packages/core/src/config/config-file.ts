@@ -88,6 +88,11 @@ function locate (doc: Document, path: readonly PathPart[], atKey: boolean, lines
   return { line: p.line, column: p.col }
 }
 
+// With merge keys on, the library parses `<<` as a scalar whose value is a symbol.
+function isMergeKey (key: Node | null): boolean {
+  return isScalar(key) && (typeof key.value === 'symbol' || key.value === '<<') && key.source === '<<'
+}
+
 function deref (doc: Document, node: Node | null | undefined): Node | undefined {
   if (node === null || node === undefined) return undefined
   return isAlias(node) ? node.resolve(doc) : node
@@ -104,12 +109,12 @@ function child (doc: Document, parent: Node | null | undefined, part: PathPart):
   if (!isMap(node)) return undefined
   const pairs = node.items as Array<Pair<Node | null, Node | null>>
   for (const pair of pairs) {
-    if (isScalar(pair.key) && String(pair.key.value) === String(part) && pair.key.value !== '<<') {
+    if (isScalar(pair.key) && !isMergeKey(pair.key) && String(pair.key.value) === String(part)) {
       return { key: pair.key, value: pair.value ?? undefined }
     }
   }
   for (const pair of pairs) {
-    if (!(isScalar(pair.key) && pair.key.value === '<<')) continue
+    if (!isMergeKey(pair.key)) continue
     const sources = deref(doc, pair.value)
     for (const source of isSeq(sources) ? sources.items as Node[] : [sources]) {
       const found = child(doc, source, part)

@@ -2,7 +2,7 @@
 // file paths, TLS versions, DNS names. Each is a fresh TypeBox schema (a key's metadata is attached
 // to its schema object, so two keys never share one) with the check that JSON Schema cannot do.
 import { Type } from 'typebox'
-import type { TArray, TBoolean, TInteger, TNull, TNumber, TSchema, TString, TUnion, TUnsafe } from 'typebox'
+import type { TArray, TBoolean, TInteger, TNull, TNumber, TString, TUnion, TUnsafe } from 'typebox'
 import { API_TABLE, apiByKey, apiByName } from '../../protocol/api-keys.ts'
 import { errorByCode, errorByName, KAFKA_ERRORS } from '../../protocol/generated/error-codes.ts'
 import { parseHostPort } from '../host-port.ts'
@@ -21,9 +21,9 @@ export function bool (dflt?: boolean): TBoolean {
   return Type.Boolean(dflt !== undefined ? { default: dflt } : {})
 }
 
-// One of a few words; in JSON Schema an anyOf of consts, which editors offer as completions.
+// One of a list of words; in JSON Schema an enum, which editors offer as completions.
 export function literals<const T extends readonly string[]> (values: T, dflt?: T[number]): TUnsafe<T[number]> {
-  return Type.Unsafe<T[number]>(Type.Union(values.map(v => Type.Literal(v)), dflt !== undefined ? { default: dflt } : {}))
+  return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...(dflt !== undefined ? { default: dflt } : {}) })
 }
 
 export function filePath (): TString {
@@ -51,9 +51,8 @@ export function dnsName (): TString {
 export const TLS_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const
 
 // An API key by number or by Kafka's name for it ('Produce').
-export function apiKeyRef (): TUnion<[TUnion<TSchema[]>, TInteger]> {
-  const names = API_TABLE.filter(a => a !== undefined).map(a => a.name)
-  return Type.Union([Type.Union(names.map(n => Type.Literal(n))), Type.Integer({ minimum: 0, maximum: MAX_API_KEY })])
+export function apiKeyRef (): TUnion<[TUnsafe<string>, TInteger]> {
+  return Type.Union([literals(API_TABLE.filter(a => a !== undefined).map(a => a.name)), Type.Integer({ minimum: 0, maximum: MAX_API_KEY })])
 }
 
 export function apiKeyList (): TArray<ReturnType<typeof apiKeyRef>> {
@@ -76,9 +75,8 @@ export function apiKeyNumbers (list: ReadonlyArray<string | number>): number[] {
 }
 
 // A Kafka error by name ('NOT_LEADER_OR_FOLLOWER') or code (6); NONE is not an error.
-export function kafkaErrorRef (): TUnion<[TUnion<TSchema[]>, TInteger]> {
-  const names = KAFKA_ERRORS.filter(e => e.code !== 0).map(e => e.name)
-  return Type.Union([Type.Union(names.map(n => Type.Literal(n))), Type.Integer({ minimum: -1, maximum: 32767 })])
+export function kafkaErrorRef (): TUnion<[TUnsafe<string>, TInteger]> {
+  return Type.Union([literals(KAFKA_ERRORS.filter(e => e.code !== 0).map(e => e.name)), Type.Integer({ minimum: -1, maximum: 32767 })])
 }
 
 export function checkKafkaError (value: unknown): string | undefined {
