@@ -32,7 +32,18 @@ export function parseConfigFile (text: string, path: string): ConfigFile {
   if (all.length === 0) return { path, value: null, locate: () => null }
   const errors: string[] = []
   for (const doc of all) {
-    for (const e of [...doc.errors, ...doc.warnings]) errors.push(`${at(e.pos[0])}: ${sentence(e.code, e.message)}`)
+    const unclosed = unclosedFlowCollections(doc, text)
+    for (const e of [...doc.errors, ...doc.warnings]) {
+      // The library notices an unclosed [ or { where the input ends; point at where it opened.
+      const flow = /^Flow (sequence|map) .* end with a ([\]}])/.exec(e.message)
+      const opened = flow !== null ? unclosed.findLast(c => c.close === flow[2] && c.start < e.pos[0]) : undefined
+      if (opened !== undefined) {
+        unclosed.splice(unclosed.indexOf(opened), 1)
+        errors.push(`${at(opened.start)}: this ${opened.close === ']' ? '[' : '{'} is never closed with ${opened.close} (or a line inside it is not indented enough)`)
+        continue
+      }
+      errors.push(`${at(e.pos[0])}: ${sentence(e.code, e.message)}`)
+    }
   }
   if (all.length > 1) {
     const second = all[1]!.range[0]
@@ -57,6 +68,20 @@ function sentence (code: string, message: string): string {
     case 'TAG_RESOLVE_FAILED': return `${message}; kproxy knows only YAML's standard tags (!!str, !!int, ...)`
     default: return message.replace(/\s+/g, ' ').trim()
   }
+}
+
+// Flow collections ([...] and {...}) whose closing bracket is missing, in order of their start.
+function unclosedFlowCollections (doc: Document, text: string): Array<{ start: number, close: ']' | '}' }> {
+  const out: Array<{ start: number, close: ']' | '}' }> = []
+  const check = (node: { flow?: boolean, range?: [number, number, number] | null }, close: ']' | '}'): void => {
+    if (node.flow !== true || node.range == null) return
+    if (!text.slice(node.range[0], node.range[1]).trimEnd().endsWith(close)) out.push({ start: node.range[0], close })
+  }
+  visit(doc, {
+    Seq (_key, node) { check(node, ']') },
+    Map (_key, node) { check(node, '}') }
+  })
+  return out.sort((a, b) => a.start - b.start)
 }
 
 function aliasError (doc: Document, err: Error, path: string, at: (offset: number) => string): string {

@@ -104,6 +104,8 @@ const syntax: Array<[string, string, string]> = [
   ['unterminated quote', 'a: "x', 'x.yaml:1:6: Missing closing "quote'],
   ['unknown tag', 'a: !secret x', "x.yaml:1:4: Unresolved tag: !secret; kproxy knows only YAML's standard tags (!!str, !!int, ...)"],
   ['two documents', 'a: 1\n---\nb: 2\n', "x.yaml:2:1: a kproxy config file holds one YAML document, this one has 2; remove the '---' that starts the second one or split the file"],
+  ['unclosed flow sequence', 'logLevel: [oops\n', 'x.yaml:1:11: this [ is never closed with ] (or a line inside it is not indented enough)'],
+  ['unclosed flow mapping', 'a: [1, 2]\nb: {x: 1\n', 'x.yaml:2:4: this { is never closed with } (or a line inside it is not indented enough)'],
   ['alias without anchor', 'a: 1\nb: *nope\n', 'x.yaml:2:4: Unresolved alias (the anchor must be set before the alias): nope']
 ]
 
