@@ -177,6 +177,12 @@ t.test('cross-key rules point at the key they are about', async t => {
   t.same(sni, ['k.yaml:4:5: brokerMode.sni needs TLS on the listener; allowed: set brokerMode.tls.cert and key (--tls-cert, --tls-key)'])
 })
 
+t.test('a section left empty (its keys commented out) is named', async t => {
+  const errors = errorsOf(() => load('brokerMode:\n  upstream: [h:1]\n  tls:\n  #  cert: a.pem\n', {}, 'k.yaml'))
+  t.equal(errors.length, 1)
+  t.match(errors[0], /^k\.yaml:\d+:\d+: brokerMode\.tls: is empty; allowed: a mapping with the keys cert, key, ca, .*, or leave the key out$/)
+})
+
 t.test('flags overlay the file; a bad flag names the flag', async t => {
   const c = load('workers: 4\nbrokerMode:\n  upstream: [h:1]\n  listen: 127.0.0.1:29092\n', { workers: '2', 'upstream-tls': 'true', 'broker-port-base': '40000' })
   t.equal(c.workers, 2)

@@ -56,7 +56,13 @@ export function validate (schema: TSchema, value: unknown, path: readonly PathPa
   }
   if (isGroup(schema)) {
     if (!isMapping(value)) {
-      problems.push({ path, atKey: false, message: path.length === 0 ? 'the document must be a mapping' : `${at}: got ${describeValue(value)}, allowed: a mapping` })
+      const message = path.length === 0
+        ? 'the document must be a mapping'
+        : value === null
+          // `tls:` with every line below it commented out
+          ? `${at}: is empty; allowed: ${allowedText(schema)}, or leave the key out`
+          : `${at}: got ${describeValue(value)}, allowed: a mapping`
+      problems.push({ path, atKey: false, message })
       return INVALID
     }
     const properties = schema.properties as Record<string, TSchema>
