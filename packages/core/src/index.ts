@@ -1,4 +1,6 @@
 export { KproxyError, isKproxyError } from './kproxy-error.ts'
+export { ERROR_CODES, isKproxyCode } from './errors/error-codes.ts'
+export type { ErrorCodeSpec, KproxyCode, KproxyErrorCode, KproxyWarnCode } from './errors/error-codes.ts'
 export { createCa, issueCertificate, pemKeystore } from './certs/x509.ts'
 export type { CertificateAuthority, CreateCaOptions, IssueCertificateOptions, IssuedCertificate } from './certs/x509.ts'
 export { generateRsaKeyPair, RSA_KEY_SIZES, DEFAULT_RSA_KEY_SIZE } from './certs/keys.ts'

@@ -31,7 +31,8 @@ export const checkConfigCommand: Command = {
       ? `SNI ${bm.sni.bootstrapName} / ${bm.sni.brokerNamePattern}`
       : bm.brokerPorts.kind === 'offset' ? `broker ports ${bm.brokerPorts.base}+id` : `${Object.keys(bm.brokerPorts.ports).length} explicit broker ports`
     const tls = `${bm.tls === null ? 'plaintext' : `TLS (client auth ${bm.tls.clientAuth})`} to clients, ${bm.upstreamTls === null ? 'plaintext' : `TLS${bm.upstreamTls.cert !== null ? ' with a client certificate' : ''}`} upstream`
-    process.stdout.write(`${config.source}: ok — listen ${formatHostPort(bm.listen)} (advertised as ${bm.advertisedHost}), ${ports}, upstream ${bm.upstream.map(formatHostPort).join(',')}, ${config.workers} worker(s), admin ${config.admin === null ? 'off' : formatHostPort(config.admin)}, ${tls}\n`)
+    const filters = bm.filters.length === 0 ? '' : `, filters ${bm.filters.map(f => f.kind === 'builtin' ? f.name : f.name ?? f.path).join(' -> ')}`
+    process.stdout.write(`${config.source}: ok — listen ${formatHostPort(bm.listen)} (advertised as ${bm.advertisedHost}), ${ports}, upstream ${bm.upstream.map(formatHostPort).join(',')}, ${config.workers} worker(s), admin ${config.admin === null ? 'off' : formatHostPort(config.admin)}, ${tls}${filters}\n`)
     return 0
   }
 }

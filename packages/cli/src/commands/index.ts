@@ -2,6 +2,7 @@ import type { Command } from '../command.ts'
 import { benchCommand } from './bench.ts'
 import { certsCommand } from './certs.ts'
 import { checkConfigCommand } from './check-config.ts'
+import { configCommand } from './config.ts'
 import { sandboxCommand } from './sandbox.ts'
 import { serveCommand } from './serve.ts'
 
@@ -9,6 +10,7 @@ export const commands: readonly Command[] = [
   benchCommand,
   certsCommand,
   checkConfigCommand,
+  configCommand,
   sandboxCommand,
   serveCommand
 ]

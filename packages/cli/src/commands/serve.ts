@@ -33,30 +33,14 @@ function usageError (message: string): number {
 
 async function serve (argv: string[]): Promise<number> {
   let values: Record<string, string | boolean | undefined>
+  // The flags are the schema's: each key with a `flag` (a boolean key is a switch).
+  const { CONFIG_FLAGS, schemaAt } = await import('@kproxy/core/config/schema/config-keys')
+  const options: Record<string, { type: 'string' | 'boolean' }> = { config: { type: 'string' } }
+  for (const [flag, path] of CONFIG_FLAGS) options[flag] = { type: (schemaAt(path) as { type?: unknown }).type === 'boolean' ? 'boolean' : 'string' }
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: {
-        upstream: { type: 'string' },
-        listen: { type: 'string' },
-        'broker-port-base': { type: 'string' },
-        'advertised-host': { type: 'string' },
-        workers: { type: 'string' },
-        admin: { type: 'string' },
-        'log-level': { type: 'string' },
-        config: { type: 'string' },
-        'tls-cert': { type: 'string' },
-        'tls-key': { type: 'string' },
-        'tls-ca': { type: 'string' },
-        'tls-client-auth': { type: 'string' },
-        'sni-bootstrap-name': { type: 'string' },
-        'sni-broker-pattern': { type: 'string' },
-        'upstream-tls': { type: 'boolean' },
-        'upstream-tls-ca': { type: 'string' },
-        'upstream-tls-cert': { type: 'string' },
-        'upstream-tls-key': { type: 'string' },
-        'upstream-tls-server-name': { type: 'string' }
-      },
+      options,
       strict: true,
       allowPositionals: false
     }))

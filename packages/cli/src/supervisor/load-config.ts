@@ -1,11 +1,11 @@
-// Reads the config file (if any), parses the YAML subset and resolves it with the flags into a
+// Reads the config file (if any), parses its YAML and resolves it with the flags into a
 // ProxyConfig. Every failure is a KproxyError('KPROXY_ERR_CONFIG') whose message names the file,
 // or KPROXY_ERR_TLS_FILE when a TLS file it names cannot be used.
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { KproxyError } from '@kproxy/core'
 import { resolveConfig } from '@kproxy/core/config/config-schema'
-import { parseYamlSubset } from '@kproxy/core/config/yaml-subset'
+import { parseConfigFile } from '@kproxy/core/config/config-file'
 import type { ProxyConfig } from '@kproxy/core/config/proxy-config'
 import { checkTlsFiles } from '@kproxy/workers/net/check-tls-files'
 
@@ -24,5 +24,6 @@ function readConfig (file: string | null, flags: Readonly<Record<string, string 
   } catch (err) {
     throw new KproxyError('KPROXY_ERR_CONFIG', `cannot read the config file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
   }
-  return resolveConfig({ source: path, file: parseYamlSubset(text, path), flags })
+  const parsed = parseConfigFile(text, path)
+  return resolveConfig({ source: path, file: parsed.value, locate: parsed.locate, flags })
 }

@@ -1,6 +1,6 @@
 // A reload (SIGHUP, POST /reload) applies only what can change without rebinding sockets or
 // restarting threads; everything else keeps its running value and is reported.
-import { LIVE_KEYS } from './config-schema.ts'
+import { LIVE_KEYS, RESTART_KEYS } from './schema/config-keys.ts'
 import type { ProxyConfig } from './proxy-config.ts'
 
 export interface LiveChange {
@@ -24,11 +24,9 @@ function set (obj: Record<string, unknown>, path: string, value: unknown): void 
   node[parts[parts.length - 1]!] = value
 }
 
-// TLS settings name files; the files themselves are watched and reloaded (docs/tls.md), but
-// switching TLS on or off, or to other files, rebuilds listeners: a restart.
-const RESTART_KEYS = ['workers', 'admin', 'brokerMode.listen', 'brokerMode.advertisedHost', 'brokerMode.upstream', 'brokerMode.brokerPorts',
-  'brokerMode.tls', 'brokerMode.upstreamTls', 'brokerMode.sni']
-
+// Which keys are live is a property of each key in the schema (`live`); a group such as
+// brokerMode.tls is one unit. TLS settings name files; the files themselves are watched and
+// reloaded (docs/tls.md), but switching TLS on or off, or to other files, rebuilds listeners.
 export function applyLiveChanges (running: ProxyConfig, next: ProxyConfig): LiveChange {
   const config = structuredClone(running) as unknown as Record<string, unknown>
   const applied: string[] = []

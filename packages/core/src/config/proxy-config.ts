@@ -1,5 +1,13 @@
 // The validated configuration of a kproxy instance, as every layer sees it. The YAML file, the
-// command-line flags and their defaults all end up as one ProxyConfig (see config-schema.ts).
+// command-line flags and their defaults all end up as one ProxyConfig (see resolve-config.ts).
+// The file's shape is inferred from the schema (schema/kproxy-schema.ts, KproxyFile); the types
+// here are the resolved shape where it differs (addresses parsed, computed defaults filled in,
+// optional groups null), and take the schema's types where it is the same.
+import type { ResolvedFilter } from './schema/filters-schema.ts'
+import type { LogLevel } from './schema/common-schema.ts'
+import type { TLS_VERSIONS } from './schema/value-kinds.ts'
+
+export type { ResolvedFilter }
 
 export interface HostPort {
   host: string
@@ -12,7 +20,7 @@ export type BrokerPortMapping =
   | { kind: 'offset', base: number } // port = base + node id
   | { kind: 'explicit', ports: Readonly<Record<number, number>> } // node id -> port
 
-export type TlsVersion = 'TLSv1.2' | 'TLSv1.3'
+export type TlsVersion = typeof TLS_VERSIONS[number]
 
 // TLS on the client-facing listeners. Files are PEM paths; their contents never enter the config
 // (so /config_dump and logs cannot show a key), and they are watched: new handshakes use new
@@ -51,12 +59,8 @@ export interface SniConfig {
   advertisedPort: number
 }
 
-// One entry of a listener's filter chain: a built-in by name, or a user filter module (path
-// absolute, resolved against the config file's directory), each with its own config block that the
-// filter checks itself.
-export type FilterEntry =
-  | { kind: 'builtin', name: string, config: unknown }
-  | { kind: 'module', path: string, name: string | null, config: unknown }
+// One entry of a listener's filter chain, as the filter engine loads it.
+export type FilterEntry = ResolvedFilter
 
 export interface BrokerModeConfig {
   // Where clients bootstrap.
@@ -72,16 +76,17 @@ export interface BrokerModeConfig {
   maxFrameSize: number
   // How long an upstream connect may take before the downstream connection is closed.
   upstreamConnectTimeoutMs: number
+  // The filter chain of every client connection, in order (built-in filters with their config
+  // defaults filled in; module paths absolute).
+  filters: readonly ResolvedFilter[]
+  // How long a filter may hold a request before it gets an error response.
+  filterHoldTimeoutMs: number
+  // How long a bootstrap server may leave the first requests of a connection unanswered before
+  // the connection moves to the next server (0: never).
+  bootstrapAnswerTimeoutMs: number
   tls: DownstreamTlsConfig | null
   upstreamTls: UpstreamTlsConfig | null
   sni: SniConfig | null
-  // the listener's filters, in order (default none: only kproxy's own)
-  filters?: readonly FilterEntry[]
-  // how long a filter may hold a request or response before it is answered with REQUEST_TIMED_OUT
-  filterHoldTimeoutMs?: number
-  // how long a bootstrap server may leave the first request of a connection unanswered before the
-  // connection moves to the next server (0: never)
-  bootstrapAnswerTimeoutMs?: number
 }
 
 export interface ProxyConfig {
@@ -92,7 +97,7 @@ export interface ProxyConfig {
   admin: HostPort | null
   // SIGTERM: stop accepting, let in-flight requests finish for at most this long, then exit.
   shutdownTimeoutMs: number
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
+  logLevel: LogLevel
   // Envoy broker-filter stat prefix: kafka.<statPrefix>.request.produce_request, ...
   statPrefix: string
 }

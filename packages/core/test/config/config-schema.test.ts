@@ -2,7 +2,7 @@ import t from 'tap'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { ConfigError, CONFIG_FLAGS, configKeyTable, resolveConfig } from '../../src/config/config-schema.ts'
-import { parseYamlSubset } from '../../src/config/yaml-subset.ts'
+import { parseConfigFile } from '../../src/config/config-file.ts'
 import { applyLiveChanges } from '../../src/config/live-reload.ts'
 import { redactSecrets, REDACTED } from '../../src/config/redact.ts'
 import { parseHostPort } from '../../src/config/host-port.ts'
@@ -30,6 +30,9 @@ t.test('defaults from flags only', async t => {
       apiKeysDenied: [],
       maxFrameSize: 100 * 1024 * 1024,
       upstreamConnectTimeoutMs: 10000,
+      filters: [],
+      filterHoldTimeoutMs: 30000,
+      bootstrapAnswerTimeoutMs: 1000,
       tls: null,
       upstreamTls: null,
       sni: null
@@ -43,7 +46,7 @@ t.test('defaults from flags only', async t => {
 })
 
 t.test('a full file, with flags overlaying it', async t => {
-  const file = parseYamlSubset(`
+  const { value: file } = parseConfigFile(`
 workers: 4
 admin: 127.0.0.1:9901
 logLevel: debug
@@ -80,7 +83,7 @@ t.test('comma-separated upstream and broker port base flag', async t => {
 })
 
 t.test('collects every error, naming file, key path and what is allowed', async t => {
-  const file = parseYamlSubset(`
+  const parsed = parseConfigFile(`
 workers: 0
 colour: blue
 logLevel: loud
@@ -93,17 +96,17 @@ brokerMode:
   apiKeysDenied: [NoSuchApi]
   maxFrameSize: 12
 `, 'k.yaml')
-  const errors = errorsOf(() => resolveConfig({ source: 'k.yaml', file }))
+  const errors = errorsOf(() => resolveConfig({ source: 'k.yaml', file: parsed.value, locate: parsed.locate }))
   const expect: RegExp[] = [
-    /^k\.yaml: workers: got number 0, allowed: an integer from 1 to 256$/,
-    /^k\.yaml: colour: unknown key; allowed keys here: workers, admin, /,
-    /^k\.yaml: logLevel: got string "loud", allowed: fatal, error, warn, info, debug, trace$/,
-    /^k\.yaml: brokerMode\.listen: expected HOST:PORT; got string "nohost", allowed: HOST:PORT$/,
-    /^k\.yaml: brokerMode\.upstream: '127\.0\.0\.1:99999': port 99999 is outside 1\.\.65535/,
-    /^k\.yaml: brokerMode\.brokerPorts\.base: got number 70000, allowed: an integer from 1 to 65535$/,
-    /^k\.yaml: brokerMode\.brokerPorts\.bogus: unknown key; allowed keys here: base, ports$/,
-    /^k\.yaml: brokerMode\.apiKeysDenied: 'NoSuchApi' is not a Kafka API key/,
-    /^k\.yaml: brokerMode\.maxFrameSize: got number 12, allowed: an integer from 1024 to 2147483647$/
+    /^k\.yaml:2:10: workers: got number 0, allowed: an integer from 1 to 256$/,
+    /^k\.yaml:3:1: colour: unknown key; allowed keys here: workers, admin, /,
+    /^k\.yaml:4:11: logLevel: got string "loud", allowed: fatal, error, warn, info, debug, trace$/,
+    /^k\.yaml:6:11: brokerMode\.listen: expected HOST:PORT; got string "nohost", allowed: HOST:PORT$/,
+    /^k\.yaml:7:13: brokerMode\.upstream: '127\.0\.0\.1:99999': port 99999 is outside 1\.\.65535/,
+    /^k\.yaml:9:11: brokerMode\.brokerPorts\.base: got number 70000, allowed: an integer from 1 to 65535$/,
+    /^k\.yaml:10:5: brokerMode\.brokerPorts\.bogus: unknown key; allowed keys here: base, ports$/,
+    /^k\.yaml:11:18: brokerMode\.apiKeysDenied: 'NoSuchApi' is not a Kafka API key/,
+    /^k\.yaml:12:17: brokerMode\.maxFrameSize: got number 12, allowed: an integer from 1024 to 2147483647$/
   ]
   t.equal(errors.length, expect.length, errors.join('\n'))
   for (const re of expect) t.ok(errors.some(e => re.test(e)), String(re))
@@ -217,7 +220,7 @@ t.test('secrets are redacted at any depth, api key lists are not', async t => {
 t.test('docs/configuration.md carries the generated key table', async t => {
   const docPath = fileURLToPath(new URL('../../../../docs/configuration.md', import.meta.url))
   const doc = readFileSync(docPath, 'utf8')
-  const start = '<!-- config-keys:start (generated from config-schema.ts; KPROXY_UPDATE_DOCS=1 to rewrite) -->\n'
+  const start = '<!-- config-keys:start (generated from the config schema; KPROXY_UPDATE_DOCS=1 to rewrite) -->\n'
   const end = '<!-- config-keys:end -->'
   const i = doc.indexOf(start)
   const j = doc.indexOf(end)

@@ -2,6 +2,7 @@
 // they cross the thread boundary by structured clone.
 import type { ProxyConfig } from '@kproxy/core/config/proxy-config'
 import type { MetricsSnapshot } from '@kproxy/core/metrics/metrics-registry'
+import type { KproxyCode } from '@kproxy/core/errors/error-codes'
 
 export type LogLevel = ProxyConfig['logLevel']
 
@@ -36,7 +37,7 @@ export type FromWorker =
   // a standby thread (workerId null) has loaded its modules
   | { type: 'standby' }
   // start-up failed (e.g. a port could not be bound); the worker exits after sending it
-  | { type: 'fatal', code: string, message: string }
+  | { type: 'fatal', code: KproxyCode, message: string }
   | { type: 'snapshot', requestId: number, snapshot: MetricsSnapshot }
   | { type: 'status', requestId: number, status: WorkerStatus }
   | { type: 'broker-discovered', nodeId: number, port: number, upstreamHost: string, upstreamPort: number }

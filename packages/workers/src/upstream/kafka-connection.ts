@@ -19,7 +19,8 @@ import { FrameReader, framePrefix, frameToBuffer, frameHead } from '@kproxy/core
 import type { Frame } from '@kproxy/core/protocol/frame-reader'
 import { decodeResponse, encodeRequest } from '@kproxy/core/protocol/codec'
 import type { ResponseHeader } from '@kproxy/core/protocol/headers'
-import { KproxyError } from '@kproxy/core/kproxy-error'
+import { isKproxyError, KproxyError } from '@kproxy/core/kproxy-error'
+import type { KproxyCode } from '@kproxy/core/kproxy-error'
 import type { TlsFailureReason } from '@kproxy/core/tls/handshake-failure'
 import type { UpstreamDialer } from '../net/upstream-dialer.ts'
 import { WriteBatch } from '../net/write-batch.ts'
@@ -43,7 +44,7 @@ export interface ConnectionListener {
 // Why a connection ended. `phase` tells a failed dial from a broken connection.
 export interface UpstreamFailure {
   readonly phase: 'connect' | 'open'
-  readonly code: string
+  readonly code: KproxyCode
   readonly message: string
   // the TLS handshake failed (phase 'connect')
   readonly tls: TlsFailureReason | null
@@ -237,7 +238,7 @@ export class KafkaConnection implements ResponseTarget {
     try {
       this.#reader.push(chunk)
     } catch (err) {
-      this.#failed({ phase: 'open', code: (err as { code?: string }).code ?? 'KPROXY_ERR_INTERNAL', message: `while handling a response from ${this.name}: ${(err as Error).message}`, tls: null, ownLimit: false })
+      this.#failed({ phase: 'open', code: isKproxyError(err) ? err.code : 'KPROXY_ERR_INTERNAL', message: `while handling a response from ${this.name}: ${(err as Error).message}`, tls: null, ownLimit: false })
       return
     }
     const touched = this.#touched

@@ -1,0 +1,368 @@
+// Every stable code kproxy reports to a user (KPROXY_ERR_* for errors, KPROXY_WARN_* for
+// warnings): what it means and what to do. The sentence itself stays where the error is raised
+// (it carries the values of the moment); this registry is what docs/errors.md is generated from
+// (`node scripts/error-codes-doc.ts`), and `--check` fails when the source uses a code that is not
+// here or a code here is used nowhere. KproxyError accepts only these codes (KproxyCode).
+
+export interface ErrorCodeSpec {
+  // What happened, in a few words.
+  readonly gist: string
+  // What the user can do about it.
+  readonly action: string
+}
+
+export const ERROR_CODES = {
+  // configuration and command line
+  KPROXY_ERR_CONFIG: {
+    gist: 'The config file or a command-line flag is invalid (every problem is listed with file:line:column, key path and what is allowed).',
+    action: 'Fix each listed problem; `kproxy check-config FILE` checks a file without starting anything (docs/configuration.md).'
+  },
+  KPROXY_ERR_USAGE: {
+    gist: 'A command got an argument it does not know.',
+    action: 'Use the arguments the message lists.'
+  },
+  // admin API and process supervision
+  KPROXY_ERR_ADMIN: {
+    gist: 'An admin API request failed inside kproxy.',
+    action: 'The request gets HTTP 500; the log line has the cause. Report it if it repeats.'
+  },
+  KPROXY_ERR_ADMIN_LISTEN: {
+    gist: 'The admin HTTP server cannot listen on its address.',
+    action: 'Free the port or choose another `admin` address.'
+  },
+  KPROXY_ERR_WORKER_START: {
+    gist: 'A worker thread failed while starting.',
+    action: 'Read the cause in the message (a listen error, a bad TLS file); kproxy exits so nothing half-started serves.'
+  },
+  KPROXY_ERR_WORKER_CRASH: {
+    gist: 'A worker thread crashed with an uncaught error.',
+    action: 'kproxy replaces it at once; report the logged error, it is a bug.'
+  },
+  KPROXY_ERR_WORKER_EXIT: {
+    gist: 'A worker thread exited unexpectedly.',
+    action: 'kproxy restarts it (with a back-off); look for the crash or memory limit in the log before it.'
+  },
+  KPROXY_ERR_DRAIN_TIMEOUT: {
+    gist: 'Requests were still in flight when the shutdown timeout ran out.',
+    action: 'Raise `shutdownTimeoutMs` if clients need longer to finish (long polls, large fetches).'
+  },
+  KPROXY_ERR_LISTEN: {
+    gist: 'A listener cannot bind its address or port.',
+    action: 'Free the port (another kproxy, a broker) or change `listen` / `brokerPorts`.'
+  },
+  KPROXY_ERR_INTERNAL: {
+    gist: 'An unexpected error in the proxy pipeline; only the connection it happened on is closed.',
+    action: 'Report it with the logged stack; it is a bug.'
+  },
+  // connections, frames and the Kafka protocol
+  KPROXY_ERR_CLIENT_SOCKET: {
+    gist: 'A client connection failed at socket level (reset, broken pipe).',
+    action: 'Usually the client went away; nothing to do unless it is frequent (check the network).'
+  },
+  KPROXY_ERR_TOO_MANY_OPEN_FILES: {
+    gist: 'No file descriptor left for an upstream connection.',
+    action: 'Raise kproxy\'s open-files limit (ulimit -n, systemd LimitNOFILE); each client connection needs two.'
+  },
+  KPROXY_ERR_FRAME_TOO_LARGE: {
+    gist: 'A peer announced a frame larger than `maxFrameSize`; its connection is closed.',
+    action: 'Raise `brokerMode.maxFrameSize` if such large messages are expected.'
+  },
+  KPROXY_ERR_FRAME_INVALID_SIZE: {
+    gist: 'A peer announced a frame size no Kafka message can have.',
+    action: 'The peer does not speak the Kafka protocol (TLS to a plaintext port, HTTP); point it at the right port.'
+  },
+  KPROXY_ERR_FRAME_TRUNCATED: {
+    gist: 'A connection closed in the middle of a frame.',
+    action: 'Check the peer\'s logs; it stopped mid-message.'
+  },
+  KPROXY_ERR_DECODE: {
+    gist: 'A Kafka message could not be decoded (malformed, or not what its API key and version say).',
+    action: 'The connection is closed; check the client version, or report the frame if the client is a known one.'
+  },
+  KPROXY_ERR_ENCODE: {
+    gist: 'A Kafka message could not be encoded.',
+    action: 'Report it; it is a bug in kproxy or in a filter that built the message.'
+  },
+  KPROXY_ERR_UNKNOWN_API: {
+    gist: 'A request uses an API key kproxy\'s protocol definitions do not have.',
+    action: 'The client is newer than kproxy or is not speaking Kafka; pin the client or upgrade kproxy.'
+  },
+  KPROXY_ERR_UNSUPPORTED_VERSION: {
+    gist: 'A request uses a version of an API that kproxy cannot decode.',
+    action: 'Pin the client to a version in the range the message names.'
+  },
+  KPROXY_ERR_DENIED_NO_RESPONSE: {
+    gist: 'A request that kproxy answers with an error (the API key policy, a filter) has no error field to answer with, so its connection is closed.',
+    action: 'Allow that API (`apiKeysAllowed` / `apiKeysDenied`), or let the filter pass it, if clients need it.'
+  },
+  // filters (docs/filters.md)
+  KPROXY_ERR_FILTER_CONFIG: {
+    gist: 'A filter entry of the config names no filter kproxy has, or the filter refuses its `config:` block.',
+    action: 'Fix the entry the message names (file, key, filter); `kproxy check-config FILE` checks it without starting.'
+  },
+  KPROXY_ERR_FILTER_MODULE: {
+    gist: 'A filter module cannot be loaded, or does not export a filter.',
+    action: 'Check the path (relative to the config file) and that the module exports `default` (or `filter`) with a name and create(config, env).'
+  },
+  KPROXY_ERR_FILTER_CREATE: {
+    gist: "A filter's create() threw or returned something that is not a filter.",
+    action: "Fix the filter module; the worker (or the reload) does not start with it."
+  },
+  KPROXY_ERR_FILTER_API: {
+    gist: 'A filter used the filter API in a way it does not allow (e.g. read a request body in onResponse that was never read in onRequest).',
+    action: 'Declare the interest the message names in the filter.'
+  },
+  KPROXY_ERR_FILTER_FAILED: {
+    gist: 'A filter threw, returned something invalid or rejected its promise; only that request got an error response.',
+    action: 'Fix the filter named in the log line; kproxy answered the request with UNKNOWN_SERVER_ERROR.'
+  },
+  KPROXY_ERR_FILTER_TIMEOUT: {
+    gist: 'A filter held a request or response longer than `brokerMode.filterHoldTimeoutMs`.',
+    action: 'The request got REQUEST_TIMED_OUT; make the filter settle its promise, or raise the timeout.'
+  },
+  KPROXY_ERR_FILTER_FAILING: {
+    gist: 'A filter failed several times on one connection, so kproxy closed that connection.',
+    action: 'Fix the filter named in the log line; other connections carry on.'
+  },
+  KPROXY_ERR_FILTER_CLOSED: {
+    gist: 'A filter closed the connection on purpose (e.g. faultInjection with close: true).',
+    action: 'Nothing, if that was intended; otherwise check the filter and its config.'
+  },
+  KPROXY_ERR_RECORD_BATCH: {
+    gist: 'A record batch is malformed or its compressed records are corrupt.',
+    action: 'The producer or the stored batch is damaged; check the producer and the broker\'s log segment.'
+  },
+  KPROXY_ERR_RECORD_BATCH_CRC: {
+    gist: 'A record batch fails its CRC-32C check.',
+    action: 'The data was corrupted in transit or on disk; check the network path and the broker\'s disks.'
+  },
+  KPROXY_ERR_RECORD_BATCH_TOO_LARGE: {
+    gist: 'Compressed records expand beyond the decompression limit.',
+    action: 'Raise the limit if such batches are expected; otherwise the batch is hostile or corrupt.'
+  },
+  KPROXY_ERR_UNSUPPORTED_COMPRESSION: {
+    gist: 'Records use a compression codec kproxy cannot read or write here.',
+    action: 'Use one of the codecs the message lists.'
+  },
+  // broker mode and the upstream cluster
+  KPROXY_ERR_BROKER_PORT_UNMAPPED: {
+    gist: 'A response names an upstream broker that has no local port.',
+    action: 'Add the broker to `brokerMode.brokerPorts.ports` (or use `base`) so clients can reach it through kproxy.'
+  },
+  KPROXY_ERR_UNKNOWN_BROKER: {
+    gist: 'A client connected to the port of a broker the upstream cluster no longer lists.',
+    action: 'The broker left the cluster or the upstream is unreachable; clients recover after their next Metadata.'
+  },
+  KPROXY_ERR_UPSTREAM_CONNECT: {
+    gist: 'kproxy cannot reach an upstream broker.',
+    action: 'Check that Kafka runs and that `brokerMode.upstream` points at it.'
+  },
+  KPROXY_ERR_UPSTREAM_CLOSED: {
+    gist: 'An upstream broker closed the connection with requests in flight.',
+    action: 'Look at the broker\'s log (restart, request too large, authentication); the client retries.'
+  },
+  KPROXY_ERR_UPSTREAM_SOCKET: {
+    gist: 'An upstream connection failed at socket level.',
+    action: 'Check the network to the brokers.'
+  },
+  KPROXY_ERR_UPSTREAM_PROTOCOL: {
+    gist: 'An upstream broker answered out of order.',
+    action: 'The upstream is not a Kafka broker or is broken; check what `brokerMode.upstream` points at.'
+  },
+  KPROXY_ERR_UPSTREAM_TLS: {
+    gist: 'The TLS handshake with an upstream broker failed.',
+    action: 'Check `brokerMode.upstreamTls` (CA, client certificate, serverName) against the broker\'s certificate.'
+  },
+  KPROXY_ERR_UPSTREAM_AUTH_REQUIRED: {
+    gist: 'The upstream requires SASL before Metadata, so kproxy cannot learn the brokers by itself.',
+    action: 'Nothing to do: kproxy learns the brokers from its clients\' authenticated Metadata responses.'
+  },
+  KPROXY_WARN_BROKER_PORT_CLOSED: {
+    gist: 'An upstream broker refuses connections, so its local port stops listening until it is back.',
+    action: 'Clients are refused as by the broker itself; bring the broker back or let clients fail over.'
+  },
+  KPROXY_WARN_SASL_V0_PASSTHROUGH: {
+    gist: 'A client used SaslHandshake v0, so its connection became an opaque byte relay (no policy, no address rewriting).',
+    action: 'Use a client that sends SaslHandshake v1 (every client of the last years does).'
+  },
+  // TLS
+  KPROXY_ERR_TLS_FILE: {
+    gist: 'A TLS file named in the config cannot be read or used.',
+    action: 'Check the path, that kproxy may read it, and that it holds what the key says (certificate, key, CA).'
+  },
+  KPROXY_ERR_TLS_HANDSHAKE: {
+    gist: 'A client\'s TLS handshake was refused (the reason is in tls_handshake_failures).',
+    action: 'See docs/tls.md, "Refusals", for each reason and its fix.'
+  },
+  KPROXY_ERR_TLS_UNKNOWN_SNI: {
+    gist: 'SNI routing: the server name a client asked for is neither the bootstrap nor a broker name.',
+    action: 'Configure the client with the bootstrap name (`brokerMode.sni.bootstrapName`).'
+  },
+  KPROXY_ERR_PRINCIPAL_RULE: {
+    gist: 'A principal mapping rule is invalid.',
+    action: 'Write it as RULE:regex/replacement/[LU], SAN:regex/replacement/[LU] or DEFAULT (docs/tls.md).'
+  },
+  // certificates
+  KPROXY_ERR_CERT_CA: {
+    gist: 'The CA certificate or key is not a readable RSA PEM.',
+    action: 'Pass the CA made by `kproxy certs init`, or an RSA CA in PEM.'
+  },
+  KPROXY_ERR_CERT_KEY_SIZE: {
+    gist: 'An RSA key size is not supported.',
+    action: 'Use one of the sizes the message lists.'
+  },
+  KPROXY_ERR_CERT_OPTIONS: {
+    gist: 'A certificate request is incomplete.',
+    action: 'Give the certificate a non-empty name.'
+  },
+  KPROXY_ERR_CERT_SAN: {
+    gist: 'A subject alternative name is not valid.',
+    action: 'Write it as DNS:host.name, IP:address or URI:scheme:rest.'
+  },
+  KPROXY_ERR_CERTS_CA_EXPIRED: {
+    gist: 'The CA certificate has expired.',
+    action: 'Make a new CA with `kproxy certs init` and reissue the certificates.'
+  },
+  KPROXY_ERR_CERTS_CA_KEY: {
+    gist: 'The CA key is not an RSA key.',
+    action: 'Use an RSA CA (kproxy signs with RSA CA keys only).'
+  },
+  KPROXY_ERR_CERTS_CA_MISSING: {
+    gist: 'There is no CA certificate or key in the given directory.',
+    action: 'Create a CA with `kproxy certs init`.'
+  },
+  KPROXY_ERR_CERTS_CA_UNREADABLE: {
+    gist: 'The CA certificate is not a PEM certificate.',
+    action: 'Pass a directory made by `kproxy certs init`.'
+  },
+  KPROXY_ERR_CERTS_NOT_CA: {
+    gist: 'The given certificate is not a CA certificate.',
+    action: 'Pass a directory made by `kproxy certs init` (its certificate has CA:true).'
+  },
+  KPROXY_ERR_CERTS_DAYS: {
+    gist: '--days is not a whole number of days in range.',
+    action: 'Give a whole number of days in the range the message names.'
+  },
+  KPROXY_ERR_CERTS_KEY_SIZE: {
+    gist: '--key-size is not a supported RSA key size.',
+    action: 'Use one of the sizes the message lists.'
+  },
+  KPROXY_ERR_CERTS_NAME: {
+    gist: 'No certificate name was given.',
+    action: 'Give at least one certificate name.'
+  },
+  KPROXY_ERR_CERTS_SAN: {
+    gist: 'A subject alternative name on the command line is not valid.',
+    action: 'Write DNS:host.name or IP:address, several separated by commas.'
+  },
+  KPROXY_ERR_CERTS_USAGE: {
+    gist: 'A certificate was asked for neither server nor client use.',
+    action: 'Pass --server, --client or both.'
+  },
+  KPROXY_ERR_CERTS_EXISTS: {
+    gist: 'An output file already exists.',
+    action: 'Pass --force to overwrite it, or choose another directory.'
+  },
+  KPROXY_ERR_CERTS_WRITE: {
+    gist: 'The certificate files cannot be written.',
+    action: 'Check the output directory exists and is writable; the message says what was written.'
+  },
+  KPROXY_ERR_CERTS_ISSUE: {
+    gist: 'Issuing a certificate failed in a worker thread.',
+    action: 'Read the cause in the message; report it if it is not about your input.'
+  },
+  // the real-Kafka sandbox and the code generator
+  KPROXY_ERR_SANDBOX_OPTIONS: {
+    gist: 'A sandbox option is out of range.',
+    action: 'Use the values the message names (a sandbox has 1 or 3 brokers).'
+  },
+  KPROXY_ERR_SANDBOX_START: {
+    gist: 'A sandbox Kafka node or kproxy process failed to start.',
+    action: 'Read the log tail in the message (ports in use, Java too old).'
+  },
+  KPROXY_ERR_SANDBOX_STATE: {
+    gist: 'A sandbox command does not fit the sandbox\'s state (no such broker, not running).',
+    action: 'Use a broker id the sandbox has (1, or 1 to 3).'
+  },
+  KPROXY_ERR_SANDBOX_TIMEOUT: {
+    gist: 'A sandbox node or process did not become ready in time.',
+    action: 'Read the log tail in the message; the machine may be too loaded.'
+  },
+  KPROXY_ERR_JAVA_MISSING: {
+    gist: 'No Java runtime found for the sandbox.',
+    action: 'Install Java 17 or newer (the message says how).'
+  },
+  KPROXY_ERR_MAVEN_MISSING: {
+    gist: 'Maven is needed once to download the Kafka jars.',
+    action: 'Install Maven (apt-get install maven) and retry.'
+  },
+  KPROXY_ERR_KAFKA_MISSING: {
+    gist: 'The pinned Kafka jars are not in the cache.',
+    action: 'Run `kproxy sandbox fetch` (the message names the command).'
+  },
+  KPROXY_ERR_KAFKA_DOWNLOAD: {
+    gist: 'Downloading the Kafka jars with Maven failed.',
+    action: 'Read Maven\'s error in the message (network, repository) and retry.'
+  },
+  KPROXY_ERR_KAFKA_CHECKSUM: {
+    gist: 'The Kafka jars do not match the lock file\'s checksums.',
+    action: 'Delete the cache directory the message names and fetch again.'
+  },
+  KPROXY_ERR_KAFKA_JAR_MISSING: {
+    gist: 'The kafka-clients jar the code generator reads does not exist.',
+    action: 'Fetch the Kafka jars first (the message names the command).'
+  },
+  KPROXY_ERR_JAR: {
+    gist: 'A jar file cannot be read.',
+    action: 'Delete it and fetch it again (the message names the command).'
+  },
+  KPROXY_ERR_GENERATOR: {
+    gist: 'The protocol code generator met message definitions it does not understand.',
+    action: 'Check that the jar is the pinned kafka-clients release; report it if it is.'
+  },
+  // benchmarks
+  KPROXY_ERR_BENCH_USAGE: {
+    gist: 'A bench option or combination is not valid.',
+    action: 'Follow the message; `kproxy bench --help` lists the options.'
+  },
+  KPROXY_ERR_BENCH_CONNECT: {
+    gist: 'The benchmark cannot connect to its target.',
+    action: 'Check that the target is running at the address given.'
+  },
+  KPROXY_ERR_BENCH_CONNECTION: {
+    gist: 'A benchmark connection failed during the run.',
+    action: 'Check the target\'s log; the run is invalid.'
+  },
+  KPROXY_ERR_BENCH_CONNECTIONS: {
+    gist: 'Opening many benchmark connections failed, most likely at the target\'s open-files limit.',
+    action: 'Raise the target\'s open-files limit or lower --count.'
+  },
+  KPROXY_ERR_BENCH_PROTOCOL: {
+    gist: 'The benchmark target sent a response to no request.',
+    action: 'The target is broken or not Kafka; check what the benchmark points at.'
+  },
+  KPROXY_ERR_BENCH_RUN: {
+    gist: 'A load-generator thread exited without a result.',
+    action: 'Read the error logged before it and rerun.'
+  },
+  KPROXY_ERR_BENCH_SETUP: {
+    gist: 'Preparing the benchmark (topics, target processes) failed.',
+    action: 'Read the cause in the message.'
+  },
+  KPROXY_ERR_BENCH_TARGET: {
+    gist: 'A benchmark target (a peer proxy, Java) is not available.',
+    action: 'Install what the message names (`pnpm bench:peers`) or leave that target out.'
+  },
+  KPROXY_ERR_BENCH_TIMEOUT: {
+    gist: 'The benchmark target did not answer in time.',
+    action: 'Check the target; raise the timeout if it is just slow.'
+  }
+} as const satisfies Record<string, ErrorCodeSpec>
+
+export type KproxyCode = keyof typeof ERROR_CODES
+export type KproxyErrorCode = Extract<KproxyCode, `KPROXY_ERR_${string}`>
+export type KproxyWarnCode = Extract<KproxyCode, `KPROXY_WARN_${string}`>
+
+export function isKproxyCode (code: string): code is KproxyCode {
+  return Object.hasOwn(ERROR_CODES, code)
+}
