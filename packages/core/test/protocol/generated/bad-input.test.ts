@@ -87,12 +87,11 @@ t.test('malformed input to every API only produces KPROXY_ERR_DECODE', async t =
   t.ok(out.rejected > 10000, `${out.rejected} inputs were rejected with a KproxyError naming the offset (${out.ok} happened to decode)`)
 })
 
-t.test('a claimed count of 2^31-1 in a short frame fails fast without allocating', async t => {
+t.test('a claimed count of 2^31-1 in a short frame fails without allocating', async t => {
   // MetadataRequest v1: Topics is an int32-counted array
   const frame = Buffer.alloc(20)
   frame.writeInt32BE(0x7fffffff, 0)
   const before = process.memoryUsage().arrayBuffers
-  const started = process.hrtime.bigint()
   t.throws(() => decodeMetadataRequest(new Reader(frame), 1), { code: 'KPROXY_ERR_DECODE', message: /claims 2147483647 elements but only 16 bytes remain at offset 0/ })
   // v12 (flexible): compact count 2^32-2 as an unsigned varint
   const compact = Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0, 0])
@@ -100,8 +99,6 @@ t.test('a claimed count of 2^31-1 in a short frame fails fast without allocating
   // a string and a bytes field claiming more than there is
   const produce = Buffer.from([0xff, 0xff, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0x7f, 0xff])
   t.throws(() => decodeProduceRequest(new Reader(produce), 3), { code: 'KPROXY_ERR_DECODE' })
-  const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6
-  t.ok(elapsedMs < 50, `failed in ${elapsedMs.toFixed(2)} ms`)
   t.ok(process.memoryUsage().arrayBuffers - before < 1024 * 1024, 'no large buffer was allocated')
 })
 
