@@ -170,13 +170,16 @@ export function parseMessage (raw: unknown, file: string): MessageSpec {
         entityType: typeof rf.entityType === 'string' ? rf.entityType : null
       }
       if (rf.tag !== undefined) {
-        if (typeof rf.tag !== 'number' || !Number.isInteger(rf.tag) || rf.tag < 0) specError(at, 'tag is not a non-negative integer')
+        // Kafka's generator reads definitions with Jackson, which also takes a quoted number
+        // (3.9's BrokerHeartbeatRequest has "tag": "0").
+        const tag = typeof rf.tag === 'string' && /^\d+$/.test(rf.tag) ? Number(rf.tag) : rf.tag
+        if (typeof tag !== 'number' || !Number.isInteger(tag) || tag < 0) specError(at, 'tag is not a non-negative integer')
         const tagged = parseVersions(rf.taggedVersions, `${at} taggedVersions`)
         if (tagged.lo !== versions.lo || tagged.hi !== versions.hi) specError(at, 'taggedVersions differ from versions')
         if (!contains(spec.flexibleVersions, tagged)) specError(at, 'tagged outside the flexible versions')
-        if (tags.has(rf.tag)) specError(at, `tag ${rf.tag} used twice`)
-        tags.add(rf.tag)
-        f.tag = rf.tag
+        if (tags.has(tag)) specError(at, `tag ${tag} used twice`)
+        tags.add(tag)
+        f.tag = tag
       } else if (rf.taggedVersions !== undefined) {
         specError(at, 'taggedVersions without tag')
       }
