@@ -50,6 +50,11 @@ public class LegacyRecords {
         return HEX.formatHex(a);
     }
 
+    // an empty hex argument is dropped by split(" ")
+    static String arg(String[] p, int i) {
+        return p.length > i ? p[i] : "";
+    }
+
     static Compression codec(String id) {
         return Compression.of(CompressionType.forId(Integer.parseInt(id))).build();
     }
@@ -89,7 +94,7 @@ public class LegacyRecords {
     }
 
     static String decompress(String[] p) throws Exception {
-        try (InputStream in = codec(p[1]).wrapForInput(ByteBuffer.wrap(HEX.parseHex(p[3])), Byte.parseByte(p[2]), BufferSupplier.NO_CACHING)) {
+        try (InputStream in = codec(p[1]).wrapForInput(ByteBuffer.wrap(HEX.parseHex(arg(p, 3))), Byte.parseByte(p[2]), BufferSupplier.NO_CACHING)) {
             return HEX.formatHex(in.readAllBytes());
         }
     }
@@ -97,7 +102,7 @@ public class LegacyRecords {
     static String compress(String[] p) throws Exception {
         ByteBufferOutputStream sink = new ByteBufferOutputStream(1024);
         try (OutputStream out = codec(p[1]).wrapForOutput(sink, Byte.parseByte(p[2]))) {
-            out.write(HEX.parseHex(p[3]));
+            out.write(HEX.parseHex(arg(p, 3)));
         }
         ByteBuffer b = sink.buffer();
         b.flip();
