@@ -70,3 +70,11 @@ t.test('bridged versions: the codecs decode them, the supported ranges stay thos
   const broker = API_TABLE.filter(a => a.minVersion >= 0).map(a => ({ apiKey: a.apiKey, minVersion: 0, maxVersion: a.maxVersion }))
   t.equal(intersectVersions(broker).find(v => v.apiKey === ApiKey.Produce)?.minVersion, 3)
 })
+
+t.test('docs/version-bridge.md shows exactly the bridged versions of the generated table', async t => {
+  const { readFileSync } = await import('node:fs')
+  const doc = readFileSync(new URL('../../../../docs/version-bridge.md', import.meta.url), 'utf8')
+  const rows = [...doc.matchAll(/^\| (\w+) \| (\d+) \| (\d+)-(\d+) \| (\d+)(?:-(\d+))? \|$/gm)]
+    .map(m => [m[1], Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? m[5])])
+  t.same(rows, BRIDGED_APIS.map(b => [b.name, b.apiKey, b.minVersion, b.maxVersion, b.bridgedMinVersion, b.bridgedMaxVersion]))
+})
