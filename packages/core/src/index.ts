@@ -25,17 +25,19 @@ export type { KafkaRecord, RecordHeader, DecodeRecordsOptions, DecodedBatch, Con
 export { encodeRecordBatch } from './protocol/record-batch-encode.ts'
 export type { RecordBatchInput, RecordInput, RecordHeaderInput } from './protocol/record-batch-encode.ts'
 export {
-  chunksLength, decodeRequest, decodeResponse, encodeRequest, encodeResponse, getApi, hasApi, rewriteResponse, supportedApi,
+  chunksLength, decodableApi, decodeRequest, decodeResponse, encodeRequest, encodeResponse, getApi, hasApi, rewriteResponse, supportedApi,
   ErrorCode, errorByCode, errorByName, KAFKA_ERRORS
 } from './protocol/codec.ts'
-export type { ApiKeyNumber, DecodedRequest, DecodedResponse, KafkaErrorInfo } from './protocol/codec.ts'
+export type { ApiKeyNumber, DecodedRequest, DecodedResponse, KafkaErrorInfo, VersionScope } from './protocol/codec.ts'
 export {
   peekRequestHeader, readRequestHeader, readResponseHeader, requestHeaderVersion, responseHeaderVersion, writeRequestHeader,
   writeResponseHeader
 } from './protocol/headers.ts'
 export type { PeekedRequestHeader, ReadRequestHeader, RequestHeader, ResponseHeader } from './protocol/headers.ts'
-export { API_TABLE, ApiKey, apiByKey, apiByName, intersectVersions, supportedVersions } from './protocol/api-keys.ts'
-export type { ApiSpec, RequestBodies, ResponseBodies, VersionRange } from './protocol/api-keys.ts'
+export {
+  API_TABLE, ApiKey, apiByKey, apiByName, BRIDGED_APIS, BRIDGED_FROM_KAFKA_VERSION, decodableVersions, intersectVersions, supportedVersions
+} from './protocol/api-keys.ts'
+export type { ApiSpec, BridgedApi, RequestBodies, ResponseBodies, VersionRange } from './protocol/api-keys.ts'
 export { Reader, ZERO_UUID, EMPTY_BUFFER } from './protocol/primitives/reader.ts'
 export type { TaggedField } from './protocol/primitives/reader.ts'
 export { Writer } from './protocol/primitives/writer.ts'

@@ -5,3 +5,10 @@
 // kafka_2.13:4.4.0 is published but depends on kafka-tools-api:4.4.0, which is not.
 export const KAFKA_VERSION = '4.3.1'
 export const KAFKA_SCALA_VERSION = '2.13'
+
+// The last Kafka 3.x release. Kafka 4 dropped the protocol versions that older clients use
+// (KIP-896); kproxy's codecs also cover the versions this release had and KAFKA_VERSION dropped,
+// so that the version bridge can decode them. Its kafka-clients jar is fetched and verified like
+// the broker's jars (packages/cli/src/sandbox/kafka-3.9.2.lock.json). 3.9.2 is the newest 3.9.x
+// on Maven Central.
+export const BRIDGE_KAFKA_VERSION = '3.9.2'

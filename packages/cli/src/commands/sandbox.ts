@@ -15,9 +15,11 @@ const usage = `Usage: kproxy sandbox <up|classpath|fetch|lock> [options]
                                             clientBootstrap and proxies (logs in DIR/proxies/)
      --proxy-workers N                      worker threads of each kproxy (default 1)
   classpath                                 print the Java classpath of the pinned Kafka
-  fetch                                     download (once) and verify the pinned Kafka jars
+  fetch                                     download (once) and verify the pinned Kafka jars, and
+                                            the kafka-clients jar of the last 3.x release (its
+                                            message definitions give the codecs the old versions)
   lock                                      maintainers: re-resolve the jars with Maven and rewrite
-                                            the checksum lock file`
+                                            the checksum lock files`
 
 function usageError (message: string): number {
   process.stderr.write(`kproxy sandbox: ${message}\n\n${usage}\n`)
@@ -127,20 +129,25 @@ async function classpath (): Promise<number> {
 }
 
 async function fetch (): Promise<number> {
-  const { ensureKafkaJars } = await import('../sandbox/jars.ts')
+  const { ensureKafkaJars, readLock } = await import('../sandbox/jars.ts')
+  const { BRIDGE_KAFKA_VERSION } = await import('@kproxy/core/kafka-release')
   const jars = await ensureKafkaJars({ log: progress })
-  progress(`kproxy: ${jars.jars.length} verified jars`)
+  const bridge = await ensureKafkaJars({ log: progress, lock: readLock(BRIDGE_KAFKA_VERSION) })
+  progress(`kproxy: ${jars.jars.length} verified jars, and ${bridge.jars.length} of kafka-clients ${BRIDGE_KAFKA_VERSION} in ${bridge.libDir}`)
   process.stdout.write(jars.libDir + '\n')
   return 0
 }
 
 async function lock (): Promise<number> {
-  const { createLock, writeLock } = await import('../sandbox/jars.ts')
+  const { BRIDGE_KAFKA_ARTIFACTS, createLock, writeLock } = await import('../sandbox/jars.ts')
+  const { BRIDGE_KAFKA_VERSION } = await import('@kproxy/core/kafka-release')
   progress('kproxy: resolving the Kafka classpath with Maven')
-  const created = await createLock()
-  const path = await writeLock(created)
-  progress(`kproxy: ${Object.keys(created.jars).length} jars locked`)
-  process.stdout.write(path + '\n')
+  for (const options of [{}, { artifacts: BRIDGE_KAFKA_ARTIFACTS, kafkaVersion: BRIDGE_KAFKA_VERSION }]) {
+    const created = await createLock(options)
+    const path = await writeLock(created)
+    progress(`kproxy: ${Object.keys(created.jars).length} jars locked`)
+    process.stdout.write(path + '\n')
+  }
   return 0
 }
 

@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:f
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { KAFKA_SCALA_VERSION, KAFKA_VERSION } from '@kproxy/core/kafka-release'
+import { BRIDGE_KAFKA_VERSION, KAFKA_SCALA_VERSION, KAFKA_VERSION } from '@kproxy/core/kafka-release'
 import { KproxyError } from '@kproxy/core'
 
 // The broker, its controller, StorageTool and the command-line tools (perf tests, console
@@ -17,6 +17,14 @@ export const KAFKA_ARTIFACTS: readonly string[] = [
   `org.apache.kafka:kafka_${KAFKA_SCALA_VERSION}:${KAFKA_VERSION}`,
   `org.apache.kafka:kafka-tools:${KAFKA_VERSION}`,
   'org.apache.logging.log4j:log4j-slf4j-impl:2.25.4'
+]
+
+// The last 3.x client library: its message definitions give the codecs the protocol versions
+// Kafka 4 dropped (the generator reads them), and its record classes write the old message
+// formats for the cross-implementation tests. Its dependencies (lz4-java, snappy-java, zstd-jni,
+// slf4j-api) come with it.
+export const BRIDGE_KAFKA_ARTIFACTS: readonly string[] = [
+  `org.apache.kafka:kafka-clients:${BRIDGE_KAFKA_VERSION}`
 ]
 
 // Pinned so that every machine resolves with the same plugin; 2.8 is what Maven 3.8 binds by default.
@@ -261,14 +269,15 @@ function run (command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs
 }
 
 // Maintainer path (`kproxy sandbox lock`): resolve the artifacts afresh and record every jar's checksum.
-export async function createLock (options: { env?: NodeJS.ProcessEnv, artifacts?: readonly string[] } = {}): Promise<KafkaLock> {
+export async function createLock (options: { env?: NodeJS.ProcessEnv, artifacts?: readonly string[], kafkaVersion?: string } = {}): Promise<KafkaLock> {
   const artifacts = [...(options.artifacts ?? KAFKA_ARTIFACTS)]
+  const kafkaVersion = options.kafkaVersion ?? KAFKA_VERSION
   const dir = await mkdtemp(join(tmpdir(), 'kproxy-lock-'))
   try {
     await fetchWithMaven(dir, artifacts, options.env)
     const jars: Record<string, string> = {}
     for (const name of await listJars(dir)) jars[name] = await sha256File(join(dir, name))
-    return { kafkaVersion: KAFKA_VERSION, artifacts, jars }
+    return { kafkaVersion, artifacts, jars }
   } finally {
     await rm(dir, { recursive: true, force: true })
   }

@@ -2,8 +2,8 @@ import t from 'tap'
 import { appendFileSync, chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { KAFKA_VERSION } from '@kproxy/core/kafka-release'
-import { KAFKA_ARTIFACTS, ensureKafkaJars, kafkaHome, kafkaPom, kproxyCacheDir, readLock, verifyJarDir } from '../../src/sandbox/jars.ts'
+import { BRIDGE_KAFKA_VERSION, KAFKA_VERSION } from '@kproxy/core/kafka-release'
+import { BRIDGE_KAFKA_ARTIFACTS, KAFKA_ARTIFACTS, ensureKafkaJars, kafkaHome, kafkaPom, kproxyCacheDir, readLock, verifyJarDir } from '../../src/sandbox/jars.ts'
 import type { KafkaLock } from '../../src/sandbox/jars.ts'
 
 const lock = readLock()
@@ -36,6 +36,19 @@ t.test('the lock pins every jar of the pinned release', async t => {
   for (const required of [`kafka_2.13-${KAFKA_VERSION}.jar`, `kafka-tools-${KAFKA_VERSION}.jar`, `kafka-clients-${KAFKA_VERSION}.jar`, 'log4j-slf4j-impl-2.25.4.jar', 'log4j-core-2.25.4.jar']) {
     t.ok(names.includes(required), required)
   }
+})
+
+t.test('the bridge lock pins kafka-clients of the last 3.x release and its dependencies', async t => {
+  const bridge = readLock(BRIDGE_KAFKA_VERSION)
+  t.equal(bridge.kafkaVersion, BRIDGE_KAFKA_VERSION)
+  t.same(bridge.artifacts, BRIDGE_KAFKA_ARTIFACTS)
+  const names = Object.keys(bridge.jars).sort()
+  t.equal(names[0], `kafka-clients-${BRIDGE_KAFKA_VERSION}.jar`)
+  t.ok(names.some(n => n.startsWith('lz4-java-')) && names.some(n => n.startsWith('snappy-java-')) && names.some(n => n.startsWith('zstd-jni-')))
+  t.ok(Object.values(bridge.jars).every(h => /^[0-9a-f]{64}$/.test(h)))
+  const jars = await ensureKafkaJars({ lock: bridge, log: m => t.comment(m) })
+  t.equal(jars.jars.length, names.length)
+  t.match(jars.libDir, new RegExp(`kafka/${BRIDGE_KAFKA_VERSION.replace(/\./g, '\\.')}/lib$`))
 })
 
 t.test('the generated pom names the artifacts and no repository', async t => {

@@ -95,6 +95,15 @@ export const ERROR_CODES = {
     gist: 'A request that kproxy answers with an error (the API key policy, a filter) has no error field to answer with, so its connection is closed.',
     action: 'Allow that API (`apiKeysAllowed` / `apiKeysDenied`), or let the filter pass it, if clients need it.'
   },
+  // old record formats (the version bridge, docs/version-bridge.md)
+  KPROXY_ERR_MESSAGE_SET: {
+    gist: 'A message set of magic v0/v1 (records of clients older than Kafka 0.11) is malformed: sizes that lie, offsets out of order, nested compression, or more than the decompression limit.',
+    action: 'Only that request fails; the client or the stored data is broken.'
+  },
+  KPROXY_ERR_MESSAGE_SET_CRC: {
+    gist: 'A message of magic v0/v1 does not match its CRC-32.',
+    action: 'Only that request fails; the producer or the network corrupted the message.'
+  },
   // filters (docs/filters.md)
   KPROXY_ERR_FILTER_CONFIG: {
     gist: 'A filter entry of the config names no filter kproxy has, or the filter refuses its `config:` block.',

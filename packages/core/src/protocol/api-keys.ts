@@ -1,9 +1,11 @@
 // Lookups over the generated API table: by key, by name, and the version ranges kproxy can
 // decode (what a proxy may advertise in ApiVersions, intersected with the broker's ranges).
 import { API_TABLE, ApiKey } from './generated/api-table.ts'
+import { BRIDGED_APIS, BRIDGED_FROM_KAFKA_VERSION } from './generated/bridged-versions.ts'
 import type { ApiSpec } from './primitives/message-codec.ts'
 
-export { API_TABLE, ApiKey }
+export { API_TABLE, ApiKey, BRIDGED_APIS, BRIDGED_FROM_KAFKA_VERSION }
+export type { BridgedApi } from './generated/bridged-versions.ts'
 export type { RequestBodies, ResponseBodies } from './generated/api-table.ts'
 export type { ApiSpec }
 
@@ -58,4 +60,14 @@ export function intersectVersions (broker: readonly VersionRange[], includeUnsta
     if (lo <= hi) out.push({ apiKey: b.apiKey, minVersion: lo, maxVersion: hi })
   }
   return out.sort((a, b) => a.apiKey - b.apiKey)
+}
+
+// Per API key, every version kproxy's codecs read and write: the supported range widened down
+// by the bridged versions (what a version bridge may advertise to clients). Unstable latest
+// versions are left out as in supportedVersions().
+export function decodableVersions (includeUnstable = false): VersionRange[] {
+  return supportedVersions(includeUnstable).map(v => {
+    const a = API_TABLE[v.apiKey]
+    return a.bridgedMinVersion < 0 ? v : { apiKey: v.apiKey, minVersion: a.bridgedMinVersion, maxVersion: v.maxVersion }
+  })
 }

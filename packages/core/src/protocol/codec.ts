@@ -3,7 +3,12 @@
 // the size prefix.
 //
 // Decoding never lets anything but a KproxyError escape (KPROXY_ERR_DECODE, _UNKNOWN_API,
-// _UNSUPPORTED_VERSION); encoding fails with KPROXY_ERR_ENCODE. `bytes` and `records` values
+// _UNSUPPORTED_VERSION); encoding fails with KPROXY_ERR_ENCODE.
+//
+// Every function takes a VersionScope last: 'supported' (the default) accepts the versions the
+// pinned Kafka release supports; 'decodable' also the bridged ones, the older versions the last
+// 3.x release had (Produce v0-2, Fetch v0-3, ...; generated/bridged-versions.ts), which only the
+// version bridge should read and write. `bytes` and `records` values
 // decode as subarrays of the payload and large ones are written back by reference, so
 // rewriteResponse() on a Fetch response leaves the record batches where they were.
 import { isKproxyError, KproxyError } from '../kproxy-error.ts'
@@ -16,6 +21,8 @@ import { Reader } from './primitives/reader.ts'
 import { Writer } from './primitives/writer.ts'
 
 export type ApiKeyNumber = keyof RequestBodies & keyof ResponseBodies
+
+export type VersionScope = 'supported' | 'decodable'
 
 // A decoded request; checking `apiKey` narrows `body` to that API's type.
 export type DecodedRequest = {
@@ -40,14 +47,24 @@ export function hasApi (apiKey: number): boolean {
   return API_TABLE[apiKey] !== undefined
 }
 
-// The entry of a key whose version kproxy can decode; KPROXY_ERR_UNSUPPORTED_VERSION otherwise.
-export function supportedApi (apiKey: number, apiVersion: number): ApiSpec {
+// The entry of a key whose version the pinned Kafka release supports (scope 'supported') or
+// kproxy's codecs can read at all (scope 'decodable': bridged versions too);
+// KPROXY_ERR_UNSUPPORTED_VERSION otherwise.
+export function supportedApi (apiKey: number, apiVersion: number, scope: VersionScope = 'supported'): ApiSpec {
   const api = apiOrThrow(apiKey)
-  if (!api.supports(apiVersion)) {
+  if (scope === 'supported' ? !api.supports(apiVersion) : !api.decodes(apiVersion)) {
     const range = api.minVersion < 0 ? 'no versions' : `versions ${api.minVersion}-${api.maxVersion}`
-    throw new KproxyError('KPROXY_ERR_UNSUPPORTED_VERSION', `${api.name} (key ${apiKey}) version ${apiVersion} is not supported: Apache Kafka's protocol as kproxy knows it has ${range}; pin the client to a supported version.`)
+    const bridged = api.bridgedMinVersion < 0
+      ? ''
+      : scope === 'supported' ? ` (${api.bridgedMinVersion}-${api.bridgedMaxVersion} only through the version bridge)` : ` and bridged versions ${api.bridgedMinVersion}-${api.bridgedMaxVersion}`
+    throw new KproxyError('KPROXY_ERR_UNSUPPORTED_VERSION', `${api.name} (key ${apiKey}) version ${apiVersion} is not supported: Apache Kafka's protocol as kproxy knows it has ${range}${bridged}; pin the client to a supported version.`)
   }
   return api
+}
+
+// Shorthand for supportedApi(apiKey, apiVersion, 'decodable').
+export function decodableApi (apiKey: number, apiVersion: number): ApiSpec {
+  return supportedApi(apiKey, apiVersion, 'decodable')
 }
 
 function decodeFailure (err: unknown, what: string): KproxyError {
@@ -64,12 +81,12 @@ function encodeFailure (err: unknown, what: string): KproxyError {
   return new KproxyError(isKproxyError(err) ? err.code : 'KPROXY_ERR_ENCODE', `${what}: ${message}`, { cause: err })
 }
 
-export function decodeRequest (payload: Buffer): DecodedRequest {
+export function decodeRequest (payload: Buffer, scope: VersionScope = 'supported'): DecodedRequest {
   const r = new Reader(payload)
   let what = 'request'
   try {
     const peeked = peekRequestHeader(payload)
-    const api = supportedApi(peeked.apiKey, peeked.apiVersion)
+    const api = supportedApi(peeked.apiKey, peeked.apiVersion, scope)
     what = `${api.name} request v${peeked.apiVersion}`
     const header = readRequestHeader(payload, r)
     const body = api.request.decode(r, header.apiVersion)
@@ -82,10 +99,10 @@ export function decodeRequest (payload: Buffer): DecodedRequest {
 }
 
 // With a literal API key (ApiKey.Metadata) the body is type-checked; with a plain number it is not.
-export function encodeRequest<K extends ApiKeyNumber> (header: RequestHeader & { apiKey: K }, body: RequestBodies[K]): Buffer[]
-export function encodeRequest (header: RequestHeader, body: unknown): Buffer[]
-export function encodeRequest (header: RequestHeader, body: unknown): Buffer[] {
-  const api = supportedApi(header.apiKey, header.apiVersion)
+export function encodeRequest<K extends ApiKeyNumber> (header: RequestHeader & { apiKey: K }, body: RequestBodies[K], scope?: VersionScope): Buffer[]
+export function encodeRequest (header: RequestHeader, body: unknown, scope?: VersionScope): Buffer[]
+export function encodeRequest (header: RequestHeader, body: unknown, scope: VersionScope = 'supported'): Buffer[] {
+  const api = supportedApi(header.apiKey, header.apiVersion, scope)
   writer.reset()
   try {
     writer.sizePrefix()
@@ -98,10 +115,10 @@ export function encodeRequest (header: RequestHeader, body: unknown): Buffer[] {
   }
 }
 
-export function decodeResponse<K extends ApiKeyNumber> (payload: Buffer, apiKey: K, apiVersion: number): DecodedResponse<K>
-export function decodeResponse (payload: Buffer, apiKey: number, apiVersion: number): { header: ResponseHeader, body: any }
-export function decodeResponse (payload: Buffer, apiKey: number, apiVersion: number): { header: ResponseHeader, body: any } {
-  const api = supportedApi(apiKey, apiVersion)
+export function decodeResponse<K extends ApiKeyNumber> (payload: Buffer, apiKey: K, apiVersion: number, scope?: VersionScope): DecodedResponse<K>
+export function decodeResponse (payload: Buffer, apiKey: number, apiVersion: number, scope?: VersionScope): { header: ResponseHeader, body: any }
+export function decodeResponse (payload: Buffer, apiKey: number, apiVersion: number, scope: VersionScope = 'supported'): { header: ResponseHeader, body: any } {
+  const api = supportedApi(apiKey, apiVersion, scope)
   const what = `${api.name} response v${apiVersion}`
   const r = new Reader(payload)
   try {
@@ -114,10 +131,10 @@ export function decodeResponse (payload: Buffer, apiKey: number, apiVersion: num
   }
 }
 
-export function encodeResponse<K extends ApiKeyNumber> (apiKey: K, apiVersion: number, header: ResponseHeader, body: ResponseBodies[K]): Buffer[]
-export function encodeResponse (apiKey: number, apiVersion: number, header: ResponseHeader, body: unknown): Buffer[]
-export function encodeResponse (apiKey: number, apiVersion: number, header: ResponseHeader, body: unknown): Buffer[] {
-  const api = supportedApi(apiKey, apiVersion)
+export function encodeResponse<K extends ApiKeyNumber> (apiKey: K, apiVersion: number, header: ResponseHeader, body: ResponseBodies[K], scope?: VersionScope): Buffer[]
+export function encodeResponse (apiKey: number, apiVersion: number, header: ResponseHeader, body: unknown, scope?: VersionScope): Buffer[]
+export function encodeResponse (apiKey: number, apiVersion: number, header: ResponseHeader, body: unknown, scope: VersionScope = 'supported'): Buffer[] {
+  const api = supportedApi(apiKey, apiVersion, scope)
   writer.reset()
   try {
     writer.sizePrefix()
@@ -132,12 +149,12 @@ export function encodeResponse (apiKey: number, apiVersion: number, header: Resp
 
 // Decodes a response, lets `edit` change it (e.g. broker addresses in Metadata) and returns the
 // re-encoded frame — or null when `edit` returns false, meaning "forward the original bytes".
-export function rewriteResponse<K extends ApiKeyNumber> (payload: Buffer, apiKey: K, apiVersion: number, edit: (body: ResponseBodies[K]) => boolean): Buffer[] | null
-export function rewriteResponse (payload: Buffer, apiKey: number, apiVersion: number, edit: (body: any) => boolean): Buffer[] | null
-export function rewriteResponse (payload: Buffer, apiKey: number, apiVersion: number, edit: (body: any) => boolean): Buffer[] | null {
-  const { header, body } = decodeResponse(payload, apiKey, apiVersion)
+export function rewriteResponse<K extends ApiKeyNumber> (payload: Buffer, apiKey: K, apiVersion: number, edit: (body: ResponseBodies[K]) => boolean, scope?: VersionScope): Buffer[] | null
+export function rewriteResponse (payload: Buffer, apiKey: number, apiVersion: number, edit: (body: any) => boolean, scope?: VersionScope): Buffer[] | null
+export function rewriteResponse (payload: Buffer, apiKey: number, apiVersion: number, edit: (body: any) => boolean, scope: VersionScope = 'supported'): Buffer[] | null {
+  const { header, body } = decodeResponse(payload, apiKey, apiVersion, scope)
   if (!edit(body)) return null
-  return encodeResponse(apiKey, apiVersion, header, body)
+  return encodeResponse(apiKey, apiVersion, header, body, scope)
 }
 
 // Sum of the chunks' lengths (the frame size including the 4-byte prefix).

@@ -1,6 +1,6 @@
 // Writes a v2 record batch (layout in record-batch.ts, record grammar in record-batch-records.ts):
 // sizes first, then one allocation, then the CRC-32C over attributes..end. With a codec the
-// records section is built, compressed (gzip and zstd), and placed after the header.
+// records section is built, compressed (gzip, snappy, lz4 or zstd), and placed after the header.
 import { crc32c } from './crc32c.ts'
 import { compress, COMPRESSION_NONE } from './compression.ts'
 import {
@@ -29,7 +29,7 @@ export interface RecordInput {
 export interface RecordBatchInput {
   baseOffset?: bigint
   partitionLeaderEpoch?: number
-  // bits 0-2 choose the codec: 0 none, 1 gzip, 4 zstd (snappy and lz4 are decode-only here)
+  // bits 0-2 choose the codec: 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd
   attributes?: number
   // default: the largest offsetDelta (0 for an empty batch)
   lastOffsetDelta?: number

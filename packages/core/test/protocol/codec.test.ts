@@ -1,7 +1,7 @@
 import t from 'tap'
 import {
   chunksLength, decodeRequest, getApi, hasApi, decodeResponse, encodeRequest, encodeResponse, errorByCode, errorByName, ErrorCode,
-  KAFKA_ERRORS, rewriteResponse, supportedApi
+  KAFKA_ERRORS, decodableApi, rewriteResponse, supportedApi
 } from '../../src/protocol/codec.ts'
 import { ApiKey } from '../../src/protocol/api-keys.ts'
 import { createFetchResponse, createFetchableTopicResponse, createPartitionData } from '../../src/protocol/generated/fetch-response.ts'
@@ -92,6 +92,35 @@ t.test('unknown API keys and unsupported versions have their own codes', async t
   req.writeInt16BE(77, 2)
   t.throws(() => decodeRequest(req), { code: 'KPROXY_ERR_UNSUPPORTED_VERSION' })
   t.throws(() => encodeRequest({ apiKey: ApiKey.Metadata, apiVersion: 77, correlationId: 1, clientId: null }, createMetadataRequest()), { code: 'KPROXY_ERR_UNSUPPORTED_VERSION' })
+})
+
+t.test('bridged versions need the decodable scope; the default scope is what Kafka 4 supports', async t => {
+  t.throws(() => supportedApi(ApiKey.Produce, 0), { code: 'KPROXY_ERR_UNSUPPORTED_VERSION', message: /Produce \(key 0\) version 0 .* versions 3-13 \(0-2 only through the version bridge\)/ })
+  t.equal(supportedApi(ApiKey.Produce, 0, 'decodable').name, 'Produce')
+  t.equal(decodableApi(ApiKey.Fetch, 0).name, 'Fetch')
+  t.throws(() => decodableApi(ApiKey.Fetch, 99), { code: 'KPROXY_ERR_UNSUPPORTED_VERSION', message: /versions 4-18 and bridged versions 0-3/ })
+  t.throws(() => decodableApi(ApiKey.Metadata, 99), { message: /versions 0-13;/ })
+  // a Produce v0 request as a 0.10 client sends it: acks, timeout, topics (no transactional id)
+  const body = getApi(ApiKey.Produce).request.create()
+  body.acks = 1
+  body.timeoutMs = 1500
+  body.topicData = [{ name: 'old', topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitionData: [{ index: 0, records: Buffer.from('abc') }] }]
+  const header = { apiKey: ApiKey.Produce, apiVersion: 0, correlationId: 9, clientId: 'legacy' }
+  t.throws(() => encodeRequest(header, body), { code: 'KPROXY_ERR_UNSUPPORTED_VERSION' })
+  const frame = Buffer.concat(encodeRequest(header, body, 'decodable'))
+  t.equal(frame.subarray(4).toString('hex'),
+    '0000' + '0000' + '00000009' + '00066c6567616379' + '0001' + '000005dc' + '00000001' + '00036f6c64' + '00000001' + '00000000' + '00000003616263')
+  t.throws(() => decodeRequest(frame.subarray(4)), { code: 'KPROXY_ERR_UNSUPPORTED_VERSION' })
+  const back = decodeRequest(frame.subarray(4), 'decodable')
+  t.same(back.body, body)
+  // and the same body at v3, the oldest version Kafka 4 takes: the bridge's conversion is a re-encode
+  const v3 = Buffer.concat(encodeRequest({ ...header, apiVersion: 3 }, back.body as typeof body))
+  t.same(decodeRequest(v3.subarray(4)).body, body)
+  const res = getApi(ApiKey.Produce).response.create()
+  const resFrame = encodeResponse(ApiKey.Produce, 1, { correlationId: 9 }, res, 'decodable')
+  t.equal(decodeResponse(Buffer.concat(resFrame).subarray(4), ApiKey.Produce, 1, 'decodable').header.correlationId, 9)
+  t.throws(() => decodeResponse(Buffer.concat(resFrame).subarray(4), ApiKey.Produce, 1), { code: 'KPROXY_ERR_UNSUPPORTED_VERSION' })
+  t.equal(rewriteResponse(Buffer.concat(resFrame).subarray(4), ApiKey.Produce, 1, () => false, 'decodable'), null)
 })
 
 t.test('decode errors name the message and the offset; trailing bytes are refused', async t => {

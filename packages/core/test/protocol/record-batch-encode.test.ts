@@ -57,8 +57,14 @@ t.test('gzip and zstd: real compressed batches re-encode to valid batches with t
   }
 })
 
-t.test('snappy and lz4 are decode-only: encoding them is KPROXY_ERR_UNSUPPORTED_COMPRESSION', async t => {
-  for (const attributes of [2, 3, 5, 7]) {
+t.test('every codec Kafka defines encodes; codec ids 5-7 are KPROXY_ERR_UNSUPPORTED_COMPRESSION', async t => {
+  for (const attributes of [1, 2, 3, 4]) {
+    const records = [{ key: Buffer.from('k'), value: Buffer.from('value '.repeat(50)) }, { value: null }]
+    const back = decodeRecordBatch(encodeRecordBatch({ baseTimestamp: 5n, attributes, records }))
+    t.equal(back.header.attributes & 7, attributes)
+    t.same(back.records.map(r => [r.key, r.value]), records.map(r => [r.key ?? null, r.value]))
+  }
+  for (const attributes of [5, 7]) {
     t.throws(() => encodeRecordBatch({ baseTimestamp: 0n, attributes, records: [{ value: Buffer.from('x') }] }),
       { code: 'KPROXY_ERR_UNSUPPORTED_COMPRESSION' })
   }

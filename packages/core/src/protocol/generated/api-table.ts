@@ -683,6 +683,7 @@ export interface ResponseBodies {
 }
 
 // Indexed by API key. Versions -1/-1: the release no longer supports any version of the API.
+// bridgedMin/MaxVersion: older versions the codecs also read and write (see bridged-versions.ts).
 export const API_TABLE: readonly ApiSpec[] = [
   new ApiSpec({
     apiKey: 0,
@@ -693,6 +694,8 @@ export const API_TABLE: readonly ApiSpec[] = [
     responseFlexibleMin: 9,
     listeners: ['broker'],
     latestVersionUnstable: false,
+    bridgedMinVersion: 0,
+    bridgedMaxVersion: 2,
     request: produceRequestCodec,
     response: produceResponseCodec
   }),
@@ -705,6 +708,8 @@ export const API_TABLE: readonly ApiSpec[] = [
     responseFlexibleMin: 12,
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
+    bridgedMinVersion: 0,
+    bridgedMaxVersion: 3,
     request: fetchRequestCodec,
     response: fetchResponseCodec
   }),
@@ -717,6 +722,8 @@ export const API_TABLE: readonly ApiSpec[] = [
     responseFlexibleMin: 6,
     listeners: ['broker'],
     latestVersionUnstable: false,
+    bridgedMinVersion: 0,
+    bridgedMaxVersion: 0,
     request: listOffsetsRequestCodec,
     response: listOffsetsResponseCodec
   }),
@@ -789,6 +796,8 @@ export const API_TABLE: readonly ApiSpec[] = [
     responseFlexibleMin: 8,
     listeners: ['broker'],
     latestVersionUnstable: false,
+    bridgedMinVersion: 0,
+    bridgedMaxVersion: 1,
     request: offsetCommitRequestCodec,
     response: offsetCommitResponseCodec
   }),
@@ -801,6 +810,8 @@ export const API_TABLE: readonly ApiSpec[] = [
     responseFlexibleMin: 6,
     listeners: ['broker'],
     latestVersionUnstable: false,
+    bridgedMinVersion: 0,
+    bridgedMaxVersion: 0,
     request: offsetFetchRequestCodec,
     response: offsetFetchResponseCodec
   }),
@@ -921,6 +932,8 @@ export const API_TABLE: readonly ApiSpec[] = [
     responseFlexibleMin: 5,
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
+    bridgedMinVersion: 0,
+    bridgedMaxVersion: 1,
     request: createTopicsRequestCodec,
     response: createTopicsResponseCodec
   }),
@@ -933,6 +946,8 @@ export const API_TABLE: readonly ApiSpec[] = [
     responseFlexibleMin: 4,
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
+    bridgedMinVersion: 0,
+    bridgedMaxVersion: 0,
     request: deleteTopicsRequestCodec,
     response: deleteTopicsResponseCodec
   }),
@@ -969,6 +984,8 @@ export const API_TABLE: readonly ApiSpec[] = [
     responseFlexibleMin: 4,
     listeners: ['broker'],
     latestVersionUnstable: false,
+    bridgedMinVersion: 0,
+    bridgedMaxVersion: 1,
     request: offsetForLeaderEpochRequestCodec,
     response: offsetForLeaderEpochResponseCodec
   }),
@@ -1017,6 +1034,8 @@ export const API_TABLE: readonly ApiSpec[] = [
     responseFlexibleMin: 1,
     listeners: ['broker'],
     latestVersionUnstable: false,
+    bridgedMinVersion: 0,
+    bridgedMaxVersion: 0,
     request: writeTxnMarkersRequestCodec,
     response: writeTxnMarkersResponseCodec
   }),
@@ -1041,6 +1060,8 @@ export const API_TABLE: readonly ApiSpec[] = [
     responseFlexibleMin: 2,
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
+    bridgedMinVersion: 0,
+    bridgedMaxVersion: 0,
     request: describeAclsRequestCodec,
     response: describeAclsResponseCodec
   }),
@@ -1053,6 +1074,8 @@ export const API_TABLE: readonly ApiSpec[] = [
     responseFlexibleMin: 2,
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
+    bridgedMinVersion: 0,
+    bridgedMaxVersion: 0,
     request: createAclsRequestCodec,
     response: createAclsResponseCodec
   }),
@@ -1065,6 +1088,8 @@ export const API_TABLE: readonly ApiSpec[] = [
     responseFlexibleMin: 2,
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
+    bridgedMinVersion: 0,
+    bridgedMaxVersion: 0,
     request: deleteAclsRequestCodec,
     response: deleteAclsResponseCodec
   }),
@@ -1077,6 +1102,8 @@ export const API_TABLE: readonly ApiSpec[] = [
     responseFlexibleMin: 4,
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
+    bridgedMinVersion: 0,
+    bridgedMaxVersion: 0,
     request: describeConfigsRequestCodec,
     response: describeConfigsResponseCodec
   }),
@@ -1101,6 +1128,8 @@ export const API_TABLE: readonly ApiSpec[] = [
     responseFlexibleMin: 2,
     listeners: ['broker'],
     latestVersionUnstable: false,
+    bridgedMinVersion: 0,
+    bridgedMaxVersion: 0,
     request: alterReplicaLogDirsRequestCodec,
     response: alterReplicaLogDirsResponseCodec
   }),
@@ -1113,6 +1142,8 @@ export const API_TABLE: readonly ApiSpec[] = [
     responseFlexibleMin: 2,
     listeners: ['broker'],
     latestVersionUnstable: false,
+    bridgedMinVersion: 0,
+    bridgedMaxVersion: 0,
     request: describeLogDirsRequestCodec,
     response: describeLogDirsResponseCodec
   }),
@@ -1149,6 +1180,8 @@ export const API_TABLE: readonly ApiSpec[] = [
     responseFlexibleMin: 2,
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
+    bridgedMinVersion: 0,
+    bridgedMaxVersion: 0,
     request: createDelegationTokenRequestCodec,
     response: createDelegationTokenResponseCodec
   }),
@@ -1161,6 +1194,8 @@ export const API_TABLE: readonly ApiSpec[] = [
     responseFlexibleMin: 2,
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
+    bridgedMinVersion: 0,
+    bridgedMaxVersion: 0,
     request: renewDelegationTokenRequestCodec,
     response: renewDelegationTokenResponseCodec
   }),
@@ -1173,6 +1208,8 @@ export const API_TABLE: readonly ApiSpec[] = [
     responseFlexibleMin: 2,
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
+    bridgedMinVersion: 0,
+    bridgedMaxVersion: 0,
     request: expireDelegationTokenRequestCodec,
     response: expireDelegationTokenResponseCodec
   }),
@@ -1185,6 +1222,8 @@ export const API_TABLE: readonly ApiSpec[] = [
     responseFlexibleMin: 2,
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
+    bridgedMinVersion: 0,
+    bridgedMaxVersion: 0,
     request: describeDelegationTokenRequestCodec,
     response: describeDelegationTokenResponseCodec
   }),

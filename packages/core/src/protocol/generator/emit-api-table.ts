@@ -2,7 +2,7 @@
 // generated/messages.ts (the codec of every definition, including the header and data ones).
 import { banner } from './banner.ts'
 import { codecName, dataTypeName, moduleName, tsString } from './emit-names.ts'
-import { isEmpty, specError } from './spec.ts'
+import { formatRange, isEmpty, specError } from './spec.ts'
 import type { MessageSpec } from './spec.ts'
 
 interface ApiPair {
@@ -28,6 +28,7 @@ export function pairApis (specs: MessageSpec[]): ApiPair[] {
     if (request.validVersions.lo !== response.validVersions.lo || request.validVersions.hi !== response.validVersions.hi) {
       specError(response.file, 'request and response validVersions differ')
     }
+    if (formatRange(request.bridgedVersions) !== formatRange(response.bridgedVersions)) specError(response.file, 'request and response bridged versions differ')
     pairs.push({ apiKey: key, name, request, response })
   }
   if (responses.size !== pairs.length) specError('common/message', 'a response without a request')
@@ -64,6 +65,7 @@ export function emitApiTable (specs: MessageSpec[], kafkaVersion: string): strin
   out.push('}')
   out.push('')
   out.push('// Indexed by API key. Versions -1/-1: the release no longer supports any version of the API.')
+  out.push('// bridgedMin/MaxVersion: older versions the codecs also read and write (see bridged-versions.ts).')
   out.push('export const API_TABLE: readonly ApiSpec[] = [')
   pairs.forEach((p, i) => {
     const v = p.request.validVersions
@@ -76,6 +78,11 @@ export function emitApiTable (specs: MessageSpec[], kafkaVersion: string): strin
     out.push(`    responseFlexibleMin: ${flexMin(p.response)},`)
     out.push(`    listeners: [${p.request.listeners.map(tsString).join(', ')}],`)
     out.push(`    latestVersionUnstable: ${p.request.latestVersionUnstable},`)
+    const b = p.request.bridgedVersions
+    if (!isEmpty(b)) {
+      out.push(`    bridgedMinVersion: ${b.lo},`)
+      out.push(`    bridgedMaxVersion: ${b.hi},`)
+    }
     out.push(`    request: ${codecName(p.request)},`)
     out.push(`    response: ${codecName(p.response)}`)
     out.push(`  })${i < pairs.length - 1 ? ',' : ''}`)

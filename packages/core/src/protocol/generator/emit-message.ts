@@ -274,11 +274,13 @@ export function emitMessage (spec: MessageSpec, kafkaVersion: string): string {
   }
   // Headers are read before their version is known to be valid (request header v0 is no longer
   // in the definition's validVersions), so their code works for every version up to the last.
-  const topContext = spec.type === 'header' ? { lo: 0, hi: spec.validVersions.hi } : spec.validVersions
+  // A message with bridged versions reads and writes those too (codecVersions).
+  const topContext = spec.type === 'header' ? { lo: 0, hi: spec.validVersions.hi } : spec.codecVersions
   const top: StructSpec = { name: dataTypeName(spec), fields: spec.fields, common: false, context: topContext }
   const title = spec.apiKey === null ? spec.type : `apiKey ${spec.apiKey} ${spec.type}`
   ctx.out.push('')
-  ctx.out.push(`// ${spec.name} (${title}): validVersions ${formatRange(spec.validVersions)}, flexibleVersions ${formatRange(spec.flexibleVersions)}` +
+  const bridged = isEmpty(spec.bridgedVersions) ? '' : `, bridged versions ${formatRange(spec.bridgedVersions)}`
+  ctx.out.push(`// ${spec.name} (${title}): validVersions ${formatRange(spec.validVersions)}${bridged}, flexibleVersions ${formatRange(spec.flexibleVersions)}` +
     `${spec.listeners.length > 0 ? `, listeners ${spec.listeners.join(', ')}` : ''}${spec.latestVersionUnstable ? ', latest version unstable' : ''}`)
   emitStruct(ctx, top, top.name, topContext, true)
   const flexibleStructs = new Set<string>()
@@ -303,7 +305,10 @@ export function emitMessage (spec: MessageSpec, kafkaVersion: string): string {
   ctx.out.push(`  schema: ${schemaName(spec)}`)
   ctx.out.push('}')
 
-  const head: string[] = [banner(kafkaVersion, `common/message/${spec.file}`)]
+  const also = spec.bridgedFrom === null
+    ? null
+    : `bridged versions ${formatRange(spec.bridgedVersions)} (which ${kafkaVersion} dropped) from ${spec.bridgedFrom}`
+  const head: string[] = [banner(kafkaVersion, `common/message/${spec.file}`, undefined, also)]
   const sorted = (set: Set<string>): string => [...set].sort((a, b) => a.localeCompare(b, 'en')).join(', ')
   head.push(`import { ${sorted(ctx.imports.reader)} } from '../primitives/reader.ts'`)
   if (ctx.imports.readerTypes.size > 0) head.push(`import type { ${sorted(ctx.imports.readerTypes)} } from '../primitives/reader.ts'`)

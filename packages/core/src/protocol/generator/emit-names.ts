@@ -25,6 +25,7 @@ export function versionCondition (field: Range, context: Range): string {
   const f = intersect(field, context)
   if (isEmpty(f) || isEmpty(context)) return 'false'
   if (contains(f, context)) return 'true'
+  if (f.lo === f.hi && f.lo > context.lo && f.hi < context.hi) return `version === ${f.lo}`
   const parts: string[] = []
   if (f.lo > context.lo) parts.push(`version >= ${f.lo}`)
   if (f.hi < context.hi) parts.push(`version <= ${f.hi}`)

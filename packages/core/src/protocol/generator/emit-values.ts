@@ -161,6 +161,7 @@ export function emitSchema (ctx: Ctx, spec: MessageSpec): void {
   out.push(`  type: '${spec.type}',`)
   out.push(`  apiKey: ${spec.apiKey ?? -1},`)
   out.push(`  validVersions: '${formatRange(spec.validVersions)}',`)
+  if (!isEmpty(spec.bridgedVersions)) out.push(`  bridgedVersions: '${formatRange(spec.bridgedVersions)}',`)
   out.push(`  flexibleVersions: '${formatRange(spec.flexibleVersions)}',`)
   out.push(spec.fields.length === 0 ? '  fields: [],' : '  fields: [')
   if (spec.fields.length > 0) {

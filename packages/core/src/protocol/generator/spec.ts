@@ -51,7 +51,14 @@ export interface MessageSpec {
   name: string
   type: 'request' | 'response' | 'header' | 'data'
   apiKey: number | null
-  validVersions: Range
+  validVersions: Range // what the pinned release supports (the API table's range)
+  // The versions the codec reads and writes: validVersions plus the bridged ones (the older
+  // versions the last 3.x release had and the pinned release dropped, merged in by
+  // merge-old-versions.ts). Equal to validVersions for a message with nothing bridged.
+  codecVersions: Range
+  bridgedVersions: Range
+  // The definition the bridged versions come from, e.g. "kafka-clients-3.9.2.jar common/message/X.json".
+  bridgedFrom: string | null
   flexibleVersions: Range
   listeners: string[]
   latestVersionUnstable: boolean
@@ -126,6 +133,9 @@ export function parseMessage (raw: unknown, file: string): MessageSpec {
     type,
     apiKey: typeof m.apiKey === 'number' ? m.apiKey : null,
     validVersions,
+    codecVersions: validVersions,
+    bridgedVersions: NO_VERSIONS,
+    bridgedFrom: null,
     flexibleVersions: parseVersions(m.flexibleVersions, `${file} flexibleVersions`),
     listeners: Array.isArray(m.listeners) ? m.listeners.map(String) : [],
     latestVersionUnstable: m.latestVersionUnstable === true,
@@ -170,13 +180,16 @@ export function parseMessage (raw: unknown, file: string): MessageSpec {
         entityType: typeof rf.entityType === 'string' ? rf.entityType : null
       }
       if (rf.tag !== undefined) {
-        if (typeof rf.tag !== 'number' || !Number.isInteger(rf.tag) || rf.tag < 0) specError(at, 'tag is not a non-negative integer')
+        // Kafka's generator reads definitions with Jackson, which also takes a quoted number
+        // (3.9's BrokerHeartbeatRequest has "tag": "0").
+        const tag = typeof rf.tag === 'string' && /^\d+$/.test(rf.tag) ? Number(rf.tag) : rf.tag
+        if (typeof tag !== 'number' || !Number.isInteger(tag) || tag < 0) specError(at, 'tag is not a non-negative integer')
         const tagged = parseVersions(rf.taggedVersions, `${at} taggedVersions`)
         if (tagged.lo !== versions.lo || tagged.hi !== versions.hi) specError(at, 'taggedVersions differ from versions')
         if (!contains(spec.flexibleVersions, tagged)) specError(at, 'tagged outside the flexible versions')
-        if (tags.has(rf.tag)) specError(at, `tag ${rf.tag} used twice`)
-        tags.add(rf.tag)
-        f.tag = rf.tag
+        if (tags.has(tag)) specError(at, `tag ${tag} used twice`)
+        tags.add(tag)
+        f.tag = tag
       } else if (rf.taggedVersions !== undefined) {
         specError(at, 'taggedVersions without tag')
       }
@@ -196,20 +209,26 @@ export function parseMessage (raw: unknown, file: string): MessageSpec {
   spec.fields = parseFields(m.fields ?? [], file)
   for (const cs of commonRaw) (byName.get(cs.name as string) as StructSpec).fields = parseFields(cs.fields, `${file} ${cs.name as string}`)
 
-  // Where each struct can occur: the hull of (message versions ∩ versions of every enclosing field).
+  spec.structs = [...ordered, ...commonRaw.map(cs => byName.get(cs.name as string) as StructSpec)]
+  computeContexts(spec)
+  for (const s of spec.structs) if (s.name === spec.name + 'Data') specError(file, `struct ${s.name} collides with the message type`)
+  return spec
+}
+
+// Where each struct can occur: the hull of (codec versions ∩ versions of every enclosing field).
+export function computeContexts (spec: MessageSpec): void {
+  const byName = new Map(spec.structs.map(s => [s.name, s]))
+  for (const s of spec.structs) s.context = NO_VERSIONS
   const widen = (fields: FieldSpec[], context: Range, depth: number): void => {
-    if (depth > 32) specError(file, 'structs nest more than 32 deep (a struct contains itself?)')
+    if (depth > 32) specError(spec.file, 'structs nest more than 32 deep (a struct contains itself?)')
     for (const f of fields) {
       if (f.structName === null) continue
       const s = byName.get(f.structName)
-      if (s === undefined) specError(`${file} ${f.name}`, `unknown struct type ${f.structName}`)
+      if (s === undefined) specError(`${spec.file} ${f.name}`, `unknown struct type ${f.structName}`)
       const inner = intersect(context, f.versions)
       s.context = hull(s.context, inner)
       widen(s.fields, inner, depth + 1)
     }
   }
-  widen(spec.fields, validVersions, 0)
-  spec.structs = [...ordered, ...commonRaw.map(cs => byName.get(cs.name as string) as StructSpec)]
-  for (const s of spec.structs) if (s.name === spec.name + 'Data') specError(file, `struct ${s.name} collides with the message type`)
-  return spec
+  widen(spec.fields, spec.codecVersions, 0)
 }

@@ -26,6 +26,10 @@ export interface ApiSpecInit {
   // Which listeners accept the request: "broker", "controller" (from the definition).
   listeners: readonly string[]
   latestVersionUnstable: boolean
+  // The versions the last Kafka 3.x release had and this release dropped (KIP-896): the codecs
+  // read and write them too, for the version bridge. Absent when there are none.
+  bridgedMinVersion?: number
+  bridgedMaxVersion?: number
   request: MessageCodec<any>
   response: MessageCodec<any>
 }
@@ -42,6 +46,9 @@ export class ApiSpec implements ApiSpecInit {
   readonly responseFlexibleMin: number
   readonly listeners: readonly string[]
   readonly latestVersionUnstable: boolean
+  // -1/-1 when nothing is bridged
+  readonly bridgedMinVersion: number
+  readonly bridgedMaxVersion: number
   readonly request: MessageCodec<any>
   readonly response: MessageCodec<any>
 
@@ -54,12 +61,26 @@ export class ApiSpec implements ApiSpecInit {
     this.responseFlexibleMin = init.responseFlexibleMin
     this.listeners = init.listeners
     this.latestVersionUnstable = init.latestVersionUnstable
+    this.bridgedMinVersion = init.bridgedMinVersion ?? -1
+    this.bridgedMaxVersion = init.bridgedMaxVersion ?? -1
     this.request = init.request
     this.response = init.response
   }
 
+  // A version the pinned Kafka release supports (what kproxy may advertise and forward as is).
   supports (version: number): boolean {
     return version >= this.minVersion && version <= this.maxVersion
+  }
+
+  // An old version that only the version bridge can serve: the codecs read and write it, the
+  // pinned Kafka release no longer accepts it.
+  isBridged (version: number): boolean {
+    return version >= this.bridgedMinVersion && version <= this.bridgedMaxVersion
+  }
+
+  // Whether kproxy's codecs can read and write the version at all (supported or bridged).
+  decodes (version: number): boolean {
+    return this.supports(version) || this.isBridged(version)
   }
 
   isFlexibleRequest (version: number): boolean {
@@ -105,6 +126,8 @@ export interface MessageSchema {
   readonly type: 'request' | 'response' | 'header' | 'data'
   readonly apiKey: number
   readonly validVersions: string
+  // The older versions the codec also reads and writes (see ApiSpec.bridgedMinVersion); absent: none.
+  readonly bridgedVersions?: string
   readonly flexibleVersions: string
   readonly fields: readonly FieldSchema[]
   readonly structs: { readonly [name: string]: readonly FieldSchema[] }

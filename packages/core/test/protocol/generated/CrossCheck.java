@@ -3,6 +3,7 @@
 // input, "DIFF <hex> <json>" otherwise (json: Kafka's JSON converter view of the message), or
 // "ERR <exception>" when Kafka cannot read them. Used by java-interop.test.ts:
 //   java -cp '<kafka lib dir>/*' CrossCheck.java
+// (also with kafka-clients 3.9.x, for the bridged versions)
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.BufferedOutputStream;
 import java.io.BufferedReader;
@@ -13,7 +14,7 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import org.apache.kafka.common.protocol.ByteBufferAccessor;
 import org.apache.kafka.common.protocol.Message;
-import org.apache.kafka.common.protocol.MessageUtil;
+import org.apache.kafka.common.protocol.ObjectSerializationCache;
 
 public class CrossCheck {
     public static void main(String[] args) throws Exception {
@@ -28,10 +29,10 @@ public class CrossCheck {
                 Class<?> c = Class.forName("org.apache.kafka.common.message." + p[0]);
                 Message m = (Message) c.getConstructor(org.apache.kafka.common.protocol.Readable.class, short.class)
                     .newInstance(new ByteBufferAccessor(ByteBuffer.wrap(bytes)), version);
-                ByteBuffer written = MessageUtil.toByteBufferAccessor(m, version).buffer();
-                written.rewind();
-                byte[] again = new byte[written.remaining()];
-                written.get(again);
+                // size() and write() rather than MessageUtil, whose helpers differ between 3.x and 4.x
+                ObjectSerializationCache cache = new ObjectSerializationCache();
+                byte[] again = new byte[m.size(cache, version)];
+                m.write(new ByteBufferAccessor(ByteBuffer.wrap(again)), cache, version);
                 Class<?> jc = Class.forName("org.apache.kafka.common.message." + p[0] + "JsonConverter");
                 JsonNode json;
                 try {

@@ -1,6 +1,7 @@
 // Malformed input must only ever produce KproxyError('KPROXY_ERR_DECODE'): random bytes, every
-// truncation of a valid encoding, corrupted lengths. The generated decoders are called directly
-// (not through codec.ts, which would wrap any stray error), so a RangeError/TypeError shows here.
+// truncation of a valid encoding, corrupted lengths — for every API, at its oldest and newest
+// version and at the bridged old versions. The generated decoders are called directly (not
+// through codec.ts, which would wrap any stray error), so a RangeError/TypeError shows here.
 import t from 'tap'
 import { isKproxyError } from '../../../src/kproxy-error.ts'
 import { API_TABLE } from '../../../src/protocol/generated/api-table.ts'
@@ -10,20 +11,8 @@ import type { MessageCodec } from '../../../src/protocol/primitives/message-code
 import { Reader } from '../../../src/protocol/primitives/reader.ts'
 import { Writer } from '../../../src/protocol/primitives/writer.ts'
 import { decodeRequest } from '../../../src/protocol/codec.ts'
+import { mutants, rng } from '../fuzz-inputs.ts'
 import { SampleBuilder } from './samples.ts'
-
-// xorshift32: deterministic, so a failure reproduces.
-function rng (seed: number): () => number {
-  let s = seed >>> 0 || 1
-  return () => {
-    s ^= s << 13
-    s >>>= 0
-    s ^= s >>> 17
-    s ^= s << 5
-    s >>>= 0
-    return s
-  }
-}
 
 interface Outcome { ok: number, rejected: number, escaped: string[] }
 
@@ -39,36 +28,9 @@ function attempt (codec: MessageCodec<any>, version: number, input: Buffer, out:
 
 // About 100 malformed inputs for one message at one version.
 function torture (codec: MessageCodec<any>, version: number, seed: number, out: Outcome): void {
-  const next = rng(seed)
   const w = new Writer()
   codec.encode(w, new SampleBuilder(codec.schema, version, 'full').build(codec), version)
-  const valid = w.toBuffer()
-  const name = `${codec.name} v${version}`
-  // truncations: all of the first 24 cut points, then ~40 spread over the rest
-  const step = Math.max(1, Math.floor(valid.length / 40))
-  for (let cut = 0; cut < valid.length; cut += cut < 24 ? 1 : step) attempt(codec, version, valid.subarray(0, cut), out, `${name} cut ${cut}`)
-  // random bytes
-  for (let i = 0; i < 20; i++) {
-    const b = Buffer.alloc(next() % 64)
-    for (let j = 0; j < b.length; j++) b[j] = next() & 0xff
-    attempt(codec, version, b, out, `${name} random ${i}`)
-  }
-  if (valid.length === 0) return
-  // corrupted lengths/counts: huge or negative int32/int16 and huge varints at random offsets
-  const patterns = [[0x7f, 0xff, 0xff, 0xff], [0xff, 0xff, 0xff, 0xfe], [0x80, 0x00], [0xff, 0xff, 0xff, 0xff, 0x0f], [0xfe, 0xff, 0xff, 0xff, 0x07], [0x7f, 0xff]]
-  for (let i = 0; i < 24; i++) {
-    const b = Buffer.from(valid)
-    const p = patterns[i % patterns.length]
-    const at = next() % b.length
-    for (let j = 0; j < p.length && at + j < b.length; j++) b[at + j] = p[j]
-    attempt(codec, version, b, out, `${name} pattern ${i} at ${at}`)
-  }
-  // single flipped bytes
-  for (let i = 0; i < 16; i++) {
-    const b = Buffer.from(valid)
-    b[next() % b.length] ^= 1 << (next() % 8)
-    attempt(codec, version, b, out, `${name} flip ${i}`)
-  }
+  for (const m of mutants(w.toBuffer(), seed)) attempt(codec, version, m.bytes, out, `${codec.name} v${version} ${m.label}`)
 }
 
 t.test('malformed input to every API only produces KPROXY_ERR_DECODE', async t => {
@@ -77,7 +39,9 @@ t.test('malformed input to every API only produces KPROXY_ERR_DECODE', async t =
   for (const api of API_TABLE) {
     if (api.minVersion < 0) continue
     // the oldest and the newest version: non-flexible and flexible grammars where both exist
-    const versions = api.minVersion === api.maxVersion ? [api.minVersion] : [api.minVersion, api.maxVersion]
+    const versions = new Set([api.minVersion, api.maxVersion])
+    // the bridged old versions (Produce v0-2, Fetch v0-3, ...): all of them
+    for (let v = api.bridgedMinVersion; v >= 0 && v <= api.bridgedMaxVersion; v++) versions.add(v)
     for (const v of versions) {
       torture(api.request, v, seed++, out)
       torture(api.response, v, seed++, out)

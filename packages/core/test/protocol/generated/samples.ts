@@ -19,8 +19,9 @@ export function inRange (r: VersionRange, v: number): boolean {
   return v >= r.lo && v <= r.hi
 }
 
-export function versionsOf (schema: MessageSchema): number[] {
-  const r = parseRange(schema.validVersions)
+// The versions of the pinned release ('supported'), or the older bridged ones ('bridged').
+export function versionsOf (schema: MessageSchema, which: 'supported' | 'bridged' = 'supported'): number[] {
+  const r = parseRange(which === 'supported' ? schema.validVersions : schema.bridgedVersions)
   const out: number[] = []
   for (let v = r.lo; v <= r.hi; v++) out.push(v)
   return out
