@@ -14,12 +14,13 @@ export const checkConfigCommand: Command = {
       process.stderr.write(`kproxy check-config: expected exactly one FILE.\n\n${usage}\n`)
       return 2
     }
-    const { loadConfig } = await import('../supervisor/load-config.ts')
+    const { checkFilters, loadConfig } = await import('../supervisor/load-config.ts')
     const { formatHostPort } = await import('@kproxy/core/config/host-port')
     const { isKproxyError } = await import('@kproxy/core')
     let config
     try {
       config = loadConfig(argv[0]!)
+      await checkFilters(config)
     } catch (err) {
       if (!isKproxyError(err)) throw err
       const errors = (err as { errors?: readonly string[] }).errors ?? [err.message]

@@ -51,9 +51,10 @@ async function serve (argv: string[]): Promise<number> {
   const file = rawFile as string | undefined
   const flags: Record<string, string | undefined> = {}
   for (const [k, v] of Object.entries(rawFlags)) flags[k] = typeof v === 'boolean' ? String(v) : v
-  const { loadConfig } = await import('../supervisor/load-config.ts')
+  const { checkFilters, loadConfig } = await import('../supervisor/load-config.ts')
   // Bad config throws KproxyError('KPROXY_ERR_CONFIG'): main prints it and exits 1.
   const config = loadConfig(file ?? null, flags)
+  await checkFilters(config)
 
   const { pino } = await import('pino')
   const { Supervisor } = await import('../supervisor/supervisor.ts')

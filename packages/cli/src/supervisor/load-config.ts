@@ -8,6 +8,7 @@ import { resolveConfig } from '@kproxy/core/config/config-schema'
 import { parseConfigFile } from '@kproxy/core/config/config-file'
 import type { ProxyConfig } from '@kproxy/core/config/proxy-config'
 import { checkTlsFiles } from '@kproxy/workers/net/check-tls-files'
+import { prepareFilters } from '@kproxy/workers/filters/filter-loader'
 
 export function loadConfig (file: string | null, flags: Readonly<Record<string, string | undefined>> = {}): ProxyConfig {
   const config = readConfig(file, flags)
@@ -26,4 +27,11 @@ function readConfig (file: string | null, flags: Readonly<Record<string, string 
   }
   const parsed = parseConfigFile(text, path)
   return resolveConfig({ source: path, file: parsed.value, locate: parsed.locate, flags })
+}
+
+// Loads every filter module the config names and runs each filter's own config check, on the main
+// thread before any worker starts: a missing module, a module without a filter or a config the
+// filter refuses is one KproxyError naming the file, the key and the filter.
+export async function checkFilters (config: ProxyConfig): Promise<void> {
+  await prepareFilters(config.brokerMode.filters, `${config.source ?? '<flags>'}: brokerMode.filters`)
 }

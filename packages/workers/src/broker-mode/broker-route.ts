@@ -77,7 +77,7 @@ export class BrokerRoute implements Route, ConnectionListener, ResponseTarget {
   get ready (): boolean { return this.#ready }
 
   describe (): Record<string, unknown> {
-    return { upstream: this.#conn?.name ?? '' }
+    return { upstream: this.#conn?.name ?? '', upstreamTls: this.#host.dialer.secure }
   }
 
   #start (candidates: readonly HostPort[]): void {

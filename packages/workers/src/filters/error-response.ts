@@ -55,8 +55,9 @@ export interface ErroredRequest {
   body: unknown
 }
 
-// Per-entity error bodies; each returns the error code it used, or -1 when it filled nothing.
-function perEntity (req: ErroredRequest, body: any, version: number, s: Struct, brokers: readonly AdvertisedBroker[], entityError: number, message: string | null): number {
+// Per-entity error bodies; each returns the error code it used, or null when it filled nothing
+// (-1 is a real code: UNKNOWN_SERVER_ERROR).
+function perEntity (req: ErroredRequest, body: any, version: number, s: Struct, brokers: readonly AdvertisedBroker[], entityError: number, message: string | null): number | null {
   const rq = req.body as any
   const topicError = entityError === AUTHORIZATION ? TOPIC_AUTHORIZATION_FAILED : entityError
   const groupError = entityError === AUTHORIZATION ? GROUP_AUTHORIZATION_FAILED : entityError
@@ -116,7 +117,7 @@ function perEntity (req: ErroredRequest, body: any, version: number, s: Struct, 
       return topicError
     }
     default:
-      return -1
+      return null
   }
 }
 
@@ -140,7 +141,7 @@ export function errorResponse (req: ErroredRequest, errorCode: number, message: 
   const codec = api.response
   const body = codec.create() as any
   const s: Struct = name => codec.structs[name]!()
-  let used = -1
+  let used: number | null = null
   const top = codec.schema.fields.find(f => f.prop === 'errorCode')
   if (top !== undefined && inVersions(top.versions, version)) {
     used = errorCode === AUTHORIZATION ? naturalAuthorizationError(req.apiKey) : errorCode
@@ -150,9 +151,9 @@ export function errorResponse (req: ErroredRequest, errorCode: number, message: 
     }
   }
   const entity = perEntity(req, body, version, s, brokers, errorCode, message)
-  if (entity >= 0 && used < 0) used = entity
-  if (used < 0) return null
-  const frame = encodeResponse(req.apiKey, version, { correlationId: req.correlationId }, body)
+  if (entity !== null && used === null) used = entity
+  if (used === null) return null
+  const frame = encodeResponse(req.apiKey, version, { correlationId: req.correlationId }, body, 'decodable')
   return { frame, errorCode: used }
 }
 

@@ -5,7 +5,7 @@ import type { Frame } from '@kproxy/core/protocol/frame-reader'
 import { frameToBuffer } from '@kproxy/core/protocol/frame-reader'
 import { readRequestHeader, readResponseHeader } from '@kproxy/core/protocol/headers'
 import type { ReadRequestHeader, RequestHeader, ResponseHeader } from '@kproxy/core/protocol/headers'
-import { encodeRequest, encodeResponse, supportedApi } from '@kproxy/core/protocol/codec'
+import { decodableApi, encodeRequest, encodeResponse } from '@kproxy/core/protocol/codec'
 import { Reader } from '@kproxy/core/protocol/primitives/reader'
 import { KproxyError, isKproxyError } from '@kproxy/core/kproxy-error'
 import type { ConnectionContext, FilterRequest, FilterResponse } from './filter-api.ts'
@@ -63,7 +63,7 @@ export class RequestView implements FilterRequest {
   get body (): any {
     if (this.#body === UNDECODED) {
       if (this.#frame === null && this.#payload === null) throw released('body')
-      const api = supportedApi(this.apiKey, this.apiVersion)
+      const api = decodableApi(this.apiKey, this.apiVersion)
       const header = this.#header ?? (this.#header = readRequestHeader(this.payload))
       const r = new Reader(this.payload, header.headerLength)
       const what = `${api.name} request v${this.apiVersion}`
@@ -94,7 +94,7 @@ export class RequestView implements FilterRequest {
   // The request as frames to send upstream (size prefix included): only for a changed body.
   encode (): Buffer[] {
     const h = this.header
-    return encodeRequest({ apiKey: this.apiKey, apiVersion: this.apiVersion, correlationId: this.correlationId, clientId: h.clientId, ...(h._unknownTaggedFields !== undefined ? { _unknownTaggedFields: h._unknownTaggedFields } : {}) }, this.#body)
+    return encodeRequest({ apiKey: this.apiKey, apiVersion: this.apiVersion, correlationId: this.correlationId, clientId: h.clientId, ...(h._unknownTaggedFields !== undefined ? { _unknownTaggedFields: h._unknownTaggedFields } : {}) }, this.#body, 'decodable')
   }
 }
 
@@ -126,7 +126,7 @@ export class ResponseView implements FilterResponse {
   }
 
   #decode (): void {
-    const api = supportedApi(this.apiKey, this.apiVersion)
+    const api = decodableApi(this.apiKey, this.apiVersion)
     const r = new Reader(this.payload)
     const what = `${api.name} response v${this.apiVersion}`
     try {
@@ -169,7 +169,7 @@ export class ResponseView implements FilterResponse {
 
   // null: the upstream frame goes out unchanged
   output (): readonly Buffer[] | null {
-    if (this.#changed) return encodeResponse(this.apiKey, this.apiVersion, this.#header ?? { correlationId: this.correlationId }, this.#body)
+    if (this.#changed) return encodeResponse(this.apiKey, this.apiVersion, this.#header ?? { correlationId: this.correlationId }, this.#body, 'decodable')
     return this.frame !== null ? null : this.#frames
   }
 }

@@ -28,7 +28,7 @@ import type { Frame } from '@kproxy/core/protocol/frame-reader'
 import { peekRequestHeader } from '@kproxy/core/protocol/headers'
 import type { PeekedRequestHeader } from '@kproxy/core/protocol/headers'
 import { encodeResponse, ErrorCode, errorByName, getApi, hasApi } from '@kproxy/core/protocol/codec'
-import { ApiKey } from '@kproxy/core/protocol/api-keys'
+import { ApiKey, FORWARDED_BELOW_CODEC } from '@kproxy/core/protocol/api-keys'
 import { isKproxyError } from '@kproxy/core/kproxy-error'
 import type { KproxyError } from '@kproxy/core/kproxy-error'
 import { describeTlsFailure, looksLikeTlsClientHello } from '@kproxy/core/tls/handshake-failure'
@@ -262,7 +262,8 @@ export class ClientSession implements RouteSink {
     const chain = this.#host.chain
     const now = performance.now()
     if (this.context.clientId === null) this.context.clientId = peekClientId(frame)
-    if (!getApi(apiKey).supports(apiVersion)) {
+    const api = getApi(apiKey)
+    if (!api.supports(apiVersion)) {
       if (apiKey === ApiKey.ApiVersions && !knowsApiVersionsVersion(apiVersion)) {
         // answered by kproxy, as a broker does (KIP-511): the client retries with a version it
         // was told
@@ -272,14 +273,16 @@ export class ClientSession implements RouteSink {
         this.#answerWith(entry, unsupportedApiVersionsReply(h.correlationId))
         return
       }
-      if (chain.wantsBody(apiKey, apiVersion)) {
-        // a filter must see this request decoded, and kproxy's codec cannot
+      // A version outside the pinned release's range goes on only when a filter wants it and
+      // kproxy's codecs can read it (the version bridge), or when it is one kproxy advertises
+      // without decoding (Produce below v3: the broker answers it, KAFKA-18659).
+      const wanted = chain.requestFilters(apiKey, apiVersion) !== null || chain.responseFilters(apiKey, apiVersion) !== null
+      const goesOn = wanted ? api.decodes(apiVersion) : FORWARDED_BELOW_CODEC.has(apiKey) && apiVersion < api.minVersion
+      if (!goesOn) {
         this.#metrics.unknownApi(apiKey)
-        this.close('KPROXY_ERR_UNSUPPORTED_VERSION', `the client sent ${getApi(apiKey).name} (key ${apiKey}) version ${apiVersion}, which kproxy cannot decode; it only accepts versions it advertised in ApiVersions`)
+        this.close('KPROXY_ERR_UNSUPPORTED_VERSION', `the client sent ${api.name} (key ${apiKey}) version ${apiVersion}, which kproxy cannot decode; it only accepts versions it advertised in ApiVersions`)
         return
       }
-      // no filter wants it: the upstream answers it (e.g. Produce v0-2, which a Kafka 4 broker
-      // advertises and refuses with its own error)
     }
     this.#tapRequest(chain, apiKey, apiVersion, frame.size)
     let expectsResponse = true
@@ -426,7 +429,7 @@ export class ClientSession implements RouteSink {
       case 'respond': {
         let frames: Buffer[]
         try {
-          frames = encodeResponse(entry.apiKey, entry.apiVersion, { correlationId: entry.correlationId }, a.body)
+          frames = encodeResponse(entry.apiKey, entry.apiVersion, { correlationId: entry.correlationId }, a.body, 'decodable')
         } catch (err) {
           this.#requestFilterFailed(entry, member, err)
           return
@@ -440,7 +443,6 @@ export class ClientSession implements RouteSink {
           this.#requestFilterFailed(entry, member, new Error(`respondWithError names ${JSON.stringify(a.errorCode)}, which is not a Kafka error`))
           return
         }
-        this.#metrics.responseError(entry.apiKey, code)
         this.#answerWithError(entry, code, a.message ?? null, index)
         return
       }
@@ -630,7 +632,10 @@ export class ClientSession implements RouteSink {
       const view = entry.request
       const body = view !== null ? view.body : undefined
       const made = errorResponse({ apiKey: entry.apiKey, apiVersion: entry.apiVersion, correlationId: entry.correlationId, body }, errorCode, message, this.#host.advertisedBrokers())
-      frames = made?.frame ?? null
+      if (made !== null) {
+        frames = made.frame
+        this.#metrics.responseError(entry.apiKey, made.errorCode)
+      }
     } catch (err) {
       this.#metrics.decodeFailure()
       this.#fail(err)
@@ -730,7 +735,7 @@ export class ClientSession implements RouteSink {
     try {
       const body = view.body
       failEverything(body, code)
-      frames = encodeResponse(entry.apiKey, entry.apiVersion, view.header, body)
+      frames = encodeResponse(entry.apiKey, entry.apiVersion, view.header, body, 'decodable')
     } catch (err) {
       this.#metrics.decodeFailure()
       this.#fail(err)
@@ -784,6 +789,7 @@ export class ClientSession implements RouteSink {
   // ---- RouteSink: route state ------------------------------------------------------------------
 
   routeReady (): void {
+    if (this.#logs('info')) this.logger().info(this.#route.describe?.() ?? {}, 'connection open')
     this.#unpause(PAUSE_ROUTE)
   }
 
