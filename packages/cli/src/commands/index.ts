@@ -1,4 +1,5 @@
 import type { Command } from '../command.ts'
+import { aclCommand } from './acl.ts'
 import { benchCommand } from './bench.ts'
 import { certsCommand } from './certs.ts'
 import { checkConfigCommand } from './check-config.ts'
@@ -7,6 +8,7 @@ import { serveCommand } from './serve.ts'
 import { usersCommand } from './users.ts'
 
 export const commands: readonly Command[] = [
+  aclCommand,
   benchCommand,
   certsCommand,
   checkConfigCommand,
