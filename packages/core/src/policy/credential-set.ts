@@ -6,6 +6,9 @@ import type { SaslMechanismName, ScramMechanismName } from '../sasl/sasl-mechani
 import type { ScramCredential } from '../sasl/scram-formulas.ts'
 import { parseCredentialsFile, userMechanisms } from './credentials-file.ts'
 import type { CredentialEntries } from './credentials-file.ts'
+import { watchPolicyFile } from './policy-file-watcher.ts'
+import type { WatchedPolicyFile } from './policy-file-watcher.ts'
+import type { KproxyError } from '../kproxy-error.ts'
 
 export class CredentialSet implements SaslCredentials {
   readonly #entries: CredentialEntries
@@ -39,4 +42,10 @@ export class CredentialSet implements SaslCredentials {
 // The parse function for loadPolicyFile / watchPolicyFile.
 export function parseCredentialSet (text: string, file: string): CredentialSet {
   return new CredentialSet(parseCredentialsFile(text, file))
+}
+
+// For the worker runtime: the credentials file watched, a new set per accepted version (the
+// SASL servers take the current set when an exchange starts).
+export function watchCredentials (path: string, handlers: { onChange?: (set: CredentialSet, version: number) => void, onError?: (err: KproxyError) => void } = {}): WatchedPolicyFile<CredentialSet> {
+  return watchPolicyFile({ path, parse: parseCredentialSet, onChange: handlers.onChange, onError: handlers.onError })
 }
