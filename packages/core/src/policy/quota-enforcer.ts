@@ -74,7 +74,7 @@ export class ConnectionQuota {
   readonly #connectionRate: RateHandle | null
   readonly #connectionsBucket: number
   readonly #partitions: number
-  readonly #window = new Float64Array(1)
+  readonly #rate = new Float64Array(2)
   #holding = false
 
   constructor (table: QuotaTable, resolved: ResolvedQuotas, maxThrottleMs: number, version: number) {
@@ -101,8 +101,8 @@ export class ConnectionQuota {
   }
 
   #record (h: RateHandle, value: number, nowMs: number): number {
-    const rate = this.#table.record(h.bucket, value, nowMs, this.#window)
-    const ms = throttleTimeMs(rate, h.perSecond, this.#window[0]!, this.#maxThrottleMs)
+    this.#table.record(h.bucket, value, nowMs, this.#rate)
+    const ms = throttleTimeMs(this.#rate[0]!, h.perSecond, this.#rate[1]!, this.#maxThrottleMs)
     if (ms > 0) {
       this.lastThrottleKind = h.kind
       this.lastThrottleWhere = h.where
@@ -133,7 +133,7 @@ export class ConnectionQuota {
 
   // Kafka's unrecord: a throttled fetch answered empty takes its bytes back.
   unrecordFetchBytes (bytes: number, nowMs: number): void {
-    if (this.#fetch !== null) this.#table.record(this.#fetch.bucket, -bytes, nowMs, this.#window)
+    if (this.#fetch !== null) this.#table.record(this.#fetch.bucket, -bytes, nowMs, this.#rate)
   }
 
   partitionsAllowed (count: number): boolean {
@@ -155,7 +155,7 @@ export class ConnectionQuota {
     const r = this.#connectionRate
     if (r !== null && this.#record(r, 1, nowMs) > 0) {
       // Refused connections do not count toward the rate of the next ones.
-      this.#table.record(r.bucket, -1, nowMs, this.#window)
+      this.#table.record(r.bucket, -1, nowMs, this.#rate)
       this.close()
       return { kind: 'connection-rate', limit: r.perSecond, where: r.where, message: `more than ${r.perSecond} new connection(s) per second, the most allowed by ${r.where}` }
     }

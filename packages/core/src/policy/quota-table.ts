@@ -168,10 +168,11 @@ export class QuotaTable {
     }
   }
 
-  // Adds `value` at `nowMs` (negative to take back, as Kafka's unrecord) and returns the rate
-  // per second of the bucket, all threads together, after it. `window` (out) receives the
-  // window size the rate was computed over, for the throttle time.
-  record (bucket: number, value: number, nowMs: number, window: Float64Array): number {
+  // Adds `value` at `nowMs` (negative to take back, as Kafka's unrecord). `out` receives the
+  // rate per second of the bucket after it, all threads together (out[0]), and the window it
+  // was computed over (out[1], for the throttle time). Results go out through the array because
+  // a double returned from a call that is not inlined is a heap allocation.
+  record (bucket: number, value: number, nowMs: number, out: Float64Array): void {
     const meta = this.#meta
     const at = bucket * META
     const windowMs = Atomics.load(meta, at + M_WINDOW)
@@ -200,8 +201,8 @@ export class QuotaTable {
     const full = Math.floor(elapsed / windowMs)
     if (full < samples - 1) elapsed += (samples - 1 - full) * windowMs
     if (elapsed < 1) elapsed = 1
-    window[0] = elapsed
-    return sum / (elapsed / 1000)
+    out[0] = sum / (elapsed / 1000)
+    out[1] = elapsed
   }
 
   // Open connections of a bucket: +1 unless that would pass `limit`; true when counted.
