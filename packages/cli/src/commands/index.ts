@@ -1,16 +1,20 @@
 import type { Command } from '../command.ts'
+import { aclCommand } from './acl.ts'
 import { benchCommand } from './bench.ts'
 import { certsCommand } from './certs.ts'
 import { checkConfigCommand } from './check-config.ts'
 import { configCommand } from './config.ts'
 import { sandboxCommand } from './sandbox.ts'
 import { serveCommand } from './serve.ts'
+import { usersCommand } from './users.ts'
 
 export const commands: readonly Command[] = [
+  aclCommand,
   benchCommand,
   certsCommand,
   checkConfigCommand,
   configCommand,
   sandboxCommand,
-  serveCommand
+  serveCommand,
+  usersCommand
 ]

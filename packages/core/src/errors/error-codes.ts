@@ -104,6 +104,55 @@ export const ERROR_CODES = {
     gist: 'A message of magic v0/v1 does not match its CRC-32.',
     action: 'Only that request fails; the producer or the network corrupted the message.'
   },
+  // policy: identity, ACLs, quotas (docs/policy.md)
+  KPROXY_ERR_CREDENTIALS_FILE: {
+    gist: 'The SASL credentials file is invalid (every problem listed with file:line:column); the users loaded before stay.',
+    action: 'Fix the file, or rewrite the user with `kproxy users add`.'
+  },
+  KPROXY_ERR_ACL_RULES: {
+    gist: 'An ACL rule set (policy.acl or its rules file) is invalid: a syntax error, an unknown operation or resource; the running rules stay.',
+    action: 'Fix each listed problem (file, line, what is allowed); `kproxy acl check` tries a rule set without starting.'
+  },
+  KPROXY_ERR_ACL_CHECK: {
+    gist: '`kproxy acl check` was given no rules to check against.',
+    action: 'Give the rules with --rules FILE or --config FILE with a policy.acl section.'
+  },
+  KPROXY_ERR_QUOTAS: {
+    gist: 'A quota file or policy.quotas section is invalid; the running limits stay.',
+    action: 'Fix each listed problem (file, line, what is allowed).'
+  },
+  KPROXY_ERR_POLICY_FILE_READ: {
+    gist: 'A policy file (rules, quotas, credentials) cannot be read.',
+    action: 'Check that it exists and that kproxy may read it.'
+  },
+  KPROXY_ERR_PRINCIPAL_CERT: {
+    gist: 'kproxy cannot issue the upstream certificate of a principal (a name a certificate cannot carry, or a signing failure).',
+    action: 'The client is refused; check the principal name and the CA of policy.upstreamIdentity.'
+  },
+  KPROXY_ERR_UPSTREAM_PASSWORD: {
+    gist: "kproxy's own SASL password for the brokers is missing or unreadable.",
+    action: 'Set policy.sasl.upstream.passwordFile or passwordEnv to the password of the configured user.'
+  },
+  KPROXY_ERR_USERS_NAME: {
+    gist: '`kproxy users add` got a user name SASL cannot carry.',
+    action: 'Choose a name without control characters.'
+  },
+  KPROXY_ERR_USERS_PASSWORD: {
+    gist: '`kproxy users add` got no usable password (empty, mistyped twice, cancelled, or no terminal to ask on).',
+    action: 'Type it twice at the prompt, or pipe it in with --password-stdin.'
+  },
+  KPROXY_ERR_USERS_READ: {
+    gist: 'The credentials file given to `kproxy users` cannot be read.',
+    action: 'Check the path; `kproxy users add` creates the file.'
+  },
+  KPROXY_ERR_USERS_UNKNOWN: {
+    gist: '`kproxy users` names a user (or a mechanism of a user) the file does not have.',
+    action: '`kproxy users list --file FILE` shows who is there.'
+  },
+  KPROXY_ERR_USERS_WRITE: {
+    gist: 'The credentials file cannot be written; it was not changed.',
+    action: 'Check that the directory exists and is writable.'
+  },
   // filters (docs/filters.md)
   KPROXY_ERR_FILTER_CONFIG: {
     gist: 'A filter entry of the config names no filter kproxy has, or the filter refuses its `config:` block.',
