@@ -62,7 +62,8 @@ export function watchBrokers (cluster: Cluster, options: WatchdogOptions): Watch
         return
       } catch (err) {
         if (stopped) return
-        options.log(`kproxy: restarting Kafka node ${id}${where} failed: ${(err as Error).message.split('\n')[0]}`)
+        const line = cluster.lastErrorLine(id)
+        options.log(`kproxy: restarting Kafka node ${id}${where} failed: ${(err as Error).message.split('\n')[0]!.replace(/;? \S+ ends with:$/, '')}${line === null ? '' : `; last error in its log: ${line}`}`)
         if (tooMany(id)) {
           giveUp(new KproxyError('KPROXY_ERR_SANDBOX_BROKER_DIED', `Kafka node ${id}${where} died or failed to restart more than ${MAX_RESTARTS} times within ${RESTART_WINDOW_MS / 60_000} minutes; stopping the sandbox. Look at its log (${cluster.logFile(id)}), then start a new sandbox (with a larger --broker-heap if it ran out of memory).`))
           return

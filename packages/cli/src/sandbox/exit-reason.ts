@@ -18,8 +18,14 @@ export function lastErrorLine (log: string, out: string): string | null {
   const outLines = meaningful(out)
   const fatal = outLines.findLast(l => JVM_FATAL.test(l))
   if (fatal !== undefined) return fatal
-  const logged = meaningful(log).findLast(l => LOG_ERROR.test(l))
-  if (logged !== undefined) return logged
+  // An ERROR line is often only "Exiting Kafka due to fatal exception"; the exception's own
+  // message follows on the next line.
+  const logLines = meaningful(log)
+  const at = logLines.findLastIndex(l => LOG_ERROR.test(l))
+  if (at >= 0) {
+    const next = logLines[at + 1]
+    return next !== undefined && !next.startsWith('[') ? `${logLines[at]!}: ${next.trim()}` : logLines[at]!
+  }
   return outLines.findLast(l => /error|exception/i.test(l)) ?? null
 }
 

@@ -11,7 +11,9 @@ org.apache.kafka.common.errors.KafkaStorageException: disk gone
 `
 
 t.test('the last ERROR/FATAL line of Kafka\'s log, not a stack frame', async t => {
-  t.equal(lastErrorLine(kafkaLog, ''), '[2026-01-01 10:00:06,000] ERROR [ReplicaManager broker=1] Error processing append operation on partition x-0 (kafka.server.ReplicaManager)')
+  t.equal(lastErrorLine(kafkaLog, ''), '[2026-01-01 10:00:06,000] ERROR [ReplicaManager broker=1] Error processing append operation on partition x-0 (kafka.server.ReplicaManager): ' +
+    'org.apache.kafka.common.errors.KafkaStorageException: disk gone', 'with the exception\'s message from the next line')
+  t.equal(lastErrorLine('[d] ERROR one (x)\n[d] WARN two (y)\n', ''), '[d] ERROR one (x)', 'no exception line: the ERROR line alone')
 })
 
 t.test('the JVM giving up wins over what Kafka logged before', async t => {
