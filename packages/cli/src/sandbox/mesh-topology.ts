@@ -21,6 +21,7 @@ import { join, resolve } from 'node:path'
 import { KAFKA_VERSION } from '@kproxy/core/kafka-release'
 import { startCluster } from './cluster.ts'
 import type { Cluster, SandboxBrokerInfo, StartClusterOptions } from './cluster.ts'
+import { nodeLayout } from './node-config.ts'
 import { spawnReaper } from './reaper.ts'
 import type { Reaper } from './reaper.ts'
 import { SANDBOX_FILE, SANDBOX_TEMP_FILE, writeSandboxFile } from './sandbox-file.ts'
@@ -99,9 +100,11 @@ class Mesh implements MeshSandbox {
     await this.makeBase()
     live.add(this)
     installExitHook()
-    // The clusters have reapers of their own; this one removes what is left of the base.
-    this.reaper = spawnReaper([], this.owned)
     const names = MESH_ROUTES.map(r => r.cluster)
+    // The clusters have reapers of their own. This one removes the base, so it must first kill
+    // every JVM itself: removing the base also removes the pid files the others read.
+    const pidFiles = names.map(name => nodeLayout(join(this.base, name), 1, { port: 0, controllerPort: 0 }).pidFile)
+    this.reaper = spawnReaper(pidFiles, this.owned)
     const startOne = async (name: string): Promise<void> => {
       const cluster = await startCluster({ ...this.options, brokers: 1, dir: join(this.base, name), writeInfoFile: false, log: m => log(`[cluster ${name}] ${m}`) })
       this.clusters.push({ name, cluster })
