@@ -13,9 +13,10 @@ export interface JavaClient {
   exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
 }
 
-export async function startJavaClient (mainClass: string, args: readonly string[]): Promise<JavaClient> {
+// `log4jFile`: a log4j2 configuration instead of the quiet one of Kafka's tools (warnings only).
+export async function startJavaClient (mainClass: string, args: readonly string[], options: { log4jFile?: string } = {}): Promise<JavaClient> {
   const ctx = await javaContext()
-  const child = spawn(ctx.java, [`-Dlog4j2.configurationFile=${ctx.log4jFile}`, '-Xmx256m', '-cp', ctx.classpath, mainClass, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(ctx.java, [`-Dlog4j2.configurationFile=${options.log4jFile ?? ctx.log4jFile}`, '-Xmx256m', '-cp', ctx.classpath, mainClass, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   const events: Array<Record<string, unknown>> = []
   let partial = ''
   let stderr = ''
