@@ -28,8 +28,6 @@ export interface WatchdogOptions {
 }
 
 export interface Watchdog {
-  // Restarts done so far, for reports and tests.
-  readonly restarts: number
   stop (): void
 }
 
@@ -40,7 +38,6 @@ export function watchBrokers (cluster: Cluster, options: WatchdogOptions): Watch
   const deaths = new Map<number, number[]>()
   let stopped = false
   let gaveUp = false
-  let restarts = 0
   const where = options.name === undefined ? '' : ` of ${options.name}`
 
   const giveUp = (err: KproxyError): void => {
@@ -56,7 +53,6 @@ export function watchBrokers (cluster: Cluster, options: WatchdogOptions): Watch
       options.log(`kproxy: restarting Kafka node ${id}${where} (same node id, ports and data)`)
       try {
         await cluster.startBroker(id)
-        restarts++
         state.set(id, 'running')
         options.log(`kproxy: Kafka node ${id}${where} is back after ${((Date.now() - started) / 1000).toFixed(1)} s`)
         return
@@ -102,7 +98,6 @@ export function watchBrokers (cluster: Cluster, options: WatchdogOptions): Watch
 
   const unsubscribe = cluster.onUnexpectedExit(onExit)
   return {
-    get restarts () { return restarts },
     stop () {
       stopped = true
       unsubscribe()

@@ -37,7 +37,8 @@ export async function findHaproxy (env: NodeJS.ProcessEnv = process.env): Promis
 
 export async function checkHaproxyConfig (command: string, configFile: string, env: NodeJS.ProcessEnv): Promise<void> {
   const problem = await new Promise<string | null>(resolve => {
-    execFile(command, ['-c', '-q', '-f', configFile], { env, timeout: 30_000 }, (err, stdout, stderr) => resolve(err === null ? null : (stderr + stdout).trim()))
+    execFile(command, ['-c', '-f', configFile], { env, timeout: 30_000 }, (err, stdout, stderr) =>
+      resolve(err === null ? null : (stderr + stdout).split('\n').filter(l => l.trim() !== '' && !l.startsWith('[NOTICE]')).join('\n')))
   })
   if (problem !== null) {
     throw new KproxyError('KPROXY_ERR_SANDBOX_START', `HAProxy refuses the generated configuration ${configFile}:\n${problem}`)
