@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what kproxy needs on a fresh Debian machine, and does nothing that is already done:
-#   Debian packages (kcat, promtool, Java 17+, Maven), Node.js >= 24.12 (from the npm registry's `node`
-#   package when the system Node is older), pnpm, the workspace's dependencies, and the pinned
-#   Kafka jars. Everything it installs by itself lives under $KPROXY_CACHE (default
+#   Debian packages (kcat, promtool, HAProxy, Java 17+, Maven), Node.js >= 24.12 (from the npm
+#   registry's `node` package when the system Node is older), pnpm, kustomize (built with the
+#   machine's Go from the Go module proxy), the workspace's dependencies, and the pinned Kafka jars. Everything it installs by itself lives under $KPROXY_CACHE (default
 #   ~/.cache/kproxy); the only thing it writes outside is a `pnpm` launcher in /usr/local/bin
 #   (when writable), so that `pnpm exec kproxy ...` works from the repository root afterwards.
 set -euo pipefail
@@ -40,6 +40,7 @@ node_ok() { # $1 = node binary
 packages=()
 command -v kcat >/dev/null 2>&1 || packages+=(kcat)
 command -v promtool >/dev/null 2>&1 || packages+=(prometheus) # promtool checks /metrics in tests
+command -v haproxy >/dev/null 2>&1 || packages+=(haproxy) # load balancer of `kproxy sandbox up --replicas`
 command -v mvn >/dev/null 2>&1 || packages+=(maven)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 [ "$(java_major)" -ge 17 ] 2>/dev/null || packages+=(openjdk-17-jre-headless)
@@ -86,7 +87,18 @@ elif [ "$(command -v pnpm 2>/dev/null)" != "$launcher" ]; then
 fi
 export PATH="$(dirname "$node_bin"):$toolchain/node_modules/.bin:$PATH"
 
-# 3. Workspace dependencies and the Kafka jars ----------------------------------------------------
+# 3. kustomize: renders deploy/kubernetes for the manifest test (test/deploy/kubernetes.test.ts) ----
+KUSTOMIZE_VERSION=v5.7.1
+kustomize_bin=$toolchain/bin/kustomize
+if [ ! -x "$kustomize_bin" ] || [ "$("$kustomize_bin" version 2>/dev/null)" != "$KUSTOMIZE_VERSION" ]; then
+  command -v go >/dev/null 2>&1 || die "kustomize is built with Go, which is missing; install Go 1.22+ and run this again."
+  say "building kustomize $KUSTOMIZE_VERSION into $toolchain/bin (go install; about a minute the first time)"
+  mkdir -p "$toolchain/bin"
+  GOBIN="$toolchain/bin" go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION" \
+    || die "building kustomize failed; see go's output above."
+fi
+
+# 4. Workspace dependencies and the Kafka jars ----------------------------------------------------
 cd "$root"
 pnpm install --frozen-lockfile --reporter=silent
 pnpm exec kproxy sandbox fetch >&2

@@ -16,6 +16,7 @@ import { hasKcat, kcat, kcatBrokers } from '../helpers/kafka.ts'
 import { createDurableTopics, groupCoordinatorReady, kafkajsGroupRead, kcatGroupRead, perSecond, tally } from '../helpers/e2e-records.ts'
 import { metricSum } from '../helpers/serve-kproxy.ts'
 import { processesMentioning, sandboxUp } from '../helpers/sandbox-up.ts'
+import { watchSandboxFile } from '../helpers/sandbox-file-watch.ts'
 
 const N = 100_000
 const TOPOLOGY = ['--topology', 'double-proxy-tls']
@@ -162,8 +163,14 @@ t.test('double-proxy-tls, 3 brokers: 100,000 records each from kcat and kafkajs 
 
 t.test('double-proxy-tls: a SIGKILLed CLI leaves no kproxy, JVM or directory behind', async t => {
   const dir = join(scratch, 'killed')
+  const watch = watchSandboxFile(dir)
   const run = await sandboxUp<DoubleProxyInfo>([...TOPOLOGY, '--brokers', '1', '--dir', dir])
   t.teardown(() => { run.child.kill('SIGKILL') })
+  // The cluster is ready seconds before the proxies: the file must still appear only once, whole.
+  const seen = await watch.stop()
+  t.equal(seen.partial.length, 0, 'a watcher never read a partial sandbox.json')
+  t.equal(seen.versions.length, 1, 'sandbox.json appeared once')
+  t.equal((JSON.parse(seen.versions[0]!) as DoubleProxyInfo).clientBootstrap, run.info.clientBootstrap, 'with clientBootstrap from the first read')
   const { brokerSide, clientSide } = run.info.proxies
   const before = processesMentioning(dir).map(p => p.pid)
   t.ok(before.includes(brokerSide.pid) && before.includes(clientSide.pid), 'both kproxies run')

@@ -64,7 +64,8 @@ t.test('SIGKILL of the CLI: the reaper removes JVMs and directories', async t =>
 })
 
 t.test('bad flags are usage errors (exit 2)', async t => {
-  for (const args of [['--brokers', '2'], ['--nope'], ['--brokers']]) {
+  for (const args of [['--brokers', '2'], ['--nope'], ['--brokers'], ['--replicas', '0'], ['--replicas', '9'], ['--replicas', '2', '--topology', 'mesh'],
+    ['--topology', 'mesh', '--brokers', '3'], ['--tls', '--replicas', '2'], ['--sasl', '--topology', 'mesh'], ['--proxy-workers', '2'], ['--topology', 'star']]) {
     const child = spawn(KPROXY, ['sandbox', 'up', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     let stderr = ''
     child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })

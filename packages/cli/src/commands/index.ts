@@ -7,6 +7,7 @@ import { configCommand } from './config.ts'
 import { sandboxCommand } from './sandbox.ts'
 import { serveCommand } from './serve.ts'
 import { usersCommand } from './users.ts'
+import { waitReadyCommand } from './wait-ready.ts'
 
 export const commands: readonly Command[] = [
   aclCommand,
@@ -16,5 +17,6 @@ export const commands: readonly Command[] = [
   configCommand,
   sandboxCommand,
   serveCommand,
-  usersCommand
+  usersCommand,
+  waitReadyCommand
 ]

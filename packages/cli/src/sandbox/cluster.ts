@@ -13,6 +13,9 @@ import { probeBrokerIds } from './metadata-probe.ts'
 import { SASL_MECHANISMS, SASL_USERS, clientSslProperties, formatProperties, nodeLayout, nodeLog4j, scramFormatArgs, serverProperties, tlsLayout } from './node-config.ts'
 import type { NodeLayout, PropertyValue, SaslUser, TlsFiles } from './node-config.ts'
 import { KafkaNodeProcess } from './node-process.ts'
+import type { ExitStatus } from './node-process.ts'
+import { DEFAULT_BROKER_HEAP, heapArgs, parseHeapSize } from './broker-heap.ts'
+import { SANDBOX_FILE, SANDBOX_TEMP_FILE, writeSandboxFile } from './sandbox-file.ts'
 import { freePorts } from './ports.ts'
 import { spawnReaper } from './reaper.ts'
 import type { Reaper } from './reaper.ts'
@@ -29,8 +32,13 @@ export interface StartClusterOptions {
   timeoutMs?: number
   env?: NodeJS.ProcessEnv
   cacheDir?: string
-  // Replaces DEFAULT_JVM_ARGS for the broker JVMs.
+  // Maximum heap of each broker JVM in Java's syntax ('1g', '768m'); DEFAULT_BROKER_HEAP if unset.
+  brokerHeap?: string
+  // Replaces the heap flags and DEFAULT_JVM_ARGS for the broker JVMs.
   jvmArgs?: readonly string[]
+  // Write DIR/sandbox.json once the cluster is ready (default true). A topology that puts more in
+  // front of the cluster writes the file itself once everything is ready.
+  writeInfoFile?: boolean
   // Extra or overriding server.properties entries, applied to every node.
   brokerConfig?: Record<string, PropertyValue>
   // Progress messages (the CLI writes them to stderr).
@@ -74,7 +82,9 @@ export interface SandboxInfo {
   libDir: string
 }
 
-// Kafka's own server defaults (kafka-run-class.sh) with a smaller heap. Start-up speed comes from
+// Kafka's own server defaults (kafka-run-class.sh); the heap comes from broker-heap.ts. An
+// OutOfMemoryError ends the JVM instead of leaving a broker that half works: the sandbox notices
+// the exit, says why and restarts the node (broker-watchdog.ts). Start-up speed comes from
 // class-data sharing (class-data.ts), not from weaker JIT flags. Measured on this 2-core machine,
 // one node, ProducerPerformance 10M x 100 B records, acks=1, producer on the same machine:
 //   these flags                  ready 2.3 s, 550k rec/s overall, last interval 645k rec/s at 20 ms avg latency
@@ -82,10 +92,9 @@ export interface SandboxInfo {
 // C1-only wins short runs (no C2 compiler competing for the 2 cores) but its steady-state
 // latency is ten times worse, which would distort proxy benchmarks. 3 nodes: ready in 6.5–11 s.
 export const DEFAULT_JVM_ARGS: readonly string[] = [
-  '-Xms256m', '-Xmx512m',
   '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-XX:InitiatingHeapOccupancyPercent=35',
   '-XX:+ExplicitGCInvokesConcurrent', '-XX:MaxInlineLevel=15',
-  '-XX:-UsePerfData', '-Djava.awt.headless=true'
+  '-XX:-UsePerfData', '-Djava.awt.headless=true', '-XX:+ExitOnOutOfMemoryError'
 ]
 
 // StorageTool runs for a second: C1 only and the serial collector start fastest.
@@ -113,6 +122,12 @@ export interface Cluster {
   // Live JVM pids by node id (a stopped node is absent).
   pids (): Map<number, number>
   logFile (id: number): string
+  // Node ids 1..N.
+  readonly nodeIds: readonly number[]
+  // `listener` hears of every JVM that exits without stop()/killBroker() having asked it to.
+  onUnexpectedExit (listener: (id: number, status: ExitStatus) => void): () => void
+  // The line of the node's latest run that best explains why it ended (null: none found).
+  lastErrorLine (id: number): string | null
 }
 
 // Clusters still running when the process exits are killed synchronously from an 'exit' hook.
@@ -132,12 +147,13 @@ export async function startCluster (options: StartClusterOptions = {}): Promise<
   if (brokers !== 1 && brokers !== 3) {
     throw new KproxyError('KPROXY_ERR_SANDBOX_OPTIONS', `A sandbox has 1 or 3 brokers, not ${String(brokers)}.`)
   }
+  const heapMiB = parseHeapSize(options.brokerHeap ?? DEFAULT_BROKER_HEAP)
   const env = options.env ?? process.env
   const log = options.log ?? (() => {})
   const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_TIMEOUT_MS)
   const ctx = await javaContext({ env, cacheDir: options.cacheDir, log })
   for (let attempt = 1; ; attempt++) {
-    const cluster = new SandboxCluster(ctx, env, options, brokers)
+    const cluster = new SandboxCluster(ctx, env, options, brokers, heapMiB)
     try {
       await cluster.start(deadline, log)
       return cluster
@@ -167,6 +183,8 @@ class SandboxCluster implements Cluster {
   private readonly env: NodeJS.ProcessEnv
   private readonly options: StartClusterOptions
   private readonly size: number
+  private readonly heapMiB: number
+  private readonly exitListeners = new Set<(id: number, status: ExitStatus) => void>()
   private base = ''
   // What stop() removes: the base directory if we created it, else only our entries in it.
   private owned: string[] = []
@@ -175,12 +193,15 @@ class SandboxCluster implements Cluster {
   private recorder: { nodeId: number, recorder: ArchiveRecorder } | null = null
   private stopping: Promise<void> | null = null
 
-  constructor (ctx: JavaContext, env: NodeJS.ProcessEnv, options: StartClusterOptions, size: number) {
+  constructor (ctx: JavaContext, env: NodeJS.ProcessEnv, options: StartClusterOptions, size: number, heapMiB: number) {
     this.ctx = ctx
     this.env = env
     this.options = options
     this.size = size
+    this.heapMiB = heapMiB
   }
+
+  get nodeIds (): number[] { return Array.from({ length: this.size }, (_, i) => i + 1) }
 
   get bootstrap (): string { return this.info.bootstrap }
   get classpath (): string { return this.ctx.classpath }
@@ -203,7 +224,14 @@ class SandboxCluster implements Cluster {
         ...(sasl === null ? {} : { saslPort: extraPorts.shift()! })
       }))
     }
-    const spec = { java: this.ctx.java, classpath: this.ctx.classpath, jvmArgs: this.options.jvmArgs ?? DEFAULT_JVM_ARGS, sandboxDir: this.base, env: this.env }
+    const spec = {
+      java: this.ctx.java,
+      classpath: this.ctx.classpath,
+      jvmArgs: this.options.jvmArgs ?? [...heapArgs(this.heapMiB), ...DEFAULT_JVM_ARGS],
+      sandboxDir: this.base,
+      env: this.env,
+      onUnexpectedExit: (id: number, status: ExitStatus) => { for (const l of this.exitListeners) l(id, status) }
+    }
     this.nodes = layouts.map(l => new KafkaNodeProcess(l, spec))
     live.add(this)
     installExitHook()
@@ -260,7 +288,7 @@ class SandboxCluster implements Cluster {
       dataDir: this.base,
       libDir: this.ctx.libDir
     }
-    await writeFile(join(this.base, 'sandbox.json'), JSON.stringify(this.info, null, 2) + '\n')
+    if (this.options.writeInfoFile !== false) await writeSandboxFile(this.base, this.info)
     log(`kproxy: ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${this.info.bootstrap}`)
   }
 
@@ -278,7 +306,7 @@ class SandboxCluster implements Cluster {
       return
     }
     // An existing directory: own (and first clear leftovers of) only the names the sandbox uses.
-    this.owned = [...Array.from({ length: this.size }, (_, i) => join(this.base, `node-${i + 1}`)), join(this.base, 'tls'), join(this.base, 'sandbox.json')]
+    this.owned = [...Array.from({ length: this.size }, (_, i) => join(this.base, `node-${i + 1}`)), join(this.base, 'tls'), join(this.base, SANDBOX_FILE), join(this.base, SANDBOX_TEMP_FILE)]
     await Promise.all(this.owned.map(p => rm(p, { recursive: true, force: true })))
   }
 
@@ -367,6 +395,15 @@ class SandboxCluster implements Cluster {
 
   logFile (id: number): string {
     return this.node(id).layout.logFile
+  }
+
+  onUnexpectedExit (listener: (id: number, status: ExitStatus) => void): () => void {
+    this.exitListeners.add(listener)
+    return () => { this.exitListeners.delete(listener) }
+  }
+
+  lastErrorLine (id: number): string | null {
+    return this.node(id).lastErrorLine()
   }
 
   stop (): Promise<void> {

@@ -47,3 +47,10 @@ export function spawnDetached (spec: DetachedSpec): { child: ChildProcess, exite
   if (child.pid !== undefined) writeFileSync(spec.pidFile, `${child.pid}\n`)
   return { child, exited }
 }
+
+// The promise's value, or null after ms; the timer is cleared so it cannot hold the process open.
+export function within<T> (promise: Promise<T>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<null>(resolve => { timer = setTimeout(resolve, ms, null) })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}

@@ -16,8 +16,7 @@
 // The kproxy pid files live in a private temporary directory that a reaper (reaper.ts) watches:
 // if this process dies without stop(), the reaper SIGKILLs both kproxies and removes D/proxies.
 import { rmSync } from 'node:fs'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { KproxyError } from '@kproxy/core'
@@ -26,7 +25,8 @@ import type { Cluster, SandboxInfo, StartClusterOptions } from './cluster.ts'
 import { KproxyProcess } from './kproxy-process.ts'
 import { CLIENT_SIDE_CN, writeMeshCerts } from './mesh-certs.ts'
 import type { MeshCerts } from './mesh-certs.ts'
-import { freePorts } from './ports.ts'
+import { freePortBlock, freePorts } from './ports.ts'
+import { writeSandboxFile } from './sandbox-file.ts'
 import { spawnReaper } from './reaper.ts'
 import type { Reaper } from './reaper.ts'
 
@@ -80,7 +80,7 @@ export interface DoubleProxyInfo extends SandboxInfo {
 export interface DoubleProxy {
   readonly info: DoubleProxyInfo
   readonly cluster: Cluster
-  // Names of the parts that have died since the start (a Kafka node or a kproxy), for reports.
+  // The kproxies that have died since the start, for reports (the brokers have their watchdog).
   dead (): string[]
   // Client-side kproxy, then broker-side kproxy (SIGTERM, SIGKILL after a bound), then the cluster.
   stop (): Promise<void>
@@ -102,7 +102,8 @@ export async function startDoubleProxy (options: StartDoubleProxyOptions = {}): 
     throw new KproxyError('KPROXY_ERR_SANDBOX_OPTIONS', `Each kproxy of the double proxy needs 1 to 64 workers, not ${String(workers)}.`)
   }
   const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_TIMEOUT_MS)
-  const cluster = await startCluster({ ...options, tls: true })
+  // sandbox.json is written once, below, when both proxies are ready too
+  const cluster = await startCluster({ ...options, tls: true, writeInfoFile: false })
   const sandbox = new DoubleProxySandbox(cluster, options, workers)
   try {
     await sandbox.start(deadline)
@@ -165,7 +166,7 @@ class DoubleProxySandbox implements DoubleProxy {
     log(`kproxy: client-side kproxy (plaintext) ready in ${Date.now() - at} ms on ${client.bootstrap} -> ${broker.bootstrap}`)
 
     this.info = this.describe(mesh, broker, client)
-    await writeFile(join(this.cluster.dataDir, 'sandbox.json'), JSON.stringify(this.info, null, 2) + '\n')
+    await writeSandboxFile(this.cluster.dataDir, this.info)
   }
 
   private describe (mesh: MeshCerts, broker: StartedSide, client: StartedSide): DoubleProxyInfo {
@@ -236,10 +237,6 @@ class DoubleProxySandbox implements DoubleProxy {
 
   dead (): string[] {
     const out: string[] = []
-    const alive = this.cluster.pids()
-    for (const { id } of this.cluster.info.brokers) {
-      if (!alive.has(id)) out.push(`Kafka node ${id} (see ${this.cluster.logFile(id)})`)
-    }
     for (const p of [this.brokerSide, this.clientSide]) {
       if (p !== null && !p.running) out.push(`the ${p.spec.name} kproxy (see ${p.spec.logFile})`)
     }
@@ -280,25 +277,5 @@ function installExitHook (): void {
   exitHookInstalled = true
   process.on('exit', () => {
     for (const s of live) s.destroyNow()
-  })
-}
-
-// `span` consecutive ports free on 127.0.0.1 right now, below Linux's ephemeral range (32768+)
-// so that outgoing connections do not take them before kproxy binds.
-async function freePortBlock (span: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * (12_000 - span))
-    let ok = true
-    for (let p = base; p < base + span && ok; p++) ok = await portFree(p)
-    if (ok) return base
-  }
-  throw new KproxyError('KPROXY_ERR_SANDBOX_START', `No block of ${span} free loopback ports found between 20000 and 32000; free some ports and retry.`)
-}
-
-function portFree (port: number): Promise<boolean> {
-  return new Promise(resolve => {
-    const s = createServer()
-    s.once('error', () => resolve(false))
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)))
   })
 }

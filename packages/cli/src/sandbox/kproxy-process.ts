@@ -6,14 +6,14 @@ import { readFileSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { KproxyError } from '@kproxy/core'
-import { spawnDetached } from './detached-child.ts'
+import { spawnDetached, within } from './detached-child.ts'
 import type { ExitStatus } from './detached-child.ts'
 
 const KPROXY_BIN = fileURLToPath(new URL('../../bin/kproxy', import.meta.url))
 const POLL_MS = 100
 
 export interface KproxyProcessSpec {
-  // 'broker-side' or 'client-side': messages name it
+  // 'broker-side', 'client-side', 'replica-2': messages name it
   name: string
   args: readonly string[]
   adminUrl: string
@@ -112,10 +112,4 @@ export class KproxyProcess {
     const how = s === null ? 'did not start' : s.signal !== null ? `was killed by ${s.signal}` : `exited with code ${String(s.code)}`
     return new KproxyError('KPROXY_ERR_SANDBOX_START', `The ${this.spec.name} kproxy ${how} during start-up; ${this.spec.logFile} ends with:\n${this.logTail()}`)
   }
-}
-
-function within<T> (promise: Promise<T>, ms: number): Promise<T | null> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<null>(resolve => { timer = setTimeout(resolve, ms, null) })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }

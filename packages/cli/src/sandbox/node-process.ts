@@ -1,10 +1,11 @@
 import type { ChildProcess } from 'node:child_process'
-import { readFileSync, rmSync, statSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { KproxyError } from '@kproxy/core'
-import { spawnDetached } from './detached-child.ts'
+import { spawnDetached, within } from './detached-child.ts'
 import type { ExitStatus } from './detached-child.ts'
+import { lastErrorLine } from './exit-reason.ts'
 import type { NodeLayout } from './node-config.ts'
 import { canConnect } from './ports.ts'
 
@@ -15,11 +16,14 @@ export interface NodeProcessSpec {
   // Put on the JVM command line (-Dkproxy.sandbox=...) so that `ps` shows which sandbox a JVM belongs to.
   sandboxDir: string
   env: NodeJS.ProcessEnv
+  // Called when the JVM exits without stop() having asked it to (a crash, an OOM, a kill -9).
+  onUnexpectedExit?: (id: number, status: ExitStatus) => void
 }
 
 // KafkaRaftServer logs this once the broker and controller are up and serving.
 const STARTED_LINE = 'Kafka Server started'
 const POLL_MS = 100
+const TAIL_BYTES = 1 << 20
 
 export type { ExitStatus } from './detached-child.ts'
 
@@ -30,8 +34,12 @@ export class KafkaNodeProcess {
   private child: ChildProcess | null = null
   private exitStatus: ExitStatus | null = null
   private exited: Promise<ExitStatus> = Promise.resolve({ code: null, signal: null })
-  // Size of the log when this JVM was spawned: a restarted node's "started" line must be a new one.
+  // Sizes of the log and of the JVM output when this JVM was spawned: a restarted node's
+  // "started" line, and the error that explains its death, must be new ones.
   private logOffset = 0
+  private outOffset = 0
+  // stop() was called for this run: its exit is expected.
+  private stopRequested = false
 
   constructor (layout: NodeLayout, spec: NodeProcessSpec) {
     this.layout = layout
@@ -50,7 +58,9 @@ export class KafkaNodeProcess {
   start (extraArgs: readonly string[] = []): void {
     if (this.running) throw new KproxyError('KPROXY_ERR_SANDBOX_STATE', `Kafka node ${this.layout.id} is already running.`)
     this.logOffset = fileSize(this.layout.logFile)
+    this.outOffset = fileSize(this.layout.outFile)
     this.exitStatus = null
+    this.stopRequested = false
     const args = [...this.spec.jvmArgs, ...extraArgs, `-Dkproxy.sandbox=${this.spec.sandboxDir}`, `-Dlog4j2.configurationFile=${this.layout.log4jFile}`,
       '-cp', this.spec.classpath, 'kafka.Kafka', this.layout.configFile]
     // kproxy stops the JVMs in order; see detached-child.ts
@@ -60,7 +70,10 @@ export class KafkaNodeProcess {
       env: this.spec.env,
       outFile: this.layout.outFile,
       pidFile: this.layout.pidFile,
-      onExit: status => { this.exitStatus = status }
+      onExit: status => {
+        this.exitStatus = status
+        if (!this.stopRequested) this.spec.onUnexpectedExit?.(this.layout.id, status)
+      }
     })
     this.child = child
     this.exited = exited
@@ -93,6 +106,7 @@ export class KafkaNodeProcess {
   // SIGTERM (Kafka's orderly shutdown) or SIGKILL; escalates to SIGKILL after graceMs.
   async stop (signal: NodeJS.Signals, graceMs: number): Promise<ExitStatus | null> {
     if (!this.running) return this.exitStatus
+    this.stopRequested = true
     const child = this.child!
     try { child.kill(signal) } catch {}
     let status = await within(this.exited, graceMs)
@@ -108,7 +122,17 @@ export class KafkaNodeProcess {
   killNow (): void {
     const pid = this.pid
     if (pid === null) return
+    this.stopRequested = true
     try { process.kill(pid, 'SIGKILL') } catch {}
+  }
+
+  get lastExit (): ExitStatus | null {
+    return this.exitStatus
+  }
+
+  // The line of this run's output that best explains why it ended (see exit-reason.ts).
+  lastErrorLine (): string | null {
+    return lastErrorLine(readTail(this.layout.logFile, this.logOffset), readTail(this.layout.outFile, this.outOffset))
   }
 
   logTail (lines = 12): string {
@@ -141,11 +165,24 @@ export class KafkaNodeProcess {
   }
 }
 
-// The promise's value, or null after ms; the timer is cleared so it cannot hold the process open.
-function within<T> (promise: Promise<T>, ms: number): Promise<T | null> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<null>(resolve => { timer = setTimeout(resolve, ms, null) })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+
+// What a file holds from `offset` on, at most the last 1 MiB of it (the end says why a JVM died).
+function readTail (path: string, offset: number): string {
+  let fd: number
+  try {
+    fd = openSync(path, 'r')
+  } catch {
+    return ''
+  }
+  try {
+    const size = fstatSync(fd).size
+    const from = Math.max(offset, size - TAIL_BYTES)
+    if (size <= from) return ''
+    const buf = Buffer.alloc(size - from)
+    return buf.subarray(0, readSync(fd, buf, 0, buf.length, from)).toString('utf8')
+  } finally {
+    closeSync(fd)
+  }
 }
 
 function fileSize (path: string): number {

@@ -153,6 +153,23 @@ export const ERROR_CODES = {
     gist: 'The credentials file cannot be written; it was not changed.',
     action: 'Check that the directory exists and is writable.'
   },
+  // the sandbox and operations (docs/sandbox.md, docs/operations.md)
+  KPROXY_ERR_SANDBOX_BROKER_DIED: {
+    gist: 'A sandbox broker JVM died too often to restart (or once, with --no-restart); its last error line is in the message.',
+    action: 'Read the reason (out of memory: raise --broker-heap); the sandbox exits 1.'
+  },
+  KPROXY_ERR_HAPROXY_MISSING: {
+    gist: '`kproxy sandbox up --replicas N` needs HAProxy, which is not installed.',
+    action: 'Install Debian\'s haproxy package (scripts/setup.sh does).'
+  },
+  KPROXY_ERR_NOT_READY: {
+    gist: '`kproxy wait-ready`: the admin API answered, but kproxy did not become ready in time.',
+    action: 'Read the reason /ready gives (upstream unreachable, workers not listening); exit code 1.'
+  },
+  KPROXY_ERR_ADMIN_UNREACHABLE: {
+    gist: "A command that talks to a running kproxy's admin API got no answer.",
+    action: 'Check the --admin address and that kproxy runs with an admin server; exit code 3.'
+  },
   // filters (docs/filters.md)
   KPROXY_ERR_FILTER_CONFIG: {
     gist: 'A filter entry of the config names no filter kproxy has, or the filter refuses its `config:` block.',
