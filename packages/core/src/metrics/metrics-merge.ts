@@ -5,6 +5,8 @@ import type { Histogram } from 'hdr-histogram-js'
 import { createLatencyHistogram, SCALAR_COUNTERS } from './metrics-registry.ts'
 import type { MetricsSnapshot, ScalarCounters } from './metrics-registry.ts'
 import { TLS_FAILURE_REASONS } from '../tls/handshake-failure.ts'
+import { emptyFlows, mergeFlows } from './flow-merge.ts'
+import type { FlowSnapshot } from './flow-registry.ts'
 
 export interface MergedMetrics extends ScalarCounters {
   workers: number
@@ -18,6 +20,11 @@ export interface MergedMetrics extends ScalarCounters {
   latency: Map<number, Histogram>
   // indexed like TLS_FAILURE_REASONS
   tlsHandshakeFailures: number[]
+  // apiKey -> throttled responses and their throttle time
+  throttle: Map<number, { responses: number, ms: number }>
+  // whether any worker records flows (stats.flows), and the flows of all workers
+  flowsRecorded: boolean
+  flows: FlowSnapshot
 }
 
 function scalars (m: ScalarCounters): ScalarCounters {
@@ -48,9 +55,18 @@ export function mergeSnapshots (snapshots: readonly MetricsSnapshot[]): MergedMe
     connectionsTotal: 0,
     tlsHandshakes: 0,
     latency: new Map(),
-    tlsHandshakeFailures: TLS_FAILURE_REASONS.map(() => 0)
+    tlsHandshakeFailures: TLS_FAILURE_REASONS.map(() => 0),
+    throttle: new Map(),
+    flowsRecorded: snapshots.some(s => s.flows !== undefined),
+    flows: emptyFlows()
   }
+  m.flows = mergeFlows(snapshots.map(s => s.flows))
   for (const s of snapshots) {
+    for (const [k, responses, ms] of s.throttle ?? []) {
+      const have = m.throttle.get(k)
+      if (have === undefined) m.throttle.set(k, { responses, ms })
+      else { have.responses += responses; have.ms += ms }
+    }
     for (const [k, v, n] of s.requests) add2(m.requests, k, v, n)
     for (const [k, v, n] of s.responses) add2(m.responses, k, v, n)
     for (const [k, c, n] of s.errors) add2(m.errors, k, c, n)
@@ -89,6 +105,8 @@ export function foldSnapshots (snapshots: readonly MetricsSnapshot[]): MetricsSn
     ...scalars(m),
     connectionsActive: 0,
     latency: [...m.latency].map(([k, h]): [number, string] => [k, hdr.encodeIntoCompressedBase64(h)]),
-    tlsHandshakeFailures: [...m.tlsHandshakeFailures]
+    tlsHandshakeFailures: [...m.tlsHandshakeFailures],
+    throttle: [...m.throttle].map(([k, t]): [number, number, number] => [k, t.responses, t.ms]),
+    ...(m.flowsRecorded ? { flows: m.flows } : {})
   }
 }
