@@ -6,6 +6,7 @@ import { MetricsRegistry } from '../../src/metrics/metrics-registry.ts'
 import { mergeSnapshots } from '../../src/metrics/metrics-merge.ts'
 import { renderPrometheus } from '../../src/metrics/prometheus.ts'
 import { FlowExport } from '../../src/metrics/prometheus-flows.ts'
+import { renderEnvoyStats } from '../../src/metrics/envoy-stats.ts'
 import { StatsSelection } from '../../src/metrics/stats-selection.ts'
 import { DEFAULT_STATS_CONFIG } from '../../src/metrics/stats-config.ts'
 import type { StatsConfig } from '../../src/metrics/stats-config.ts'
@@ -127,4 +128,14 @@ t.test('promtool accepts the exposition with flows and a selection', { skip: has
     t.equal(check.status, 0, `promtool check metrics: ${check.stdout}${check.stderr}`)
     t.equal((check.stdout + check.stderr).trim(), '', 'no lint complaints')
   }
+})
+
+t.test('/stats: the same regexps against the Envoy-style names', async t => {
+  const m = mergeSnapshots([registry().snapshot()])
+  const s = new StatsSelection(config({ inclusionRegexps: ['kafka\\.kproxy\\.request\\..*'], exclusionRegexps: ['.*heartbeat.*'] }))
+  const stats = renderEnvoyStats(m, 'kproxy', s).stats
+  const names = stats.flatMap(x => 'name' in x ? [x.name] : [])
+  t.same(names, ['kafka.kproxy.request.failure', 'kafka.kproxy.request.produce_request', 'kafka.kproxy.request.unknown'])
+  const histograms = stats.find(x => 'histograms' in x) as { histograms: { computed_quantiles: unknown[] } }
+  t.same(histograms.histograms.computed_quantiles, [], 'response_duration histograms are not selected')
 })
