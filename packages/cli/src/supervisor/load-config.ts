@@ -8,6 +8,7 @@ import { resolveConfig } from '@kproxy/core/config/config-schema'
 import { parseYamlSubset } from '@kproxy/core/config/yaml-subset'
 import type { ProxyConfig } from '@kproxy/core/config/proxy-config'
 import { checkTlsFiles } from '@kproxy/workers/tls/check-tls-files'
+import { putOpsSections, takeOpsSections } from './ops-sections.ts'
 
 export function loadConfig (file: string | null, flags: Readonly<Record<string, string | undefined>> = {}): ProxyConfig {
   const config = readConfig(file, flags)
@@ -24,5 +25,7 @@ function readConfig (file: string | null, flags: Readonly<Record<string, string 
   } catch (err) {
     throw new KproxyError('KPROXY_ERR_CONFIG', `cannot read the config file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
   }
-  return resolveConfig({ source: path, file: parseYamlSubset(text, path), flags })
+  // stats and admin.token: until the schema has them (ops-sections.ts)
+  const sections = takeOpsSections(parseYamlSubset(text, path), path)
+  return putOpsSections(resolveConfig({ source: path, file: sections.rest, flags }), sections)
 }
