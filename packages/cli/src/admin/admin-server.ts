@@ -31,6 +31,7 @@ import { apisView, DEFAULT_FLOW_LIMIT, flowsView, MAX_FLOW_LIMIT, overviewView, 
 import { MetricsSampler } from './metrics-sampler.ts'
 import { DASHBOARD_CSP, loadDashboardFiles } from './dashboard-files.ts'
 import type { StaticFile } from './dashboard-files.ts'
+import { UpstreamProbe } from './upstream-probe.ts'
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const
 // No endpoint reads a body; anything bigger than a few headers' worth is refused unread.
@@ -81,6 +82,7 @@ interface ServerState {
   selection: StatsSelection
   flowExport: FlowExport
   sampler: MetricsSampler
+  upstreams: UpstreamProbe
   files: Map<string, StaticFile>
 }
 
@@ -144,11 +146,12 @@ const ROUTES: Readonly<Record<string, Route>> = {
   },
   '/api/upstreams': {
     access: 'api',
-    summary: 'bootstrap servers, brokers known and their local ports, upstream health per worker',
+    summary: 'bootstrap servers (probed with Metadata), brokers and their local ports, upstream health per worker',
     methods: {
-      async GET ({ o }) {
+      async GET ({ o, server }) {
         const sup = o.supervisor
-        return json(200, upstreamsView(sup.config, sup.brokers(), await sup.readiness()))
+        const [probe, readiness] = await Promise.all([server.upstreams.current(), sup.readiness()])
+        return json(200, upstreamsView(sup.config, probe, sup.brokers(), readiness))
       }
     }
   },
@@ -288,6 +291,7 @@ export function startAdminServer (at: HostPort, o: AdminOptions): Promise<AdminS
     selection: new StatsSelection(stats),
     flowExport: new FlowExport(stats),
     sampler: new MetricsSampler(() => sup.metrics()),
+    upstreams: new UpstreamProbe(() => sup.config, o.logger),
     files: loadDashboardFiles()
   }
   const warning = exposureWarning(at.host, token)
@@ -326,6 +330,7 @@ export function startAdminServer (at: HostPort, o: AdminOptions): Promise<AdminS
       resolve({
         address: { host: at.host, port },
         close: () => new Promise(done => {
+          state.upstreams.close()
           server.close(() => done())
           server.closeAllConnections()
         })

@@ -11,6 +11,7 @@ import type { HostPort, ProxyConfig } from '@kproxy/core/config/proxy-config'
 import { formatHostPort } from '@kproxy/core/config/host-port'
 import type { Readiness, WorkerRestart } from '../supervisor/supervisor.ts'
 import { intervalSeconds, perSecond } from './metrics-sampler.ts'
+import type { ProbeResult, ServerProbe } from './upstream-probe.ts'
 import type { SamplePair } from './metrics-sampler.ts'
 
 type Histogram = ReturnType<typeof createLatencyHistogram>
@@ -300,25 +301,32 @@ export function tlsView (pair: SamplePair): TlsView {
 }
 
 export interface UpstreamsView {
+  at: number
   ready: boolean
   reason: string | null
-  bootstrap: string[]
   tls: boolean
+  // each bootstrap server, asked for Metadata by the admin server (at most every few seconds)
+  servers: ServerProbe[]
+  // brokers from that Metadata answer, and those the workers learned since (from responses)
   brokers: Array<{ nodeId: number, upstream: string, localPort: number | null }>
   workers: Array<{ id: number, upstreamHealthy: boolean | null }>
 }
 
-export function upstreamsView (config: ProxyConfig, brokers: ReadonlyArray<{ nodeId: number, address: HostPort }>, readiness: Readiness): UpstreamsView {
+export function upstreamsView (config: ProxyConfig, probe: ProbeResult, learned: ReadonlyArray<{ nodeId: number, address: HostPort }>, readiness: Readiness): UpstreamsView {
   const ports = config.brokerMode.brokerPorts
+  const brokers = new Map<number, HostPort>()
+  for (const b of learned) brokers.set(b.nodeId, b.address)
+  for (const b of probe.brokers) brokers.set(b.nodeId, { host: b.host, port: b.port })
   return {
+    at: probe.at,
     ready: readiness.ready,
     reason: readiness.reason,
-    bootstrap: config.brokerMode.upstream.map(formatHostPort),
     tls: config.brokerMode.upstreamTls !== null,
-    brokers: [...brokers].sort((a, b) => a.nodeId - b.nodeId).map(b => ({
-      nodeId: b.nodeId,
-      upstream: formatHostPort(b.address),
-      localPort: config.brokerMode.sni !== null ? null : ports.kind === 'offset' ? ports.base + b.nodeId : ports.ports[b.nodeId] ?? null
+    servers: probe.servers,
+    brokers: [...brokers].sort((a, b) => a[0] - b[0]).map(([nodeId, address]) => ({
+      nodeId,
+      upstream: formatHostPort(address),
+      localPort: config.brokerMode.sni !== null ? null : ports.kind === 'offset' ? ports.base + nodeId : ports.ports[nodeId] ?? null
     })),
     workers: readiness.workers.map(w => ({ id: w.id, upstreamHealthy: w.upstreamHealthy ?? null }))
   }

@@ -164,7 +164,9 @@ t.test('the JSON API: shapes, and rates once there are two samples', async t => 
   const tls = JSON.parse((await get('/api/tls')).text)
   t.ok(tls.failures.length >= 5 && tls.failures.every((f: { description: string }) => f.description.length > 0))
   const upstreams = JSON.parse((await get('/api/upstreams')).text)
-  t.match(upstreams, { bootstrap: ['127.0.0.1:9092'], tls: false, brokers: [{ nodeId: 1, upstream: '10.0.0.1:9092', localPort: 19094 }] })
+  // nothing listens on 127.0.0.1:9092 in the stand-in's config (the probe really tries)
+  t.match(upstreams, { tls: false, brokers: [{ nodeId: 1, upstream: '10.0.0.1:9092', localPort: 19094 }], workers: [{ id: 0, upstreamHealthy: true }, { id: 1, upstreamHealthy: null }] })
+  t.match(upstreams.servers, [{ server: '127.0.0.1:9092', reachable: false, error: { code: /^KPROXY_ERR_UPSTREAM_(CONNECT|CLOSED)$/ } }])
 })
 
 t.test('bad input: 404, 405 with Allow, 413, HEAD', async t => {

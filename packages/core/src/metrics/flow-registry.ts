@@ -18,6 +18,10 @@ import type { RecordsVisitor } from '../protocol/records-scan.ts'
 export const OTHER = 'other'
 export const DEFAULT_MAX_FLOWS = 1000
 export const DEFAULT_MAX_PARTITIONS = 10_000
+// topic id -> name entries kept (learned from Metadata responses)
+export const MAX_TOPIC_NAMES = 100_000
+// how a topic known only by its id is shown until some worker learns its name
+export const TOPIC_ID_PREFIX = 'topic-id:'
 
 // The client half of a flow's key; null where it is not known (plaintext listener: no principal;
 // a client that sent no ApiVersions v3+: no software name).
@@ -50,6 +54,9 @@ export interface FlowSnapshot {
   partitions: PartitionRow[]
   // new keys that went to the `other` row because the table was full
   overflow: { flows: number, partitions: number }
+  // topic id -> name, as this worker learned them: another worker's rows may name the topic by id
+  // (the Metadata response went through one worker, the Produce through another)
+  topicNames?: Array<[string, string]>
 }
 
 export class FlowClient {
@@ -130,7 +137,9 @@ export class FlowRegistry implements RecordsVisitor {
   // A topic id seen in a Metadata response, so that flows of Produce/Fetch v13+ (which name
   // topics by id) show the name.
   topicName (topicId: string, name: string): void {
-    if (this.#topicNames.get(topicId) !== name) this.#topicNames.set(topicId, name)
+    const known = this.#topicNames.get(topicId)
+    if (known === name || (known === undefined && this.#topicNames.size >= MAX_TOPIC_NAMES)) return
+    this.#topicNames.set(topicId, name)
   }
 
   // A Produce request on its way to the broker: record bytes received per topic and partition.
@@ -256,7 +265,7 @@ export class FlowRegistry implements RecordsVisitor {
 
   #topicLabel (topic: string, byId: boolean): string {
     if (!byId) return topic
-    return this.#topicNames.get(topic) ?? `topic-id:${topic}`
+    return this.#topicNames.get(topic) ?? TOPIC_ID_PREFIX + topic
   }
 
   // Plain rows for the supervisor (structured-cloneable); flows with no traffic are left out.
@@ -276,6 +285,6 @@ export class FlowRegistry implements RecordsVisitor {
       const p = row * PARTITION_FIELDS
       partitions.push([this.#topicLabel(this.#partitionTopic[row]!, this.#partitionById[row]!), this.#partitionIndex[row]!, pc[p]!, pc[p + 1]!, pc[p + 2]!])
     }
-    return { flows, partitions, overflow: { flows: this.#overflowFlows, partitions: this.#overflowPartitions } }
+    return { flows, partitions, overflow: { flows: this.#overflowFlows, partitions: this.#overflowPartitions }, topicNames: [...this.#topicNames] }
   }
 }

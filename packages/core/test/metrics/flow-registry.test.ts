@@ -127,3 +127,16 @@ t.test('snapshots of several workers merge by key', async t => {
   t.same(byTopic(m.flows), { 'app/orders@broker-1': [15, 0, 2, 0], 'app/x@broker-1': [1, 0, 1, 0] })
   t.same(m.partitions.sort(), [['orders', 0, 15, 0, 0], ['x', 0, 1, 0, 0]])
 })
+
+t.test('a topic id one worker knows names the rows of another', async t => {
+  const a = new FlowRegistry()
+  const b = new FlowRegistry()
+  const id = Buffer.alloc(16, 9).toString('base64url')
+  a.topicName(id, 'orders')
+  b.produce(b.client(key('java')), produce(13, [[id, [[0, 10]]]]), 13)
+  t.same(b.snapshot().flows.map(r => r[5]), [`topic-id:${id}`], 'b alone does not know it')
+  const m = mergeFlows([a.snapshot(), b.snapshot()])
+  t.same(m.flows.map(r => r[5]), ['orders'])
+  t.same(m.partitions, [['orders', 0, 10, 0, 0]])
+  t.same(m.topicNames, [[id, 'orders']], 'kept for the next merge (a dead worker\'s folded snapshot)')
+})

@@ -21,7 +21,7 @@ t.test('stats.flows and an excluded latency family', async t => {
   t.ok(m.flows !== null)
   m.response(0, 9, 100)
   t.same(m.snapshot().latency, [])
-  t.same(m.snapshot().flows, { flows: [], partitions: [], overflow: { flows: 0, partitions: 0 } })
+  t.same(m.snapshot().flows, { flows: [], partitions: [], overflow: { flows: 0, partitions: 0 }, topicNames: [] })
   for (const id of ['a', 'b', 'c']) m.flows!.client({ principal: null, clientId: id, softwareName: null, softwareVersion: null, target: 'cluster' })
   t.match(JSON.parse(lines[0]!), { code: 'KPROXY_WARN_STATS_OVERFLOW', table: 'flows', cap: 2 })
   t.equal(lines.length, 1)

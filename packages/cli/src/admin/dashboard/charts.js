@@ -20,7 +20,7 @@ export function timeSeries (container, series, { height = 160, format = v => Str
     height,
     legend: { live: true },
     scales: { x: { time: true } },
-    axes: [{}, { values: (u, vals) => vals.map(format), size: 70 }],
+    axes: [{}, { values: (u, vals) => vals.map(v => v === null ? '' : format(v)), size: 90 }],
     series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: PALETTE[i % PALETTE.length], width: 1.5, value: (u, v) => v === null || v === undefined ? '–' : format(v) }))]
   }, data, container)
   resizing(container, plot, height)
@@ -55,11 +55,11 @@ export function percentilePlot (container, { height = 220 } = {}) {
       height,
       scales: { x: { time: false, distr: 3 }, y: { distr: 3 } },
       axes: [
-        { values: (u, vals) => vals.map(percentileLabel), splits: () => [1, 2, 10, 100, 1000, 10000, 100000, stretch(TAIL_CAP)] },
-        { label: 'ms', values: (u, vals) => vals.map(v => String(Number(v.toPrecision(3)))), size: 60 }
+        { values: (u, vals) => vals.map(v => v === null ? '' : percentileLabel(v)), splits: () => [1, 2, 10, 100, 1000, 10000, 100000, stretch(TAIL_CAP)] },
+        { label: 'ms', values: (u, vals) => vals.map(v => v === null ? '' : String(Number(v.toPrecision(3)))), size: 60 }
       ],
-      series: [{ label: 'percentile', value: (u, x) => x === null ? '–' : percentileLabel(x) },
-        ...lines.map((l, i) => ({ label: l.label, stroke: PALETTE[i % PALETTE.length], width: 1.5, points: { show: true }, value: (u, v) => v === null ? '–' : v.toFixed(3) + ' ms' }))]
+      series: [{ label: 'percentile', value: (u, x) => x === null || x === undefined ? '–' : percentileLabel(x) },
+        ...lines.map((l, i) => ({ label: l.label, stroke: PALETTE[i % PALETTE.length], width: 1.5, points: { show: true }, value: (u, v) => v === null || v === undefined ? '–' : v.toFixed(3) + ' ms' }))]
     }, [[]], container)
     resizing(container, plot, height)
   }

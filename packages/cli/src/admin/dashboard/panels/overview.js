@@ -11,7 +11,7 @@ registerPanel({
   wide: true,
   create (body) {
     const cards = el('div', { class: 'cards' })
-    const charts = el('div', { class: 'cards' })
+    const charts = el('div', { class: 'charts' })
     const requestsBox = el('div')
     const bytesBox = el('div')
     charts.append(requestsBox, bytesBox)

@@ -11,12 +11,13 @@ registerPanel({
     return {
       update (data) {
         const t = data['/api/tls']
-        const failed = t.failures.reduce((n, f) => n + f.count, 0)
-        clear(body).append(
-          el('p', {}, `${count(t.handshakes)} completed (${rate(t.handshakesPerSecond)}), ${count(failed)} failed.`),
-          table(['reason', 'failures', 'rate', 'meaning'], t.failures.map(f => [f.reason, count(f.count), rate(f.perSecond), { text: f.description, class: 'text', title: f.description }]),
-            i => t.failures[i].count > 0 ? 'bad' : undefined)
-        )
+        const failed = t.failures.filter(f => f.count > 0)
+        clear(body).append(el('p', {}, `${count(t.handshakes)} completed (${rate(t.handshakesPerSecond)}), ${count(failed.reduce((n, f) => n + f.count, 0))} failed.`))
+        // the reasons that happened; all of them are in /api/tls and in /metrics, zeros included
+        if (failed.length > 0) {
+          body.append(table(['reason', 'failures', 'rate', 'meaning'], failed.map(f => [f.reason, count(f.count), rate(f.perSecond), { text: f.description, class: 'text', title: f.description }]),
+            i => failed[i].perSecond > 0 ? 'bad' : undefined))
+        }
       }
     }
   }
