@@ -19,7 +19,8 @@ export function timeSeries (container, series, { height = 160, format = v => Str
     width: widthOf(container),
     height,
     legend: { live: true },
-    scales: { x: { time: true } },
+    // at least a minute wide, so that the first points do not stretch over years
+    scales: { x: { time: true, range: (u, min, max) => [Math.min(min, max - 60), max] } },
     axes: [{}, { values: (u, vals) => vals.map(v => v === null ? '' : format(v)), size: 90 }],
     series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: PALETTE[i % PALETTE.length], width: 1.5, value: (u, v) => v === null || v === undefined ? '–' : format(v) }))]
   }, data, container)
@@ -29,7 +30,8 @@ export function timeSeries (container, series, { height = 160, format = v => Str
       data[0].push(t)
       values.forEach((v, i) => data[i + 1].push(v))
       if (data[0].length > KEEP_POINTS) for (const column of data) column.shift()
-      plot.setData(data)
+      // a line needs two points (and uPlot stretches a lone one over years)
+      if (data[0].length >= 2) plot.setData(data)
     }
   }
 }

@@ -7,7 +7,7 @@ import { el, svg, clear, table } from '../dom.js'
 import { byteRate, bytes, count, percent, rate } from '../format.js'
 
 const MAX_NODES = 24
-const NODE_H = 28
+const NODE_H = 34
 const GAP = 8
 const COL_W = 230
 const MIN_EDGE = 1.5
@@ -142,8 +142,8 @@ registerPanel({
         const drawNodes = (col, x, kind) => col.nodes.forEach((n, i) => {
           const g = svg('g', { class: `node ${kind}${kind === 'topic' && n.key === selectedTopic ? ' selected' : ''}`, transform: `translate(${x},${y(i)})`, 'data-kind': kind })
           g.append(svg('rect', { width: COL_W, height: NODE_H, rx: 5 }))
-          g.append(svg('text', { x: 8, y: n.detail === '' ? 18 : 12, class: 'label' }, n.label.length > 34 ? n.label.slice(0, 33) + '…' : n.label))
-          if (n.detail !== '') g.append(svg('text', { x: 8, y: 24, class: 'detail', 'font-size': 10 }, n.detail.length > 40 ? n.detail.slice(0, 39) + '…' : n.detail))
+          g.append(svg('text', { x: 8, y: n.detail === '' ? 21 : 14, class: 'label' }, n.label.length > 34 ? n.label.slice(0, 33) + '…' : n.label))
+          if (n.detail !== '') g.append(svg('text', { x: 8, y: 28, class: 'detail', 'font-size': 10 }, n.detail.length > 40 ? n.detail.slice(0, 39) + '…' : n.detail))
           g.append(svg('title', {}, [n.label, n.detail, `${byteRate(n.rate)} (${bytes(n.total)} since start)`].filter(Boolean).join('\n')))
           if (kind === 'topic' && n.more !== true) g.addEventListener('click', () => { showPartitions(n.key).catch(err => ctx.error(err)) })
           root.append(g)
