@@ -1,10 +1,9 @@
 // kproxy's metrics as Prometheus and Grafana see them, from a real `kproxy serve` in front of a
 // real Kafka with kcat traffic: the stats selection (inclusionRegexps keeps one family), the
 // label cap with 10,000 distinct client ids, and the dashboards as code: every metric and label
-// the Grafana dashboard and the alerting rules name is in the live /metrics, every dashboard
-// expression parses (promtool), and the committed dashboard is what its generator writes.
+// the Grafana dashboard and the alerting rules name is in the live /metrics (their syntax:
+// test/deploy).
 import t from 'tap'
-import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,12 +14,11 @@ import { ApiKey } from '@kproxy/core/protocol/api-keys'
 import { hasKcat, kafkaCluster, kcat } from '../helpers/kafka.ts'
 import { serveKproxy } from '../helpers/serve-kproxy.ts'
 import { WireConnection } from '../helpers/wire-connection.ts'
-import { grafanaToPromql, promqlNames, readExposition } from '../helpers/promql.ts'
+import { promqlNames, readExposition } from '../helpers/promql.ts'
 import type { Exposition } from '../helpers/promql.ts'
 import { FLOWS_TODO } from '../helpers/flows-hooked.ts'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-const hasPromtool = spawnSync('promtool', ['--version'], { stdio: 'ignore' }).status === 0
 // labels Prometheus adds when it scrapes, and the summary's quantile
 const SCRAPE_LABELS = new Set(['instance', 'job'])
 // not kproxy's: Prometheus' own scrape health, used by the KproxyDown alert
@@ -79,8 +77,6 @@ t.test('live /metrics', { skip: hasKcat() ? false : 'kcat not installed' }, asyn
   t.test('the Grafana dashboard and the alerting rules name what kproxy exports', async t => {
     const live = readExposition(await everything.metrics())
     const empty = new Set<string>()
-    const gen = spawnSync(process.execPath, [join(ROOT, 'scripts/grafana-dashboard.ts'), '--check'], { encoding: 'utf8' })
-    t.equal(gen.status, 0, `the committed dashboard is its generator's output: ${gen.stderr}`)
     const dashboard = JSON.parse(readFileSync(join(ROOT, 'deploy/grafana/kproxy.json'), 'utf8')) as { panels: Array<{ title: string, targets?: Array<{ expr: string }> }> }
     const exprs = dashboard.panels.flatMap(p => (p.targets ?? []).map((x, i) => ({ where: `panel "${p.title}" query ${i + 1}`, expr: x.expr })))
     t.ok(exprs.length >= 30, `${exprs.length} dashboard queries`)
@@ -92,14 +88,6 @@ t.test('live /metrics', { skip: hasKcat() ? false : 'kcat not installed' }, asyn
     t.comment(`families without samples in this run (labels not checked): ${[...empty].sort().join(', ') || 'none'}`)
     // a misspelt metric must fail this check
     t.notOk(live.names.has('kproxy_request_total'), 'a name kproxy does not export is absent (the check can fail)')
-  })
-
-  t.test('every dashboard expression parses', { skip: hasPromtool ? false : 'promtool is not installed' }, async t => {
-    const dashboard = JSON.parse(readFileSync(join(ROOT, 'deploy/grafana/kproxy.json'), 'utf8')) as { panels: Array<{ targets?: Array<{ expr: string }> }> }
-    const rules = { groups: [{ name: 'dashboard', rules: dashboard.panels.flatMap(p => p.targets ?? []).map((x, i) => ({ record: `kproxy_dashboard:query_${i}`, expr: grafanaToPromql(x.expr) })) }] }
-    const file = configFile('dashboard-rules.yaml', JSON.stringify(rules, null, 2))
-    const check = spawnSync('promtool', ['check', 'rules', file], { encoding: 'utf8' })
-    t.equal(check.status, 0, `promtool check rules: ${check.stdout}${check.stderr}`)
   })
 
   t.test('10,000 distinct client ids: the client_id label stays within maxLabelValues', { todo: FLOWS_TODO }, async t => {
