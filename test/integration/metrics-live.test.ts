@@ -90,7 +90,7 @@ t.test('live /metrics', { skip: hasKcat() ? false : 'kcat not installed' }, asyn
     t.notOk(live.names.has('kproxy_request_total'), 'a name kproxy does not export is absent (the check can fail)')
   })
 
-  t.test('10,000 distinct client ids: the client_id label stays within maxLabelValues', { todo: FLOWS_TODO }, async t => {
+  t.test('10,000 distinct client ids: the client_id label stays within maxLabelValues', { skip: FLOWS_TODO }, async t => {
     const ids = 10_000
     let next = 0
     // a broker does not answer a Produce without records: one small batch each
