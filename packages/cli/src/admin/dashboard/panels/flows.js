@@ -110,7 +110,7 @@ registerPanel({
         }
         const flows = answer.flows
         if (flows.length === 0) {
-          graphBox.append(el('p', { class: 'hint' }, 'No Produce or Fetch traffic yet.'))
+          graphBox.append(el('p', { class: 'hint' }, 'No Produce or Fetch traffic counted in flows yet.'))
           return
         }
         const clients = column(flows, clientKey, clientLabel, clientDetail)
