@@ -134,7 +134,8 @@ export class ChunkCursor {
     return n >= -1 && (n <= 0 || this.skip(n))
   }
 
-  // FNV-1a (32 bit) of the next n bytes, without consuming them; for interning names.
+  // FNV-1a of the next n bytes (kept to 30 bits: a small integer, which V8 never boxes), without
+  // consuming them; for interning names.
   hash (n: number): number {
     let h = 0x811c9dc5
     let ci = this.#ci
@@ -148,7 +149,7 @@ export class ChunkCursor {
       h ^= chunks[ci]![off++]!
       h = Math.imul(h, 0x01000193)
     }
-    return h >>> 0
+    return h & 0x3fffffff
   }
 
   // Whether the next bytes equal `bytes` (not consumed).

@@ -23,7 +23,7 @@ export class NameInterner {
   // the way Kafka prints a Uuid: URL-safe base64 without padding). Consumes the bytes; the
   // caller has checked that n bytes are left.
   take (cursor: ChunkCursor, n: number, id: boolean): string {
-    const h = (cursor.hash(n) ^ (id ? 0x5bd1e995 : 0)) >>> 0
+    const h = id ? cursor.hash(n) ^ 0x15bd1e99 : cursor.hash(n)
     const first = this.#table.get(h)
     for (let e = first ?? null; e !== null; e = e.next) {
       if (e.id === id && e.bytes.length === n && cursor.equals(e.bytes)) {
