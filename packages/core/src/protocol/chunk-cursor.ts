@@ -58,19 +58,6 @@ export class ChunkCursor {
     return chunks[this.#ci]![this.#off++]!
   }
 
-  // The next byte without consuming it, -1 at the end.
-  peek (): number {
-    if (this.left <= 0) return -1
-    let ci = this.#ci
-    let off = this.#off
-    const chunks = this.#chunks
-    while (off >= chunks[ci]!.length) {
-      ci++
-      off = 0
-    }
-    return chunks[ci]![off]!
-  }
-
   // big-endian int16; NaN when fewer than 2 bytes are left (-1 is a valid value here)
   int16 (): number {
     if (this.left < 2) return NaN
