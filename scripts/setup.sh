@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what kproxy needs on a fresh Debian machine, and does nothing that is already done:
-#   Debian packages (kcat, promtool, HAProxy, Java 17+, Maven), Node.js >= 24.12 (from the npm
+#   Debian packages (kcat, promtool, HAProxy, Chromium, Java 17+, Maven), Node.js >= 24.12 (from the npm
 #   registry's `node` package when the system Node is older), pnpm, kustomize (built with the
 #   machine's Go from the Go module proxy), the workspace's dependencies, and the pinned Kafka jars. Everything it installs by itself lives under $KPROXY_CACHE (default
 #   ~/.cache/kproxy); the only thing it writes outside is a `pnpm` launcher in /usr/local/bin
@@ -41,6 +41,7 @@ packages=()
 command -v kcat >/dev/null 2>&1 || packages+=(kcat)
 command -v promtool >/dev/null 2>&1 || packages+=(prometheus) # promtool checks /metrics in tests
 command -v haproxy >/dev/null 2>&1 || packages+=(haproxy) # load balancer of `kproxy sandbox up --replicas`
+[ -x /usr/bin/chromium ] || packages+=(chromium) # the dashboard's browser tests (headless, over DevTools)
 command -v mvn >/dev/null 2>&1 || packages+=(maven)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 [ "$(java_major)" -ge 17 ] 2>/dev/null || packages+=(openjdk-17-jre-headless)

@@ -38,6 +38,7 @@ export class CountingMetrics implements ProxyMetrics {
 
   responseError (apiKey: number, errorCode: number): void { bump(this.errors, `${apiKey}:${errorCode}`) }
   denied (apiKey: number): void { bump(this.deniedKeys, apiKey) }
+  throttled (): void {}
   tlsHandshakes = 0
   tlsFailures = new Map<string, number>()
   tlsHandshake (): void { this.tlsHandshakes++ }

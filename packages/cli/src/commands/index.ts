@@ -4,8 +4,12 @@ import { benchCommand } from './bench.ts'
 import { certsCommand } from './certs.ts'
 import { checkConfigCommand } from './check-config.ts'
 import { configCommand } from './config.ts'
+import { logLevelCommand } from './log-level.ts'
+import { reloadCommand } from './reload.ts'
 import { sandboxCommand } from './sandbox.ts'
 import { serveCommand } from './serve.ts'
+import { statusCommand } from './status.ts'
+import { topCommand } from './top.ts'
 import { usersCommand } from './users.ts'
 import { waitReadyCommand } from './wait-ready.ts'
 
@@ -15,8 +19,12 @@ export const commands: readonly Command[] = [
   certsCommand,
   checkConfigCommand,
   configCommand,
+  logLevelCommand,
+  reloadCommand,
   sandboxCommand,
   serveCommand,
+  statusCommand,
+  topCommand,
   usersCommand,
   waitReadyCommand
 ]

@@ -8,7 +8,9 @@ const usage = `Usage: kproxy serve --upstream HOST:PORT[,HOST:PORT...] [options]
   --broker-port-base N         broker N is served on port N + this (default: listen port + 1)
   --advertised-host NAME       host name given to clients for every broker (default: listen host)
   --workers N                  worker threads (default 1)
-  --admin HOST:PORT            admin HTTP API (/metrics, /stats, /ready, ...)
+  --admin [HOST:]PORT          admin HTTP API and dashboard (/, /api, /metrics, /ready, ...);
+                               a bare PORT listens on 127.0.0.1 (set admin.token or
+                               KPROXY_ADMIN_TOKEN before listening anywhere else)
   --log-level LEVEL            fatal, error, warn, info, debug, trace (default info)
   --config FILE                YAML config file; flags override it (see docs/configuration.md)
 
@@ -51,6 +53,8 @@ async function serve (argv: string[]): Promise<number> {
   const file = rawFile as string | undefined
   const flags: Record<string, string | undefined> = {}
   for (const [k, v] of Object.entries(rawFlags)) flags[k] = typeof v === 'boolean' ? String(v) : v
+  // the admin API holds the configuration and can reload it: loopback unless a host is given
+  if (flags.admin !== undefined && /^\d+$/.test(flags.admin)) flags.admin = `127.0.0.1:${flags.admin}`
   const { checkFilters, loadConfig } = await import('../supervisor/load-config.ts')
   // Bad config throws KproxyError('KPROXY_ERR_CONFIG'): main prints it and exits 1.
   const config = loadConfig(file ?? null, flags)
@@ -60,6 +64,10 @@ async function serve (argv: string[]): Promise<number> {
   const { Supervisor } = await import('../supervisor/supervisor.ts')
   const { startAdminServer } = await import('../admin/admin-server.ts')
   const { formatHostPort } = await import('@kproxy/core/config/host-port')
+  const { resolveAdminToken } = await import('../admin/admin-access.ts')
+  const { statsOf } = await import('@kproxy/core/metrics/stats-config')
+  // KPROXY_ERR_ADMIN_TOKEN for a token too short to use: main prints it and exits 1
+  const adminToken = resolveAdminToken(config)
   const logger = pino({ level: config.logLevel, base: { thread: 'supervisor' } }, pino.destination({ dest: 1, sync: true }))
   const supervisor = new Supervisor(config, logger)
   const reload = (): ReturnType<typeof supervisor.reload> => supervisor.reload(loadConfig(file ?? null, flags))
@@ -84,7 +92,7 @@ async function serve (argv: string[]): Promise<number> {
   try {
     const admin = config.admin === null
       ? null
-      : await startAdminServer(config.admin, { supervisor, logger, reload, debugEndpoints: process.env.KPROXY_DEBUG_ENDPOINTS === '1' })
+      : await startAdminServer(config.admin, { supervisor, logger, reload, debugEndpoints: process.env.KPROXY_DEBUG_ENDPOINTS === '1', token: adminToken, stats: statsOf(config) })
     try {
       const startedAt = Date.now()
       const first = await Promise.race([supervisor.start().then(() => null), stopped])

@@ -57,6 +57,7 @@ export class Supervisor {
   // node id -> where the worker that discovered it saw it (other workers may not be able to ask)
   readonly #knownBrokers = new Map<number, { host: string, port: number }>()
   readonly restarts: WorkerRestart[] = []
+  readonly startedAt = Date.now()
   #retired: MetricsSnapshot | null = null
   #nextRequestId = 1
   #shuttingDown = false
@@ -72,6 +73,11 @@ export class Supervisor {
   }
 
   get config (): ProxyConfig { return this.#config }
+
+  // The upstream brokers the workers have learned of (node id -> where the broker really is).
+  brokers (): Array<{ nodeId: number, address: { host: string, port: number } }> {
+    return [...this.#knownBrokers].map(([nodeId, a]) => ({ nodeId, address: { host: a.host, port: a.port } }))
+  }
   get workerCount (): number { return this.#slots.length }
 
   // Resolves when every worker is listening with the broker directory loaded; rejects (and stops

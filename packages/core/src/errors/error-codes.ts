@@ -170,6 +170,35 @@ export const ERROR_CODES = {
     gist: "A command that talks to a running kproxy's admin API got no answer.",
     action: 'Check the --admin address and that kproxy runs with an admin server; exit code 3.'
   },
+  // the admin API and the commands that use it (docs/admin-api.md)
+  KPROXY_ERR_ADMIN_TOKEN: {
+    gist: 'The admin token (admin.token or KPROXY_ADMIN_TOKEN) is unusable: too short, or with characters a header cannot carry.',
+    action: 'Use a token of at least 16 printable characters without spaces.'
+  },
+  KPROXY_ERR_ADMIN_DASHBOARD: {
+    gist: "The dashboard's static files (or the chart library in node_modules) cannot be read.",
+    action: 'Reinstall the dependencies (`./dev setup`); the rest of the admin API works.'
+  },
+  KPROXY_ERR_ADMIN_ADDRESS: {
+    gist: 'A command got an admin address it cannot use.',
+    action: 'Give --admin HOST:PORT (or a port for 127.0.0.1).'
+  },
+  KPROXY_ERR_ADMIN_UNAUTHORIZED: {
+    gist: 'The admin API refused the command: it needs the admin token.',
+    action: 'Pass --token or set KPROXY_ADMIN_TOKEN to the admin token of that kproxy.'
+  },
+  KPROXY_ERR_ADMIN_RESPONSE: {
+    gist: 'The admin API answered something the command cannot read (an error status or not JSON).',
+    action: 'Check that the address is a kproxy admin API of the same version.'
+  },
+  KPROXY_WARN_ADMIN_NO_TOKEN: {
+    gist: 'The admin API listens beyond loopback without a token: anyone who reaches it can read the config, change the log level and reload.',
+    action: 'Set admin.token (or KPROXY_ADMIN_TOKEN), or listen on 127.0.0.1.'
+  },
+  KPROXY_WARN_STATS_OVERFLOW: {
+    gist: 'More distinct label values (or flows) than the stats cap: the rest are counted under "other".',
+    action: 'Raise stats.maxLabelValues / stats.maxFlows if Prometheus can take it, or turn the label off.'
+  },
   // filters (docs/filters.md)
   KPROXY_ERR_FILTER_CONFIG: {
     gist: 'A filter entry of the config names no filter kproxy has, or the filter refuses its `config:` block.',

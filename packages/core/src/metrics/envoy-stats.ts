@@ -10,6 +10,8 @@
 import type { MergedMetrics } from './metrics-merge.ts'
 import { apiLabel, errorLabel } from './metric-names.ts'
 import { TLS_FAILURE_REASONS } from '../tls/handshake-failure.ts'
+import { SELECT_ALL } from './stats-selection.ts'
+import type { StatsSelection } from './stats-selection.ts'
 
 export const ENVOY_SUPPORTED_QUANTILES = [0, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 100] as const
 
@@ -28,7 +30,9 @@ function total (m: Map<number, number>): number {
   return n
 }
 
-export function renderEnvoyStats (m: MergedMetrics, statPrefix: string): EnvoyStats {
+// With a selection, its regexps apply to these names as a whole (as Istio's matcher applies to
+// Envoy's stat names).
+export function renderEnvoyStats (m: MergedMetrics, statPrefix: string, selection: StatsSelection = SELECT_ALL): EnvoyStats {
   const p = `kafka.${statPrefix}`
   const counters: Array<{ name: string, value: number }> = []
   for (const [k, versions] of m.requests) counters.push({ name: `${p}.request.${apiLabel(k)}_request`, value: total(versions) })
@@ -48,13 +52,14 @@ export function renderEnvoyStats (m: MergedMetrics, statPrefix: string): EnvoySt
   counters.push({ name: `${x}.downstream_cx_tx_bytes_total`, value: m.bytesOut })
   counters.push({ name: `${x}.tls.handshake`, value: m.tlsHandshakes })
   TLS_FAILURE_REASONS.forEach((reason, i) => counters.push({ name: `${x}.tls.handshake_failures.${reason}`, value: m.tlsHandshakeFailures[i] ?? 0 }))
-  counters.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
-  const computed = [...m.latency].sort((a, b) => a[0] - b[0]).map(([k, h]) => ({
+  const kept = counters.filter(c => selection.name(c.name))
+  kept.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+  const computed = [...m.latency].sort((a, b) => a[0] - b[0]).filter(([k]) => selection.name(`${p}.response.${apiLabel(k)}_response_duration`)).map(([k, h]) => ({
     name: `${p}.response.${apiLabel(k)}_response_duration`,
     values: ENVOY_SUPPORTED_QUANTILES.map(q => {
       const ms = h.totalCount === 0 ? null : h.getValueAtPercentile(q === 0 ? 0.0001 : q) / 1000
       return { interval: null, cumulative: ms }
     })
   }))
-  return { stats: [...counters, { histograms: { supported_quantiles: [...ENVOY_SUPPORTED_QUANTILES], computed_quantiles: computed } }] }
+  return { stats: [...kept, { histograms: { supported_quantiles: [...ENVOY_SUPPORTED_QUANTILES], computed_quantiles: computed } }] }
 }

@@ -5,6 +5,8 @@ import type { Histogram } from 'hdr-histogram-js'
 import { createLatencyHistogram, SCALAR_COUNTERS } from './metrics-registry.ts'
 import type { MetricsSnapshot, ScalarCounters } from './metrics-registry.ts'
 import { TLS_FAILURE_REASONS } from '../tls/handshake-failure.ts'
+import { emptyFlows, mergeFlows } from './flow-merge.ts'
+import type { FlowSnapshot } from './flow-registry.ts'
 
 export interface MergedMetrics extends ScalarCounters {
   workers: number
@@ -20,6 +22,11 @@ export interface MergedMetrics extends ScalarCounters {
   tlsHandshakeFailures: number[]
   // filter -> event -> count
   filterEvents: Map<string, Map<string, number>>
+  // apiKey -> throttled responses and their throttle time
+  throttle: Map<number, { responses: number, ms: number }>
+  // whether any worker records flows (stats.flows), and the flows of all workers
+  flowsRecorded: boolean
+  flows: FlowSnapshot
 }
 
 function scalars (m: ScalarCounters): ScalarCounters {
@@ -51,13 +58,22 @@ export function mergeSnapshots (snapshots: readonly MetricsSnapshot[]): MergedMe
     tlsHandshakes: 0,
     latency: new Map(),
     tlsHandshakeFailures: TLS_FAILURE_REASONS.map(() => 0),
-    filterEvents: new Map()
+    filterEvents: new Map(),
+    throttle: new Map(),
+    flowsRecorded: snapshots.some(s => s.flows !== undefined),
+    flows: emptyFlows()
   }
+  m.flows = mergeFlows(snapshots.map(s => s.flows))
   for (const s of snapshots) {
     for (const [f, e, n] of s.filterEvents ?? []) {
       let inner = m.filterEvents.get(f)
       if (inner === undefined) m.filterEvents.set(f, inner = new Map())
       inner.set(e, (inner.get(e) ?? 0) + n)
+    }
+    for (const [k, responses, ms] of s.throttle ?? []) {
+      const have = m.throttle.get(k)
+      if (have === undefined) m.throttle.set(k, { responses, ms })
+      else { have.responses += responses; have.ms += ms }
     }
     for (const [k, v, n] of s.requests) add2(m.requests, k, v, n)
     for (const [k, v, n] of s.responses) add2(m.responses, k, v, n)
@@ -98,6 +114,8 @@ export function foldSnapshots (snapshots: readonly MetricsSnapshot[]): MetricsSn
     connectionsActive: 0,
     latency: [...m.latency].map(([k, h]): [number, string] => [k, hdr.encodeIntoCompressedBase64(h)]),
     tlsHandshakeFailures: [...m.tlsHandshakeFailures],
-    filterEvents: [...m.filterEvents].flatMap(([f, inner]) => [...inner].map(([e, n]): [string, string, number] => [f, e, n]))
+    filterEvents: [...m.filterEvents].flatMap(([f, inner]) => [...inner].map(([e, n]): [string, string, number] => [f, e, n])),
+    throttle: [...m.throttle].map(([k, t]): [number, number, number] => [k, t.responses, t.ms]),
+    ...(m.flowsRecorded ? { flows: m.flows } : {})
   }
 }

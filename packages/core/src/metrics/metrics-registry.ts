@@ -5,6 +5,7 @@
 import * as hdr from 'hdr-histogram-js'
 import type { Histogram } from 'hdr-histogram-js'
 import type { FilterEventCounter, ProxyMetrics } from './proxy-metrics.ts'
+import type { FlowRegistry, FlowSnapshot } from './flow-registry.ts'
 import { TLS_FAILURE_INDEX, TLS_FAILURE_REASONS } from '../tls/handshake-failure.ts'
 import type { TlsFailureReason } from '../tls/handshake-failure.ts'
 
@@ -55,8 +56,19 @@ export interface MetricsSnapshot extends ScalarCounters {
   latency: Array<[number, string]>
   // failed downstream/upstream TLS handshakes, one count per TLS_FAILURE_REASONS entry, same order
   tlsHandshakeFailures: number[]
+  // [apiKey, throttled responses, throttle time in ms]; absent from workers built before it
+  throttle?: Array<[number, number, number]>
+  // flows, when the worker records them (stats.flows)
+  flows?: FlowSnapshot
   // [filter, event, count] of the filters' own counters (absent from older workers' snapshots)
   filterEvents?: Array<[string, string, number]>
+}
+
+export interface MetricsRegistryOptions {
+  // false: no latency histograms (stats selection excludes kproxy_response_latency_seconds)
+  latency?: boolean
+  // per-flow counters (flow-registry.ts), when stats.flows is on
+  flows?: FlowRegistry | null
 }
 
 // Beyond this many distinct (filter, event) pairs per worker, events count under event "other".
@@ -90,6 +102,15 @@ export class MetricsRegistry implements ProxyMetrics {
   tlsHandshakes = 0
   readonly tlsFailures = new Float64Array(TLS_FAILURE_REASONS.length)
   readonly #filterEvents = new Map<string, FilterEvent>()
+  readonly throttledByKey = new Float64Array(MAX_API_KEYS)
+  readonly throttleMsByKey = new Float64Array(MAX_API_KEYS)
+  readonly recordsLatency: boolean
+  readonly flows: FlowRegistry | null
+
+  constructor (options: MetricsRegistryOptions = {}) {
+    this.recordsLatency = options.latency ?? true
+    this.flows = options.flows ?? null
+  }
 
   connectionOpened (): void {
     this.connectionsActive++
@@ -111,6 +132,7 @@ export class MetricsRegistry implements ProxyMetrics {
   response (apiKey: number, apiVersion: number, latencyMicros: number): void {
     if (apiKey >>> 0 >= MAX_API_KEYS || apiVersion >>> 0 >= MAX_VERSIONS) { this.overflow++; return }
     this.responses[apiKey * MAX_VERSIONS + apiVersion]!++
+    if (!this.recordsLatency) return
     let h = this.latency[apiKey]
     if (h === undefined) h = this.latency[apiKey] = createLatencyHistogram()
     const v = latencyMicros < 1 ? 1 : latencyMicros > MAX_LATENCY_MICROS ? MAX_LATENCY_MICROS : Math.round(latencyMicros)
@@ -126,6 +148,12 @@ export class MetricsRegistry implements ProxyMetrics {
   denied (apiKey: number): void {
     if (apiKey >>> 0 >= MAX_API_KEYS) { this.overflow++; return }
     this.deniedByKey[apiKey]!++
+  }
+
+  throttled (apiKey: number, throttleTimeMs: number): void {
+    if (apiKey >>> 0 >= MAX_API_KEYS || !(throttleTimeMs > 0)) return
+    this.throttledByKey[apiKey]!++
+    this.throttleMsByKey[apiKey]! += throttleTimeMs
   }
 
   unknownApi (_apiKey: number): void { this.unknownApis++ }
@@ -174,7 +202,9 @@ export class MetricsRegistry implements ProxyMetrics {
       const h = this.latency[k]
       if (h !== undefined) latency.push([k, hdr.encodeIntoCompressedBase64(h)])
     }
-    return {
+    const throttle: Array<[number, number, number]> = []
+    for (let k = 0; k < MAX_API_KEYS; k++) if (this.throttledByKey[k] !== 0) throttle.push([k, this.throttledByKey[k]!, this.throttleMsByKey[k]!])
+    const snap: MetricsSnapshot = {
       requests,
       responses,
       errors,
@@ -189,7 +219,10 @@ export class MetricsRegistry implements ProxyMetrics {
       tlsHandshakes: this.tlsHandshakes,
       latency,
       tlsHandshakeFailures: Array.from(this.tlsFailures),
+      throttle,
       filterEvents: [...this.#filterEvents.values()].filter(e => e.value !== 0).map((e): [string, string, number] => [e.filter, e.event, e.value])
     }
+    if (this.flows !== null) snap.flows = this.flows.snapshot()
+    return snap
   }
 }

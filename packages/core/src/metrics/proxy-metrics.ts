@@ -14,6 +14,8 @@ export interface ProxyMetrics {
   // error codes seen in responses the proxy decodes anyway (and those it synthesises)
   responseError (apiKey: number, errorCode: number): void
   denied (apiKey: number): void
+  // a response that says the client was throttled (throttleTimeMs > 0; a smaller value is ignored)
+  throttled (apiKey: number, throttleTimeMs: number): void
   unknownApi (apiKey: number): void
   decodeFailure (): void
   // a downstream TLS handshake that completed (and whose client certificate, if required, verified)
@@ -37,6 +39,7 @@ export const noopProxyMetrics: ProxyMetrics = {
   response () {},
   responseError () {},
   denied () {},
+  throttled () {},
   unknownApi () {},
   decodeFailure () {},
   tlsHandshake () {},

@@ -10,7 +10,7 @@ const parse = (text: string, file: string): number => {
   return n
 }
 
-async function until (cond: () => boolean, ms = 10_000): Promise<void> {
+async function until (cond: () => boolean, ms = 30_000): Promise<void> {
   const end = Date.now() + ms
   while (!cond()) {
     if (Date.now() > end) throw new Error('timed out')

@@ -5,7 +5,8 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { setFlagsFromString } from 'node:v8'
 import { pino } from 'pino'
 import type { Logger } from 'pino'
-import { MetricsRegistry } from '@kproxy/core/metrics/metrics-registry'
+import type { MetricsRegistry } from '@kproxy/core/metrics/metrics-registry'
+import { createWorkerMetrics } from './worker-metrics.ts'
 import { isKproxyError } from '@kproxy/core'
 import { startBrokerMode } from '../broker-mode/broker-mode.ts'
 import type { BrokerModeListeners } from '../broker-mode/broker-mode.ts'
@@ -36,7 +37,8 @@ function post (message: FromWorker): void {
 const destination = pino.destination({ dest: 1, sync: false })
 let logger: Logger = pino({ level: data.config.logLevel }, destination)
 
-const metrics = new MetricsRegistry()
+// flows (stats.flows) for the sessions to report Produce/Fetch frames to: metrics.flows
+const metrics: MetricsRegistry = createWorkerMetrics(data.config, () => logger)
 const knownBrokers = new Set<number>()
 let listeners: BrokerModeListeners | null = null
 let started = false
