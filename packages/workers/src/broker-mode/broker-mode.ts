@@ -12,6 +12,7 @@
 // there is only the one TLS port and the server name picks the upstream broker.
 import type { TLSSocket } from 'node:tls'
 import type { BrokerModeConfig, HostPort } from '@kproxy/core/config/proxy-config'
+import type { FlowRegistry } from '@kproxy/core/metrics/flow-registry'
 import type { ListenerInfo } from '../filters/filter-api.ts'
 import { FilterChain } from '../filters/filter-chain.ts'
 import type { ChainMember } from '../filters/filter-chain.ts'
@@ -138,6 +139,7 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
   // ---- SessionHost ---------------------------------------------------------------------------------
 
   get metrics () { return this.#ctx.metrics }
+  get flows () { return (this.#ctx.metrics as { flows?: FlowRegistry | null }).flows ?? null }
   get logger () { return this.#ctx.logger }
   get workerId (): number { return this.#workerId }
   get settings (): SessionSettings { return this.#ctx.config }

@@ -45,6 +45,8 @@ import { InFlight, InFlightQueue } from './in-flight.ts'
 import { NEED_MORE, produceAcks } from './produce-acks.ts'
 import type { Route, RouteSink } from './route.ts'
 import { SessionContext } from './session-context.ts'
+import { FlowRecorder, recordThrottle } from './flow-recorder.ts'
+import type { FlowRegistry } from '@kproxy/core/metrics/flow-registry'
 
 // in-flight requests above which the client's socket is paused until answers catch up
 export const MAX_IN_FLIGHT = 4096
@@ -87,6 +89,8 @@ export interface SessionSettings {
 
 export interface SessionHost {
   readonly metrics: ProxyMetrics
+  // per-flow counters (stats.flows), null when off
+  readonly flows?: FlowRegistry | null
   readonly logger: Logger
   readonly workerId: number
   readonly settings: SessionSettings
@@ -130,6 +134,7 @@ export class ClientSession implements RouteSink {
   #throttleTimer: NodeJS.Timeout | null = null
   // failures per filter on this connection
   #failures: Map<ChainMember, number> | null = null
+  readonly #flows: FlowRecorder | null
   readonly #openedAt = Date.now()
   #bytesIn = 0
   #bytesOut = 0
@@ -145,6 +150,8 @@ export class ClientSession implements RouteSink {
       onFrame: this.#onRequest.bind(this),
       onError: this.#onFrameError.bind(this)
     })
+    const flows = host.flows ?? null
+    this.#flows = flows === null ? null : new FlowRecorder(flows, this.context, String(options.logFields.target ?? 'upstream'))
     this.#metrics.connectionOpened()
     socket.setNoDelay(true)
     // not read until the route is ready (a TLS socket arrives flowing; a plain one paused)
@@ -267,7 +274,7 @@ export class ClientSession implements RouteSink {
       if (apiKey === ApiKey.ApiVersions && !knowsApiVersionsVersion(apiVersion)) {
         // answered by kproxy, as a broker does (KIP-511): the client retries with a version it
         // was told
-        this.#tapRequest(chain, apiKey, apiVersion, frame.size)
+        this.#tapRequest(chain, apiKey, apiVersion, frame.size, frame)
         const entry = this.#newEntry(h.correlationId, apiKey, apiVersion, now, true)
         this.#queue.push(entry)
         this.#answerWith(entry, unsupportedApiVersionsReply(h.correlationId))
@@ -284,7 +291,7 @@ export class ClientSession implements RouteSink {
         return
       }
     }
-    this.#tapRequest(chain, apiKey, apiVersion, frame.size)
+    this.#tapRequest(chain, apiKey, apiVersion, frame.size, frame)
     let expectsResponse = true
     if (apiKey === ApiKey.Produce) {
       let acks = produceAcks(frameHead(frame, ACKS_PEEK_BYTES), apiVersion)
@@ -307,9 +314,10 @@ export class ClientSession implements RouteSink {
     if (this.inFlight >= MAX_IN_FLIGHT) this.#pause(PAUSE_IN_FLIGHT)
   }
 
-  #tapRequest (chain: FilterChain, apiKey: number, apiVersion: number, size: number): void {
+  #tapRequest (chain: FilterChain, apiKey: number, apiVersion: number, size: number, frame: Frame): void {
     const taps = chain.taps
     for (let i = 0; i < taps.length; i++) taps[i]!.request(apiKey, apiVersion, size)
+    if (this.#flows !== null) this.#flows.request(apiKey, apiVersion, frame)
   }
 
   #newEntry (correlationId: number, apiKey: number, apiVersion: number, now: number, expectsResponse: boolean): InFlight {
@@ -477,6 +485,12 @@ export class ClientSession implements RouteSink {
   // RouteSink: the upstream's response to `entry`.
   answer (entry: InFlight, frame: Frame): void {
     if (this.#state === 'closed' || entry.state !== 'upstream') return
+    if (this.#flows !== null) {
+      const ms = this.#flows.response(entry.apiKey, entry.apiVersion, frame)
+      if (ms > 0) this.#metrics.throttled(entry.apiKey, ms)
+    } else {
+      recordThrottle(this.#metrics, entry.apiKey, entry.apiVersion, frame)
+    }
     const filters = entry.chain?.responseFilters(entry.apiKey, entry.apiVersion) ?? null
     if (filters === null) {
       if (entry === this.#queue.head) {
