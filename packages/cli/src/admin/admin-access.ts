@@ -7,10 +7,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { isIP } from 'node:net'
 import { KproxyError } from '@kproxy/core'
+import { adminTokenProblem } from '@kproxy/core/config/schema/value-kinds'
 
 export const ADMIN_TOKEN_ENV = 'KPROXY_ADMIN_TOKEN'
-// long enough not to be guessed over HTTP, short enough to paste
-export const MIN_TOKEN_LENGTH = 16
+export { MIN_ADMIN_TOKEN_LENGTH as MIN_TOKEN_LENGTH } from '@kproxy/core/config/schema/value-kinds'
 
 export function isLoopbackHost (host: string): boolean {
   if (host === 'localhost' || host === '::1') return true
@@ -18,19 +18,15 @@ export function isLoopbackHost (host: string): boolean {
   return /^::ffff:127\./i.test(host)
 }
 
-// A token's problems as a sentence, or null when it can be used.
-export function tokenProblem (token: string): string | null {
-  if (token.length < MIN_TOKEN_LENGTH) return `it has ${token.length} characters; use at least ${MIN_TOKEN_LENGTH} (e.g. \`openssl rand -hex 24\`)`
-  if (!/^[\x21-\x7e]+$/.test(token)) return 'it may only hold printable ASCII characters without spaces (it travels in an HTTP header)'
-  return null
-}
+// A token's problems as a sentence, or null when it can be used (the same check as the schema's).
+export { adminTokenProblem as tokenProblem } from '@kproxy/core/config/schema/value-kinds'
 
-// The token from the config (admin.token, once the schema has it) or the environment, checked.
+// The token from the config (admin.token) or the environment, checked.
 export function resolveAdminToken (config: object, env: NodeJS.ProcessEnv = process.env): string | null {
   const fromConfig = ((config as { admin?: { token?: string | null } | null }).admin ?? null)?.token ?? null
   const token = fromConfig ?? (env[ADMIN_TOKEN_ENV] !== undefined && env[ADMIN_TOKEN_ENV] !== '' ? env[ADMIN_TOKEN_ENV]! : null)
   if (token === null) return null
-  const problem = tokenProblem(token)
+  const problem = adminTokenProblem(token)
   if (problem !== null) {
     const where = fromConfig !== null ? 'admin.token' : ADMIN_TOKEN_ENV
     throw new KproxyError('KPROXY_ERR_ADMIN_TOKEN', `${where} cannot be used: ${problem}.`)

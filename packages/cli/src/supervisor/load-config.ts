@@ -9,7 +9,6 @@ import { parseConfigFile } from '@kproxy/core/config/config-file'
 import type { ProxyConfig } from '@kproxy/core/config/proxy-config'
 import { checkTlsFiles } from '@kproxy/workers/net/check-tls-files'
 import { prepareFilters } from '@kproxy/workers/filters/filter-loader'
-import { putOpsSections, takeOpsSections } from './ops-sections.ts'
 
 export function loadConfig (file: string | null, flags: Readonly<Record<string, string | undefined>> = {}): ProxyConfig {
   const config = readConfig(file, flags)
@@ -27,9 +26,7 @@ function readConfig (file: string | null, flags: Readonly<Record<string, string 
     throw new KproxyError('KPROXY_ERR_CONFIG', `cannot read the config file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
   }
   const parsed = parseConfigFile(text, path)
-  // stats and admin.token: until the schema has them (ops-sections.ts)
-  const sections = takeOpsSections(parsed.value, path)
-  return putOpsSections(resolveConfig({ source: path, file: sections.rest, locate: parsed.locate, flags }), sections)
+  return resolveConfig({ source: path, file: parsed.value, locate: parsed.locate, flags })
 }
 
 // Loads every filter module the config names and runs each filter's own config check, on the main

@@ -4,6 +4,7 @@
 // here are the resolved shape where it differs (addresses parsed, computed defaults filled in,
 // optional groups null), and take the schema's types where it is the same.
 import type { ResolvedFilter } from './schema/filters-schema.ts'
+import type { StatsConfig } from '../metrics/stats-config.ts'
 import type { LogLevel } from './schema/common-schema.ts'
 import type { TLS_VERSIONS } from './schema/value-kinds.ts'
 
@@ -89,15 +90,22 @@ export interface BrokerModeConfig {
   sni: SniConfig | null
 }
 
+// The admin API's address and its bearer token (null: none; KPROXY_ADMIN_TOKEN may still set one).
+export interface AdminConfig extends HostPort {
+  token: string | null
+}
+
 export interface ProxyConfig {
   // Absolute path of the file it came from, if any (for messages and /config_dump).
   source: string | null
   brokerMode: BrokerModeConfig
   workers: number
-  admin: HostPort | null
+  admin: AdminConfig | null
   // SIGTERM: stop accepting, let in-flight requests finish for at most this long, then exit.
   shutdownTimeoutMs: number
   logLevel: LogLevel
   // Envoy broker-filter stat prefix: kafka.<statPrefix>.request.produce_request, ...
   statPrefix: string
+  // what is recorded and exported beyond the fixed counters
+  stats: StatsConfig
 }

@@ -7,7 +7,8 @@ import type { TSchema } from 'typebox'
 import { ConfigError } from './config-error.ts'
 import type { ConfigFile } from './config-file.ts'
 import { formatHostPort, parseHostPort } from './host-port.ts'
-import type { HostPort, ProxyConfig } from './proxy-config.ts'
+import type { AdminConfig, HostPort, ProxyConfig } from './proxy-config.ts'
+import { resolveStats } from './schema/stats-schema.ts'
 import { resolveBrokerMode } from './schema/broker-mode-schema.ts'
 import { COMMON_KEYS } from './schema/common-schema.ts'
 import { CONFIG_FLAGS, schemaAt } from './schema/config-keys.ts'
@@ -88,7 +89,7 @@ export function resolveConfig (sources: ConfigSources): ProxyConfig {
   }
   const common = withDefaults(COMMON, settings)
   const brokerMode = resolveBrokerMode(settings.brokerMode ?? {}, ctx)
-  const admin = common.admin === null || common.admin === undefined ? null : parseHostPort(common.admin) as HostPort
+  const admin = resolveAdmin(common.admin)
   if (admin !== null && admin.port === brokerMode.listen.port) {
     ctx.report(['admin'], `admin: ${formatHostPort(admin)} uses the listen port; allowed: another port`)
   }
@@ -100,6 +101,16 @@ export function resolveConfig (sources: ConfigSources): ProxyConfig {
     admin,
     shutdownTimeoutMs: common.shutdownTimeoutMs!,
     logLevel: common.logLevel!,
-    statPrefix: common.statPrefix!
+    statPrefix: common.statPrefix!,
+    stats: resolveStats(settings.stats)
   }
+}
+
+// HOST:PORT, a port on loopback, or { listen, token }.
+function resolveAdmin (value: unknown): AdminConfig | null {
+  if (value === null || value === undefined) return null
+  if (typeof value === 'number') return { host: '127.0.0.1', port: value, token: null }
+  if (typeof value === 'string') return { ...parseHostPort(value) as HostPort, token: null }
+  const a = value as { listen: string, token?: string }
+  return { ...parseHostPort(a.listen) as HostPort, token: a.token ?? null }
 }

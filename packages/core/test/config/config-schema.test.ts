@@ -41,7 +41,8 @@ t.test('defaults from flags only', async t => {
     admin: null,
     shutdownTimeoutMs: 10000,
     logLevel: 'info',
-    statPrefix: 'kproxy'
+    statPrefix: 'kproxy',
+    stats: { flows: false, inclusionRegexps: [], exclusionRegexps: [], labels: { principal: false, clientId: false, topic: false, clientSoftware: false }, maxLabelValues: 100, maxFlows: 1000 }
   })
 })
 
@@ -66,7 +67,7 @@ brokerMode:
   t.equal(c.workers, 2, 'flag wins over file')
   t.same(c.brokerMode.listen, { host: '127.0.0.1', port: 39092 })
   t.equal(c.brokerMode.advertisedHost, 'localhost')
-  t.same(c.admin, { host: '127.0.0.1', port: 9901 })
+  t.same(c.admin, { host: '127.0.0.1', port: 9901, token: null })
   t.same(c.brokerMode.upstream, [{ host: '10.0.0.1', port: 9092 }, { host: '::1', port: 9093 }])
   t.same(c.brokerMode.brokerPorts, { kind: 'explicit', ports: { 1: 30001, 2: 30002 } })
   t.same(c.brokerMode.apiKeysDenied, [0, 19])

@@ -107,3 +107,12 @@ export function checkTopicPattern (value: unknown): string | undefined {
 export function nullType (): TNull {
   return Type.Null()
 }
+
+// The admin API's bearer token: long enough not to be guessed over HTTP, short enough to paste,
+// and only characters an HTTP header carries. A sentence saying what is wrong, or null.
+export const MIN_ADMIN_TOKEN_LENGTH = 16
+export function adminTokenProblem (token: string): string | null {
+  if (token.length < MIN_ADMIN_TOKEN_LENGTH) return `it has ${token.length} characters; use at least ${MIN_ADMIN_TOKEN_LENGTH} (e.g. \`openssl rand -hex 24\`)`
+  if (!/^[\x21-\x7e]+$/.test(token)) return 'it may only hold printable ASCII characters without spaces (it travels in an HTTP header)'
+  return null
+}

@@ -1,5 +1,5 @@
-// The stats section and admin.token in a real config file, through loadConfig (until the schema
-// has them): validated with the file's name in every message, put on the resolved config.
+// The stats section and the admin token in a real config file, through loadConfig: validated by
+// the schema with the file, line and column in every message, put on the resolved config.
 import t from 'tap'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -39,7 +39,7 @@ stats:
 
 t.test('the schema\'s forms are untouched', async t => {
   const config = loadConfig(file('plain.yaml', 'brokerMode:\n  upstream: [127.0.0.1:9092]\nadmin: 127.0.0.1:9901\n'))
-  t.same(config.admin, { host: '127.0.0.1', port: 9901 })
+  t.same(config.admin, { host: '127.0.0.1', port: 9901, token: null })
   t.same(statsOf(config).flows, false)
   t.equal(resolveAdminToken(config, { KPROXY_ADMIN_TOKEN: 'from-the-environment-1' }), 'from-the-environment-1')
   t.equal(resolveAdminToken(config, {}), null)
@@ -62,8 +62,13 @@ stats:
   {
     t.equal(err.code, 'KPROXY_ERR_CONFIG')
     t.match(err.message, /^5 configuration errors:/)
-    for (const m of [`${path}: stats.flows: got 1, allowed: true or false`, `${path}: stats.exclusionRegexps[0]: '(' is not a valid regular expression`,
-      `${path}: admin.tls: unknown key; allowed keys here: listen, token`, `${path}: admin.listen: got 9901, allowed: HOST:PORT`,
-      `${path}: admin.token: it has 5 characters; use at least 16`]) t.ok(err.message.includes(m), m)
+    for (const m of [`${path}:8:10: stats.flows: got number 1, allowed: true or false`, `${path}:9:21: stats.exclusionRegexps: '(' is not a valid regular expression`,
+      `${path}:6:3: admin.tls: unknown key; allowed keys here: listen, token`, `${path}:4:11: admin.listen: got number 9901, allowed: HOST:PORT`,
+      `${path}:5:10: admin.token: it has 5 characters; use at least 16`]) t.ok(err.message.includes(m), m)
   }
+})
+
+t.test('admin as a bare port means loopback', async t => {
+  const config = loadConfig(file('port.yaml', 'brokerMode:\n  upstream: [127.0.0.1:9092]\nadmin: 9901\n'))
+  t.same(config.admin, { host: '127.0.0.1', port: 9901, token: null })
 })
