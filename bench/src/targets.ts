@@ -53,14 +53,19 @@ const direct: TargetDef = {
   }
 }
 
-// kproxy broker mode as the CLI runs it (`kproxy serve`), a separate process.
-function kproxyBroker (name: string, workers: number): TargetDef {
+// kproxy broker mode as the CLI runs it (`kproxy serve`), a separate process. `tree`: the checkout
+// to run it from (this one, or KPROXY_BENCH_BASE: another checkout with its dependencies
+// installed, e.g. the previous main in a git worktree, for an A/B of two trees in one run).
+function kproxyBroker (name: string, workers: number, tree: () => string | null = () => REPO): TargetDef {
   return {
     name,
-    description: `kproxy broker mode, ${workers} worker thread(s)`,
+    description: name !== 'kproxy-base' ? `kproxy broker mode, ${workers} worker thread(s)` : `kproxy broker mode from the checkout in KPROXY_BENCH_BASE, ${workers} worker thread(s)`,
     async start (ctx) {
-      const main = `${REPO}packages/cli/src/main.ts`
-      if (!existsSync(`${REPO}packages/cli/src/commands/serve.ts`)) throw new KproxyError('KPROXY_ERR_BENCH_TARGET', 'kproxy serve is not part of this checkout')
+      const root = tree()
+      if (root === null) throw new KproxyError('KPROXY_ERR_BENCH_TARGET', 'kproxy-base needs KPROXY_BENCH_BASE=DIR, a checkout of kproxy with its dependencies installed (e.g. `git worktree add DIR main~N && (cd DIR && pnpm install)`)')
+      const dir = root.endsWith('/') ? root : `${root}/`
+      const main = `${dir}packages/cli/src/main.ts`
+      if (!existsSync(`${dir}packages/cli/src/commands/serve.ts`)) throw new KproxyError('KPROXY_ERR_BENCH_TARGET', `kproxy serve is not part of the checkout ${dir}`)
       const base = await freePortRange(8)
       const admin = base + 8
       const args = [main, 'serve', '--upstream', `${ctx.host}:${ctx.port}`, '--listen', `127.0.0.1:${base}`,
@@ -105,6 +110,7 @@ export const TARGETS: Record<string, TargetDef> = {
   envoy,
   kproxy: kproxyBroker('kproxy', 1),
   'kproxy-2w': kproxyBroker('kproxy-2w', 2),
+  'kproxy-base': kproxyBroker('kproxy-base', 1, () => process.env.KPROXY_BENCH_BASE ?? null),
   'kproxy-double': kproxyDouble,
   'envoy-double': envoyDouble,
   haproxy,
