@@ -20,6 +20,8 @@ export interface MergedMetrics extends ScalarCounters {
   tlsHandshakeFailures: number[]
   // filter -> event -> count
   filterEvents: Map<string, Map<string, number>>
+  // 'apiKey/from/to' -> count of requests the version bridge converted
+  bridged: Map<string, number>
 }
 
 function scalars (m: ScalarCounters): ScalarCounters {
@@ -51,9 +53,14 @@ export function mergeSnapshots (snapshots: readonly MetricsSnapshot[]): MergedMe
     tlsHandshakes: 0,
     latency: new Map(),
     tlsHandshakeFailures: TLS_FAILURE_REASONS.map(() => 0),
-    filterEvents: new Map()
+    filterEvents: new Map(),
+    bridged: new Map()
   }
   for (const s of snapshots) {
+    for (const [k, from, to, n] of s.bridged ?? []) {
+      const key = `${k}/${from}/${to}`
+      m.bridged.set(key, (m.bridged.get(key) ?? 0) + n)
+    }
     for (const [f, e, n] of s.filterEvents ?? []) {
       let inner = m.filterEvents.get(f)
       if (inner === undefined) m.filterEvents.set(f, inner = new Map())
@@ -98,6 +105,10 @@ export function foldSnapshots (snapshots: readonly MetricsSnapshot[]): MetricsSn
     connectionsActive: 0,
     latency: [...m.latency].map(([k, h]): [number, string] => [k, hdr.encodeIntoCompressedBase64(h)]),
     tlsHandshakeFailures: [...m.tlsHandshakeFailures],
-    filterEvents: [...m.filterEvents].flatMap(([f, inner]) => [...inner].map(([e, n]): [string, string, number] => [f, e, n]))
+    filterEvents: [...m.filterEvents].flatMap(([f, inner]) => [...inner].map(([e, n]): [string, string, number] => [f, e, n])),
+    bridged: [...m.bridged].map(([key, n]): [number, number, number, number] => {
+      const [k, from, to] = key.split('/').map(Number)
+      return [k!, from!, to!, n]
+    })
   }
 }

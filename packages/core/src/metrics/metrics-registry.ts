@@ -57,6 +57,8 @@ export interface MetricsSnapshot extends ScalarCounters {
   tlsHandshakeFailures: number[]
   // [filter, event, count] of the filters' own counters (absent from older workers' snapshots)
   filterEvents?: Array<[string, string, number]>
+  // [apiKey, fromVersion, toVersion, count] of requests the version bridge converted
+  bridged?: Array<[number, number, number, number]>
 }
 
 // Beyond this many distinct (filter, event) pairs per worker, events count under event "other".
@@ -90,6 +92,8 @@ export class MetricsRegistry implements ProxyMetrics {
   tlsHandshakes = 0
   readonly tlsFailures = new Float64Array(TLS_FAILURE_REASONS.length)
   readonly #filterEvents = new Map<string, FilterEvent>()
+  // (apiKey * MAX_VERSIONS + from) * MAX_VERSIONS + to -> count; only bridged requests come here
+  readonly #bridged = new Map<number, number>()
 
   connectionOpened (): void {
     this.connectionsActive++
@@ -152,6 +156,12 @@ export class MetricsRegistry implements ProxyMetrics {
     return c
   }
 
+  bridged (apiKey: number, fromVersion: number, toVersion: number): void {
+    if (apiKey >>> 0 >= MAX_API_KEYS || fromVersion >>> 0 >= MAX_VERSIONS || toVersion >>> 0 >= MAX_VERSIONS) { this.overflow++; return }
+    const i = (apiKey * MAX_VERSIONS + fromVersion) * MAX_VERSIONS + toVersion
+    this.#bridged.set(i, (this.#bridged.get(i) ?? 0) + 1)
+  }
+
   snapshot (): MetricsSnapshot {
     const requests: Array<[number, number, number]> = []
     const responses: Array<[number, number, number]> = []
@@ -189,7 +199,8 @@ export class MetricsRegistry implements ProxyMetrics {
       tlsHandshakes: this.tlsHandshakes,
       latency,
       tlsHandshakeFailures: Array.from(this.tlsFailures),
-      filterEvents: [...this.#filterEvents.values()].filter(e => e.value !== 0).map((e): [string, string, number] => [e.filter, e.event, e.value])
+      filterEvents: [...this.#filterEvents.values()].filter(e => e.value !== 0).map((e): [string, string, number] => [e.filter, e.event, e.value]),
+      bridged: [...this.#bridged].map(([i, n]): [number, number, number, number] => [Math.floor(i / (MAX_VERSIONS * MAX_VERSIONS)), Math.floor(i / MAX_VERSIONS) % MAX_VERSIONS, i % MAX_VERSIONS, n])
     }
   }
 }

@@ -47,6 +47,9 @@ export function renderPrometheus (m: MergedMetrics, extra: { workersExpected?: n
   for (const [f, events] of [...m.filterEvents].sort((a, b) => a[0] < b[0] ? -1 : 1)) {
     for (const [e, n] of [...events].sort((a, b) => a[0] < b[0] ? -1 : 1)) out.push(`kproxy_filter_events_total${labels({ filter: f, event: e })} ${n}`)
   }
+  family('kproxy_bridged_requests_total', 'counter', 'Requests the version bridge sent upstream at another version than the client\'s, by API and versions.')
+  const bridged = [...m.bridged].map(([key, n]) => [...key.split('/').map(Number), n] as [number, number, number, number]).sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2])
+  for (const [k, from, to, n] of bridged) out.push(`kproxy_bridged_requests_total${labels({ api: apiLabel(k), from_version: from, to_version: to })} ${n}`)
   const single = (name: string, type: string, help: string, value: number): void => {
     family(name, type, help)
     out.push(`${name} ${value}`)
