@@ -89,6 +89,9 @@ export interface ToMessageSetOptions {
   // entry is always whole, even when larger (as Kafka answered since KIP-74), so that the client
   // can make progress; no batch is converted once the limit is reached.
   maxBytes?: number
+  // false: not even the first entry when it exceeds maxBytes (a later partition of a fetch whose
+  // total is used up)
+  firstAlways?: boolean
 }
 
 // The v2 batches of a fetched `records` blob as a message set of magic v0 or v1.
@@ -128,7 +131,7 @@ export function recordBatchesToMessageSet (records: Buffer, magic: number, optio
     if (messages.length === 0) continue
     let part = encodeMessageSet({ magic, compression: target, logAppendTime, messages })
     if (total + part.length > maxBytes) {
-      part = wholeEntries(part, parts.length === 0 ? Math.max(maxBytes, firstEntryEnd(part)) : maxBytes - total)
+      part = wholeEntries(part, parts.length === 0 && options.firstAlways !== false ? Math.max(maxBytes, firstEntryEnd(part)) : maxBytes - total)
       if (part.length > 0) {
         parts.push(part)
         total += part.length
