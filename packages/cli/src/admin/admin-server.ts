@@ -4,6 +4,7 @@
 //   GET  /ready         200 when every worker listens and the upstream answered, else 503 + reason
 //   GET  /healthz       200 while the supervisor runs
 //   GET  /config_dump   the running ProxyConfig, secrets redacted
+//   GET  /clients       the readiness report: clients, their versions, who needs the version bridge
 //   POST /logging?level=debug   log level of every thread
 //   POST /reload        re-read the config file (like SIGHUP)
 //   POST /debug/crash-worker?id=N   only with KPROXY_DEBUG_ENDPOINTS=1: worker N crashes
@@ -17,6 +18,7 @@ import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '@kproxy/core/metrics/
 import { renderEnvoyStats } from '@kproxy/core/metrics/envoy-stats'
 import type { LiveChange } from '@kproxy/core/config/live-reload'
 import type { Supervisor } from '../supervisor/supervisor.ts'
+import { clientsReport } from './clients-endpoint.ts'
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const
 
@@ -57,6 +59,8 @@ async function route (req: IncomingMessage, res: ServerResponse, o: AdminOptions
       return send(res, 200, { ok: true })
     case 'GET /config_dump':
       return send(res, 200, redactSecrets(sup.config as ProxyConfig))
+    case 'GET /clients':
+      return send(res, 200, await clientsReport(sup))
     case 'POST /logging': {
       const level = url.searchParams.get('level')
       if (level === null || !(LEVELS as readonly string[]).includes(level)) {
@@ -82,7 +86,7 @@ async function route (req: IncomingMessage, res: ServerResponse, o: AdminOptions
       return send(res, 202, { crashing: id })
     }
   }
-  const known = ['/metrics', '/stats', '/ready', '/healthz', '/config_dump', '/logging', '/reload']
+  const known = ['/metrics', '/stats', '/ready', '/healthz', '/config_dump', '/clients', '/logging', '/reload']
   if (known.includes(url.pathname)) return send(res, 405, { error: `${method} is not allowed on ${url.pathname}` })
   return send(res, 404, { error: `no such endpoint: ${url.pathname}`, endpoints: known })
 }

@@ -3,6 +3,7 @@ import { aclCommand } from './acl.ts'
 import { benchCommand } from './bench.ts'
 import { certsCommand } from './certs.ts'
 import { checkConfigCommand } from './check-config.ts'
+import { clientsCommand } from './clients.ts'
 import { configCommand } from './config.ts'
 import { sandboxCommand } from './sandbox.ts'
 import { serveCommand } from './serve.ts'
@@ -13,6 +14,7 @@ export const commands: readonly Command[] = [
   benchCommand,
   certsCommand,
   checkConfigCommand,
+  clientsCommand,
   configCommand,
   sandboxCommand,
   serveCommand,

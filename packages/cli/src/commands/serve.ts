@@ -11,6 +11,8 @@ const usage = `Usage: kproxy serve --upstream HOST:PORT[,HOST:PORT...] [options]
   --admin HOST:PORT            admin HTTP API (/metrics, /stats, /ready, ...)
   --log-level LEVEL            fatal, error, warn, info, debug, trace (default info)
   --config FILE                YAML config file; flags override it (see docs/configuration.md)
+  --version-bridge             serve clients whose protocol versions the upstream dropped
+                               (Kafka 4: KIP-896, KIP-724; see docs/version-bridge.md)
 
 TLS toward clients (every listener; PEM files, watched and reloaded):
   --tls-cert FILE --tls-key FILE    server certificate chain and key

@@ -30,6 +30,10 @@ export const ERROR_CODES = {
     gist: 'The admin HTTP server cannot listen on its address.',
     action: 'Free the port or choose another `admin` address.'
   },
+  KPROXY_ERR_ADMIN_UNREACHABLE: {
+    gist: 'A command that reads the admin API (`kproxy clients`) could not get an answer from it.',
+    action: 'Check that `kproxy serve` runs with an admin address (`--admin HOST:PORT` or `admin:` in the config) and pass that address (or the config file) to the command.'
+  },
   KPROXY_ERR_WORKER_START: {
     gist: 'A worker thread failed while starting.',
     action: 'Read the cause in the message (a listen error, a bad TLS file); kproxy exits so nothing half-started serves.'
