@@ -53,18 +53,19 @@ const direct: TargetDef = {
   }
 }
 
-// kproxy broker mode as the CLI runs it (`kproxy serve`), a separate process.
-function kproxyBroker (name: string, workers: number): TargetDef {
+// kproxy broker mode as the CLI runs it (`kproxy serve`), a separate process; `serveArgs` adds
+// flags (the version bridge).
+function kproxyBroker (name: string, workers: number, serveArgs: readonly string[] = []): TargetDef {
   return {
     name,
-    description: `kproxy broker mode, ${workers} worker thread(s)`,
+    description: `kproxy broker mode, ${workers} worker thread(s)${serveArgs.length > 0 ? ` with ${serveArgs.join(' ')}` : ''}`,
     async start (ctx) {
       const main = `${REPO}packages/cli/src/main.ts`
       if (!existsSync(`${REPO}packages/cli/src/commands/serve.ts`)) throw new KproxyError('KPROXY_ERR_BENCH_TARGET', 'kproxy serve is not part of this checkout')
       const base = await freePortRange(8)
       const admin = base + 8
       const args = [main, 'serve', '--upstream', `${ctx.host}:${ctx.port}`, '--listen', `127.0.0.1:${base}`,
-        '--workers', String(workers), '--admin', `127.0.0.1:${admin}`, '--log-level', 'warn']
+        '--workers', String(workers), '--admin', `127.0.0.1:${admin}`, '--log-level', 'warn', ...serveArgs]
       const { child } = await startProcess(name, process.execPath, args, '127.0.0.1', base, adminReady(admin))
       return { name, host: '127.0.0.1', port: base, pid: child.pid ?? null, stop: () => stopChild(child) }
     }
@@ -105,6 +106,9 @@ export const TARGETS: Record<string, TargetDef> = {
   envoy,
   kproxy: kproxyBroker('kproxy', 1),
   'kproxy-2w': kproxyBroker('kproxy-2w', 2),
+  // the version bridge on: what it costs current clients (it should be nothing)
+  'kproxy-bridge': kproxyBroker('kproxy-bridge', 1, ['--version-bridge']),
+  'kproxy-2w-bridge': kproxyBroker('kproxy-2w-bridge', 2, ['--version-bridge']),
   'kproxy-double': kproxyDouble,
   'envoy-double': envoyDouble,
   haproxy,
