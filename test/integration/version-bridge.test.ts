@@ -196,6 +196,7 @@ t.test('old clients against Kafka 4 through the version bridge', { skip: hasKcat
     // kproxy clients, the CLI over the same endpoint
     const cli = await runKproxy(['clients', '--admin', kproxy.adminUrl.replace('http://', '')])
     t.equal(cli.code, 0, cli.stderr)
+    t.comment(`kproxy clients:\n${cli.stdout}`)
     const line = (id: string): string => cli.stdout.split('\n').find(l => l.startsWith(`${id} `)) ?? ''
     t.match(line('java-0.10.2.2-consumer'), /NEEDS BRIDGE\s+NOT READY\s+Fetch v3 \(accepts 4-18; bridged to v4\)/)
     t.match(line(`java-${KAFKA_VERSION}-producer`), new RegExp(`apache-kafka-java ${KAFKA_VERSION.replace(/\./g, '\\.')}\\s.*\\sok\\s+ready`))
