@@ -53,13 +53,14 @@ const direct: TargetDef = {
   }
 }
 
-// kproxy broker mode as the CLI runs it (`kproxy serve`), a separate process. `tree`: the checkout
-// to run it from (this one, or KPROXY_BENCH_BASE: another checkout with its dependencies
-// installed, e.g. the previous main in a git worktree, for an A/B of two trees in one run).
-function kproxyBroker (name: string, workers: number, tree: () => string | null = () => REPO): TargetDef {
+// kproxy broker mode as the CLI runs it (`kproxy serve`), a separate process. `serveArgs` adds
+// flags (the version bridge); `tree`: the checkout to run it from (this one, or
+// KPROXY_BENCH_BASE: another checkout with its dependencies installed, e.g. the previous main in a
+// git worktree, for an A/B of two trees in one run).
+function kproxyBroker (name: string, workers: number, serveArgs: readonly string[] = [], tree: () => string | null = () => REPO): TargetDef {
   return {
     name,
-    description: name !== 'kproxy-base' ? `kproxy broker mode, ${workers} worker thread(s)` : `kproxy broker mode from the checkout in KPROXY_BENCH_BASE, ${workers} worker thread(s)`,
+    description: name === 'kproxy-base' ? `kproxy broker mode from the checkout in KPROXY_BENCH_BASE, ${workers} worker thread(s)` : `kproxy broker mode, ${workers} worker thread(s)${serveArgs.length > 0 ? ` with ${serveArgs.join(' ')}` : ''}`,
     async start (ctx) {
       const root = tree()
       if (root === null) throw new KproxyError('KPROXY_ERR_BENCH_TARGET', 'kproxy-base needs KPROXY_BENCH_BASE=DIR, a checkout of kproxy with its dependencies installed (e.g. `git worktree add DIR main~N && (cd DIR && pnpm install)`)')
@@ -69,7 +70,7 @@ function kproxyBroker (name: string, workers: number, tree: () => string | null 
       const base = await freePortRange(8)
       const admin = base + 8
       const args = [main, 'serve', '--upstream', `${ctx.host}:${ctx.port}`, '--listen', `127.0.0.1:${base}`,
-        '--workers', String(workers), '--admin', `127.0.0.1:${admin}`, '--log-level', 'warn']
+        '--workers', String(workers), '--admin', `127.0.0.1:${admin}`, '--log-level', 'warn', ...serveArgs]
       const { child } = await startProcess(name, process.execPath, args, '127.0.0.1', base, adminReady(admin))
       return { name, host: '127.0.0.1', port: base, pid: child.pid ?? null, stop: () => stopChild(child) }
     }
@@ -110,7 +111,10 @@ export const TARGETS: Record<string, TargetDef> = {
   envoy,
   kproxy: kproxyBroker('kproxy', 1),
   'kproxy-2w': kproxyBroker('kproxy-2w', 2),
-  'kproxy-base': kproxyBroker('kproxy-base', 1, () => process.env.KPROXY_BENCH_BASE ?? null),
+  'kproxy-base': kproxyBroker('kproxy-base', 1, [], () => process.env.KPROXY_BENCH_BASE ?? null),
+  // the version bridge on: what it costs current clients (it should be nothing)
+  'kproxy-bridge': kproxyBroker('kproxy-bridge', 1, ['--version-bridge']),
+  'kproxy-2w-bridge': kproxyBroker('kproxy-2w-bridge', 2, ['--version-bridge']),
   'kproxy-double': kproxyDouble,
   'envoy-double': envoyDouble,
   haproxy,

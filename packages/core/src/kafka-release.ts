@@ -12,3 +12,8 @@ export const KAFKA_SCALA_VERSION = '2.13'
 // the broker's jars (packages/cli/src/sandbox/kafka-3.9.2.lock.json). 3.9.2 is the newest 3.9.x
 // on Maven Central.
 export const BRIDGE_KAFKA_VERSION = '3.9.2'
+
+// Old Java clients (kafka-clients from Maven Central) the version bridge is accepted with: they
+// speak only protocol versions and message formats Kafka 4 dropped. Fetched and verified like the
+// broker's jars (packages/cli/src/sandbox/kafka-<version>.lock.json), each on its own classpath.
+export const OLD_CLIENT_VERSIONS: readonly string[] = ['0.10.2.2', '0.11.0.3']

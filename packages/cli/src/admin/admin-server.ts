@@ -6,6 +6,7 @@
 //   GET  /ready           200 when every worker listens and the upstream answered, else 503 + reason
 //   GET  /healthz         200 while the supervisor runs
 //   GET  /config_dump     the running ProxyConfig, secrets redacted
+//   GET  /clients         the readiness report: clients, their versions, who needs the version bridge
 //   POST /logging?level=debug   log level of every thread
 //   POST /reload          re-read the config file (like SIGHUP)
 //   POST /debug/crash-worker?id=N   only with KPROXY_DEBUG_ENDPOINTS=1: worker N crashes
@@ -32,6 +33,7 @@ import { MetricsSampler } from './metrics-sampler.ts'
 import { DASHBOARD_CSP, loadDashboardFiles } from './dashboard-files.ts'
 import type { StaticFile } from './dashboard-files.ts'
 import { UpstreamProbe } from './upstream-probe.ts'
+import { clientsReport } from './clients-endpoint.ts'
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const
 // No endpoint reads a body; anything bigger than a few headers' worth is refused unread.
@@ -97,6 +99,11 @@ function intParam (url: URL, name: string, min: number, max: number, dflt: numbe
 }
 
 const ROUTES: Readonly<Record<string, Route>> = {
+  '/clients': {
+    access: 'api',
+    summary: 'the readiness report: every client, the API versions it used, and which need the version bridge',
+    methods: { async GET ({ o }) { return json(200, await clientsReport(o.supervisor)) } }
+  },
   '/api': {
     access: 'api',
     summary: 'this list of endpoints',

@@ -3,6 +3,7 @@ import { aclCommand } from './acl.ts'
 import { benchCommand } from './bench.ts'
 import { certsCommand } from './certs.ts'
 import { checkConfigCommand } from './check-config.ts'
+import { clientsCommand } from './clients.ts'
 import { configCommand } from './config.ts'
 import { logLevelCommand } from './log-level.ts'
 import { reloadCommand } from './reload.ts'
@@ -18,6 +19,7 @@ export const commands: readonly Command[] = [
   benchCommand,
   certsCommand,
   checkConfigCommand,
+  clientsCommand,
   configCommand,
   logLevelCommand,
   reloadCommand,

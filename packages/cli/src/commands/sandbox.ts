@@ -8,6 +8,8 @@ ${upUsage}
   fetch                                     download (once) and verify the pinned Kafka jars, and
                                             the kafka-clients jar of the last 3.x release (its
                                             message definitions give the codecs the old versions)
+                                            and the old Java clients 0.10.2.2 and 0.11.0.3 (the
+                                            version bridge's acceptance tests)
   lock                                      maintainers: re-resolve the jars with Maven and rewrite
                                             the checksum lock files`
 
@@ -29,19 +31,25 @@ async function classpath (): Promise<number> {
 
 async function fetch (): Promise<number> {
   const { ensureKafkaJars, readLock } = await import('../sandbox/jars.ts')
-  const { BRIDGE_KAFKA_VERSION } = await import('@kproxy/core/kafka-release')
+  const { BRIDGE_KAFKA_VERSION, OLD_CLIENT_VERSIONS } = await import('@kproxy/core/kafka-release')
   const jars = await ensureKafkaJars({ log: progress })
   const bridge = await ensureKafkaJars({ log: progress, lock: readLock(BRIDGE_KAFKA_VERSION) })
   progress(`kproxy: ${jars.jars.length} verified jars, and ${bridge.jars.length} of kafka-clients ${BRIDGE_KAFKA_VERSION} in ${bridge.libDir}`)
+  // the old Java clients the version bridge is tested with, each on its own classpath
+  for (const version of OLD_CLIENT_VERSIONS) {
+    const old = await ensureKafkaJars({ log: progress, lock: readLock(version) })
+    progress(`kproxy: ${old.jars.length} jars of kafka-clients ${version} in ${old.libDir}`)
+  }
   process.stdout.write(jars.libDir + '\n')
   return 0
 }
 
 async function lock (): Promise<number> {
   const { BRIDGE_KAFKA_ARTIFACTS, createLock, writeLock } = await import('../sandbox/jars.ts')
-  const { BRIDGE_KAFKA_VERSION } = await import('@kproxy/core/kafka-release')
+  const { BRIDGE_KAFKA_VERSION, OLD_CLIENT_VERSIONS } = await import('@kproxy/core/kafka-release')
   progress('kproxy: resolving the Kafka classpath with Maven')
-  for (const options of [{}, { artifacts: BRIDGE_KAFKA_ARTIFACTS, kafkaVersion: BRIDGE_KAFKA_VERSION }]) {
+  const oldClients = OLD_CLIENT_VERSIONS.map(v => ({ artifacts: [`org.apache.kafka:kafka-clients:${v}`], kafkaVersion: v }))
+  for (const options of [{}, { artifacts: BRIDGE_KAFKA_ARTIFACTS, kafkaVersion: BRIDGE_KAFKA_VERSION }, ...oldClients]) {
     const created = await createLock(options)
     const path = await writeLock(created)
     progress(`kproxy: ${Object.keys(created.jars).length} jars locked`)

@@ -13,6 +13,8 @@ const usage = `Usage: kproxy serve --upstream HOST:PORT[,HOST:PORT...] [options]
                                KPROXY_ADMIN_TOKEN before listening anywhere else)
   --log-level LEVEL            fatal, error, warn, info, debug, trace (default info)
   --config FILE                YAML config file; flags override it (see docs/configuration.md)
+  --version-bridge             serve clients whose protocol versions the upstream dropped
+                               (Kafka 4: KIP-896, KIP-724; see docs/version-bridge.md)
 
 TLS toward clients (every listener; PEM files, watched and reloaded):
   --tls-cert FILE --tls-key FILE    server certificate chain and key

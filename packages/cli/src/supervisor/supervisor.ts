@@ -10,6 +10,8 @@ import type { LiveChange } from '@kproxy/core/config/live-reload'
 import type { MetricsSnapshot } from '@kproxy/core/metrics/metrics-registry'
 import { foldSnapshots, mergeSnapshots, retireSnapshot } from '@kproxy/core/metrics/metrics-merge'
 import type { MergedMetrics } from '@kproxy/core/metrics/metrics-merge'
+import { mergeClientSnapshots } from '@kproxy/core/bridge/client-report'
+import type { ClientsSnapshot } from '@kproxy/core/bridge/client-report'
 import type { FromWorker, LogLevel, ToWorker, WorkerData, WorkerStatus } from '@kproxy/workers/runtime/messages'
 
 const WORKER_ENTRY = new URL(import.meta.resolve('@kproxy/workers/runtime/worker-main'))
@@ -185,6 +187,9 @@ export class Supervisor {
       case 'status':
         this.#settle(m.requestId, m.status)
         break
+      case 'clients':
+        this.#settle(m.requestId, m.clients)
+        break
       case 'drained':
         break
     }
@@ -248,6 +253,12 @@ export class Supervisor {
     const merged = mergeSnapshots(this.#retired === null ? live : [...live, this.#retired])
     merged.workers = live.length
     return merged
+  }
+
+  // The readiness report's records of every live worker, merged (workers that died took theirs).
+  async clients (): Promise<ClientsSnapshot> {
+    const snaps = await Promise.all(this.#slots.map(s => this.#ask<ClientsSnapshot>(s, requestId => ({ type: 'clients', requestId }))))
+    return mergeClientSnapshots(snaps.filter((s): s is ClientsSnapshot => s !== undefined))
   }
 
   async readiness (): Promise<Readiness> {

@@ -7,8 +7,9 @@ import type { ResolvedFilter } from './schema/filters-schema.ts'
 import type { StatsConfig } from '../metrics/stats-config.ts'
 import type { LogLevel } from './schema/common-schema.ts'
 import type { TLS_VERSIONS } from './schema/value-kinds.ts'
+import type { VersionBridgeConfig } from './schema/version-bridge-schema.ts'
 
-export type { ResolvedFilter }
+export type { ResolvedFilter, VersionBridgeConfig }
 
 export interface HostPort {
   host: string
@@ -85,6 +86,9 @@ export interface BrokerModeConfig {
   // How long a bootstrap server may leave the first requests of a connection unanswered before
   // the connection moves to the next server (0: never).
   bootstrapAnswerTimeoutMs: number
+  // old clients against an upstream that dropped their versions (docs/version-bridge.md); always
+  // set by the config resolver, absent (off) in hand-written test configs
+  versionBridge?: VersionBridgeConfig
   tls: DownstreamTlsConfig | null
   upstreamTls: UpstreamTlsConfig | null
   sni: SniConfig | null

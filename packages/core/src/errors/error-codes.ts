@@ -167,8 +167,8 @@ export const ERROR_CODES = {
     action: 'Read the reason /ready gives (upstream unreachable, workers not listening); exit code 1.'
   },
   KPROXY_ERR_ADMIN_UNREACHABLE: {
-    gist: "A command that talks to a running kproxy's admin API got no answer.",
-    action: 'Check the --admin address and that kproxy runs with an admin server; exit code 3.'
+    gist: "A command that talks to a running kproxy's admin API (top, status, clients, wait-ready) got no answer.",
+    action: 'Check that `kproxy serve` runs with an admin address (`--admin HOST:PORT` or `admin:` in the config) and pass that address to the command; wait-ready exits 3.'
   },
   // the admin API and the commands that use it (docs/admin-api.md)
   KPROXY_ERR_ADMIN_TOKEN: {

@@ -27,6 +27,8 @@ export interface MergedMetrics extends ScalarCounters {
   // whether any worker records flows (stats.flows), and the flows of all workers
   flowsRecorded: boolean
   flows: FlowSnapshot
+  // 'apiKey/from/to' -> count of requests the version bridge converted
+  bridged: Map<string, number>
 }
 
 function scalars (m: ScalarCounters): ScalarCounters {
@@ -61,10 +63,15 @@ export function mergeSnapshots (snapshots: readonly MetricsSnapshot[]): MergedMe
     filterEvents: new Map(),
     throttle: new Map(),
     flowsRecorded: snapshots.some(s => s.flows !== undefined),
-    flows: emptyFlows()
+    flows: emptyFlows(),
+    bridged: new Map()
   }
   m.flows = mergeFlows(snapshots.map(s => s.flows))
   for (const s of snapshots) {
+    for (const [k, from, to, n] of s.bridged ?? []) {
+      const key = `${k}/${from}/${to}`
+      m.bridged.set(key, (m.bridged.get(key) ?? 0) + n)
+    }
     for (const [f, e, n] of s.filterEvents ?? []) {
       let inner = m.filterEvents.get(f)
       if (inner === undefined) m.filterEvents.set(f, inner = new Map())
@@ -116,6 +123,10 @@ export function foldSnapshots (snapshots: readonly MetricsSnapshot[]): MetricsSn
     tlsHandshakeFailures: [...m.tlsHandshakeFailures],
     filterEvents: [...m.filterEvents].flatMap(([f, inner]) => [...inner].map(([e, n]): [string, string, number] => [f, e, n])),
     throttle: [...m.throttle].map(([k, t]): [number, number, number] => [k, t.responses, t.ms]),
-    ...(m.flowsRecorded ? { flows: m.flows } : {})
+    ...(m.flowsRecorded ? { flows: m.flows } : {}),
+    bridged: [...m.bridged].map(([key, n]): [number, number, number, number] => {
+      const [k, from, to] = key.split('/').map(Number)
+      return [k!, from!, to!, n]
+    })
   }
 }

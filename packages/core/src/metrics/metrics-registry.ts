@@ -62,6 +62,8 @@ export interface MetricsSnapshot extends ScalarCounters {
   flows?: FlowSnapshot
   // [filter, event, count] of the filters' own counters (absent from older workers' snapshots)
   filterEvents?: Array<[string, string, number]>
+  // [apiKey, fromVersion, toVersion, count] of requests the version bridge converted
+  bridged?: Array<[number, number, number, number]>
 }
 
 export interface MetricsRegistryOptions {
@@ -111,6 +113,8 @@ export class MetricsRegistry implements ProxyMetrics {
     this.recordsLatency = options.latency ?? true
     this.flows = options.flows ?? null
   }
+  // (apiKey * MAX_VERSIONS + from) * MAX_VERSIONS + to -> count; only bridged requests come here
+  readonly #bridged = new Map<number, number>()
 
   connectionOpened (): void {
     this.connectionsActive++
@@ -180,6 +184,12 @@ export class MetricsRegistry implements ProxyMetrics {
     return c
   }
 
+  bridged (apiKey: number, fromVersion: number, toVersion: number): void {
+    if (apiKey >>> 0 >= MAX_API_KEYS || fromVersion >>> 0 >= MAX_VERSIONS || toVersion >>> 0 >= MAX_VERSIONS) { this.overflow++; return }
+    const i = (apiKey * MAX_VERSIONS + fromVersion) * MAX_VERSIONS + toVersion
+    this.#bridged.set(i, (this.#bridged.get(i) ?? 0) + 1)
+  }
+
   snapshot (): MetricsSnapshot {
     const requests: Array<[number, number, number]> = []
     const responses: Array<[number, number, number]> = []
@@ -220,7 +230,8 @@ export class MetricsRegistry implements ProxyMetrics {
       latency,
       tlsHandshakeFailures: Array.from(this.tlsFailures),
       throttle,
-      filterEvents: [...this.#filterEvents.values()].filter(e => e.value !== 0).map((e): [string, string, number] => [e.filter, e.event, e.value])
+      filterEvents: [...this.#filterEvents.values()].filter(e => e.value !== 0).map((e): [string, string, number] => [e.filter, e.event, e.value]),
+      bridged: [...this.#bridged].map(([i, n]): [number, number, number, number] => [Math.floor(i / (MAX_VERSIONS * MAX_VERSIONS)), Math.floor(i / MAX_VERSIONS) % MAX_VERSIONS, i % MAX_VERSIONS, n])
     }
     if (this.flows !== null) snap.flows = this.flows.snapshot()
     return snap

@@ -50,6 +50,9 @@ export function renderPrometheus (m: MergedMetrics, extra: PrometheusExtras = {}
   for (const [f, events] of [...m.filterEvents].sort((a, b) => a[0] < b[0] ? -1 : 1)) {
     for (const [e, n] of [...events].sort((a, b) => a[0] < b[0] ? -1 : 1)) w.sample('kproxy_filter_events_total', { filter: f, event: e }, n)
   }
+  w.family('kproxy_bridged_requests_total', 'counter', 'Requests the version bridge sent upstream at another version than the client\'s, by API and versions.')
+  const bridged = [...m.bridged].map(([key, n]) => [...key.split('/').map(Number), n] as [number, number, number, number]).sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2])
+  for (const [k, from, to, n] of bridged) w.sample('kproxy_bridged_requests_total', { api: apiLabel(k), from_version: from, to_version: to }, n)
   w.family('kproxy_throttled_responses_total', 'counter', 'Responses in which the broker throttled the client (throttle time above 0), by API.')
   for (const [k, t] of sorted(m.throttle)) w.sample('kproxy_throttled_responses_total', { api: apiLabel(k) }, t.responses)
   w.family('kproxy_throttle_time_seconds_total', 'counter', 'Throttle time the broker imposed on clients, by API.')

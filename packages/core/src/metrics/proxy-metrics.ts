@@ -24,6 +24,8 @@ export interface ProxyMetrics {
   // a counter a filter owns (kproxy_filter_events_total{filter, event}); asked for once, then
   // incremented on the hot path
   filterCounter? (filter: string, event: string): FilterEventCounter
+  // a request the version bridge sent upstream at another version (kproxy_bridged_requests_total)
+  bridged? (apiKey: number, fromVersion: number, toVersion: number): void
 }
 
 export interface FilterEventCounter {

@@ -18,7 +18,7 @@
 import { KproxyError } from '../kproxy-error.ts'
 import { COMPRESSION_NONE, COMPRESSION_ZSTD, decompress, DEFAULT_MAX_UNCOMPRESSED_SIZE } from './compression.ts'
 import { ApiKey } from './generated/api-table.ts'
-import { MAGIC_V0, malformedMessageSet, NO_TIMESTAMP, readMessageSet } from './message-set.ts'
+import { LOG_OVERHEAD, MAGIC_V0, malformedMessageSet, NO_TIMESTAMP, readMessageSet } from './message-set.ts'
 import { encodeMessageSet } from './message-set-encode.ts'
 import type { LegacyMessageInput } from './message-set-encode.ts'
 import {
@@ -80,15 +80,30 @@ export interface ToMessageSetOptions {
   verifyCrc?: boolean
   // one budget for every batch of the blob
   maxUncompressedSize?: number
+  // Leave out records below this offset (the fetch offset): a v2 batch may start before it. Only
+  // in uncompressed batches: a compressed batch stays one wrapper, as old brokers sent whole
+  // wrappers and old clients skip the messages below their position themselves.
+  fromOffset?: bigint
+  // The old client's fetch size: only whole entries up to this many bytes (v0/v1 messages are
+  // larger than v2 records, so a converted fetch can outgrow what the client asked for). The first
+  // entry is always whole, even when larger (as Kafka answered since KIP-74), so that the client
+  // can make progress; no batch is converted once the limit is reached.
+  maxBytes?: number
+  // false: not even the first entry when it exceeds maxBytes (a later partition of a fetch whose
+  // total is used up)
+  firstAlways?: boolean
 }
 
 // The v2 batches of a fetched `records` blob as a message set of magic v0 or v1.
 export function recordBatchesToMessageSet (records: Buffer, magic: number, options: ToMessageSetOptions = {}): Buffer {
   if (magic !== MAGIC_V0 && magic !== 1) throw malformedMessageSet(`cannot convert record batches to magic ${magic}`)
   let budget = options.maxUncompressedSize ?? DEFAULT_MAX_UNCOMPRESSED_SIZE
+  const maxBytes = options.maxBytes ?? Number.MAX_SAFE_INTEGER
+  const fromOffset = options.fromOffset ?? -1n
   const parts: Buffer[] = []
   let total = 0
   for (const { header, bytes } of readBatches(records).batches) {
+    if (total >= maxBytes) break
     if (isControlBatch(header) || header.recordCount === 0) continue
     if (options.verifyCrc ?? true) {
       const crc = computeBatchCrc(bytes, 0)
@@ -103,7 +118,7 @@ export function recordBatchesToMessageSet (records: Buffer, magic: number, optio
     const data = decompress(codec, bytes.subarray(RECORD_BATCH_HEADER_SIZE), Math.max(1, budget))
     if (codec !== COMPRESSION_NONE) budget -= data.length
     const logAppendTime = (header.attributes & ATTR_LOG_APPEND_TIME) !== 0
-    const messages: LegacyMessageInput[] = decodeRecords(data, header.recordCount).map(r => ({
+    let messages: LegacyMessageInput[] = decodeRecords(data, header.recordCount).map(r => ({
       offset: header.baseOffset + BigInt(r.offsetDelta),
       timestamp: logAppendTime ? header.maxTimestamp : header.baseTimestamp + r.timestampDelta,
       key: r.key,
@@ -112,9 +127,35 @@ export function recordBatchesToMessageSet (records: Buffer, magic: number, optio
     const target = options.compression === undefined || options.compression === 'same'
       ? (codec === COMPRESSION_ZSTD ? COMPRESSION_NONE : codec)
       : options.compression
-    const part = encodeMessageSet({ magic, compression: target, logAppendTime, messages })
+    if (target === COMPRESSION_NONE && header.baseOffset < fromOffset) messages = messages.filter(m => m.offset! >= fromOffset)
+    if (messages.length === 0) continue
+    let part = encodeMessageSet({ magic, compression: target, logAppendTime, messages })
+    if (total + part.length > maxBytes) {
+      part = wholeEntries(part, parts.length === 0 && options.firstAlways !== false ? Math.max(maxBytes, firstEntryEnd(part)) : maxBytes - total)
+      if (part.length > 0) {
+        parts.push(part)
+        total += part.length
+      }
+      break
+    }
     parts.push(part)
     total += part.length
   }
   return parts.length === 1 ? parts[0] : Buffer.concat(parts, total)
+}
+
+// entry := offset int64, size int32, message[size]
+function firstEntryEnd (set: Buffer): number {
+  return set.length < LOG_OVERHEAD ? set.length : LOG_OVERHEAD + set.readInt32BE(8)
+}
+
+// The leading entries of a message set that end within `limit` bytes.
+function wholeEntries (set: Buffer, limit: number): Buffer {
+  let pos = 0
+  while (pos + LOG_OVERHEAD <= set.length) {
+    const end = pos + LOG_OVERHEAD + set.readInt32BE(pos + 8)
+    if (end > limit) break
+    pos = end
+  }
+  return set.subarray(0, pos)
 }

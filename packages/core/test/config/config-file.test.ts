@@ -160,7 +160,7 @@ t.test('schema errors carry the line and column of the key path, also through me
   const errors = errorsOf(() => load(text, {}, 'k.yaml'))
   const expected = [
     'k.yaml:3:10: workers: got number 0, allowed: an integer from 1 to 256',
-    'k.yaml:7:3: brokerMode.typo: unknown key; allowed keys here: listen, advertisedHost, upstream, brokerPorts, apiKeysAllowed, apiKeysDenied, maxFrameSize, upstreamConnectTimeoutMs, bootstrapAnswerTimeoutMs, filters, filterHoldTimeoutMs, tls, upstreamTls, sni',
+    'k.yaml:7:3: brokerMode.typo: unknown key; allowed keys here: listen, advertisedHost, upstream, brokerPorts, apiKeysAllowed, apiKeysDenied, maxFrameSize, upstreamConnectTimeoutMs, bootstrapAnswerTimeoutMs, filters, filterHoldTimeoutMs, versionBridge, tls, upstreamTls, sni',
     'k.yaml:2:17: brokerMode.maxFrameSize: got number 12, allowed: an integer from 1024 to 2147483647',
     'k.yaml:12:22: brokerMode.filters[0].config.rules[0].percent: got number 101, allowed: a number from 0 to 100',
     'k.yaml:13:30: brokerMode.filters[0].config.rules[0].action.close: got boolean false, allowed: true',

@@ -33,6 +33,7 @@ t.test('defaults from flags only', async t => {
       filters: [],
       filterHoldTimeoutMs: 30000,
       bootstrapAnswerTimeoutMs: 1000,
+      versionBridge: { enabled: false, maxUncompressedBytes: 100 * 1024 * 1024 },
       tls: null,
       upstreamTls: null,
       sni: null
@@ -155,6 +156,7 @@ t.test('every flag of `kproxy serve` maps to a key', async t => {
     'upstream-tls-cert': 'brokerMode.upstreamTls.cert',
     'upstream-tls-key': 'brokerMode.upstreamTls.key',
     'upstream-tls-server-name': 'brokerMode.upstreamTls.serverName',
+    'version-bridge': 'brokerMode.versionBridge.enabled',
     'sni-bootstrap-name': 'brokerMode.sni.bootstrapName',
     'sni-broker-pattern': 'brokerMode.sni.brokerNamePattern'
   })

@@ -129,3 +129,28 @@ t.test('fetch: corrupt batches and bombs are coded errors', async t => {
   const v1Blob = encodeMessageSet({ magic: 1, messages: [{ value: b('old'.repeat(20)) }] })
   t.throws(() => recordBatchesToMessageSet(v1Blob, 1), { code: 'KPROXY_ERR_RECORD_BATCH', message: /magic 1/ }, 'an old message set is not a record batch')
 })
+
+t.test('fetch: the old client\'s fetch size holds whole entries (the first always), records below the fetch offset left out', async t => {
+  const rec = (i: number): { offsetDelta: number, timestampDelta: bigint, key: Buffer, value: Buffer } => ({ offsetDelta: i, timestampDelta: BigInt(i), key: b(`k${i}`), value: b(`value-${i}-${'x'.repeat(20)}`) })
+  const plain = encodeRecordBatch({ baseOffset: 100n, baseTimestamp: 1700000000000n, records: [0, 1, 2, 3, 4].map(rec) })
+  const gzip = encodeRecordBatch({ baseOffset: 105n, attributes: COMPRESSION_GZIP, baseTimestamp: 1700000000000n, records: [0, 1, 2].map(rec) })
+  const blob = Buffer.concat([plain, gzip])
+  const all = recordBatchesToMessageSet(blob, 1)
+  const offsets = (set: Buffer): bigint[] => readMessageSet(set).messages.map(m => m.offset)
+  t.same(offsets(all), [100n, 101n, 102n, 103n, 104n, 105n, 106n, 107n])
+  // each uncompressed v1 entry: 12 + 22 + key + value bytes
+  const entry = 12 + 22 + 2 + 28
+  const cut = recordBatchesToMessageSet(blob, 1, { maxBytes: entry * 2 + 10 })
+  t.equal(cut.length, entry * 2, 'only whole entries')
+  t.same(offsets(cut), [100n, 101n])
+  t.equal(readMessageSet(cut).partial, null)
+  const tiny = recordBatchesToMessageSet(blob, 1, { maxBytes: 1 })
+  t.same(offsets(tiny), [100n], 'the first entry even when larger than the limit')
+  // the compressed wrapper is one entry: whole or not at all
+  const wrapperOnly = recordBatchesToMessageSet(gzip, 1, { maxBytes: 1 })
+  t.same(offsets(wrapperOnly), [105n, 106n, 107n])
+  t.same(offsets(recordBatchesToMessageSet(blob, 1, { maxBytes: entry * 5 + 1 })), [100n, 101n, 102n, 103n, 104n], 'a wrapper that does not fit after others is left for the next fetch')
+  // a fetch from offset 103: the plain records below are left out, the wrapper stays whole
+  t.same(offsets(recordBatchesToMessageSet(blob, 1, { fromOffset: 103n })), [103n, 104n, 105n, 106n, 107n])
+  t.same(offsets(recordBatchesToMessageSet(blob, 0, { fromOffset: 106n })), [105n, 106n, 107n], 'a compressed batch is not cut (old clients skip what is below their position)')
+})

@@ -3,10 +3,12 @@
 // upstream connection (broker-route.ts). With reusePort every worker listens on the same ports and
 // the kernel spreads connections between them.
 //
-// The listener's filter chain: kproxy's API key policy first (a denied key reaches nobody), then
-// the configured filters in order, then ApiVersions and broker address rewriting nearest the
-// upstream (so every filter sees responses with the addresses clients see), with the metrics tap
-// on every frame.
+// The listener's filter chain: kproxy's API key policy first (a denied key reaches nobody), the
+// version bridge when it is on (so that every other filter sees requests and answers at versions
+// the upstream accepts), then the configured filters in order, then ApiVersions and broker
+// address rewriting nearest the upstream (so every filter sees responses with the addresses
+// clients see), with the metrics and client-usage taps on every frame. The connections' clients
+// and the versions they used make the readiness report (clients()).
 //
 // With brokerMode.tls the listeners are TLS servers (downstream-tls.ts); with brokerMode.sni
 // there is only the one TLS port and the server name picks the upstream broker.
@@ -20,6 +22,11 @@ import { createMembers, prepareFilters } from '../filters/filter-loader.ts'
 import type { PreparedFilter } from '../filters/filter-loader.ts'
 import { createApiKeyPolicy } from '../filters/builtin/api-key-policy.ts'
 import { createApiVersionsFilter } from '../filters/builtin/api-versions-filter.ts'
+import { ApiVersionsMemo } from '../filters/builtin/api-versions-memo.ts'
+import { createVersionBridge } from '../filters/builtin/version-bridge.ts'
+import { ClientUsageTap } from '../report/client-usage-tap.ts'
+import { ClientRegistry } from '../report/client-registry.ts'
+import type { ClientsSnapshot } from '@kproxy/core/bridge/client-report'
 import { createAddressRewriteFilter } from '../filters/builtin/address-rewrite-filter.ts'
 import { MetricsTap } from '../filters/builtin/metrics-tap.ts'
 import type { AdvertisedBroker } from '../filters/error-response.ts'
@@ -55,6 +62,8 @@ export interface BrokerModeListeners {
   readonly activeConnections: number
   // last upstream contact succeeded
   readonly upstreamHealthy: boolean
+  // this worker's part of the readiness report
+  clients (): ClientsSnapshot
 }
 
 type Key = 'bootstrap' | number
@@ -75,6 +84,12 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
   // brokers to listen for once the filters are ready
   #early: Array<{ nodeId: number, address?: HostPort }> | null = []
   #chain: FilterChain
+  readonly #clients = new ClientRegistry()
+  readonly #usageTap = new ClientUsageTap()
+  // ApiVersions answers as clients see them, with and without the version bridge; both learn
+  // what the upstream accepts from the brokers' answers
+  readonly #apiVersionsMemo: ApiVersionsMemo
+  readonly #apiVersionsMemoBridged: ApiVersionsMemo
   #stopped = false
   #drainWaiter: (() => void) | null = null
   readonly listener: ListenerInfo
@@ -88,6 +103,9 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
     this.#tls = config.tls !== null ? new DownstreamTls(config.tls, ctx.logger, ctx.metrics) : null
     this.listener = { name: LISTENER_NAME, port: config.listen.port, tls: this.#tls !== null }
     this.#view = new ClusterView(ctx, this, this.dialer, this.health)
+    const upstream = this.#view.upstreamVersions
+    this.#apiVersionsMemo = new ApiVersionsMemo({ learn: ranges => upstream.learn(ranges) })
+    this.#apiVersionsMemoBridged = new ApiVersionsMemo({ widen: true, learn: ranges => upstream.learn(ranges) })
     this.#listeners = new ListenerSet<Key>({
       host: config.listen.host,
       reusePort,
@@ -117,10 +135,20 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
     const members: ChainMember[] = []
     const policy = createApiKeyPolicy(ctx.config.apiKeysAllowed, ctx.config.apiKeysDenied, ctx.metrics, ctx.logger)
     if (policy !== null) members.push({ label: 'apiKeyPolicy', filter: policy, builtin: true })
+    const bridge = ctx.config.versionBridge
+    if (bridge?.enabled === true) {
+      const filter = createVersionBridge({
+        upstream: this.#view.upstreamVersions,
+        metrics: ctx.metrics,
+        logger: ctx.logger.child({ filter: 'versionBridge' }),
+        limits: { maxUncompressedSize: bridge.maxUncompressedBytes }
+      })
+      members.push({ label: 'versionBridge', filter, builtin: true })
+    }
     members.push(...createMembers(prepared, { logger: ctx.logger, workerId: this.#workerId, metrics: ctx.metrics }))
-    members.push({ label: 'apiVersions', filter: createApiVersionsFilter(), builtin: true })
+    members.push({ label: 'apiVersions', filter: createApiVersionsFilter(bridge?.enabled === true ? this.#apiVersionsMemoBridged : this.#apiVersionsMemo), builtin: true })
     members.push({ label: 'addressRewrite', filter: createAddressRewriteFilter(this.#view.rewriteTarget), builtin: true })
-    return new FilterChain(members, [new MetricsTap(ctx.metrics)])
+    return new FilterChain(members, [new MetricsTap(ctx.metrics), this.#usageTap])
   }
 
   async reload (config: BrokerModeConfig): Promise<void> {
@@ -152,6 +180,7 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
 
   sessionClosed (session: ClientSession): void {
     this.#sessions.delete(session)
+    this.#clients.closed(session.context)
     if (this.#sessions.size === 0 && this.#drainWaiter !== null) {
       const waiter = this.#drainWaiter
       this.#drainWaiter = null
@@ -208,6 +237,14 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
   // ---- BrokerModeListeners -------------------------------------------------------------------------
 
   get activeConnections (): number { return this.#sessions.size }
+
+  clients (): ClientsSnapshot {
+    return {
+      bridgeEnabled: this.#ctx.config.versionBridge?.enabled === true,
+      upstream: this.#view.upstreamVersions.ranges(),
+      clients: this.#clients.report([...this.#sessions].map(s => s.context))
+    }
+  }
   get upstreamHealthy (): boolean { return this.#view.healthy }
 
   addBroker (nodeId: number, address?: HostPort): void {

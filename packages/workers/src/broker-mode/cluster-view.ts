@@ -10,6 +10,7 @@ import type { AdvertisedBroker } from '../filters/error-response.ts'
 import { sniBrokerName } from '../net/downstream-tls.ts'
 import type { UpstreamDialer } from '../net/upstream-dialer.ts'
 import { fetchUpstreamBrokers } from '../upstream/upstream-metadata.ts'
+import { UpstreamVersions } from '@kproxy/core/bridge/upstream-versions'
 import type { ServerHealth } from '../upstream/server-health.ts'
 import { BrokerDirectory, mappedPort } from './broker-directory.ts'
 import type { ProxyContext } from './proxy-context.ts'
@@ -34,6 +35,8 @@ export class ClusterView {
   readonly #dialer: UpstreamDialer
   readonly #health: ServerHealth
   readonly directory = new BrokerDirectory()
+  // what the upstream's brokers accept (their ApiVersions answers): the version bridge's targets
+  readonly upstreamVersions = new UpstreamVersions()
   readonly rewriteTarget: RewriteTarget
   #healthy = false
   #retryTimer: NodeJS.Timeout | null = null
@@ -164,7 +167,7 @@ export class ClusterView {
       }
       const server = servers[i]!
       const timeoutMs = Math.min(this.#ctx.config.upstreamConnectTimeoutMs, lookupTimeout(this.#ctx))
-      fetchUpstreamBrokers(server, timeoutMs, this.#dialer).then(brokers => {
+      fetchUpstreamBrokers(server, timeoutMs, this.#dialer, ranges => this.upstreamVersions.learn(ranges)).then(brokers => {
         this.#healthy = true
         this.#health.ok(server)
         for (const b of brokers) {

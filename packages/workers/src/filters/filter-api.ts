@@ -65,7 +65,15 @@ export interface ConnectionContext {
 export interface FilterRequest {
   readonly connection: ConnectionContext
   readonly apiKey: number
+  // the version the client sent (and gets its answer at)
   readonly apiVersion: number
+  // The version the request goes upstream at: apiVersion unless a filter converted the body to
+  // another version of the same API (the version bridge) and set it, which re-encodes the body
+  // at that version. The upstream's answer then comes back at this version, filters nearer the
+  // upstream see requests and answers at it, and kproxy re-encodes the answer at apiVersion for
+  // the client. Answers a filter makes (respond, error) are encoded at the version current at
+  // that point of the chain. Filters are chosen by apiVersion.
+  upstreamVersion: number
   readonly correlationId: number
   // false for Produce with acks=0: the client expects no response, an answer is dropped
   readonly expectsResponse: boolean
@@ -85,6 +93,8 @@ export interface FilterRequest {
 export interface FilterResponse {
   readonly request: FilterRequest
   readonly apiKey: number
+  // the version of `frame` and `body`: request.upstreamVersion (the client's apiVersion unless a
+  // filter changed it); the client gets the answer re-encoded at request.apiVersion
   readonly apiVersion: number
   readonly correlationId: number
   // the response as the upstream sent it (payload, no size prefix); null when kproxy made it

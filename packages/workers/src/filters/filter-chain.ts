@@ -11,10 +11,11 @@
 import { apiByName } from '@kproxy/core/protocol/api-keys'
 import { MAX_API_KEYS, MAX_VERSIONS } from '@kproxy/core/metrics/metrics-registry'
 import type { ApiInterest, Filter, FilterInterests, InterestLevel } from './filter-api.ts'
+import type { SessionContext } from '../session/session-context.ts'
 
 export interface Tap {
-  // a request frame was read (size: payload bytes)
-  request (apiKey: number, apiVersion: number, size: number): void
+  // a request frame was read (size: payload bytes) on that connection
+  request (apiKey: number, apiVersion: number, size: number, connection: SessionContext): void
   // a response was written, latencyMicros after its request was read
   response (apiKey: number, apiVersion: number, latencyMicros: number): void
 }

@@ -28,12 +28,14 @@ export class RequestView implements FilterRequest {
   #body: unknown = UNDECODED
   #changed = false
   #attributes: Map<unknown, unknown> | null = null
+  #upstreamVersion: number
 
   constructor (connection: ConnectionContext, frame: Frame | null, apiKey: number, apiVersion: number, correlationId: number, expectsResponse: boolean) {
     this.connection = connection
     this.#frame = frame
     this.apiKey = apiKey
     this.apiVersion = apiVersion
+    this.#upstreamVersion = apiVersion
     this.correlationId = correlationId
     this.expectsResponse = expectsResponse
   }
@@ -84,6 +86,17 @@ export class RequestView implements FilterRequest {
 
   get decoded (): boolean { return this.#body !== UNDECODED }
 
+  get upstreamVersion (): number { return this.#upstreamVersion }
+
+  // A filter converted the body to another version of the API: it is re-encoded at that version.
+  set upstreamVersion (version: number) {
+    if (version === this.#upstreamVersion) return
+    decodableApi(this.apiKey, version) // KPROXY_ERR_UNSUPPORTED_VERSION for a version kproxy cannot write
+    if (this.#body === UNDECODED) void this.body
+    this.#upstreamVersion = version
+    this.#changed = true
+  }
+
   markChanged (): void { this.#changed = true }
   get changed (): boolean { return this.#changed }
 
@@ -94,7 +107,7 @@ export class RequestView implements FilterRequest {
   // The request as frames to send upstream (size prefix included): only for a changed body.
   encode (): Buffer[] {
     const h = this.header
-    return encodeRequest({ apiKey: this.apiKey, apiVersion: this.apiVersion, correlationId: this.correlationId, clientId: h.clientId, ...(h._unknownTaggedFields !== undefined ? { _unknownTaggedFields: h._unknownTaggedFields } : {}) }, this.#body, 'decodable')
+    return encodeRequest({ apiKey: this.apiKey, apiVersion: this.#upstreamVersion, correlationId: this.correlationId, clientId: h.clientId, ...(h._unknownTaggedFields !== undefined ? { _unknownTaggedFields: h._unknownTaggedFields } : {}) }, this.#body, 'decodable')
   }
 }
 
@@ -115,7 +128,8 @@ export class ResponseView implements FilterResponse {
   }
 
   get apiKey (): number { return this.request.apiKey }
-  get apiVersion (): number { return this.request.apiVersion }
+  // the version of the frame and the body (the upstream's); the client's is request.apiVersion
+  get apiVersion (): number { return this.request.upstreamVersion }
   get correlationId (): number { return this.request.correlationId }
 
   get payload (): Buffer {
@@ -167,9 +181,14 @@ export class ResponseView implements FilterResponse {
     ;(this as { frame: Frame | null }).frame = null
   }
 
-  // null: the upstream frame goes out unchanged
+  // null: the upstream frame goes out unchanged. An answer at another version than the client's
+  // (a filter changed request.upstreamVersion) is always re-encoded at the client's.
   output (): readonly Buffer[] | null {
-    if (this.#changed) return encodeResponse(this.apiKey, this.apiVersion, this.#header ?? { correlationId: this.correlationId }, this.#body, 'decodable')
+    const clientVersion = this.request.apiVersion
+    if (this.#changed || clientVersion !== this.request.upstreamVersion) {
+      const body = this.body
+      return encodeResponse(this.apiKey, clientVersion, this.#header ?? { correlationId: this.correlationId }, body, 'decodable')
+    }
     return this.frame !== null ? null : this.#frames
   }
 }

@@ -3,6 +3,7 @@
 import type { ProxyConfig } from '@kproxy/core/config/proxy-config'
 import type { MetricsSnapshot } from '@kproxy/core/metrics/metrics-registry'
 import type { KproxyCode } from '@kproxy/core/errors/error-codes'
+import type { ClientsSnapshot } from '@kproxy/core/bridge/client-report'
 
 export type LogLevel = ProxyConfig['logLevel']
 
@@ -18,6 +19,8 @@ export type ToWorker =
   | { type: 'start', workerId: number, config: ProxyConfig }
   | { type: 'snapshot', requestId: number }
   | { type: 'status', requestId: number }
+  // the worker's part of the readiness report (GET /clients)
+  | { type: 'clients', requestId: number }
   | { type: 'set-log-level', level: LogLevel }
   | { type: 'reload', config: ProxyConfig }
   | { type: 'add-broker', nodeId: number, host?: string, port?: number }
@@ -40,5 +43,6 @@ export type FromWorker =
   | { type: 'fatal', code: KproxyCode, message: string }
   | { type: 'snapshot', requestId: number, snapshot: MetricsSnapshot }
   | { type: 'status', requestId: number, status: WorkerStatus }
+  | { type: 'clients', requestId: number, clients: ClientsSnapshot }
   | { type: 'broker-discovered', nodeId: number, port: number, upstreamHost: string, upstreamPort: number }
   | { type: 'drained' }

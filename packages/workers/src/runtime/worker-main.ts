@@ -102,6 +102,9 @@ port.on('message', (message: ToWorker) => {
         }
       })
       break
+    case 'clients':
+      post({ type: 'clients', requestId: message.requestId, clients: listeners?.clients() ?? { bridgeEnabled: false, upstream: null, clients: [] } })
+      break
     case 'set-log-level':
       logger.level = message.level
       logger.info({ logLevel: message.level }, 'log level changed')

@@ -55,6 +55,7 @@ const ACKS_PEEK_BYTES = 512
 // a filter that fails this many times on one connection gets the connection closed
 export const FILTER_FAILURE_LIMIT = 3
 export const DEFAULT_HOLD_TIMEOUT_MS = 30_000
+const NO_FILTERS: readonly Interested[] = []
 
 // Why the client's socket is not read (bits; 0 = read it).
 const PAUSE_ROUTE = 1 // the route is not ready (upstream connecting)
@@ -316,7 +317,8 @@ export class ClientSession implements RouteSink {
 
   #tapRequest (chain: FilterChain, apiKey: number, apiVersion: number, size: number, frame: Frame): void {
     const taps = chain.taps
-    for (let i = 0; i < taps.length; i++) taps[i]!.request(apiKey, apiVersion, size)
+    const context = this.context
+    for (let i = 0; i < taps.length; i++) taps[i]!.request(apiKey, apiVersion, size, context)
     if (this.#flows !== null) this.#flows.request(apiKey, apiVersion, frame)
   }
 
@@ -437,7 +439,9 @@ export class ClientSession implements RouteSink {
       case 'respond': {
         let frames: Buffer[]
         try {
-          frames = encodeResponse(entry.apiKey, entry.apiVersion, { correlationId: entry.correlationId }, a.body, 'decodable')
+          // at the version current at this point of the chain (filters nearer the client may
+          // have changed it: the version bridge)
+          frames = encodeResponse(entry.apiKey, entry.request?.upstreamVersion ?? entry.apiVersion, { correlationId: entry.correlationId }, a.body, 'decodable')
         } catch (err) {
           this.#requestFilterFailed(entry, member, err)
           return
@@ -485,14 +489,21 @@ export class ClientSession implements RouteSink {
   // RouteSink: the upstream's response to `entry`.
   answer (entry: InFlight, frame: Frame): void {
     if (this.#state === 'closed' || entry.state !== 'upstream') return
+    // the frame is at the version it was sent upstream at (the bridge may have changed it)
+    const upstreamVersion = entry.request !== null ? entry.request.upstreamVersion : entry.apiVersion
     if (this.#flows !== null) {
-      const ms = this.#flows.response(entry.apiKey, entry.apiVersion, frame)
+      const ms = this.#flows.response(entry.apiKey, upstreamVersion, frame)
       if (ms > 0) this.#metrics.throttled(entry.apiKey, ms)
     } else {
-      recordThrottle(this.#metrics, entry.apiKey, entry.apiVersion, frame)
+      recordThrottle(this.#metrics, entry.apiKey, upstreamVersion, frame)
     }
     const filters = entry.chain?.responseFilters(entry.apiKey, entry.apiVersion) ?? null
     if (filters === null) {
+      if (entry.request !== null && entry.request.upstreamVersion !== entry.apiVersion) {
+        // sent at another version than the client's: re-encoded at the client's
+        this.#runResponseFilters(entry, new ResponseView(entry.request, frame, null), NO_FILTERS, -1)
+        return
+      }
       if (entry === this.#queue.head) {
         // the common case: no filter, in order: straight out
         this.#out.add(framePrefix(frame))
@@ -520,7 +531,8 @@ export class ClientSession implements RouteSink {
     if (this.#state === 'closed' || entry.state !== 'upstream') return
     const filters = entry.chain?.responseFilters(entry.apiKey, entry.apiVersion) ?? null
     if (filters === null) {
-      this.#answerWith(entry, frames)
+      if (entry.request !== null && entry.request.upstreamVersion !== entry.apiVersion) this.#runResponseFilters(entry, new ResponseView(entry.request, null, frames), NO_FILTERS, -1)
+      else this.#answerWith(entry, frames)
       return
     }
     this.#runResponseFilters(entry, new ResponseView(this.#requestOf(entry), null, frames), filters, filters.length - 1)
@@ -541,7 +553,9 @@ export class ClientSession implements RouteSink {
     let last = -1
     if (filters !== null) for (let i = 0; i < filters.length; i++) if (filters[i]!.index < index) last = i
     if (last < 0) {
-      this.#answerWith(entry, frames)
+      const view = entry.request
+      if (view !== null && view.upstreamVersion !== entry.apiVersion) this.#runResponseFilters(entry, new ResponseView(view, null, frames), NO_FILTERS, -1)
+      else this.#answerWith(entry, frames)
       return
     }
     entry.state = 'upstream'
@@ -645,7 +659,10 @@ export class ClientSession implements RouteSink {
     try {
       const view = entry.request
       const body = view !== null ? view.body : undefined
-      const made = errorResponse({ apiKey: entry.apiKey, apiVersion: entry.apiVersion, correlationId: entry.correlationId, body }, errorCode, message, this.#host.advertisedBrokers())
+      // an answer that passes filters is made at the version current at that point of the chain;
+      // one that goes straight out at the client's
+      const version = filterIndex >= 0 && view !== null ? view.upstreamVersion : entry.apiVersion
+      const made = errorResponse({ apiKey: entry.apiKey, apiVersion: version, correlationId: entry.correlationId, body }, errorCode, message, this.#host.advertisedBrokers())
       if (made !== null) {
         frames = made.frame
         this.#metrics.responseError(entry.apiKey, made.errorCode)

@@ -1,5 +1,6 @@
 // The ConnectionContext filters see: who the client is and where it came from. The session owns
 // it and fills in what it learns (client id, software name and version from ApiVersions).
+import { ApiVersionSet } from '@kproxy/core/bridge/api-version-set'
 import type { ConnectionContext, ListenerInfo } from '../filters/filter-api.ts'
 
 // Kafka's name for a client without an identity (plaintext, or TLS without a certificate).
@@ -17,6 +18,10 @@ export class SessionContext implements ConnectionContext {
   clientId: string | null = null
   clientSoftwareName: string | null = null
   clientSoftwareVersion: string | null = null
+  // the (API, version) pairs this connection used (set by a tap, read by the readiness report)
+  readonly usedVersions = new ApiVersionSet()
+  // ms since the epoch
+  readonly openedAt = Date.now()
   #attributes: Map<unknown, unknown> | null = null
   readonly #throttle: (ms: number) => void
 

@@ -6,6 +6,7 @@ import type { HostPort } from '@kproxy/core/config/proxy-config'
 import { DEFAULT_MAX_FRAME_SIZE } from '@kproxy/core/protocol/frame-reader'
 import { getApi } from '@kproxy/core/protocol/codec'
 import { ApiKey } from '@kproxy/core/protocol/api-keys'
+import type { VersionRange } from '@kproxy/core/protocol/api-keys'
 import { KproxyError } from '@kproxy/core/kproxy-error'
 import type { UpstreamDialer } from '../net/upstream-dialer.ts'
 import { plainDialer } from '../net/upstream-dialer.ts'
@@ -17,7 +18,8 @@ const METADATA_VERSION = 12
 
 export interface UpstreamBroker { nodeId: number, host: string, port: number }
 
-export function fetchUpstreamBrokers (server: HostPort, timeoutMs: number, dialer: UpstreamDialer = plainDialer): Promise<UpstreamBroker[]> {
+// `onApiVersions` gets the broker's ApiVersions ranges (what it accepts: the version bridge).
+export function fetchUpstreamBrokers (server: HostPort, timeoutMs: number, dialer: UpstreamDialer = plainDialer, onApiVersions?: (ranges: readonly VersionRange[]) => void): Promise<UpstreamBroker[]> {
   const where = `${server.host}:${server.port}`
   return new Promise((resolve, reject) => {
     let done = false
@@ -62,7 +64,10 @@ export function fetchUpstreamBrokers (server: HostPort, timeoutMs: number, diale
       if (f.code === 'KPROXY_ERR_UPSTREAM_CLOSED') return new KproxyError('KPROXY_ERR_UPSTREAM_CLOSED', `upstream ${where} closed the connection before answering Metadata.`)
       return new KproxyError(f.code, f.message)
     }
-    conn.request(ApiKey.ApiVersions, 0, getApi(ApiKey.ApiVersions).request.create()).then(() => { answeredApiVersions = true }, () => {})
+    conn.request(ApiKey.ApiVersions, 0, getApi(ApiKey.ApiVersions).request.create()).then(({ body }) => {
+      answeredApiVersions = true
+      if (body.errorCode === 0) onApiVersions?.(body.apiKeys)
+    }, () => {})
     const body = getApi(ApiKey.Metadata).request.create()
     body.topics = []
     body.allowAutoTopicCreation = false

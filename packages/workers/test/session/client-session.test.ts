@@ -294,6 +294,68 @@ t.test('versions outside the pinned range: ApiVersions answered by kproxy, Produ
   t.ok(h3.logs.some(l => l.code === 'KPROXY_ERR_UNSUPPORTED_VERSION'))
 })
 
+t.test('a filter that sets upstreamVersion: the request goes up at that version, the answer comes back at the client\'s', async t => {
+  const LO = ApiKey.ListOffsets
+  const lo = getApi(LO)
+  const v0Body = (): any => ({
+    ...lo.request.create(),
+    replicaId: -1,
+    topics: [{ ...lo.request.structs.ListOffsetsTopic!(), name: 'orders', partitions: [{ ...lo.request.structs.ListOffsetsPartition!(), partitionIndex: 0, timestamp: -1n, maxNumOffsets: 1 }] }]
+  })
+  const v1Answer = (): any => ({
+    ...lo.response.create(),
+    topics: [{ ...lo.response.structs.ListOffsetsTopicResponse!(), name: 'orders', partitions: [{ ...lo.response.structs.ListOffsetsPartitionResponse!(), partitionIndex: 0, timestamp: -1n, offset: 42n }] }]
+  })
+  const seen: string[] = []
+  const bridge: Filter = {
+    interests: { requests: [{ apiKeys: ['ListOffsets'], maxVersion: 0 }], responses: [{ apiKeys: ['ListOffsets'], maxVersion: 0 }] },
+    onRequest (r: FilterRequest) { r.upstreamVersion = 1 },
+    onResponse (res: FilterResponse) {
+      seen.push(`bridge sees v${res.apiVersion} for a v${res.request.apiVersion} client`)
+      for (const p of res.body.topics[0].partitions) p.oldStyleOffsets = [p.offset]
+      res.markChanged()
+    }
+  }
+  const after: Filter = {
+    interests: { requests: [{ apiKeys: ['ListOffsets'] }], responses: [{ apiKeys: ['ListOffsets'] }] },
+    onRequest (r: FilterRequest) { seen.push(`next filter sees v${r.upstreamVersion} of a v${r.apiVersion} request`) },
+    onResponse (res: FilterResponse) { seen.push(`next filter sees a v${res.apiVersion} answer`) }
+  }
+  const h = harness({ filters: [bridge, after] })
+  h.socket.send(request(LO, 0, 7, v0Body()))
+  const f = h.route.forwarded[0]!
+  t.equal(f.payload.readInt16BE(2), 1, 'sent upstream at v1')
+  h.route.answer(0, v1Answer())
+  const [r] = h.socket.responses().map(p => decoded(p, LO, 0))
+  t.equal(r!.header.correlationId, 7)
+  t.same(r!.body.topics[0].partitions[0].oldStyleOffsets, [42n], 'answered at v0 with what the filter set')
+  t.same(seen, ['next filter sees v1 of a v0 request', 'next filter sees a v1 answer', 'bridge sees v1 for a v0 client'])
+
+  // a filter after the version change answers with an error: made at v1, handed back at v0
+  const deny: Filter = { interests: { requests: [{ apiKeys: ['ListOffsets'] }] }, onRequest () { return { kind: 'error', errorCode: 'NOT_LEADER_OR_FOLLOWER' } } }
+  const h2 = harness({ filters: [bridge, deny] })
+  h2.socket.send(request(LO, 0, 8, v0Body()))
+  t.equal(h2.route.forwarded.length, 0)
+  const [r2] = h2.socket.responses().map(p => decoded(p, LO, 0))
+  t.equal(r2!.body.topics[0].partitions[0].errorCode, 6)
+
+  // a filter that changes the version without response interest: the answer is still re-encoded
+  const blind: Filter = { interests: { requests: [{ apiKeys: ['ListOffsets'], maxVersion: 0 }] }, onRequest (r: FilterRequest) { r.upstreamVersion = 1 } }
+  const h3 = harness({ filters: [blind] })
+  h3.socket.send(request(LO, 0, 9, v0Body()))
+  h3.route.answer(0, v1Answer())
+  const [r3] = h3.socket.responses().map(p => decoded(p, LO, 0))
+  t.equal(r3!.header.correlationId, 9)
+  t.equal(r3!.body.topics[0].partitions[0].errorCode, 0)
+
+  // a version kproxy cannot write is refused where it is set
+  const wrong: Filter = { interests: { requests: [{ apiKeys: ['ListOffsets'], maxVersion: 0 }] }, onRequest (r: FilterRequest) { r.upstreamVersion = 99 } }
+  const h4 = harness({ filters: [wrong] })
+  h4.socket.send(request(LO, 0, 10, v0Body()))
+  t.equal(h4.route.forwarded.length, 0)
+  t.ok(h4.logs.some(l => l.code === 'KPROXY_ERR_FILTER_FAILED' && /version 99/.test(l.err)))
+})
+
 t.test('a malformed frame closes only this connection with a coded reason', async t => {
   const h = harness()
   h.socket.emit('data', Buffer.from([0, 0, 0, 3, 1, 2, 3]))

@@ -90,11 +90,13 @@ export class ScriptedRoute implements Route {
   writeRaw (chunk: Buffer): void { this.raw.push(chunk) }
   close (): void { this.closed = true }
 
-  // The upstream answers forwarded request `i` with this response body.
+  // The upstream answers forwarded request `i` with this response body, at the version the
+  // request was sent at (a filter may have changed it).
   answer (i: number, body: unknown): void {
     const f = this.forwarded[i]!
     const entry = f.entry!
-    const frames = encodeResponse(entry.apiKey, entry.apiVersion, { correlationId: entry.correlationId }, body)
+    const version = entry.request?.upstreamVersion ?? entry.apiVersion
+    const frames = encodeResponse(entry.apiKey, version, { correlationId: entry.correlationId }, body, 'decodable')
     const all = Buffer.concat(frames)
     this.sink.answer(entry, { size: all.length - 4, chunks: [all.subarray(4)], prefix: all.subarray(0, 4) })
     this.sink.flushAnswers()
@@ -154,11 +156,11 @@ export function harness (options: HarnessOptions = {}): Harness {
 }
 
 export function request (apiKey: number, apiVersion: number, correlationId: number, body: unknown = getApi(apiKey).request.create(), clientId = 'test-client'): Buffer[] {
-  return encodeRequest({ apiKey, apiVersion, correlationId, clientId }, body)
+  return encodeRequest({ apiKey, apiVersion, correlationId, clientId }, body, 'decodable')
 }
 
 export function decoded (payload: Buffer, apiKey: number, apiVersion: number): { header: any, body: any } {
-  return decodeResponse(payload, apiKey, apiVersion)
+  return decodeResponse(payload, apiKey, apiVersion, 'decodable')
 }
 
 export function produceBody (topics: string[], acks = 1): any {

@@ -13,6 +13,7 @@ import {
   API_KEY_LIST_ALLOWED, apiKeyList, apiKeyNumbers, bool, checkApiKeyList, checkHostPort, dnsName, DNS_NAME, filePath, hostPort, int, literals, TLS_VERSIONS
 } from './value-kinds.ts'
 import { withDefaults } from './defaults.ts'
+import { resolveVersionBridge, VERSION_BRIDGE } from './version-bridge-schema.ts'
 
 function path (doc: string, flag?: string, defaultText?: string): ReturnType<typeof key<ReturnType<typeof filePath>>> {
   return key(filePath(), { allowed: 'a file path', doc, live: false, ...(flag !== undefined ? { flag } : {}), ...(defaultText !== undefined ? { defaultText } : {}) })
@@ -137,6 +138,7 @@ export const BROKER_MODE = group({
   upstreamConnectTimeoutMs: key(int(100, 600_000, 10_000), { live: true, doc: 'How long an upstream connect may take before the client connection is closed.' }),
   bootstrapAnswerTimeoutMs: key(int(0, 600_000, 1000), { live: true, doc: 'A bootstrap server that leaves the first requests of a connection unanswered this long is skipped: the requests go to the next server (0: never).' }),
   ...FILTER_KEYS,
+  versionBridge: key(VERSION_BRIDGE, { live: true, doc: 'The version bridge: old clients against an upstream that dropped their protocol versions (docs/version-bridge.md).' }),
   tls: key(TLS, { live: false, doc: 'TLS on every client-facing listener (enabled by setting cert and key). Files are watched and reloaded.' }),
   upstreamTls: key(UPSTREAM_TLS, { live: false, doc: 'TLS to the upstream brokers (enabled by enabled: true, ca or cert).' }),
   sni: key(SNI, { live: false, doc: 'SNI routing: every broker behind the one TLS listen port, selected by the server name (needs tls).' })
@@ -189,6 +191,7 @@ export function resolveBrokerMode (file: BrokerModeFile, ctx: ResolveContext): B
     filters: resolveFilters(bm.filters!, ctx.baseDir),
     filterHoldTimeoutMs: bm.filterHoldTimeoutMs!,
     bootstrapAnswerTimeoutMs: bm.bootstrapAnswerTimeoutMs!,
+    versionBridge: resolveVersionBridge(bm.versionBridge),
     tls,
     upstreamTls: resolveUpstreamTls(bm.upstreamTls, ctx),
     sni: resolveSni(bm.sni, listen, tls !== null, ctx)

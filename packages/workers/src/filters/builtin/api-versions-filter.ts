@@ -1,7 +1,9 @@
 // ApiVersions as a filter. On the way in it reads the client's software name and version (v3+,
 // KIP-511) into the connection context, for every filter and the logs. On the way back the
-// broker's answer is cut down to what kproxy's codec handles (api-versions.ts), from a per-worker
-// memo: every connection asks, and the answer rarely changes.
+// broker's answer is cut down to what kproxy's codec handles (api-versions.ts), widened by the
+// versions the version bridge converts when it is on, from a per-worker memo: every connection
+// asks, and the answer rarely changes. An answer that differs from the last one also tells the
+// worker what the upstream accepts (UpstreamVersions).
 import { ApiKey } from '@kproxy/core/protocol/api-keys'
 import type { Filter, FilterRequest, FilterResponse, ResponseAction } from '../filter-api.ts'
 import type { ResponseView } from '../request-view.ts'
@@ -10,10 +12,11 @@ import { ApiVersionsMemo } from './api-versions-memo.ts'
 
 const SOFTWARE_NAME_MIN_VERSION = 3
 
-// one per worker thread: every connection's answer is usually the same
-const memo = new ApiVersionsMemo()
+// one per worker thread: every connection's answer is usually the same. Broker mode passes its
+// own (widened for the version bridge, learning what the upstream accepts).
+const defaultMemo = new ApiVersionsMemo()
 
-export function createApiVersionsFilter (): Filter {
+export function createApiVersionsFilter (memo: ApiVersionsMemo = defaultMemo): Filter {
   return {
     interests: {
       requests: [{ apiKeys: [ApiKey.ApiVersions], minVersion: SOFTWARE_NAME_MIN_VERSION, level: 'body' }],

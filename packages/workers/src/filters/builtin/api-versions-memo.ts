@@ -6,6 +6,7 @@
 //   frame := size int32, correlationId int32, body
 // so the correlation id sits at bytes 4..8 of the output frame (size prefix included).
 import { intersectApiVersionsResponse } from './api-versions.ts'
+import type { IntersectOptions } from './api-versions.ts'
 
 interface Kept {
   // the broker's payload after its correlation id (a copy)
@@ -16,6 +17,13 @@ interface Kept {
 
 export class ApiVersionsMemo {
   readonly #kept = new Map<number, Kept>()
+  readonly #options: IntersectOptions
+
+  // the options of every intersection (a memo per set of options); `learn` sees each answer that
+  // differs from the last one
+  constructor (options: IntersectOptions = {}) {
+    this.#options = options
+  }
 
   // Same contract as intersectApiVersionsResponse: the frames to send, or null to forward.
   intersect (payload: Buffer, apiVersion: number): Buffer[] | null {
@@ -29,7 +37,7 @@ export class ApiVersionsMemo {
       payload.copy(copy, 4, 0, 4)
       return [copy]
     }
-    const result = intersectApiVersionsResponse(payload, apiVersion)
+    const result = intersectApiVersionsResponse(payload, apiVersion, this.#options)
     this.#kept.set(apiVersion, {
       input: Buffer.from(payload.subarray(4)),
       output: result === null ? null : Buffer.concat(result)

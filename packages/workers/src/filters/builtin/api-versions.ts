@@ -5,6 +5,8 @@
 // (35), listing only ApiVersions' own range, so that the client retries with a version in it.
 import { decodeResponse, encodeResponse, getApi } from '@kproxy/core/protocol/codec'
 import { intersectVersions, supportedVersions } from '@kproxy/core/protocol/api-keys'
+import type { VersionRange } from '@kproxy/core/protocol/api-keys'
+import { widenWithBridge } from '@kproxy/core/bridge/bridged-ranges'
 
 export const API_VERSIONS = 18
 export const UNSUPPORTED_VERSION = 35
@@ -21,11 +23,21 @@ export function unsupportedApiVersionsReply (correlationId: number): Buffer[] {
   return encodeResponse(API_VERSIONS, 0, { correlationId }, body)
 }
 
+export interface IntersectOptions {
+  // the version bridge is on: widen the ranges down by the versions it converts
+  readonly widen?: boolean
+  // told the broker's own ranges (what the upstream accepts, for the version bridge and the
+  // readiness report)
+  readonly learn?: (ranges: readonly VersionRange[]) => void
+}
+
 // The broker's ApiVersions response with its key list intersected with kproxy's; null when the
 // broker answered with an error (forward it as it is).
-export function intersectApiVersionsResponse (payload: Buffer, apiVersion: number): Buffer[] | null {
+export function intersectApiVersionsResponse (payload: Buffer, apiVersion: number, options: IntersectOptions = {}): Buffer[] | null {
   const { header, body } = decodeResponse(payload, API_VERSIONS, apiVersion)
   if (body.errorCode !== 0) return null
-  body.apiKeys = intersectVersions(body.apiKeys).map(v => ({ apiKey: v.apiKey, minVersion: v.minVersion, maxVersion: v.maxVersion }))
+  options.learn?.(body.apiKeys)
+  const ranges = intersectVersions(body.apiKeys)
+  body.apiKeys = (options.widen === true ? widenWithBridge(ranges) : ranges).map(v => ({ apiKey: v.apiKey, minVersion: v.minVersion, maxVersion: v.maxVersion }))
   return encodeResponse(API_VERSIONS, apiVersion, header, body)
 }

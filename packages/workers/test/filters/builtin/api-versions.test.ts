@@ -33,3 +33,20 @@ t.test('intersection: keys the codec lacks are dropped, ranges narrowed, unstabl
   body.errorCode = 35
   t.equal(intersectApiVersionsResponse(Buffer.concat(encodeResponse(18, 0, { correlationId: 1 }, body)).subarray(4), 0), null, 'errors pass through')
 })
+
+t.test('with the version bridge: the ranges widened by the versions it converts; the broker\'s own ranges are learned', async t => {
+  const body = getApi(18).response.create()
+  body.apiKeys = supportedVersions().map(r => r.apiKey === 0 ? { ...r, minVersion: 0 } : r)
+  const learned: number[][] = []
+  const payload = Buffer.concat(encodeResponse(18, 3, { correlationId: 1 }, body)).subarray(4)
+  const out = intersectApiVersionsResponse(payload, 3, { widen: true, learn: ranges => { learned.push(...ranges.filter(r => r.apiKey <= 2).map(r => [r.apiKey, r.minVersion, r.maxVersion])) } })
+  const d = decodeResponse(Buffer.concat(out!).subarray(4), 18, 3)
+  const range = (k: number): number[] => { const r = d.body.apiKeys.find((x: any) => x.apiKey === k)!; return [r.minVersion, r.maxVersion] }
+  t.same(range(1), [0, 18], 'Fetch from v0')
+  t.same(range(2), [0, 11], 'ListOffsets from v0')
+  t.same(range(8), [0, 10], 'OffsetCommit from v0')
+  t.same(range(3), [0, 13], 'Metadata as it was')
+  t.same(learned, [[0, 0, 13], [1, 4, 18], [2, 1, 11]], 'the broker\'s answer as it came')
+  const plain = decodeResponse(Buffer.concat(intersectApiVersionsResponse(payload, 3)!).subarray(4), 18, 3)
+  t.same(plain.body.apiKeys.find((x: any) => x.apiKey === 1), { apiKey: 1, minVersion: 4, maxVersion: 18 }, 'without the bridge: Fetch from v4')
+})
