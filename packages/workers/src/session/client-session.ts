@@ -39,6 +39,7 @@ import type { ListenerInfo, RequestAction, ResponseAction } from '../filters/fil
 import type { ChainMember, FilterChain, Interested } from '../filters/filter-chain.ts'
 import { RequestView, ResponseView } from '../filters/request-view.ts'
 import { errorResponse, failEverything } from '../filters/error-response.ts'
+import { responseFramesProblem } from '../filters/response-frames.ts'
 import type { AdvertisedBroker } from '../filters/error-response.ts'
 import { knowsApiVersionsVersion, unsupportedApiVersionsReply } from '../filters/builtin/api-versions.ts'
 import { InFlight, InFlightQueue } from './in-flight.ts'
@@ -446,10 +447,15 @@ export class ClientSession implements RouteSink {
         this.#answerWithError(entry, code, a.message ?? null, index)
         return
       }
-      case 'frames':
-        if (!Array.isArray(a.frames) || !a.frames.every(Buffer.isBuffer)) break
+      case 'frames': {
+        const problem = responseFramesProblem(a.frames, entry.correlationId)
+        if (problem !== null) {
+          this.#requestFilterFailed(entry, member, new Error(`returned response frames that ${problem}`))
+          return
+        }
         this.#answerFromFilter(entry, index, a.frames)
         return
+      }
       case 'close':
         this.close('KPROXY_ERR_FILTER_CLOSED', `filter ${member.label} closed the connection: ${String(a.reason)}`)
         return
@@ -572,7 +578,12 @@ export class ClientSession implements RouteSink {
   // true: go on with the next filter
   #applyResponseAction (entry: InFlight, view: ResponseView, member: ChainMember, action: unknown): boolean {
     const a = action as ResponseAction
-    if (a?.kind === 'frames' && Array.isArray(a.frames) && a.frames.every(Buffer.isBuffer)) {
+    if (a?.kind === 'frames') {
+      const problem = responseFramesProblem(a.frames, entry.correlationId)
+      if (problem !== null) {
+        this.#responseFilterFailed(entry, view, member, new Error(`returned response frames that ${problem}`))
+        return false
+      }
       view.replaceFrames(a.frames)
       return true
     }

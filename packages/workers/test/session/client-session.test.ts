@@ -249,6 +249,26 @@ t.test('drain: no more reading, closed once the last answer is out', async t => 
   t.equal(h.closedSessions, 1)
 })
 
+t.test('a filter\'s frames answer that is not one response frame for the request is a filter failure, never written (found by the session fuzz)', async t => {
+  const garbage = Buffer.from([0, 0, 0, 9, 1, 2, 3, 4, 5, 6, 7, 8])
+  const wrongId = Buffer.from([0, 0, 0, 8, 0, 0, 0, 77, 0, 0, 0, 0])
+  const answers: unknown[] = [{ kind: 'frames', frames: [garbage] }, { kind: 'frames', frames: [wrongId] }, { kind: 'frames', frames: [] }]
+  const filter: Filter = {
+    interests: { requests: [{ apiKeys: ['Metadata'] }] },
+    onRequest () { return answers.shift() as any }
+  }
+  const h = harness({ filters: [filter] })
+  h.socket.send(request(META, 12, 1, metadataBody()), request(META, 12, 2, metadataBody()))
+  const got = h.socket.responses().map(p => decoded(p, META, 12))
+  t.same(got.map(d => d.header.correlationId), [1, 2], 'each request answered once, in order')
+  t.same(got.map(d => d.body.topics.length), [0, 0])
+  const failures = h.logs.filter(l => l.code === 'KPROXY_ERR_FILTER_FAILED').map(l => l.err)
+  t.match(failures, [/have a size prefix of 9 for 8 bytes/, /carry correlation id 77 instead of the request's 2/], JSON.stringify(failures))
+  h.socket.send(request(META, 12, 3, metadataBody()))
+  t.ok(h.session.closed, 'the third failure closes the connection')
+  t.ok(h.logs.some(l => l.code === 'KPROXY_ERR_FILTER_FAILING'))
+})
+
 t.test('taps see every request and every response with its latency; connection hooks run', async t => {
   const seen: string[] = []
   const opened: number[] = []
