@@ -180,6 +180,9 @@ export class ClientSession implements RouteSink {
     return this.#host.logger.isLevelEnabled(level)
   }
 
+  // drain() was called: a SASL v0 relay ('passthrough') drains too, so the pause bit says it
+  get #draining (): boolean { return (this.#paused & PAUSE_DRAINING) !== 0 }
+
   // Graceful shutdown: read no more requests, close once every in-flight one is answered.
   drain (): void {
     if (this.#state === 'closed') return
@@ -691,7 +694,7 @@ export class ClientSession implements RouteSink {
     this.#queue.release(entry)
     if (sasl) this.#saslHandshakeAnswered(responseFrame, responseFrames)
     this.#checkInFlight()
-    if (this.#state === 'draining' && this.inFlight === 0) {
+    if (this.#draining && this.inFlight === 0) {
       this.#flushOut()
       this.close(null, 'drained')
     }
@@ -843,7 +846,7 @@ export class ClientSession implements RouteSink {
   // crashes.
   close (code: string | null, reason: string): void {
     if (this.#state === 'closed') return
-    const draining = this.#state === 'draining'
+    const draining = this.#draining
     // a graceful close still sends the answers this event produced; any other drops them
     if (code === null && draining) this.#flushOut()
     this.#state = 'closed'

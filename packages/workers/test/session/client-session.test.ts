@@ -249,6 +249,20 @@ t.test('drain: no more reading, closed once the last answer is out', async t => 
   t.equal(h.closedSessions, 1)
 })
 
+t.test('drain of a SaslHandshake v0 relay with a request still in flight: closed once it is answered (found by the session fuzz)', async t => {
+  const h = harness()
+  const SASL = ApiKey.SaslHandshake
+  h.socket.send(request(SASL, 0, 1, { mechanism: 'PLAIN' }), request(META, 12, 2, metadataBody()))
+  h.route.answer(0, { ...getApi(SASL).response.create(), errorCode: 0, mechanisms: ['PLAIN'] })
+  t.equal(h.session.state, 'passthrough', 'a successful v0 handshake makes the connection a relay')
+  t.equal(h.session.inFlight, 1, 'the Metadata request read before it is still in flight')
+  h.session.drain()
+  t.notOk(h.session.closed)
+  h.route.answer(1, metadataAnswer('a'))
+  t.ok(h.session.closed, 'closed once the last answer is out, not left to the shutdown timeout')
+  t.ok(h.socket.ended, 'gracefully')
+})
+
 t.test('a filter\'s frames answer that is not one response frame for the request is a filter failure, never written (found by the session fuzz)', async t => {
   const garbage = Buffer.from([0, 0, 0, 9, 1, 2, 3, 4, 5, 6, 7, 8])
   const wrongId = Buffer.from([0, 0, 0, 8, 0, 0, 0, 77, 0, 0, 0, 0])
