@@ -263,6 +263,23 @@ t.test('drain of a SaslHandshake v0 relay with a request still in flight: closed
   t.ok(h.socket.ended, 'gracefully')
 })
 
+t.test('drain while a held request has an acks=0 Produce behind it: closed once both are gone (found by the session fuzz)', async t => {
+  let release!: (v: unknown) => void
+  const filter: Filter = {
+    interests: { requests: [{ apiKeys: ['Metadata'], level: 'header' }] },
+    onRequest () { return new Promise(resolve => { release = resolve }) as any }
+  }
+  const h = harness({ filters: [filter] })
+  h.socket.send(request(META, 12, 1, metadataBody()), request(ApiKey.Produce, 9, 2, produceBody(['t'], 0)))
+  t.equal(h.session.inFlight, 2, 'the held Metadata request and the Produce waiting behind it')
+  h.session.drain()
+  release({ kind: 'error', errorCode: 'NOT_CONTROLLER' })
+  await tick()
+  t.equal(h.route.forwarded.length, 1, 'the Produce went upstream (no answer expected)')
+  t.equal(h.socket.responses().length, 1, 'the Metadata request was answered')
+  t.ok(h.session.closed, 'the draining session closed: nothing is left in flight')
+})
+
 t.test('a filter\'s frames answer that is not one response frame for the request is a filter failure, never written (found by the session fuzz)', async t => {
   const garbage = Buffer.from([0, 0, 0, 9, 1, 2, 3, 4, 5, 6, 7, 8])
   const wrongId = Buffer.from([0, 0, 0, 8, 0, 0, 0, 77, 0, 0, 0, 0])
