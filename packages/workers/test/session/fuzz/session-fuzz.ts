@@ -15,7 +15,7 @@
 //   client again, and closes when its client does;
 // - what a session writes is whole frames; in a session whose requests were all valid, the
 //   responses carry the requests' correlation ids in request order (all of them, or a prefix when
-//   the session was closed);
+//   the session was closed); a closed session has closed its route and its client socket;
 // - memory is bounded: heap and arrayBuffers after the last frame, after a GC, stay within
 //   MEMORY_GROWTH_BOUND of what they were after the first 10% of the frames (and the heap under
 //   HEAP_BOUND).
@@ -317,6 +317,8 @@ async function fuzzSession (run: Run): Promise<number> {
   } catch (err) { fail(report, 'escaped: client close', describeError(err)) }
   if (!h.session.closed) fail(report, 'hang: the session did not close when its client did', `session ${report.sessions}: state ${h.session.state}`)
   if (h.closedSessions !== 1) fail(report, 'close: sessionClosed not called exactly once', `session ${report.sessions}: ${h.closedSessions} times`)
+  if (!h.route.closed) fail(report, 'close: the route (upstream connection) was left open', `session ${report.sessions}`)
+  if (!h.socket.destroyed && !h.socket.ended) fail(report, 'close: the client socket was neither ended nor destroyed', `session ${report.sessions}`)
   return delivered
 }
 
