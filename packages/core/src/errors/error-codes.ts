@@ -285,6 +285,10 @@ export const ERROR_CODES = {
     gist: 'An upstream broker refuses connections, so its local port stops listening until it is back.',
     action: 'Clients are refused as by the broker itself; bring the broker back or let clients fail over.'
   },
+  KPROXY_WARN_BOOTSTRAP_SERVER_SKIPPED: {
+    gist: 'An upstream bootstrap server refused a connection, dropped it or left its first requests unanswered, so new bootstrap connections try the other servers first for 30 s.',
+    action: 'Check that broker (a stopped or overloaded JVM answers TCP but not Kafka); clients are served by the other bootstrap servers meanwhile.'
+  },
   KPROXY_WARN_SASL_V0_PASSTHROUGH: {
     gist: 'A client used SaslHandshake v0, so its connection became an opaque byte relay (no policy, no address rewriting).',
     action: 'Use a client that sends SaslHandshake v1 (every client of the last years does).'

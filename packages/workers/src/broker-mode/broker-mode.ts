@@ -37,7 +37,7 @@ import { createUpstreamDialer } from '../net/upstream-dialer.ts'
 import type { UpstreamDialer } from '../net/upstream-dialer.ts'
 import { ClientSession } from '../session/client-session.ts'
 import type { SessionHost, SessionSettings } from '../session/client-session.ts'
-import { ServerHealth } from '../upstream/server-health.ts'
+import { FAILURE_MEMORY_MS, ServerHealth } from '../upstream/server-health.ts'
 import { BrokerRoute, DEFAULT_BOOTSTRAP_ANSWER_TIMEOUT_MS } from './broker-route.ts'
 import type { BrokerRouteHost } from './broker-route.ts'
 import { mappedPort } from './broker-directory.ts'
@@ -75,7 +75,7 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
   readonly #workerId: number
   readonly ready: Promise<void>
   readonly dialer: UpstreamDialer
-  readonly health = new ServerHealth()
+  readonly health = new ServerHealth(Date.now, this.#bootstrapServerFailed.bind(this))
   readonly #tls: DownstreamTls | null
   readonly #listeners: ListenerSet<Key>
   readonly #view: ClusterView
@@ -212,6 +212,13 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
   upstreamUnreachable (target: ListenerTarget): void {
     if (target.kind !== 'broker' || this.#stopped || !this.#listeners.has(target.nodeId)) return
     this.#view.unreachable(target.nodeId)
+  }
+
+  // A bootstrap server refused, dropped or left a connection unanswered: new connections try the
+  // other servers first for a while. Logged once per failure, not per client.
+  #bootstrapServerFailed (server: HostPort, why: string): void {
+    const address = `${server.host}:${server.port}`
+    this.#ctx.logger.warn({ code: 'KPROXY_WARN_BOOTSTRAP_SERVER_SKIPPED', server: address }, `bootstrap server ${address} is tried last for ${FAILURE_MEMORY_MS / 1000} s: ${why}`)
   }
 
   // ---- ClusterViewOwner ----------------------------------------------------------------------------

@@ -159,7 +159,7 @@ export class BrokerRoute implements Route, ConnectionListener, ResponseTarget {
     if (this.#answerTimer !== null) clearTimeout(this.#answerTimer)
     this.#answerTimer = null
     this.#host.upstreamContact(false)
-    if (this.#target.kind === 'bootstrap') this.#host.health.failed(failed)
+    if (this.#target.kind === 'bootstrap') this.#host.health.failed(failed, why)
     if (++this.#candidate < this.#candidates.length) {
       this.#dial()
       return
@@ -254,7 +254,7 @@ export class BrokerRoute implements Route, ConnectionListener, ResponseTarget {
     if (!this.#replayable() || this.#candidate + 1 >= this.#candidates.length) {
       // nothing safe to do: leave it to the client's own timeout; remember the server is slow
       const conn = this.#conn
-      if (conn !== null) this.#host.health.failed(conn.address)
+      if (conn !== null) this.#host.health.failed(conn.address, `${conn.name} accepted the connection but did not answer within ${this.#host.bootstrapAnswerTimeoutMs} ms`)
       this.#unproven = null
       return
     }

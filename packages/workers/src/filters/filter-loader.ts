@@ -6,6 +6,7 @@
 // a missing module, a module without a filter, or a config the filter's own parseConfig refuses
 // stops the start with one sentence naming the file, the key and the filter. Workers prepare again
 // (each thread imports modules for itself) and create the instances.
+import { existsSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import type { Logger } from 'pino'
 import { KproxyError } from '@kproxy/core/kproxy-error'
@@ -45,7 +46,7 @@ export async function prepareFilters (entries: readonly FilterEntry[], where: st
       }
       factory = builtin
     } else {
-      factory = await importFactory(entry.path, at)
+      factory = await importFactory(entry.path, at, entry.name)
     }
     const label = (entry.kind === 'module' ? entry.name : null) ?? factory.name
     let config: unknown = entry.config
@@ -62,19 +63,22 @@ export async function prepareFilters (entries: readonly FilterEntry[], where: st
   return out
 }
 
-async function importFactory (path: string, at: string): Promise<FilterFactory<any>> {
+// `name`: the entry's label, when it has one (the module's own name is unknown until it loads).
+async function importFactory (path: string, at: string, name: string | null): Promise<FilterFactory<any>> {
+  const module = name === null ? `the filter module ${path}` : `the module ${path} of filter ${name}`
   let mod: Record<string, unknown>
   try {
     mod = await import(pathToFileURL(path).href) as Record<string, unknown>
   } catch (err) {
-    const e = err as NodeJS.ErrnoException
-    const why = e.code === 'ERR_MODULE_NOT_FOUND' && e.message.includes(path) ? 'the file does not exist' : e.message
-    throw new KproxyError('KPROXY_ERR_FILTER_MODULE', `${at}.module: cannot load the filter module ${path}: ${why}`)
+    // a module that exists but imports something missing fails with the same error code as a
+    // missing module: only the file's own absence is "does not exist"
+    const why = existsSync(path) ? ((err as Error)?.message ?? String(err)).split('\n')[0] : 'the file does not exist'
+    throw new KproxyError('KPROXY_ERR_FILTER_MODULE', `${at}.module: cannot load ${module}: ${why}`)
   }
   const factory = (mod.default ?? mod.filter) as Partial<FilterFactory> | undefined
   if (factory === null || typeof factory !== 'object' || typeof factory.name !== 'string' || factory.name === '' || typeof factory.create !== 'function' ||
       (factory.parseConfig !== undefined && typeof factory.parseConfig !== 'function')) {
-    throw new KproxyError('KPROXY_ERR_FILTER_MODULE', `${at}.module: ${path} does not export a filter: its default export (or export \`filter\`) must be an object with a name and create(config, env), and optionally parseConfig(config)`)
+    throw new KproxyError('KPROXY_ERR_FILTER_MODULE', `${at}.module: ${module} does not export a filter: its default export (or export \`filter\`) must be an object with a name and create(config, env), and optionally parseConfig(config)`)
   }
   return factory as FilterFactory<any>
 }

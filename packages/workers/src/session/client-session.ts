@@ -39,6 +39,7 @@ import type { ListenerInfo, RequestAction, ResponseAction } from '../filters/fil
 import type { ChainMember, FilterChain, Interested } from '../filters/filter-chain.ts'
 import { RequestView, ResponseView } from '../filters/request-view.ts'
 import { errorResponse, failEverything } from '../filters/error-response.ts'
+import { responseFramesProblem } from '../filters/response-frames.ts'
 import type { AdvertisedBroker } from '../filters/error-response.ts'
 import { knowsApiVersionsVersion, unsupportedApiVersionsReply } from '../filters/builtin/api-versions.ts'
 import { InFlight, InFlightQueue } from './in-flight.ts'
@@ -186,6 +187,9 @@ export class ClientSession implements RouteSink {
   #logs (level: 'debug' | 'info'): boolean {
     return this.#host.logger.isLevelEnabled(level)
   }
+
+  // drain() was called: a SASL v0 relay ('passthrough') drains too, so the pause bit says it
+  get #draining (): boolean { return (this.#paused & PAUSE_DRAINING) !== 0 }
 
   // Graceful shutdown: read no more requests, close once every in-flight one is answered.
   drain (): void {
@@ -458,10 +462,15 @@ export class ClientSession implements RouteSink {
         this.#answerWithError(entry, code, a.message ?? null, index)
         return
       }
-      case 'frames':
-        if (!Array.isArray(a.frames) || !a.frames.every(Buffer.isBuffer)) break
+      case 'frames': {
+        const problem = responseFramesProblem(a.frames, entry.correlationId)
+        if (problem !== null) {
+          this.#requestFilterFailed(entry, member, new Error(`returned response frames that ${problem}`))
+          return
+        }
         this.#answerFromFilter(entry, index, a.frames)
         return
+      }
       case 'close':
         this.close('KPROXY_ERR_FILTER_CLOSED', `filter ${member.label} closed the connection: ${String(a.reason)}`)
         return
@@ -600,7 +609,12 @@ export class ClientSession implements RouteSink {
   // true: go on with the next filter
   #applyResponseAction (entry: InFlight, view: ResponseView, member: ChainMember, action: unknown): boolean {
     const a = action as ResponseAction
-    if (a?.kind === 'frames' && Array.isArray(a.frames) && a.frames.every(Buffer.isBuffer)) {
+    if (a?.kind === 'frames') {
+      const problem = responseFramesProblem(a.frames, entry.correlationId)
+      if (problem !== null) {
+        this.#responseFilterFailed(entry, view, member, new Error(`returned response frames that ${problem}`))
+        return false
+      }
       view.replaceFrames(a.frames)
       return true
     }
@@ -711,14 +725,15 @@ export class ClientSession implements RouteSink {
     this.#queue.release(entry)
     if (sasl) this.#saslHandshakeAnswered(responseFrame, responseFrames)
     this.#checkInFlight()
-    if (this.#state === 'draining' && this.inFlight === 0) {
-      this.#flushOut()
-      this.close(null, 'drained')
-    }
   }
 
+  // Fewer requests in flight (answered, or let go without an answer: Produce acks=0): reading
+  // resumes at half the limit, and a draining session closes at zero — whichever way the last
+  // one left (a request without answer leaving the backlog after a hold is one, found by the
+  // session fuzz).
   #checkInFlight (): void {
     if ((this.#paused & PAUSE_IN_FLIGHT) !== 0 && this.inFlight <= RESUME_IN_FLIGHT) this.#unpause(PAUSE_IN_FLIGHT)
+    if (this.#draining && this.inFlight === 0 && this.#state !== 'closed') this.close(null, 'drained')
   }
 
   // SaslHandshake v0 response: correlationId int32, errorCode int16, mechanisms. On success the
@@ -863,7 +878,7 @@ export class ClientSession implements RouteSink {
   // crashes.
   close (code: string | null, reason: string): void {
     if (this.#state === 'closed') return
-    const draining = this.#state === 'draining'
+    const draining = this.#draining
     // a graceful close still sends the answers this event produced; any other drops them
     if (code === null && draining) this.#flushOut()
     this.#state = 'closed'

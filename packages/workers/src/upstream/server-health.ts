@@ -8,14 +8,20 @@ import type { HostPort } from '@kproxy/core/config/proxy-config'
 // how long a failure sends a server to the back of the line
 export const FAILURE_MEMORY_MS = 30_000
 
+// Told when a server that was healthy fails (not again while it stays failed): the worker logs it
+// once, not once per client connection.
+export type ServerFailureListener = (server: HostPort, why: string) => void
+
 export class ServerHealth {
   // "host:port" -> when it last failed
   readonly #failedAt = new Map<string, number>()
   #turn = 0
   readonly #now: () => number
+  readonly #onFailed: ServerFailureListener | null
 
-  constructor (now: () => number = Date.now) {
+  constructor (now: () => number = Date.now, onFailed: ServerFailureListener | null = null) {
     this.#now = now
+    this.#onFailed = onFailed
   }
 
   // The servers in the order to try them: healthy ones first, starting at the next in turn;
@@ -38,8 +44,10 @@ export class ServerHealth {
     return healthy
   }
 
-  failed (server: HostPort): void {
+  failed (server: HostPort, why = 'it failed'): void {
+    const fresh = !this.recentlyFailed(server)
     this.#failedAt.set(key(server), this.#now())
+    if (fresh) this.#onFailed?.(server, why)
   }
 
   ok (server: HostPort): void {

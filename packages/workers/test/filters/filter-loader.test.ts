@@ -35,6 +35,14 @@ t.test('one sentence naming the file, the key and the filter for each way an ent
   writeFileSync(notAFilter, 'export default { hello: 1 }\n')
   await t.rejects(prepareFilters([{ kind: 'module', path: notAFilter, name: null, config: null }], where),
     { code: 'KPROXY_ERR_FILTER_MODULE', message: /brokerMode.filters\[0\].module: .*not-a-filter.mjs does not export a filter/ })
+  await t.rejects(prepareFilters([{ kind: 'module', path: notAFilter, name: 'mine', config: null }], where),
+    { code: 'KPROXY_ERR_FILTER_MODULE', message: /brokerMode.filters\[0\].module: the module .*not-a-filter.mjs of filter mine does not export a filter/ }, 'the entry\'s name is the filter\'s name')
+  await t.rejects(prepareFilters([{ kind: 'module', path: '/nowhere/missing.ts', name: 'mine', config: null }], where),
+    { message: /^\/etc\/kproxy.yaml: brokerMode.filters\[0\].module: cannot load the module \/nowhere\/missing.ts of filter mine: the file does not exist$/ })
+  const missingImport = join(dir, 'missing-import.mjs')
+  writeFileSync(missingImport, "import x from 'kproxy-no-such-package'\nexport default x\n")
+  await t.rejects(prepareFilters([{ kind: 'module', path: missingImport, name: null, config: null }], where),
+    { code: 'KPROXY_ERR_FILTER_MODULE', message: /missing-import.mjs: Cannot find package 'kproxy-no-such-package'/ }, 'a file that exists is not called missing when its own import is')
   const broken = join(dir, 'broken.mjs')
   writeFileSync(broken, 'export default {\n')
   await t.rejects(prepareFilters([{ kind: 'module', path: broken, name: null, config: null }], where), { code: 'KPROXY_ERR_FILTER_MODULE' })

@@ -249,6 +249,57 @@ t.test('drain: no more reading, closed once the last answer is out', async t => 
   t.equal(h.closedSessions, 1)
 })
 
+t.test('drain of a SaslHandshake v0 relay with a request still in flight: closed once it is answered (found by the session fuzz)', async t => {
+  const h = harness()
+  const SASL = ApiKey.SaslHandshake
+  h.socket.send(request(SASL, 0, 1, { mechanism: 'PLAIN' }), request(META, 12, 2, metadataBody()))
+  h.route.answer(0, { ...getApi(SASL).response.create(), errorCode: 0, mechanisms: ['PLAIN'] })
+  t.equal(h.session.state, 'passthrough', 'a successful v0 handshake makes the connection a relay')
+  t.equal(h.session.inFlight, 1, 'the Metadata request read before it is still in flight')
+  h.session.drain()
+  t.notOk(h.session.closed)
+  h.route.answer(1, metadataAnswer('a'))
+  t.ok(h.session.closed, 'closed once the last answer is out, not left to the shutdown timeout')
+  t.ok(h.socket.ended, 'gracefully')
+})
+
+t.test('drain while a held request has an acks=0 Produce behind it: closed once both are gone (found by the session fuzz)', async t => {
+  let release!: (v: unknown) => void
+  const filter: Filter = {
+    interests: { requests: [{ apiKeys: ['Metadata'], level: 'header' }] },
+    onRequest () { return new Promise(resolve => { release = resolve }) as any }
+  }
+  const h = harness({ filters: [filter] })
+  h.socket.send(request(META, 12, 1, metadataBody()), request(ApiKey.Produce, 9, 2, produceBody(['t'], 0)))
+  t.equal(h.session.inFlight, 2, 'the held Metadata request and the Produce waiting behind it')
+  h.session.drain()
+  release({ kind: 'error', errorCode: 'NOT_CONTROLLER' })
+  await tick()
+  t.equal(h.route.forwarded.length, 1, 'the Produce went upstream (no answer expected)')
+  t.equal(h.socket.responses().length, 1, 'the Metadata request was answered')
+  t.ok(h.session.closed, 'the draining session closed: nothing is left in flight')
+})
+
+t.test('a filter\'s frames answer that is not one response frame for the request is a filter failure, never written (found by the session fuzz)', async t => {
+  const garbage = Buffer.from([0, 0, 0, 9, 1, 2, 3, 4, 5, 6, 7, 8])
+  const wrongId = Buffer.from([0, 0, 0, 8, 0, 0, 0, 77, 0, 0, 0, 0])
+  const answers: unknown[] = [{ kind: 'frames', frames: [garbage] }, { kind: 'frames', frames: [wrongId] }, { kind: 'frames', frames: [] }]
+  const filter: Filter = {
+    interests: { requests: [{ apiKeys: ['Metadata'] }] },
+    onRequest () { return answers.shift() as any }
+  }
+  const h = harness({ filters: [filter] })
+  h.socket.send(request(META, 12, 1, metadataBody()), request(META, 12, 2, metadataBody()))
+  const got = h.socket.responses().map(p => decoded(p, META, 12))
+  t.same(got.map(d => d.header.correlationId), [1, 2], 'each request answered once, in order')
+  t.same(got.map(d => d.body.topics.length), [0, 0])
+  const failures = h.logs.filter(l => l.code === 'KPROXY_ERR_FILTER_FAILED').map(l => l.err)
+  t.match(failures, [/have a size prefix of 9 for 8 bytes/, /carry correlation id 77 instead of the request's 2/], JSON.stringify(failures))
+  h.socket.send(request(META, 12, 3, metadataBody()))
+  t.ok(h.session.closed, 'the third failure closes the connection')
+  t.ok(h.logs.some(l => l.code === 'KPROXY_ERR_FILTER_FAILING'))
+})
+
 t.test('taps see every request and every response with its latency; connection hooks run', async t => {
   const seen: string[] = []
   const opened: number[] = []

@@ -114,6 +114,11 @@ export interface Harness {
 export interface HarnessOptions {
   filters?: ReadonlyArray<Filter | ChainMember>
   taps?: Tap[]
+  // a chain built elsewhere (replaces filters and taps), shared by many sessions as in a worker
+  chain?: FilterChain
+  // logs go here instead of into `logs` (a long run must not keep them)
+  logger?: Logger
+  maxFrameSize?: number
   metrics?: ProxyMetrics
   holdTimeoutMs?: number
   principal?: string | null
@@ -122,15 +127,15 @@ export interface HarnessOptions {
 
 export function harness (options: HarnessOptions = {}): Harness {
   const logs: Array<Record<string, any>> = []
-  const logger: Logger = pino({ level: 'debug' }, { write (s: string) { logs.push(JSON.parse(s)) } })
+  const logger: Logger = options.logger ?? pino({ level: 'debug' }, { write (s: string) { logs.push(JSON.parse(s)) } })
   const members: ChainMember[] = (options.filters ?? []).map((f, i) => 'filter' in f && 'label' in f ? f as ChainMember : { label: `f${i}`, filter: f as Filter })
-  const chain = new FilterChain(members, options.taps ?? [])
+  const chain = options.chain ?? new FilterChain(members, options.taps ?? [])
   const h = { closedSessions: 0 } as Harness
   const host: SessionHost = {
     metrics: options.metrics ?? noopProxyMetrics,
     logger,
     workerId: 1,
-    settings: { maxFrameSize: 1 << 20, filterHoldTimeoutMs: options.holdTimeoutMs ?? 30_000 },
+    settings: { maxFrameSize: options.maxFrameSize ?? 1 << 20, filterHoldTimeoutMs: options.holdTimeoutMs ?? 30_000 },
     chain,
     listener: { name: 'test', port: 19092, tls: false },
     downstreamTls: false,

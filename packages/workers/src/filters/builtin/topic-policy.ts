@@ -23,7 +23,7 @@
 import { ApiKey } from '@kproxy/core/protocol/api-keys'
 import { ErrorCode, getApi } from '@kproxy/core/protocol/codec'
 import { defineFilter } from '../filter-api.ts'
-import type { Filter, FilterRequest, FilterResponse, RequestAction } from '../filter-api.ts'
+import type { Filter, FilterCounter, FilterEnvironment, FilterRequest, FilterResponse, RequestAction } from '../filter-api.ts'
 import { configProblems, parseTopicMatcher } from './filter-config.ts'
 import type { TopicMatcher } from './filter-config.ts'
 
@@ -225,9 +225,13 @@ const SHAPES: ReadonlyMap<number, Shape> = new Map<number, Shape>([
 // for an entity that went to the broker).
 const REFUSED = Symbol('topicPolicy refused')
 
-export function createTopicPolicy (config: TopicPolicyConfig): Filter {
+// Every refused topic is counted: kproxy_filter_events_total{filter="topicPolicy",
+// event="CreateTopics:refused"} (the answer itself is made here, so kproxy's response error
+// counters do not see it).
+export function createTopicPolicy (config: TopicPolicyConfig, env?: Pick<FilterEnvironment, 'counter'>): Filter {
   const rules = config.rules
   const keys = [...SHAPES.keys()]
+  const refusedCounters = new Map<number, FilterCounter>(keys.map(k => [k, env?.counter(`${getApi(k).name}:refused`) ?? NO_COUNTER]))
   const filter: Filter = {
     interests: {
       requests: [{ apiKeys: keys, level: 'body' }],
@@ -238,11 +242,14 @@ export function createTopicPolicy (config: TopicPolicyConfig): Filter {
       const body = request.body
       const entities: any[] = body[shape.requestList] ?? []
       const refusals = entities.map(e => shape.check(rules, e))
-      if (refusals.every(r => r === null)) return undefined
+      let refusedCount = 0
+      for (const r of refusals) if (r !== null) refusedCount++
+      if (refusedCount === 0) return undefined
+      refusedCounters.get(request.apiKey)!.inc(refusedCount)
       const codec = getApi(request.apiKey).response
       const resultOf = (e: any, message: string): Record<string, unknown> =>
         ({ ...codec.structs[shape.resultStruct]!(), ...shape.result(e), errorCode: ErrorCode.POLICY_VIOLATION, errorMessage: message })
-      if (refusals.every(r => r !== null)) {
+      if (refusedCount === entities.length) {
         const response = codec.create()
         response[shape.responseList] = entities.map((e, i) => resultOf(e, refusals[i]!))
         return { kind: 'respond', body: response }
@@ -270,6 +277,8 @@ export function createTopicPolicy (config: TopicPolicyConfig): Filter {
   }
   return filter
 }
+
+const NO_COUNTER: FilterCounter = { inc (): void {} }
 
 export const topicPolicy = defineFilter<TopicPolicyConfig>({
   name: 'topicPolicy',

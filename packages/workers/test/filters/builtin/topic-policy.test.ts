@@ -80,3 +80,14 @@ function expectProblems (t: Test, fn: () => unknown, check: (err: Error) => bool
     t.ok(check(err as Error), (err as Error).message)
   }
 }
+
+t.test('every refused topic is counted per API', async t => {
+  const { MetricsRegistry } = await import('@kproxy/core/metrics/metrics-registry')
+  const metrics = new MetricsRegistry()
+  const counted = createTopicPolicy(parseTopicPolicyConfig({ rules: [{ topics: '*', minReplicationFactor: 2 }] }), { counter: e => metrics.filterCounter('topicPolicy', e) })
+  const h = harness({ filters: [counted] })
+  h.socket.send(request(CT, 7, 1, create([{ name: 'a', numPartitions: 1, replicationFactor: 1 }, { name: 'b', numPartitions: 1, replicationFactor: 3 }, { name: 'c', numPartitions: 1, replicationFactor: 1 }])))
+  h.socket.send(request(CT, 7, 2, create([{ name: 'd', numPartitions: 1, replicationFactor: 2 }])))
+  const events = (metrics.snapshot().filterEvents ?? []).filter(([, , n]) => n > 0)
+  t.same(events, [['topicPolicy', 'CreateTopics:refused', 2]], 'two topics refused, the conforming ones not counted')
+})

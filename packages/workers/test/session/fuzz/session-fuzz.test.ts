@@ -1,0 +1,40 @@
+// The session fuzz as `pnpm test` runs it: the `pnpm test:fuzz` command itself (a child process, so
+// that its memory is its own) with 100,000 request frames instead of 1,000,000. It must exit 0, and
+// its report must show that the run went everywhere it is meant to go.
+import t from 'tap'
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import type { FuzzReport } from './session-fuzz.ts'
+
+const COMMAND = fileURLToPath(new URL('./session-fuzz.ts', import.meta.url))
+const FRAMES = 100_000
+
+t.test(`session fuzz: ${FRAMES} random and mutated frames through the full filter chain`, async t => {
+  const { code, stdout, stderr } = await new Promise<{ code: number | null, stdout: string, stderr: string }>(resolve => {
+    execFile(process.execPath, ['--expose-gc', COMMAND, '--frames', String(FRAMES), '--seed', '8', '--json'], { maxBuffer: 16 << 20, timeout: 240_000 }, (err, stdout, stderr) => {
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr })
+    })
+  })
+  const report = JSON.parse(stdout.trim().split('\n').at(-1)!) as FuzzReport
+  const { summarize } = await import('./session-fuzz.ts')
+  t.comment(summarize(report))
+  t.equal(code, 0, `exit 0${code === 0 ? '' : `: ${stderr.slice(-2000)}`}`)
+  t.same(report.failures, {}, 'no escaped or uncaught exception, no hang, whole frames in order, memory bounded')
+  t.ok(report.ok)
+  t.ok(report.frames >= FRAMES, `${report.frames} frames reached open sessions`)
+  t.ok(report.memory.gc, 'memory measured after a GC')
+  // the run went everywhere
+  for (const m of ['valid', 'flip', 'pattern', 'truncated', 'extended', 'random-body', 'unknown-key', 'unknown-version', 'negative-version', 'tiny', 'oversized-claim', 'lying-size', 'random']) {
+    t.ok((report.mutations[m] ?? 0) > 0, `mutation ${m}`)
+  }
+  for (const [what, n] of Object.entries(report.hostile)) t.ok(n > 0, `the hostile filter ${what}`)
+  for (const c of ['KPROXY_ERR_DECODE', 'KPROXY_ERR_UNKNOWN_API', 'KPROXY_ERR_UNSUPPORTED_VERSION', 'KPROXY_ERR_FRAME_TOO_LARGE', 'KPROXY_ERR_FRAME_INVALID_SIZE', 'KPROXY_ERR_FILTER_CLOSED', 'KPROXY_ERR_FILTER_FAILING', 'KPROXY_ERR_DENIED_NO_RESPONSE']) {
+    t.ok((report.closedBy[c] ?? 0) > 0, `sessions closed with ${c}`)
+  }
+  t.ok((report.logCodes.KPROXY_ERR_FILTER_TIMEOUT ?? 0) > 0, 'held requests answered at the hold deadline (KPROXY_ERR_FILTER_TIMEOUT)')
+  t.ok((report.logCodes.KPROXY_ERR_FILTER_FAILED ?? 0) > 0, 'filter failures answered (KPROXY_ERR_FILTER_FAILED)')
+  t.ok((report.closedBy.open ?? 0) > report.sessions / 10, 'many sessions lived to the end and were checked for order')
+  t.ok(report.passthrough > 0, 'SaslHandshake v0 relays')
+  t.ok(report.drained > 0, 'drained sessions')
+  t.ok(report.responses.mutated > 0 && report.responses.madeByRoute > 0, 'mutated and route-made answers')
+})
