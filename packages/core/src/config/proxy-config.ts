@@ -8,6 +8,7 @@ import type { StatsConfig } from '../metrics/stats-config.ts'
 import type { LogLevel } from './schema/common-schema.ts'
 import type { TLS_VERSIONS } from './schema/value-kinds.ts'
 import type { VersionBridgeConfig } from './schema/version-bridge-schema.ts'
+import type { PolicySection } from './schema/policy-schema.ts'
 
 export type { ResolvedFilter, VersionBridgeConfig }
 
@@ -112,4 +113,7 @@ export interface ProxyConfig {
   statPrefix: string
   // what is recorded and exported beyond the fixed counters
   stats: StatsConfig
+  // identity, ACLs, quotas, identity to the brokers, as checked (plain data for the workers;
+  // policyOf() gives the rules)
+  policy: PolicySection
 }

@@ -9,6 +9,7 @@ import type { ConfigFile } from './config-file.ts'
 import { formatHostPort, parseHostPort } from './host-port.ts'
 import type { AdminConfig, HostPort, ProxyConfig } from './proxy-config.ts'
 import { resolveStats } from './schema/stats-schema.ts'
+import { resolvePolicy } from './schema/policy-schema.ts'
 import { resolveBrokerMode } from './schema/broker-mode-schema.ts'
 import { COMMON_KEYS } from './schema/common-schema.ts'
 import { CONFIG_FLAGS, schemaAt } from './schema/config-keys.ts'
@@ -90,6 +91,7 @@ export function resolveConfig (sources: ConfigSources): ProxyConfig {
   const common = withDefaults(COMMON, settings)
   const brokerMode = resolveBrokerMode(settings.brokerMode ?? {}, ctx)
   const admin = resolveAdmin(common.admin)
+  const policy = resolvePolicy(settings.policy, ctx)
   if (admin !== null && admin.port === brokerMode.listen.port) {
     ctx.report(['admin'], `admin: ${formatHostPort(admin)} uses the listen port; allowed: another port`)
   }
@@ -102,7 +104,8 @@ export function resolveConfig (sources: ConfigSources): ProxyConfig {
     shutdownTimeoutMs: common.shutdownTimeoutMs!,
     logLevel: common.logLevel!,
     statPrefix: common.statPrefix!,
-    stats: resolveStats(settings.stats)
+    stats: resolveStats(settings.stats),
+    policy
   }
 }
 

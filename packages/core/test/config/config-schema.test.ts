@@ -6,6 +6,7 @@ import { parseConfigFile } from '../../src/config/config-file.ts'
 import { applyLiveChanges } from '../../src/config/live-reload.ts'
 import { redactSecrets, REDACTED } from '../../src/config/redact.ts'
 import { parseHostPort } from '../../src/config/host-port.ts'
+import { NO_POLICY, policyOf } from '../../src/config/schema/policy-schema.ts'
 
 function errorsOf (fn: () => unknown): string[] {
   try {
@@ -43,8 +44,30 @@ t.test('defaults from flags only', async t => {
     shutdownTimeoutMs: 10000,
     logLevel: 'info',
     statPrefix: 'kproxy',
-    stats: { flows: false, inclusionRegexps: [], exclusionRegexps: [], labels: { principal: false, clientId: false, topic: false, clientSoftware: false }, maxLabelValues: 100, maxFlows: 1000 }
+    stats: { flows: false, inclusionRegexps: [], exclusionRegexps: [], labels: { principal: false, clientId: false, topic: false, clientSoftware: false }, maxLabelValues: 100, maxFlows: 1000 },
+    policy: NO_POLICY
   })
+})
+
+t.test('the policy section: checked by the policy rules, reported at the subsection', async t => {
+  const { value: file, locate } = parseConfigFile(`
+brokerMode:
+  upstream: 127.0.0.1:9092
+policy:
+  acl:
+    rules:
+      - { allow: [Write, Frobnicate], principal: 'User:alice', topic: t }
+  quotas: 7
+`, 'k.yaml')
+  const err = t.throws(() => resolveConfig({ source: '/etc/kproxy/k.yaml', file, locate })) as Error & { errors: string[] }
+  t.match(err.errors.join('\n'), /k\.yaml:\d+:\d+: policy\.acl\.rules\[0\]\.allow\[1\]: .*Frobnicate/)
+  t.match(err.errors.join('\n'), /policy\.quotas: expected a mapping, got 7/)
+  const ok = resolveConfig({ source: '/etc/kproxy/k.yaml', file: { brokerMode: { upstream: '127.0.0.1:9092' }, policy: { acl: { defaultDecision: 'allow', rules: [{ deny: ['Write'], principal: 'User:bob', topic: 't', partitions: '0-3' }] } } } })
+  t.same(structuredClone(ok.policy), ok.policy, 'plain data: it can be posted to the workers')
+  const rules = policyOf(ok.policy)
+  t.equal(rules.acl?.defaultDecision, 'allow')
+  t.equal(rules.sasl, null)
+  t.equal(policyOf(ok.policy), rules, 'resolved once per section')
 })
 
 t.test('a full file, with flags overlaying it', async t => {

@@ -4,11 +4,13 @@ import type { Static } from 'typebox'
 import { BROKER_MODE } from './broker-mode-schema.ts'
 import { COMMON_KEYS } from './common-schema.ts'
 import { group, key } from './schema-kit.ts'
+import { POLICY } from './policy-schema.ts'
 import { STATS } from './stats-schema.ts'
 
 export const KPROXY_SCHEMA = group({
   ...COMMON_KEYS,
   brokerMode: key(BROKER_MODE, { doc: 'Broker mode: one local port per upstream broker, addresses rewritten in responses.' }),
+  policy: key(POLICY, { live: true, doc: 'Identity, ACLs, quotas and the identity carried to the brokers (docs/policy.md).' }),
   stats: key(STATS, { doc: 'What kproxy records and exports beyond its fixed counters (docs/observability.md).' })
 }, {
   // Top-level keys starting with x- are left alone: a place for YAML anchors (x-defaults: &d ...)
