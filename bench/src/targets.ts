@@ -115,6 +115,8 @@ export const TARGETS: Record<string, TargetDef> = {
   // the version bridge on: what it costs current clients (it should be nothing)
   'kproxy-bridge': kproxyBroker('kproxy-bridge', 1, ['--version-bridge']),
   'kproxy-2w-bridge': kproxyBroker('kproxy-2w-bridge', 2, ['--version-bridge']),
+  // faultInjection configured on Produce, matching nothing: what an idle filter costs
+  'kproxy-fault-idle': kproxyBroker('kproxy-fault-idle', 1, ['--config', join(REPO, 'bench/configs/fault-injection-idle.yaml')]),
   'kproxy-double': kproxyDouble,
   'envoy-double': envoyDouble,
   haproxy,
