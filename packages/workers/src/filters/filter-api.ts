@@ -12,6 +12,7 @@
 // copied. A body is decoded on first access to `.body`, so a filter may look at the frame or the
 // header first and decode only when it has to.
 import type { Frame } from '@kproxy/core/protocol/frame-reader'
+import type { RecordsVisitor } from '@kproxy/core/protocol/records-scan'
 import type { RequestHeader, ResponseHeader } from '@kproxy/core/protocol/headers'
 import type { Logger } from 'pino'
 
@@ -86,6 +87,12 @@ export interface FilterRequest {
   body: any
   markChanged (): void
   readonly changed: boolean
+  // Produce requests (v3-13): each topic (interned: the same name is the same string) and each of
+  // its partitions with its record bytes, read from the frame as it arrived without decoding the
+  // body or copying the records — the cheap way to ask "which topics and partitions". Needs only
+  // header-level interest. False when it cannot tell (another API, a version it does not read, a
+  // body an earlier filter changed, a malformed frame): then read `body`.
+  scanRecords (visitor: RecordsVisitor): boolean
   // state a filter keeps from a request to its response (`attributes.get(this)` in onResponse)
   readonly attributes: Map<unknown, unknown>
 }

@@ -2,7 +2,10 @@
 // frame some filter is interested in; the header and the body are decoded on first access, so a
 // filter that looks at the API key, the frame size or the client id never pays for a decode.
 import type { Frame } from '@kproxy/core/protocol/frame-reader'
-import { frameToBuffer } from '@kproxy/core/protocol/frame-reader'
+import { frameHead, frameToBuffer } from '@kproxy/core/protocol/frame-reader'
+import { ApiKey } from '@kproxy/core/protocol/api-keys'
+import { RecordsScanner } from '@kproxy/core/protocol/records-scan'
+import type { RecordsVisitor } from '@kproxy/core/protocol/records-scan'
 import { readRequestHeader, readResponseHeader } from '@kproxy/core/protocol/headers'
 import type { ReadRequestHeader, RequestHeader, ResponseHeader } from '@kproxy/core/protocol/headers'
 import { decodableApi, encodeRequest, encodeResponse } from '@kproxy/core/protocol/codec'
@@ -11,6 +14,17 @@ import { KproxyError, isKproxyError } from '@kproxy/core/kproxy-error'
 import type { ConnectionContext, FilterRequest, FilterResponse } from './filter-api.ts'
 
 const UNDECODED: unknown = Symbol('undecoded')
+
+// A request header is apiKey, apiVersion, correlationId, clientId (int16 length even in flexible
+// headers) and, from header v2, tagged fields (nearly always none: one byte). It is read from the
+// frame's first bytes, so that a filter reading the client id of a produce request whose records
+// span several socket reads does not copy the records into one buffer.
+const HEADER_FIXED_BYTES = 10
+const CLIENT_ID_LENGTH_OFFSET = 8
+const HEADER_TAGS_PEEK = 64
+
+// One per worker thread: scans are synchronous, and its interned topic names are shared.
+const RECORDS_SCANNER = new RecordsScanner()
 
 function released (what: string): KproxyError {
   return new KproxyError('KPROXY_ERR_FILTER_API', `the request's ${what} is gone: it was forwarded without being read; a filter that needs it in onResponse declares request interest in that API key and reads it in onRequest`)
@@ -59,14 +73,36 @@ export class RequestView implements FilterRequest {
 
   get header (): RequestHeader {
     if (this.#header === null && this.#frame === null && this.#payload === null) throw released('header')
-    return (this.#header ??= readRequestHeader(this.payload))
+    return (this.#header ??= this.#readHeader())
+  }
+
+  #readHeader (): ReadRequestHeader {
+    const frame = this.#frame
+    if (this.#payload !== null || frame === null || frame.chunks.length <= 1) return readRequestHeader(this.payload)
+    const fixed = frameHead(frame, HEADER_FIXED_BYTES)
+    const clientIdLength = fixed.length === HEADER_FIXED_BYTES ? fixed.readInt16BE(CLIENT_ID_LENGTH_OFFSET) : 0
+    const want = HEADER_FIXED_BYTES + Math.max(0, clientIdLength) + HEADER_TAGS_PEEK
+    if (want < frame.size) {
+      try {
+        return readRequestHeader(frameHead(frame, want))
+      } catch {
+        // longer tagged fields than the peek: read it from the whole payload below
+      }
+    }
+    return readRequestHeader(this.payload)
+  }
+
+  scanRecords (visitor: RecordsVisitor): boolean {
+    // a body a filter changed is what goes upstream, not the frame
+    if (this.apiKey !== ApiKey.Produce || this.#changed || this.#frame === null) return false
+    return RECORDS_SCANNER.produceRequest(this.#frame, this.apiVersion, visitor)
   }
 
   get body (): any {
     if (this.#body === UNDECODED) {
       if (this.#frame === null && this.#payload === null) throw released('body')
       const api = decodableApi(this.apiKey, this.apiVersion)
-      const header = this.#header ?? (this.#header = readRequestHeader(this.payload))
+      const header = this.#header ?? (this.#header = this.#readHeader())
       const r = new Reader(this.payload, header.headerLength)
       const what = `${api.name} request v${this.apiVersion}`
       try {

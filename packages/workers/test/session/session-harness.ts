@@ -47,6 +47,12 @@ export class ScriptedSocket extends EventEmitter implements ClientSocket {
     this.emit('data', Buffer.concat(frames.flat()))
   }
 
+  // The client sends bytes in reads of at most `size` bytes, so that frames span several chunks.
+  sendInPieces (size: number, ...frames: Buffer[][]): void {
+    const all = Buffer.concat(frames.flat())
+    for (let at = 0; at < all.length; at += size) this.emit('data', all.subarray(at, at + size))
+  }
+
   // Every complete frame the session wrote (payloads, no size prefix).
   responses (): Buffer[] {
     const out: Buffer[] = []

@@ -17,7 +17,8 @@
 //
 // Every injected fault is counted: kproxy_filter_events_total{filter="faultInjection",
 // event="Produce:error:NOT_LEADER_OR_FOLLOWER"}.
-import { apiByKey, apiByName } from '@kproxy/core/protocol/api-keys'
+import { ApiKey, apiByKey, apiByName } from '@kproxy/core/protocol/api-keys'
+import type { RecordsVisitor } from '@kproxy/core/protocol/records-scan'
 import { errorByCode, errorByName } from '@kproxy/core/protocol/codec'
 import { collectEntities } from '@kproxy/core/protocol/entity-walk'
 import { defineFilter } from '../filter-api.ts'
@@ -154,8 +155,21 @@ export function createFaultInjection (config: FaultInjectionConfig, env: FilterE
     if (c === undefined) counters.set(event, c = env.counter(event))
     c.inc()
   }
-  const needsBody = rules.some(r => r.topics !== null)
+  // topics of a Produce request come from scanRecords (no decode, no copy of the records); other
+  // APIs with a topics rule need their body
+  const needsBody = rules.some(r => r.topics !== null && (r.apiKeys === null || r.apiKeys.some(k => k !== ApiKey.Produce)))
   const level = needsBody ? 'body' : 'header'
+  const scanned: string[] = []
+  const collect: RecordsVisitor = {
+    onTopic (topic: string, byId: boolean): void { if (!byId) scanned.push(topic) },
+    onPartition (): void {}
+  }
+  const topicsOf = (request: FilterRequest): string[] => {
+    scanned.length = 0
+    if (request.scanRecords(collect)) return scanned
+    const api = apiByKey(request.apiKey)!
+    return collectEntities(api.request.schema, request.body, 'topicName', request.apiVersion)
+  }
   const interest: ApiInterest = rules.some(r => r.apiKeys === null)
     ? { apiKeys: 'all', level }
     : { apiKeys: [...new Set(rules.flatMap(r => r.apiKeys!))], level }
@@ -168,8 +182,7 @@ export function createFaultInjection (config: FaultInjectionConfig, env: FilterE
         if (rule.principals !== null && !rule.principals.includes(request.connection.principal)) continue
         if (rule.clientIds !== null && !rule.clientIds.includes(request.header.clientId ?? '')) continue
         if (rule.topics !== null) {
-          const api = apiByKey(request.apiKey)!
-          topics ??= collectEntities(api.request.schema, request.body, 'topicName', request.apiVersion)
+          topics ??= topicsOf(request)
           if (!topics.some(t => rule.topics!.some(m => m(t)))) continue
         }
         if (roll() * 100 >= rule.percent) continue
