@@ -115,6 +115,8 @@ export const TARGETS: Record<string, TargetDef> = {
   // the version bridge on: what it costs current clients (it should be nothing)
   'kproxy-bridge': kproxyBroker('kproxy-bridge', 1, ['--version-bridge']),
   'kproxy-2w-bridge': kproxyBroker('kproxy-2w-bridge', 2, ['--version-bridge']),
+  // V8's default young generation (32 MB in Node 24) instead of kproxy's 8 MB cap: the GC A/B
+  'kproxy-v8-default': kproxyBroker('kproxy-v8-default', 1, ['--young-generation-mb', '0']),
   // faultInjection configured on Produce, matching nothing: what an idle filter costs
   'kproxy-fault-idle': kproxyBroker('kproxy-fault-idle', 1, ['--config', join(REPO, 'bench/configs/fault-injection-idle.yaml')]),
   'kproxy-double': kproxyDouble,

@@ -12,6 +12,7 @@ const usage = `Usage: kproxy serve --upstream HOST:PORT[,HOST:PORT...] [options]
                                a bare PORT listens on 127.0.0.1 (set admin.token or
                                KPROXY_ADMIN_TOKEN before listening anywhere else)
   --log-level LEVEL            fatal, error, warn, info, debug, trace (default info)
+  --young-generation-mb N      V8 young generation cap per thread (default 8; 0: V8's own)
   --config FILE                YAML config file; flags override it (see docs/configuration.md)
   --version-bridge             serve clients whose protocol versions the upstream dropped
                                (Kafka 4: KIP-896, KIP-724; see docs/version-bridge.md)
@@ -71,6 +72,9 @@ async function serve (argv: string[]): Promise<number> {
   // KPROXY_ERR_ADMIN_TOKEN for a token too short to use: main prints it and exits 1
   const adminToken = resolveAdminToken(config)
   const logger = pino({ level: config.logLevel, base: { thread: 'supervisor' } }, pino.destination({ dest: 1, sync: true }))
+  const { capYoungGeneration } = await import('../supervisor/young-generation.ts')
+  const v8Flag = capYoungGeneration(config.youngGenerationMb)
+  if (v8Flag !== null) logger.debug({ v8Flag }, 'young generation capped for every thread')
   const supervisor = new Supervisor(config, logger)
   const reload = (): ReturnType<typeof supervisor.reload> => supervisor.reload(loadConfig(file ?? null, flags))
 

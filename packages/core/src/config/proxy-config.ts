@@ -105,6 +105,8 @@ export interface ProxyConfig {
   source: string | null
   brokerMode: BrokerModeConfig
   workers: number
+  // V8's cap on young-generation growth per thread, set before the workers start (0: V8's own)
+  youngGenerationMb: number
   admin: AdminConfig | null
   // SIGTERM: stop accepting, let in-flight requests finish for at most this long, then exit.
   shutdownTimeoutMs: number

@@ -100,6 +100,7 @@ export function resolveConfig (sources: ConfigSources): ProxyConfig {
     source: sources.source ?? null,
     brokerMode,
     workers: common.workers!,
+    youngGenerationMb: common.youngGenerationMb!,
     admin,
     shutdownTimeoutMs: common.shutdownTimeoutMs!,
     logLevel: common.logLevel!,

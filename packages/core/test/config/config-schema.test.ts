@@ -40,6 +40,7 @@ t.test('defaults from flags only', async t => {
       sni: null
     },
     workers: 1,
+    youngGenerationMb: 8,
     admin: null,
     shutdownTimeoutMs: 10000,
     logLevel: 'info',
@@ -164,6 +165,7 @@ t.test('host:port parsing', async t => {
 t.test('every flag of `kproxy serve` maps to a key', async t => {
   t.same(Object.fromEntries(CONFIG_FLAGS), {
     workers: 'workers',
+    'young-generation-mb': 'youngGenerationMb',
     admin: 'admin',
     'log-level': 'logLevel',
     listen: 'brokerMode.listen',

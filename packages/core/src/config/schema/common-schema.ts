@@ -28,6 +28,12 @@ export const COMMON_KEYS = {
     check: v => typeof v === 'string' ? checkHostPort(v) : undefined,
     select: v => v === null ? Type.Null() : typeof v === 'string' ? ADMIN_ADDRESS : typeof v === 'number' ? ADMIN_PORT : typeof v === 'object' && !Array.isArray(v) ? ADMIN_GROUP : 'allowed: HOST:PORT, a PORT (on 127.0.0.1), { listen: HOST:PORT, token: TOKEN }, or null'
   }),
+  youngGenerationMb: key(int(0, 1024, 8), {
+    flag: '--young-generation-mb',
+    live: false,
+    defaultText: '8 (0: V8\'s own, 32 in Node 24)',
+    doc: "How far V8 may grow each thread's young generation (--scavenger-max-new-space-capacity-mb). Socket read buffers die young; with a small young generation scavenges free them, instead of full mark-compact collections every ~64 MB read (docs/performance.md)."
+  }),
   shutdownTimeoutMs: key(int(0, 3_600_000, 10_000), { live: true, doc: 'SIGTERM: how long in-flight requests may take to finish before the process exits.' }),
   logLevel: key(literals(LOG_LEVELS, 'info'), { flag: '--log-level', live: true, doc: 'pino log level of every thread (also POST /logging?level=).' }),
   statPrefix: key(Type.String({ pattern: '^[A-Za-z0-9_]{1,64}$', default: 'kproxy' }), {
