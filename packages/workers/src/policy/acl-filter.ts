@@ -48,6 +48,7 @@ import { shapeFor } from './acl-shapes.ts'
 import { allDenied, allowedList, denyEntry, denyPartition, mergeAnswer, newPlan } from './acl-merge.ts'
 import type { AclPlan } from './acl-merge.ts'
 import { aclPrincipal } from './acl-principal.ts'
+import { mirroredRefusal } from './acl-refusals.ts'
 
 export const ACL_FILTER = 'acl'
 
@@ -145,7 +146,10 @@ export function createAclFilter (deps: AclFilterDeps): Filter {
   const refuse = (request: FilterRequest, c: ConnectionAcl, check: AclCheck, name: string, error = check.error): RequestAction => {
     count(c, check.operation, check.resource, 1)
     if (logger.isLevelEnabled('debug')) logger.debug({ principal: c.aclPrincipal, api: getApi(request.apiKey).name, operation: check.operation, resource: check.resource, name, error }, 'request denied by ACL')
-    return { kind: 'error', errorCode: error, message: `${c.aclPrincipal} may not ${check.operation} ${check.resource} ${name} (kproxy ACL)` }
+    const message = `${c.aclPrincipal} may not ${check.operation} ${check.resource} ${name} (kproxy ACL)`
+    const mirrored = mirroredRefusal(request.apiKey, request.upstreamVersion, request.body, error, message)
+    if (mirrored !== null) return { kind: 'respond', body: mirrored }
+    return { kind: 'error', errorCode: error, message }
   }
 
   function decide (request: FilterRequest, c: ConnectionAcl, checks: readonly AclCheck[]): RequestAction | undefined {
