@@ -118,12 +118,14 @@ function mergePartitions (plan: AclPlan, shape: PartitionShape, apiKey: number, 
     const t = plan.original[i]
     const key = reqKey(t)
     const error = plan.errors[i]
-    const answer = error === 0 || error === null ? take(byTopic, key) : undefined
+    // only a topic with something left went upstream, so only it has an answer to take
+    const perPartition = plan.partitionErrors[i]
+    const went = error === 0 || (error === null && perPartition!.some(e => e === 0))
+    const answer = went ? take(byTopic, key) : undefined
     const topic = answer ?? fresh(structs, shape, t)
     const asked: any[] = t[shape.partitions] ?? []
     const byIndex = group<any>(answer?.[shape.rPartitions] ?? [], p => p[shape.rIndex] as number)
     const partitions: any[] = []
-    const perPartition = plan.partitionErrors[i]
     for (let j = 0; j < asked.length; j++) {
       const index: number = shape.index === null ? asked[j] : asked[j][shape.index]
       const denied = error !== 0 && error !== null ? error : perPartition?.[j] ?? 0
