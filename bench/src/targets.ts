@@ -13,6 +13,9 @@ import { envoyDouble, kproxyDouble } from './targets-tls.ts'
 import { haproxy, kafkaProxy, kroxylicious } from './targets-peers.ts'
 
 export { findEnvoy, freePortRange, startProcess, stopChild } from './targets-process.ts'
+
+// The policy bench targets' config: 200 ACL rules for now; quotas join the same file.
+const POLICY_CONFIG = join(REPO, 'bench', 'policy', 'kproxy-policy.yaml')
 export { envoyTcpProxyConfig } from './targets-envoy-config.ts'
 
 export interface TargetContext {
@@ -115,6 +118,9 @@ export const TARGETS: Record<string, TargetDef> = {
   // the version bridge on: what it costs current clients (it should be nothing)
   'kproxy-bridge': kproxyBroker('kproxy-bridge', 1, ['--version-bridge']),
   'kproxy-2w-bridge': kproxyBroker('kproxy-2w-bridge', 2, ['--version-bridge']),
+  // issue 9's speed check: the policy of bench/policy/kproxy-policy.yaml (200 ACL rules, ...)
+  'kproxy-policy': kproxyBroker('kproxy-policy', 1, ['--config', POLICY_CONFIG]),
+  'kproxy-2w-policy': kproxyBroker('kproxy-2w-policy', 2, ['--config', POLICY_CONFIG]),
   'kproxy-double': kproxyDouble,
   'envoy-double': envoyDouble,
   haproxy,
