@@ -40,6 +40,10 @@ import { ApiKey, API_TABLE } from '@kproxy/core/protocol/api-keys'
 import { ErrorCode, getApi } from '@kproxy/core/protocol/codec'
 import { ZERO_UUID } from '@kproxy/core/protocol/primitives/reader'
 import { ChunkCursor } from '@kproxy/core/protocol/chunk-cursor'
+import { NameInterner } from '@kproxy/core/protocol/name-interner'
+import type { TopicAcl } from '@kproxy/core/policy/acl-authorizer'
+import { produceAllowedFast } from './acl-produce-scan.ts'
+import type { ProduceChecker } from './acl-produce-scan.ts'
 import type { FilterEventCounter, ProxyMetrics } from '@kproxy/core/metrics/proxy-metrics'
 import type { ConnectionContext, Filter, FilterRequest, FilterResponse, RequestAction } from '../filters/filter-api.ts'
 import type { AclState } from './acl-state.ts'
@@ -119,6 +123,9 @@ const RESPONSE_KEYS = [
 export function createAclFilter (deps: AclFilterDeps): Filter {
   const { state, topicIds, metrics, logger } = deps
   const cursor = new ChunkCursor()
+  const names = new NameInterner()
+  // the Produce fast path's checker, pointed at the connection in hand (no closure per request)
+  const fast = new FastProduceChecker(topicIds)
   // per request, until its answer (WeakMaps: looking costs no allocation, unlike attributes)
   const plans = new WeakMap<FilterRequest, AclPlan>()
   const hides = new WeakMap<FilterRequest, Hide>()
@@ -387,6 +394,15 @@ export function createAclFilter (deps: AclFilterDeps): Filter {
         return { kind: 'error', errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, message: 'kproxy has no ACL checks for this API' }
       }
       if (checks.length === 0) return undefined
+      if (request.apiKey === ApiKey.Produce && request.upstreamVersion === request.apiVersion && !request.changed) {
+        const c = connectionAcl(request.connection, authorizer)
+        if (c.view.superUser) return undefined
+        fast.view = c.view
+        const allowed = produceAllowedFast(request.frame, request.apiVersion, cursor, names, fast)
+        fast.view = null
+        fast.topicAcl = null
+        if (allowed) return undefined
+      }
       const unknown = resolveIds(request)
       if (unknown !== null) return topicIds.resolve(unknown).then(() => run(request, checks))
       return run(request, checks)
@@ -438,6 +454,27 @@ export function createAclFilter (deps: AclFilterDeps): Filter {
       else body[hide.list][i][hide.inner] = kept
     })
     if (changed) response.markChanged()
+  }
+}
+
+class FastProduceChecker implements ProduceChecker {
+  readonly #topicIds: TopicIdDirectory
+  view: PrincipalAcl | null = null
+  topicAcl: TopicAcl | null = null
+
+  constructor (topicIds: TopicIdDirectory) {
+    this.#topicIds = topicIds
+  }
+
+  topic (name: string, id: boolean): boolean {
+    const resolved = id ? this.#topicIds.nameOf(name) : name
+    if (resolved === undefined || this.view === null) return false
+    this.topicAcl = this.view.topic(resolved)
+    return true
+  }
+
+  partition (index: number): boolean {
+    return this.topicAcl !== null && this.topicAcl.allows('Write', index)
   }
 }
 

@@ -56,6 +56,25 @@ t.test('a request nothing denies goes upstream as the bytes that arrived', async
   t.same(h.route.forwarded[0]!.payload, Buffer.concat(frames).subarray(4))
 })
 
+t.test('Produce fast path: an allowed request is checked on its bytes, never decoded, at every version', async t => {
+  const h = aclHarness(ALICE_BOB)
+  const ordersId = 'b3JkZXJzb3JkZXJzb3JkZQ'
+  h.topicIds.learn('orders', ordersId)
+  let cid = 1
+  for (let v = 3; v <= 13; v++) {
+    h.socket.send(request(P, v, cid++, produce([['orders', [0, 3]], ['public', [0]]], 1, v === 13 ? { ids: { orders: ordersId, public: 'cHVibGljcHVibGljcHVibA' } } : {})))
+  }
+  // v13: public's id is unknown to the worker: the decoded path decides (and refuses it)
+  await tick()
+  const forwarded = h.route.forwarded
+  t.equal(forwarded.length, 11)
+  for (let i = 0; i < 10; i++) {
+    t.equal(forwarded[i]!.frames, null, `v${i + 3}: the bytes that arrived`)
+    t.equal(forwarded[i]!.entry!.request!.decoded, false, `v${i + 3}: not decoded`)
+  }
+  t.equal(forwarded[10]!.entry!.request!.decoded, true, 'v13 with an unknown id: decoded')
+})
+
 t.test('transactional produce needs Write on the transactional id (53)', async t => {
   const h = aclHarness(ALICE_BOB)
   const txBatch = Buffer.alloc(70)
