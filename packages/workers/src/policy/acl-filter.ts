@@ -104,7 +104,7 @@ function interestingKeys (): number[] {
   const keys: number[] = []
   for (let k = 0; k < API_TABLE.length; k++) {
     if (API_TABLE[k] === undefined) continue
-    if (!hasAclEntry(k)) { keys.push(k); continue }
+    if (!hasAclEntry(k) || k === ApiKey.SaslHandshake) { keys.push(k); continue }
     const api = getApi(k)
     let any = false
     for (let v = 0; v <= Math.max(api.maxVersion, 31) && !any; v++) any = (aclChecksFor(k, v)?.length ?? 0) > 0
@@ -390,8 +390,17 @@ export function createAclFilter (deps: AclFilterDeps): Filter {
         const c = connectionAcl(request.connection, authorizer)
         if (c.view.superUser) return undefined
         count(c, 'ClusterAction', 'cluster', 1)
-        logger.warn({ code: 'KPROXY_WARN_ACL_UNKNOWN_API', principal: c.aclPrincipal, apiKey: request.apiKey }, `API key ${request.apiKey} has no ACL checks kproxy knows; refused`)
+        logger.warn({ code: 'KPROXY_WARN_ACL_UNCHECKABLE', principal: c.aclPrincipal, apiKey: request.apiKey }, `API key ${request.apiKey} has no ACL checks kproxy knows; refused`)
         return { kind: 'error', errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, message: 'kproxy has no ACL checks for this API' }
+      }
+      if (request.apiKey === ApiKey.SaslHandshake) {
+        // v0 makes the rest of the connection raw SASL tokens and then an opaque relay: nothing
+        // after it could be checked
+        if (request.apiVersion !== 0) return undefined
+        const c = connectionAcl(request.connection, authorizer)
+        metrics.aclDenials?.(c.aclPrincipal, 'SaslHandshakeV0', 'cluster').inc()
+        logger.warn({ code: 'KPROXY_WARN_ACL_UNCHECKABLE', principal: c.aclPrincipal }, 'SaslHandshake v0 refused: with policy.acl on, a connection may not become an opaque relay past the ACL filter')
+        return { kind: 'error', errorCode: ErrorCode.UNSUPPORTED_VERSION, message: 'SaslHandshake v0 is refused while kproxy enforces ACLs; use v1' }
       }
       if (checks.length === 0) return undefined
       if (request.apiKey === ApiKey.Produce && request.upstreamVersion === request.apiVersion && !request.changed) {

@@ -133,3 +133,18 @@ t.test('a rules change applies to the next request of an open connection', async
   h.socket.send(request(P, 12, 2, produce([['orders', [0]]])))
   t.equal(h.route.forwarded.length, 1, 'refused under the new rules')
 })
+
+t.test('SaslHandshake v0 (which would make the connection an opaque relay past the filters) is refused', async t => {
+  const h = aclHarness(RULES)
+  const sh = getApi(ApiKey.SaslHandshake).request
+  h.socket.send(request(ApiKey.SaslHandshake, 0, 1, { ...sh.create(), mechanism: 'PLAIN' }))
+  h.socket.send(request(P, 12, 2, produce([['orders', [9]]])))
+  t.equal(h.route.forwarded.length, 0, 'nothing went upstream')
+  t.equal(h.route.passthroughOn, false, 'no relay')
+  const [hs, pr] = h.socket.responses()
+  t.equal(decoded(hs!, ApiKey.SaslHandshake, 0).body.errorCode, ErrorCode.UNSUPPORTED_VERSION)
+  t.equal(decoded(pr!, P, 12).body.responses[0].partitionResponses[0].errorCode, E29, 'the next request is still checked')
+  t.equal(h.denials()['User:alice SaslHandshakeV0 cluster'], 1)
+  h.socket.send(request(ApiKey.SaslHandshake, 1, 3, { ...sh.create(), mechanism: 'PLAIN' }))
+  t.equal(h.route.forwarded.length, 1, 'v1 is an ordinary request')
+})
