@@ -117,7 +117,8 @@ const RESPONSE_KEYS = [
   ApiKey.Produce, ApiKey.Fetch, ApiKey.ListOffsets, ApiKey.OffsetForLeaderEpoch, ApiKey.OffsetCommit, ApiKey.DeleteRecords,
   ApiKey.TxnOffsetCommit, ApiKey.OffsetFetch, ApiKey.Metadata, ApiKey.DescribeTopicPartitions, ApiKey.CreateTopics,
   ApiKey.DeleteTopics, ApiKey.CreatePartitions, ApiKey.DescribeConfigs, ApiKey.AlterConfigs, ApiKey.IncrementalAlterConfigs,
-  ApiKey.DescribeGroups, ApiKey.DeleteGroups, ApiKey.ListGroups, ApiKey.ListTransactions
+  ApiKey.DescribeGroups, ApiKey.DeleteGroups, ApiKey.ListGroups, ApiKey.ListTransactions, ApiKey.FindCoordinator,
+  ApiKey.DescribeTransactions, ApiKey.ConsumerGroupDescribe
 ]
 
 export function createAclFilter (deps: AclFilterDeps): Filter {

@@ -174,6 +174,36 @@ const SHAPES: ReadonlyMap<number, readonly AclShape[]> = new Map<number, readonl
     resKey: e => String(e.groupId),
     fill (e, out) { out.groupId = e }
   }]],
+  [ApiKey.FindCoordinator, [{
+    kind: 'entries',
+    versions: [4, 32767],
+    list: 'coordinatorKeys',
+    rList: 'coordinators',
+    rStruct: 'Coordinator',
+    reqKey: e => String(e),
+    resKey: e => String(e.key),
+    fill (e, out) { out.key = e; out.nodeId = -1; out.host = ''; out.port = -1 }
+  }]],
+  [ApiKey.DescribeTransactions, [{
+    kind: 'entries',
+    versions: ALL,
+    list: 'transactionalIds',
+    rList: 'transactionStates',
+    rStruct: 'TransactionState',
+    reqKey: e => String(e),
+    resKey: e => String(e.transactionalId),
+    fill (e, out) { out.transactionalId = e }
+  }]],
+  [ApiKey.ConsumerGroupDescribe, [{
+    kind: 'entries',
+    versions: ALL,
+    list: 'groupIds',
+    rList: 'groups',
+    rStruct: 'DescribedGroup',
+    reqKey: e => String(e),
+    resKey: e => String(e.groupId),
+    fill (e, out) { out.groupId = e }
+  }]],
   [ApiKey.DeleteGroups, [{
     kind: 'entries',
     versions: ALL,

@@ -282,3 +282,16 @@ t.test('a super user and a principal from SASL or a certificate (with or without
   anon.socket.send(request(P, 12, 1, produce([['open', [0]], ['closed', [0]]])))
   t.same(sent(anon, 0).topicData.map((x: any) => x.name), ['open'])
 })
+
+t.test('FindCoordinator v4+: a group the principal may not Describe gets 30 in its own slot', async t => {
+  const h = aclHarness(ALICE_BOB)
+  const fc = getApi(ApiKey.FindCoordinator)
+  h.socket.send(request(ApiKey.FindCoordinator, 6, 1, { ...fc.request.create(), keyType: 0, coordinatorKeys: ['orders-a', 'payments'] }))
+  t.same(sent(h, 0).coordinatorKeys, ['orders-a'])
+  h.route.answer(0, { ...fc.response.create(), coordinators: [{ ...fc.response.structs.Coordinator!(), key: 'orders-a', nodeId: 1, host: 'b1', port: 9092 }] })
+  h.socket.send(request(ApiKey.FindCoordinator, 6, 2, { ...fc.request.create(), keyType: 0, coordinatorKeys: ['payments'] }))
+  t.equal(h.route.forwarded.length, 1, 'a request with only denied keys never goes upstream')
+  const [a, b] = h.socket.responses().map(p => decoded(p, ApiKey.FindCoordinator, 6).body)
+  t.same(a!.coordinators.map((c: any) => [c.key, c.errorCode]), [['orders-a', 0], ['payments', ErrorCode.GROUP_AUTHORIZATION_FAILED]])
+  t.same(b!.coordinators.map((c: any) => [c.key, c.errorCode]), [['payments', ErrorCode.GROUP_AUTHORIZATION_FAILED]])
+})
