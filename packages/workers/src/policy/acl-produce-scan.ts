@@ -91,5 +91,7 @@ function scan (version: number, c: ChunkCursor, names: NameInterner, checker: Pr
     }
     if (flexible && !c.skipTaggedFields()) return false
   }
-  return true
+  // the whole frame read, nothing more or less: anything else is for the decoder to refuse
+  if (flexible && !c.skipTaggedFields()) return false
+  return c.left === 0
 }

@@ -148,3 +148,23 @@ t.test('SaslHandshake v0 (which would make the connection an opaque relay past t
   h.socket.send(request(ApiKey.SaslHandshake, 1, 3, { ...sh.create(), mechanism: 'PLAIN' }))
   t.equal(h.route.forwarded.length, 1, 'v1 is an ordinary request')
 })
+
+t.test('a malformed Produce (lying counts, cut records) never reaches the upstream', async t => {
+  for (const cut of [1, 5, 40, 80]) {
+    const h = aclHarness(RULES)
+    const whole = Buffer.concat(request(P, 9, 1, produce([['orders', [0, 1]]])))
+    const body = whole.subarray(4, whole.length - cut)
+    const frame = Buffer.alloc(4 + body.length)
+    frame.writeInt32BE(body.length, 0)
+    body.copy(frame, 4)
+    h.socket.send([frame])
+    t.equal(h.route.forwarded.length, 0, `cut ${cut} bytes: not forwarded`)
+  }
+  // a partition count far beyond what the frame holds
+  const h = aclHarness(RULES)
+  const whole = Buffer.concat(request(P, 8, 1, produce([['orders', [0]]])))
+  const at = whole.indexOf(Buffer.from('orders')) + 6
+  whole.writeInt32BE(0x7fffffff, at)
+  h.socket.send([whole])
+  t.equal(h.route.forwarded.length, 0, 'a lying partition count: not forwarded')
+})
