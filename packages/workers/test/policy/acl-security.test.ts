@@ -168,3 +168,26 @@ t.test('a malformed Produce (lying counts, cut records) never reaches the upstre
   h.socket.send([whole])
   t.equal(h.route.forwarded.length, 0, 'a lying partition count: not forwarded')
 })
+
+t.test('a connection whose principal changes (re-authentication as someone else) is decided for the new one', async t => {
+  const { createAclFilter } = await import('../../src/policy/acl-filter.ts')
+  const { AclState } = await import('../../src/policy/acl-state.ts')
+  const { TopicIdDirectory } = await import('../../src/policy/acl-topic-ids.ts')
+  const { RequestView } = await import('../../src/filters/request-view.ts')
+  const { MetricsRegistry } = await import('@kproxy/core/metrics/metrics-registry')
+  const pino = (await import('pino')).default
+  const logger = pino({ level: 'silent' })
+  const state = new AclState(logger)
+  state.apply({ file: { acl: RULES } as any, baseDir: '.' }, true)
+  const filter = createAclFilter({ state, topicIds: new TopicIdDirectory(null), metrics: new MetricsRegistry(), logger })
+  let principal = 'alice'
+  const connection: any = { id: 1, workerId: 1, peer: { address: 'x', port: 1 }, listener: { name: 'broker', port: 1, tls: true }, get principal () { return principal }, clientId: null, clientSoftwareName: null, clientSoftwareVersion: null, attributes: new Map(), throttle () {} }
+  const view = (): any => {
+    const payload = Buffer.concat(request(P, 12, 1, produce([['orders', [0]]]))).subarray(4)
+    return new RequestView(connection, { size: payload.length, chunks: [payload], prefix: Buffer.alloc(4) } as any, P, 12, 1, true)
+  }
+  t.equal(filter.onRequest!(view()), undefined, 'alice may write partition 0')
+  principal = 'mallory'
+  const verdict = filter.onRequest!(view()) as any
+  t.equal(verdict?.kind, 'respond', 'mallory, on the same connection, may not')
+})
