@@ -259,7 +259,9 @@ export function createAclFilter (deps: AclFilterDeps): Filter {
     }
     if (nested) {
       const names = collect(body, path)
-      if (names.length === 0 && check.onDeny === 'hide-unless-named') {
+      // some lists may name topics and others ask for all (OffsetFetch v8+ groups): the answer
+      // is filtered whatever the request named (a named topic that passed is kept)
+      if (check.onDeny === 'hide-unless-named') {
         const [outer, inner] = list.split('[].') as [string, string]
         hides.set(request, { list: outer, inner, field: field ?? 'name', op: check.operation, type: 'topic' } satisfies Hide)
       }

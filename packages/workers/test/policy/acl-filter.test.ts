@@ -295,3 +295,14 @@ t.test('FindCoordinator v4+: a group the principal may not Describe gets 30 in i
   t.same(a!.coordinators.map((c: any) => [c.key, c.errorCode]), [['orders-a', 0], ['payments', ErrorCode.GROUP_AUTHORIZATION_FAILED]])
   t.same(b!.coordinators.map((c: any) => [c.key, c.errorCode]), [['payments', ErrorCode.GROUP_AUTHORIZATION_FAILED]])
 })
+
+t.test('OffsetFetch v8+: a group asking for all its topics gets only those the principal may Describe', async t => {
+  const h = aclHarness({ rules: [{ allow: ['Describe'], principal: 'User:alice', group: '*' }, { allow: ['Describe'], principal: 'User:alice', topic: 'orders' }] })
+  const of = getApi(ApiKey.OffsetFetch)
+  const g = (groupId: string, topics: any): any => ({ ...of.request.structs.OffsetFetchRequestGroup!(), groupId, topics })
+  h.socket.send(request(ApiKey.OffsetFetch, 9, 1, { ...of.request.create(), groups: [g('a', null), g('b', [{ ...of.request.structs.OffsetFetchRequestTopics!(), name: 'orders', partitionIndexes: [0] }])] }))
+  const rt = (name: string): any => ({ ...of.response.structs.OffsetFetchResponseTopics!(), name, partitions: [] })
+  h.route.answer(0, { ...of.response.create(), groups: [{ ...of.response.structs.OffsetFetchResponseGroup!(), groupId: 'a', topics: [rt('orders'), rt('secret')] }, { ...of.response.structs.OffsetFetchResponseGroup!(), groupId: 'b', topics: [rt('orders')] }] })
+  const [r] = h.socket.responses().map(p => decoded(p, ApiKey.OffsetFetch, 9).body)
+  t.same(r!.groups.map((x: any) => [x.groupId, x.topics.map((y: any) => y.name)]), [['a', ['orders']], ['b', ['orders']]])
+})
