@@ -130,7 +130,7 @@ function mergePartitions (plan: AclPlan, shape: PartitionShape, apiKey: number, 
       const index: number = shape.index === null ? asked[j] : asked[j][shape.index]
       const denied = error !== 0 && error !== null ? error : perPartition?.[j] ?? 0
       if (denied !== 0) {
-        partitions.push({ ...structs[shape.rPartitionStruct]!(), [shape.rIndex]: index, errorCode: denied })
+        partitions.push({ ...structs[shape.rPartitionStruct]!(), ...shape.rPartitionFill, [shape.rIndex]: index, errorCode: denied })
       } else {
         const p = take(byIndex, index)
         if (p !== undefined) partitions.push(p)

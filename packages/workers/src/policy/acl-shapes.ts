@@ -24,6 +24,8 @@ export interface PartitionShape {
   readonly rIndex: string
   readonly rTopicStruct: string
   readonly rPartitionStruct: string
+  // fields of a denied partition's answer besides index and error, as the broker writes them
+  readonly rPartitionFill?: Readonly<Record<string, unknown>>
 }
 
 // One level: entries matched by a key (topics without partitions, config resources, groups).
@@ -43,9 +45,11 @@ export interface EntryShape {
 export type AclShape = PartitionShape | EntryShape
 
 const ALL: readonly [number, number] = [0, 32767]
+const EMPTY_RECORDS = Buffer.alloc(0)
 
-function parts (versions: readonly [number, number], req: [string, string | null, string | null, string, string | null], res: [string, string | null, string | null, string, string, string, string]): PartitionShape {
+function parts (versions: readonly [number, number], req: [string, string | null, string | null, string, string | null], res: [string, string | null, string | null, string, string, string, string], fill?: Record<string, unknown>): PartitionShape {
   return {
+    ...(fill !== undefined ? { rPartitionFill: fill } : {}),
     kind: 'partitions',
     versions,
     topics: req[0],
@@ -68,7 +72,9 @@ const configKey = (e: any): string => `${String(e.resourceType)}:${String(e.reso
 
 const SHAPES: ReadonlyMap<number, readonly AclShape[]> = new Map<number, readonly AclShape[]>([
   [ApiKey.Produce, [parts(ALL, ['topicData', 'name', 'topicId', 'partitionData', 'index'], ['responses', 'name', 'topicId', 'partitionResponses', 'index', 'TopicProduceResponse', 'PartitionProduceResponse'])]],
-  [ApiKey.Fetch, [parts(ALL, ['topics', 'topic', 'topicId', 'partitions', 'partition'], ['responses', 'topic', 'topicId', 'partitions', 'partitionIndex', 'FetchableTopicResponse', 'PartitionData'])]],
+  // a broker's error partition: no high watermark, empty records (clients such as librdkafka
+  // refuse a null record set)
+  [ApiKey.Fetch, [parts(ALL, ['topics', 'topic', 'topicId', 'partitions', 'partition'], ['responses', 'topic', 'topicId', 'partitions', 'partitionIndex', 'FetchableTopicResponse', 'PartitionData'], { highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, records: EMPTY_RECORDS })]],
   [ApiKey.ListOffsets, [parts(ALL, ['topics', 'name', null, 'partitions', 'partitionIndex'], ['topics', 'name', null, 'partitions', 'partitionIndex', 'ListOffsetsTopicResponse', 'ListOffsetsPartitionResponse'])]],
   [ApiKey.OffsetForLeaderEpoch, [parts(ALL, ['topics', 'topic', null, 'partitions', 'partition'], ['topics', 'topic', null, 'partitions', 'partition', 'OffsetForLeaderTopicResult', 'EpochEndOffset'])]],
   [ApiKey.OffsetCommit, [parts(ALL, ['topics', 'name', 'topicId', 'partitions', 'partitionIndex'], ['topics', 'name', 'topicId', 'partitions', 'partitionIndex', 'OffsetCommitResponseTopic', 'OffsetCommitResponsePartition'])]],

@@ -98,6 +98,8 @@ t.test('Fetch: denied partitions answered 29, the rest fetched; a split fetch go
   h.route.answer(0, fetchAnswer(up))
   const [r] = h.socket.responses().map(p => decoded(p, F, 12))
   t.same(slots(r!.body, 'responses', 'partitions', 'partitionIndex', 'topic'), [0, 1, 2, 3, 4, 5, 6, 7].map(i => ['orders', i, i < 4 ? E29 : 0]))
+  const denied = r!.body.responses[0].partitions[0]
+  t.same([denied.highWatermark, Buffer.isBuffer(denied.records) && denied.records.length], [-1n, 0], 'a denied partition as a broker writes it: empty records, not null (librdkafka refuses null)')
   t.same(h.denials(), { 'User:bob Read topic': 4 })
 })
 
