@@ -2,7 +2,7 @@
 // frame some filter is interested in; the header and the body are decoded on first access, so a
 // filter that looks at the API key, the frame size or the client id never pays for a decode.
 import type { Frame } from '@kproxy/core/protocol/frame-reader'
-import { frameToBuffer } from '@kproxy/core/protocol/frame-reader'
+import { frameHead, frameToBuffer } from '@kproxy/core/protocol/frame-reader'
 import { readRequestHeader, readResponseHeader } from '@kproxy/core/protocol/headers'
 import type { ReadRequestHeader, RequestHeader, ResponseHeader } from '@kproxy/core/protocol/headers'
 import { decodableApi, encodeRequest, encodeResponse } from '@kproxy/core/protocol/codec'
@@ -11,6 +11,8 @@ import { KproxyError, isKproxyError } from '@kproxy/core/kproxy-error'
 import type { ConnectionContext, FilterRequest, FilterResponse } from './filter-api.ts'
 
 const UNDECODED: unknown = Symbol('undecoded')
+// enough for a request header with a client id of usual length and its tagged fields
+const HEADER_PEEK_BYTES = 512
 
 function released (what: string): KproxyError {
   return new KproxyError('KPROXY_ERR_FILTER_API', `the request's ${what} is gone: it was forwarded without being read; a filter that needs it in onResponse declares request interest in that API key and reads it in onRequest`)
@@ -59,6 +61,14 @@ export class RequestView implements FilterRequest {
 
   get header (): RequestHeader {
     if (this.#header === null && this.#frame === null && this.#payload === null) throw released('header')
+    if (this.#header === null && this.#payload === null && this.#frame!.chunks.length > 1) {
+      // A produce request spans several socket chunks: read the header from its first bytes
+      // rather than copy megabytes into one buffer (the session reads every filtered request's
+      // client id). A header longer than the peek is read from the whole payload below.
+      try {
+        this.#header = readRequestHeader(frameHead(this.#frame!, HEADER_PEEK_BYTES))
+      } catch {}
+    }
     return (this.#header ??= readRequestHeader(this.payload))
   }
 
