@@ -13,6 +13,9 @@ import { envoyDouble, kproxyDouble } from './targets-tls.ts'
 import { haproxy, kafkaProxy, kroxylicious } from './targets-peers.ts'
 
 export { findEnvoy, freePortRange, startProcess, stopChild } from './targets-process.ts'
+
+// The policy bench targets' config: 200 ACL rules for now; quotas join the same file.
+const POLICY_CONFIG = join(REPO, 'bench', 'policy', 'kproxy-policy.yaml')
 export { envoyTcpProxyConfig } from './targets-envoy-config.ts'
 
 export interface TargetContext {
@@ -119,6 +122,9 @@ export const TARGETS: Record<string, TargetDef> = {
   'kproxy-v8-default': kproxyBroker('kproxy-v8-default', 1, ['--young-generation-mb', '0']),
   // faultInjection configured on Produce, matching nothing: what an idle filter costs
   'kproxy-fault-idle': kproxyBroker('kproxy-fault-idle', 1, ['--config', join(REPO, 'bench/configs/fault-injection-idle.yaml')]),
+  // issue 9's speed check: the policy of bench/policy/kproxy-policy.yaml (200 ACL rules, ...)
+  'kproxy-policy': kproxyBroker('kproxy-policy', 1, ['--config', POLICY_CONFIG]),
+  'kproxy-2w-policy': kproxyBroker('kproxy-2w-policy', 2, ['--config', POLICY_CONFIG]),
   'kproxy-double': kproxyDouble,
   'envoy-double': envoyDouble,
   haproxy,

@@ -293,6 +293,10 @@ export const ERROR_CODES = {
     gist: 'A client used SaslHandshake v0, so its connection became an opaque byte relay (no policy, no address rewriting).',
     action: 'Use a client that sends SaslHandshake v1 (every client of the last years does).'
   },
+  KPROXY_WARN_ACL_UNCHECKABLE: {
+    gist: 'With policy.acl on, a request the ACL filter cannot check was refused: an API key without ACL checks, or SaslHandshake v0 (which would turn the connection into an opaque relay past every filter).',
+    action: 'Use a client that sends SaslHandshake v1; an API kproxy has no ACL checks for needs a newer kproxy.'
+  },
   // TLS
   KPROXY_ERR_TLS_FILE: {
     gist: 'A TLS file named in the config cannot be read or used.',

@@ -29,6 +29,8 @@ export interface MergedMetrics extends ScalarCounters {
   flows: FlowSnapshot
   // 'apiKey/from/to' -> count of requests the version bridge converted
   bridged: Map<string, number>
+  // 'principal\0operation\0resourceType' -> ACL denials
+  aclDenials: Map<string, number>
 }
 
 function scalars (m: ScalarCounters): ScalarCounters {
@@ -64,13 +66,18 @@ export function mergeSnapshots (snapshots: readonly MetricsSnapshot[]): MergedMe
     throttle: new Map(),
     flowsRecorded: snapshots.some(s => s.flows !== undefined),
     flows: emptyFlows(),
-    bridged: new Map()
+    bridged: new Map(),
+    aclDenials: new Map()
   }
   m.flows = mergeFlows(snapshots.map(s => s.flows))
   for (const s of snapshots) {
     for (const [k, from, to, n] of s.bridged ?? []) {
       const key = `${k}/${from}/${to}`
       m.bridged.set(key, (m.bridged.get(key) ?? 0) + n)
+    }
+    for (const [p, op, type, n] of s.aclDenials ?? []) {
+      const key = `${p}\u0000${op}\u0000${type}`
+      m.aclDenials.set(key, (m.aclDenials.get(key) ?? 0) + n)
     }
     for (const [f, e, n] of s.filterEvents ?? []) {
       let inner = m.filterEvents.get(f)
@@ -127,6 +134,10 @@ export function foldSnapshots (snapshots: readonly MetricsSnapshot[]): MetricsSn
     bridged: [...m.bridged].map(([key, n]): [number, number, number, number] => {
       const [k, from, to] = key.split('/').map(Number)
       return [k!, from!, to!, n]
+    }),
+    aclDenials: [...m.aclDenials].map(([key, n]): [string, string, string, number] => {
+      const [p, op, type] = key.split('\u0000')
+      return [p!, op!, type!, n]
     })
   }
 }

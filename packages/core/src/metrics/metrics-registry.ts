@@ -64,6 +64,8 @@ export interface MetricsSnapshot extends ScalarCounters {
   filterEvents?: Array<[string, string, number]>
   // [apiKey, fromVersion, toVersion, count] of requests the version bridge converted
   bridged?: Array<[number, number, number, number]>
+  // [principal, operation, resource type, count] of ACL denials
+  aclDenials?: Array<[string, string, string, number]>
 }
 
 export interface MetricsRegistryOptions {
@@ -75,6 +77,23 @@ export interface MetricsRegistryOptions {
 
 // Beyond this many distinct (filter, event) pairs per worker, events count under event "other".
 export const MAX_FILTER_EVENTS = 1000
+// Beyond this many distinct (principal, operation, resource type) triples per worker, denials
+// count under principal "other" (principals are chosen by clients: the label must stay bounded).
+export const MAX_ACL_DENIAL_SERIES = 1000
+
+class AclDenialCounter implements FilterEventCounter {
+  readonly principal: string
+  readonly operation: string
+  readonly resourceType: string
+  value = 0
+  constructor (principal: string, operation: string, resourceType: string) {
+    this.principal = principal
+    this.operation = operation
+    this.resourceType = resourceType
+  }
+
+  inc (n = 1): void { this.value += n }
+}
 
 class FilterEvent implements FilterEventCounter {
   readonly filter: string
@@ -104,6 +123,7 @@ export class MetricsRegistry implements ProxyMetrics {
   tlsHandshakes = 0
   readonly tlsFailures = new Float64Array(TLS_FAILURE_REASONS.length)
   readonly #filterEvents = new Map<string, FilterEvent>()
+  readonly #aclDenials = new Map<string, AclDenialCounter>()
   readonly throttledByKey = new Float64Array(MAX_API_KEYS)
   readonly throttleMsByKey = new Float64Array(MAX_API_KEYS)
   readonly recordsLatency: boolean
@@ -184,6 +204,21 @@ export class MetricsRegistry implements ProxyMetrics {
     return c
   }
 
+  aclDenials (principal: string, operation: string, resourceType: string): FilterEventCounter {
+    let key = `${principal}\u0000${operation}\u0000${resourceType}`
+    let c = this.#aclDenials.get(key)
+    if (c === undefined) {
+      if (this.#aclDenials.size >= MAX_ACL_DENIAL_SERIES) {
+        key = `other\u0000${operation}\u0000${resourceType}`
+        c = this.#aclDenials.get(key)
+        if (c === undefined) this.#aclDenials.set(key, c = new AclDenialCounter('other', operation, resourceType))
+        return c
+      }
+      this.#aclDenials.set(key, c = new AclDenialCounter(principal, operation, resourceType))
+    }
+    return c
+  }
+
   bridged (apiKey: number, fromVersion: number, toVersion: number): void {
     if (apiKey >>> 0 >= MAX_API_KEYS || fromVersion >>> 0 >= MAX_VERSIONS || toVersion >>> 0 >= MAX_VERSIONS) { this.overflow++; return }
     const i = (apiKey * MAX_VERSIONS + fromVersion) * MAX_VERSIONS + toVersion
@@ -231,7 +266,8 @@ export class MetricsRegistry implements ProxyMetrics {
       tlsHandshakeFailures: Array.from(this.tlsFailures),
       throttle,
       filterEvents: [...this.#filterEvents.values()].filter(e => e.value !== 0).map((e): [string, string, number] => [e.filter, e.event, e.value]),
-      bridged: [...this.#bridged].map(([i, n]): [number, number, number, number] => [Math.floor(i / (MAX_VERSIONS * MAX_VERSIONS)), Math.floor(i / MAX_VERSIONS) % MAX_VERSIONS, i % MAX_VERSIONS, n])
+      bridged: [...this.#bridged].map(([i, n]): [number, number, number, number] => [Math.floor(i / (MAX_VERSIONS * MAX_VERSIONS)), Math.floor(i / MAX_VERSIONS) % MAX_VERSIONS, i % MAX_VERSIONS, n]),
+      aclDenials: [...this.#aclDenials.values()].filter(c => c.value !== 0).map((c): [string, string, string, number] => [c.principal, c.operation, c.resourceType, c.value])
     }
     if (this.flows !== null) snap.flows = this.flows.snapshot()
     return snap

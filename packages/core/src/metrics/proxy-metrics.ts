@@ -26,6 +26,9 @@ export interface ProxyMetrics {
   filterCounter? (filter: string, event: string): FilterEventCounter
   // a request the version bridge sent upstream at another version (kproxy_bridged_requests_total)
   bridged? (apiKey: number, fromVersion: number, toVersion: number): void
+  // a counter of ACL denials (kproxy_acl_denials_total{principal, operation, resource_type});
+  // asked for once per connection and kind, then incremented on the hot path
+  aclDenials? (principal: string, operation: string, resourceType: string): FilterEventCounter
 }
 
 export interface FilterEventCounter {

@@ -122,3 +122,25 @@ t.test('promtool check metrics accepts the exposition', {
   t.equal(check.status, 0, `promtool check metrics: ${check.stdout}${check.stderr}`)
   t.equal((check.stdout + check.stderr).trim(), '', 'promtool has no lint complaints')
 })
+
+t.test('ACL denials: by principal, operation and resource type, merged, folded, bounded', async t => {
+  const a = new MetricsRegistry()
+  const b = new MetricsRegistry()
+  a.aclDenials('User:alice', 'Write', 'topic').inc(4)
+  a.aclDenials('User:alice', 'Write', 'topic').inc()
+  b.aclDenials('User:alice', 'Write', 'topic').inc(2)
+  b.aclDenials('User:bob', 'Read', 'group').inc()
+  const merged = mergeSnapshots([a.snapshot(), b.snapshot()])
+  const text = renderPrometheus(merged)
+  t.match(text, /# TYPE kproxy_acl_denials_total counter/)
+  t.match(text, /kproxy_acl_denials_total\{principal="User:alice",operation="Write",resource_type="topic"\} 7/)
+  t.match(text, /kproxy_acl_denials_total\{principal="User:bob",operation="Read",resource_type="group"\} 1/)
+  const folded = foldSnapshots([a.snapshot(), b.snapshot()])
+  t.same(folded.aclDenials?.sort(), [['User:alice', 'Write', 'topic', 7], ['User:bob', 'Read', 'group', 1]])
+  // principals are chosen by clients: past the bound they count as "other"
+  const c = new MetricsRegistry()
+  for (let i = 0; i < 1100; i++) c.aclDenials(`User:u${i}`, 'Read', 'topic').inc()
+  const s = c.snapshot().aclDenials!
+  t.equal(s.length, 1001)
+  t.same(s.find(x => x[0] === 'other'), ['other', 'Read', 'topic', 100])
+})

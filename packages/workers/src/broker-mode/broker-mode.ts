@@ -24,6 +24,11 @@ import { createApiKeyPolicy } from '../filters/builtin/api-key-policy.ts'
 import { createApiVersionsFilter } from '../filters/builtin/api-versions-filter.ts'
 import { ApiVersionsMemo } from '../filters/builtin/api-versions-memo.ts'
 import { createVersionBridge } from '../filters/builtin/version-bridge.ts'
+import { ACL_FILTER, createAclFilter } from '../policy/acl-filter.ts'
+import { AclState } from '../policy/acl-state.ts'
+import { TopicIdDirectory } from '../policy/acl-topic-ids.ts'
+import { fetchTopicIds } from '../policy/acl-topic-lookup.ts'
+import { NO_POLICY } from '@kproxy/core/config/schema/policy-schema'
 import { ClientUsageTap } from '../report/client-usage-tap.ts'
 import { ClientRegistry } from '../report/client-registry.ts'
 import type { ClientsSnapshot } from '@kproxy/core/bridge/client-report'
@@ -90,6 +95,9 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
   // what the upstream accepts from the brokers' answers
   readonly #apiVersionsMemo: ApiVersionsMemo
   readonly #apiVersionsMemoBridged: ApiVersionsMemo
+  // the ACL rules in force (policy.acl) and the topic ids this worker knows
+  readonly #acl: AclState
+  readonly #topicIds: TopicIdDirectory
   #stopped = false
   #drainWaiter: (() => void) | null = null
   readonly listener: ListenerInfo
@@ -103,6 +111,10 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
     this.#tls = config.tls !== null ? new DownstreamTls(config.tls, ctx.logger, ctx.metrics) : null
     this.listener = { name: LISTENER_NAME, port: config.listen.port, tls: this.#tls !== null }
     this.#view = new ClusterView(ctx, this, this.dialer, this.health)
+    // reads the rules file now: a bad one stops the start here
+    this.#acl = new AclState(ctx.logger)
+    this.#acl.apply(ctx.policy ?? NO_POLICY, true)
+    this.#topicIds = new TopicIdDirectory(() => fetchTopicIds(ctx.config.upstream, ctx.config.upstreamConnectTimeoutMs, this.dialer))
     const upstream = this.#view.upstreamVersions
     this.#apiVersionsMemo = new ApiVersionsMemo({ learn: ranges => upstream.learn(ranges) })
     this.#apiVersionsMemoBridged = new ApiVersionsMemo({ widen: true, learn: ranges => upstream.learn(ranges) })
@@ -145,6 +157,10 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
       })
       members.push({ label: 'versionBridge', filter, builtin: true })
     }
+    // after the bridge (requests at versions the upstream accepts), before the configured filters
+    if (this.#acl.enabled) {
+      members.push({ label: ACL_FILTER, filter: createAclFilter({ state: this.#acl, topicIds: this.#topicIds, metrics: ctx.metrics, logger: ctx.logger.child({ filter: ACL_FILTER }) }), builtin: true })
+    }
     members.push(...createMembers(prepared, { logger: ctx.logger, workerId: this.#workerId, metrics: ctx.metrics }))
     members.push({ label: 'apiVersions', filter: createApiVersionsFilter(bridge?.enabled === true ? this.#apiVersionsMemoBridged : this.#apiVersionsMemo), builtin: true })
     members.push({ label: 'addressRewrite', filter: createAddressRewriteFilter(this.#view.rewriteTarget), builtin: true })
@@ -153,6 +169,8 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
 
   async reload (config: BrokerModeConfig): Promise<void> {
     const old = this.#chain
+    // a policy.acl that cannot be used leaves the running rules (logged)
+    this.#acl.apply(this.#ctx.policy ?? NO_POLICY)
     try {
       const prepared = await prepareFilters(config.filters ?? [], filtersWhere(this.#ctx))
       this.#chain = this.#buildChain(prepared)
@@ -275,6 +293,7 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
   async stopAccepting (): Promise<void> {
     this.#stopped = true
     this.#view.stop()
+    this.#acl.close()
     this.#listeners.close()
     this.dialer.close()
   }

@@ -18,6 +18,8 @@
 import { decodeRequest, encodeResponse, getApi } from '@kproxy/core/protocol/codec'
 import { inVersions } from '@kproxy/core/protocol/entity-walk'
 
+const EMPTY_RECORDS = Buffer.alloc(0)
+
 export const TOPIC_AUTHORIZATION_FAILED = 29
 export const GROUP_AUTHORIZATION_FAILED = 30
 export const CLUSTER_AUTHORIZATION_FAILED = 31
@@ -75,7 +77,8 @@ function perEntity (req: ErroredRequest, body: any, version: number, s: Struct, 
         ...s('FetchableTopicResponse'),
         topic: t.topic,
         topicId: t.topicId,
-        partitions: t.partitions.map((p: any) => ({ ...s('PartitionData'), partitionIndex: p.partition, errorCode: topicError }))
+        // as a broker writes an error partition: no high watermark, empty (not null) records
+        partitions: t.partitions.map((p: any) => ({ ...s('PartitionData'), partitionIndex: p.partition, errorCode: topicError, highWatermark: -1n, records: EMPTY_RECORDS }))
       }))
       return topicError
     case 2: // ListOffsets

@@ -1,6 +1,6 @@
 // The filter chain the session fuzz drives: broker mode's whole chain with every built-in filter on
 // — apiKeyPolicy (some keys denied, among them one whose response has no error field), faultInjection
-// (errors, delays and closes), topicPolicy, apiVersions, addressRewrite (with node ids that have no
+// (errors, delays and closes), topicPolicy, the ACL filter (policy.acl), apiVersions, addressRewrite (with node ids that have no
 // local port), the metrics tap — and, where users' filters go, a hostile user filter that throws,
 // returns nonsense, holds requests and responses (some forever: the hold deadline answers them),
 // rejects, closes, throttles, and changes bodies so that they are encoded again.
@@ -15,6 +15,9 @@ import { createApiKeyPolicy } from '../../../src/filters/builtin/api-key-policy.
 import { createApiVersionsFilter } from '../../../src/filters/builtin/api-versions-filter.ts'
 import { createAddressRewriteFilter } from '../../../src/filters/builtin/address-rewrite-filter.ts'
 import { MetricsTap } from '../../../src/filters/builtin/metrics-tap.ts'
+import { createAclFilter } from '../../../src/policy/acl-filter.ts'
+import { AclState } from '../../../src/policy/acl-state.ts'
+import { TopicIdDirectory } from '../../../src/policy/acl-topic-ids.ts'
 import type { Corpus } from './fuzz-corpus.ts'
 import { responseKey } from './fuzz-corpus.ts'
 import { pick } from './fuzz-mutations.ts'
@@ -24,6 +27,21 @@ import type { Random } from './fuzz-mutations.ts'
 // EndQuorumEpoch are denied as well: DescribeQuorum has a top-level error code in every version,
 // the others show the per-API answers; a key whose response has no room for an error closes.
 export const DENIED_KEYS: readonly number[] = [ApiKey.DeleteTopics, ApiKey.CreateAcls, ApiKey.LeaveGroup, ApiKey.DescribeQuorum, ApiKey.EndQuorumEpoch]
+
+// The ACL filter with rules that deny some of everything (partitions of some topics, some groups,
+// transactional ids, cluster operations), so that splits, merges and refusals of every kind meet
+// random and mutated frames; most of the traffic stays allowed (default allow).
+const ACL = {
+  defaultDecision: 'allow',
+  rules: [
+    { deny: ['Write', 'Read'], principal: '*', topic: { regex: '.*[aeiou].*' }, partitions: ['1-3', '7-'] },
+    { deny: ['Describe'], principal: '*', topic: { prefix: 'b' } },
+    { deny: ['Read', 'Describe'], principal: '*', group: { prefix: 'a' } },
+    { deny: ['Write'], principal: '*', transactionalId: { prefix: 't' } },
+    { deny: ['Alter', 'AlterConfigs'], principal: '*', cluster: true },
+    { deny: ['Create', 'Delete'], principal: '*', topic: { prefix: 'c' } }
+  ]
+}
 
 const FAULT_INJECTION = {
   seed: 7,
@@ -143,6 +161,9 @@ export async function buildFuzzChain (options: { next: Random, corpus: Corpus, m
   ] as any, 'fuzz: brokerMode.filters')
   const members: ChainMember[] = []
   members.push({ label: 'apiKeyPolicy', filter: createApiKeyPolicy([], DENIED_KEYS, metrics, logger)!, builtin: true })
+  const acl = new AclState(logger)
+  acl.apply({ file: { acl: ACL } as any, baseDir: '.' }, true)
+  members.push({ label: 'acl', filter: createAclFilter({ state: acl, topicIds: new TopicIdDirectory(null), metrics, logger }), builtin: true })
   members.push(...createMembers([...builtins, { label: 'hostile', factory: hostileFactory(next, corpus, hostile), config: null, builtin: false }], { logger, workerId: 1, metrics }))
   members.push({ label: 'apiVersions', filter: createApiVersionsFilter(), builtin: true })
   members.push({
