@@ -26,6 +26,16 @@ export interface ProxyMetrics {
   filterCounter? (filter: string, event: string): FilterEventCounter
   // a request the version bridge sent upstream at another version (kproxy_bridged_requests_total)
   bridged? (apiKey: number, fromVersion: number, toVersion: number): void
+  // the quota filter's counters for one principal and quota (kproxy_quota_*{principal, quota});
+  // asked for once per connection and limit, then used on the hot path
+  quotaCounter? (principal: string, quota: string): QuotaEventCounter
+}
+
+export interface QuotaEventCounter {
+  // a response carried throttle_time_ms for this quota (and the connection was not read for ms)
+  throttled (ms: number): void
+  // a connection or a request refused by this quota
+  refused (): void
 }
 
 export interface FilterEventCounter {

@@ -24,6 +24,7 @@ import { createApiKeyPolicy } from '../filters/builtin/api-key-policy.ts'
 import { createApiVersionsFilter } from '../filters/builtin/api-versions-filter.ts'
 import { ApiVersionsMemo } from '../filters/builtin/api-versions-memo.ts'
 import { createVersionBridge } from '../filters/builtin/version-bridge.ts'
+import { quotaMember } from '../policy/quota-member.ts'
 import { ClientUsageTap } from '../report/client-usage-tap.ts'
 import { ClientRegistry } from '../report/client-registry.ts'
 import type { ClientsSnapshot } from '@kproxy/core/bridge/client-report'
@@ -135,6 +136,8 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
     const members: ChainMember[] = []
     const policy = createApiKeyPolicy(ctx.config.apiKeysAllowed, ctx.config.apiKeysDenied, ctx.metrics, ctx.logger)
     if (policy !== null) members.push({ label: 'apiKeyPolicy', filter: policy, builtin: true })
+    const quota = quotaMember(ctx)
+    if (quota !== null) members.push(quota)
     const bridge = ctx.config.versionBridge
     if (bridge?.enabled === true) {
       const filter = createVersionBridge({

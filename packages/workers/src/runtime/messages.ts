@@ -12,17 +12,19 @@ export type LogLevel = ProxyConfig['logLevel']
 export interface WorkerData {
   workerId: number | null
   config: ProxyConfig
+  // the process-wide quota table (shared, not copied), null while no config had policy.quotas
+  quotaBuffer?: SharedArrayBuffer | null
 }
 
 // supervisor -> worker
 export type ToWorker =
-  | { type: 'start', workerId: number, config: ProxyConfig }
+  | { type: 'start', workerId: number, config: ProxyConfig, quotaBuffer?: SharedArrayBuffer | null }
   | { type: 'snapshot', requestId: number }
   | { type: 'status', requestId: number }
   // the worker's part of the readiness report (GET /clients)
   | { type: 'clients', requestId: number }
   | { type: 'set-log-level', level: LogLevel }
-  | { type: 'reload', config: ProxyConfig }
+  | { type: 'reload', config: ProxyConfig, quotaBuffer?: SharedArrayBuffer | null }
   | { type: 'add-broker', nodeId: number, host?: string, port?: number }
   | { type: 'shutdown', timeoutMs: number }
   // only sent when KPROXY_DEBUG_ENDPOINTS=1: the worker throws from the event loop (a crash)
