@@ -21,9 +21,14 @@ const FULL_WARNING_EVERY_MS = 60_000
 
 export interface QuotaServiceOptions {
   readonly logger: () => Logger
-  // the process-wide table; null: this thread makes its own (tests, a worker without supervisor)
-  readonly buffer: SharedArrayBuffer | null
   readonly pollMs?: number
+}
+
+// The process-wide table and this thread's record of the places it holds (quota-shared.ts);
+// null: this thread makes a table of its own (tests, a worker without a supervisor).
+export interface SharedQuota {
+  readonly table: SharedArrayBuffer
+  readonly holds: SharedArrayBuffer
 }
 
 export class QuotaService {
@@ -40,7 +45,6 @@ export class QuotaService {
 
   constructor (options: QuotaServiceOptions) {
     this.#options = options
-    if (options.buffer !== null) this.#table = new QuotaTable(options.buffer)
   }
 
   // null while quotas are off
@@ -48,11 +52,12 @@ export class QuotaService {
   get table (): QuotaTable | null { return this.#table }
 
   // Start (throws on a bad or missing quotas file) and every config reload (logs and keeps the
-  // running rules instead). `buffer`: the supervisor's table, which may arrive with a reload that
-  // switches quotas on.
-  configure (config: QuotaPolicyConfig | null, buffer: SharedArrayBuffer | null, starting: boolean): void {
-    if (buffer !== null && this.#table?.buffer !== buffer) {
-      if (this.#table === null) this.#table = new QuotaTable(buffer)
+  // running rules instead). `shared`: the supervisor's table, which may first arrive with a reload
+  // that switches quotas on; it never changes after that.
+  configure (config: QuotaPolicyConfig | null, shared: SharedQuota | null, starting: boolean): void {
+    if (shared !== null && this.#table === null) {
+      this.#table = new QuotaTable(shared.table)
+      this.#table.trackHolds(new Int32Array(shared.holds))
     }
     if (config === null) {
       this.#stopWatching()

@@ -21,6 +21,7 @@ import { renderPrometheus } from '@kproxy/core/metrics/prometheus'
 import { FilterChain } from '../../src/filters/filter-chain.ts'
 import { createQuotaFilter, QUOTA_FILTER_LABEL } from '../../src/policy/quota-filter.ts'
 import { QuotaService } from '../../src/policy/quota-service.ts'
+import type { SharedQuota } from '../../src/policy/quota-service.ts'
 import { decoded, harness, produceBody, request, tick } from '../session/session-harness.ts'
 
 const META = ApiKey.Metadata
@@ -39,14 +40,23 @@ interface Setup {
   logger: Logger
 }
 
-function setup (doc: unknown, buffer: SharedArrayBuffer | null = null): Setup {
+function setup (doc: unknown, shared: SharedQuota | null = null): Setup {
   const logs: Array<Record<string, any>> = []
   const logger = pino({ level: 'debug' }, { write (s: string) { logs.push(JSON.parse(s)) } })
-  const service = new QuotaService({ logger: () => logger, buffer })
-  service.configure({ file: null, maxBuckets: 64, inline: rules(doc) }, buffer, true)
+  const service = new QuotaService({ logger: () => logger })
+  service.configure({ file: null, maxBuckets: 64, inline: rules(doc) }, shared, true)
   const metrics = new MetricsRegistry({ latency: false })
   const chain = new FilterChain([{ label: QUOTA_FILTER_LABEL, builtin: true, filter: createQuotaFilter({ service, metrics, logger }) }])
   return { service, chain, metrics, logs, logger }
+}
+
+// polls `ok` (the file watcher polls every 20 ms here); fails instead of hanging
+async function until (ok: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 15_000
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`not within 15 s: ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 20))
+  }
 }
 
 // two windows of a second: the rate is the count over (at least) one second, so a few requests
@@ -138,8 +148,8 @@ t.test('Fetch bytes: throttle_time_ms written in place in the broker\'s frame, a
 t.test('two workers count into one shared table: alice\'s rate is the sum of both', async t => {
   const table = QuotaTable.create(64, 2)
   const doc = { window: WINDOW, entities: [{ user: 'alice', requests: [{ apis: ['Metadata'], perSecond: 3 }] }] }
-  const w1 = setup(doc, table.buffer)
-  const w2 = setup(doc, table.buffer)
+  const w1 = setup(doc, { table: table.buffer, holds: new SharedArrayBuffer(QuotaTable.holdsBytes(64)) })
+  const w2 = setup(doc, { table: table.buffer, holds: new SharedArrayBuffer(QuotaTable.holdsBytes(64)) })
   const a1 = harness({ chain: w1.chain, principal: 'alice', logger: w1.logger })
   const a2 = harness({ chain: w2.chain, principal: 'alice', logger: w2.logger })
   t.teardown(() => { a1.session.close(null, 'over'); a2.session.close(null, 'over') })
@@ -150,6 +160,29 @@ t.test('two workers count into one shared table: alice\'s rate is the sum of bot
   a2.socket.send(request(META, 12, 2, metadataBody()))
   t.ok(a2.socket.paused, 'the fourth, on worker 2, is over 3/s counted across both workers')
   t.notOk(a1.socket.paused, 'worker 1\'s connection is not paused by it')
+})
+
+t.test('a worker that dies with connections open: the supervisor gives their places back', async t => {
+  const table = QuotaTable.create(64, 2)
+  const holds = [0, 1].map(() => new SharedArrayBuffer(QuotaTable.holdsBytes(64)))
+  const doc = { entities: [{ user: 'alice', connections: 2 }] }
+  const w1 = setup(doc, { table: table.buffer, holds: holds[0]! })
+  const w2 = setup(doc, { table: table.buffer, holds: holds[1]! })
+  const open = (w: Setup): ReturnType<typeof harness> => {
+    const h = harness({ chain: w.chain, principal: 'alice', logger: w.logger })
+    h.socket.send(request(META, 12, 1, metadataBody()))
+    return h
+  }
+  const a = open(w1)
+  const b = open(w1)
+  t.ok(open(w2).session.closed, 'two places taken by worker 1: worker 2 refuses a third')
+  // worker 1 "dies": its sessions vanish without closing; the supervisor releases what it held
+  t.equal(new QuotaTable(table.buffer).releaseHolds(new Int32Array(holds[0]!)), 2)
+  const c = open(w2)
+  t.notOk(c.session.closed, 'the places are free again')
+  c.session.close(null, 'over')
+  void a
+  void b
 })
 
 t.test('connections over the limit are refused with a log line; a closed one gives its place back', async t => {
@@ -226,21 +259,21 @@ t.test('quotas file: reloaded live; a bad file is refused whole with file:line a
   writeFileSync(file, 'window: { samples: 2, seconds: 1 }\nentities:\n  - user: alice\n    requestsPerSecond: 1000\n')
   const logs: Array<Record<string, any>> = []
   const logger = pino({ level: 'debug' }, { write (s: string) { logs.push(JSON.parse(s)) } })
-  const service = new QuotaService({ logger: () => logger, buffer: null, pollMs: 20 })
+  const service = new QuotaService({ logger: () => logger, pollMs: 20 })
   t.teardown(() => service.close())
   service.configure({ file, maxBuckets: 64, inline: rules({}) }, null, true)
   const v1 = service.enforcer!.version
   t.equal(service.enforcer!.rules.entities[0]!.requestsPerSecond, 1000)
 
   writeFileSync(file, 'window: { samples: 2, seconds: 1 }\nentities:\n  - user: alice\n    requestsPerSecond: 1000\n    bytesPerFortnight: 5\n')
-  while (!logs.some(l => l.code === 'KPROXY_ERR_QUOTAS')) await new Promise(resolve => setTimeout(resolve, 20))
+  await until(() => logs.some(l => l.code === 'KPROXY_ERR_QUOTAS'), 'the bad file is seen')
   const err = logs.find(l => l.code === 'KPROXY_ERR_QUOTAS')!
   t.match(err.msg, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:5:5: entities\\[0\\]\\.bytesPerFortnight: unknown key`), 'file:line:column and the key')
   t.match(err.msg, /running quotas stay/)
   t.equal(service.enforcer!.version, v1, 'the running rules stay')
 
   writeFileSync(file, 'window: { samples: 2, seconds: 1 }\nentities:\n  - user: alice\n    requestsPerSecond: 1\n')
-  while (service.enforcer!.version === v1) await new Promise(resolve => setTimeout(resolve, 20))
+  await until(() => service.enforcer!.version !== v1, 'the good file is seen')
   t.equal(service.enforcer!.rules.entities[0]!.requestsPerSecond, 1, 'the new file is in force')
 
   const metrics = new MetricsRegistry({ latency: false })
@@ -251,7 +284,7 @@ t.test('quotas file: reloaded live; a bad file is refused whole with file:line a
   h.session.close(null, 'over')
 
   const missing = join(dir, 'nope.yaml')
-  t.throws(() => new QuotaService({ logger: () => logger, buffer: null }).configure({ file: missing, maxBuckets: 64, inline: rules({}) }, null, true), { code: 'KPROXY_ERR_POLICY_FILE_READ' }, 'at start a missing file stops the worker')
+  t.throws(() => new QuotaService({ logger: () => logger }).configure({ file: missing, maxBuckets: 64, inline: rules({}) }, null, true), { code: 'KPROXY_ERR_POLICY_FILE_READ' }, 'at start a missing file stops the worker')
   const before = service.enforcer!.version
   service.configure({ file: missing, maxBuckets: 64, inline: rules({}) }, null, false)
   t.equal(service.enforcer!.version, before, 'at a reload it is reported and the running quotas stay')

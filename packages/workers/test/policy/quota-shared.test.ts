@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import pino from 'pino'
 import { resolveConfig } from '@kproxy/core/config/config-schema'
 import { QuotaTable } from '@kproxy/core/policy/quota-table'
-import { quotaBufferFor } from '../../src/policy/quota-shared.ts'
+import { quotaBufferFor, SharedQuotaState } from '../../src/policy/quota-shared.ts'
 import type { FromWorker, WorkerData } from '../../src/runtime/messages.ts'
 
 const ENTRY = new URL('../../src/runtime/worker-main.ts', import.meta.url)
@@ -53,7 +53,7 @@ t.test('a worker started with a bad quotas file: fatal, with file:line and what 
   writeFileSync(file, 'entities:\n  - user: alice\n    produceBytesPerSecond: fast\n')
   // the config check does not read the file: a worker finds the problem when it starts
   const cfg = config(dir, { quotas: { file: 'quotas.yaml' } })
-  const data: WorkerData = { workerId: 0, config: cfg, quotaBuffer: QuotaTable.create(64, 11).buffer }
+  const data: WorkerData = { workerId: 0, config: cfg, quota: { table: QuotaTable.create(64, 11).buffer, holds: new SharedArrayBuffer(QuotaTable.holdsBytes(64)) } }
   const worker = new Worker(ENTRY, { workerData: data, stdout: true })
   worker.stdout.resume()
   const messages: FromWorker[] = []
@@ -63,4 +63,31 @@ t.test('a worker started with a bad quotas file: fatal, with file:line and what 
   const fatal = messages.find(m => m.type === 'fatal') as Extract<FromWorker, { type: 'fatal' }> | undefined
   t.equal(fatal?.code, 'KPROXY_ERR_QUOTAS')
   t.match(fatal?.message, `${file}:3:28: entities[0].produceBytesPerSecond: got 'fast'; allowed: a number above 0 of bytes`)
+})
+
+t.test("the supervisor's state: one table, one record of places per worker slot, released when a worker dies", async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'kproxy-quota-state-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const logs: Array<Record<string, any>> = []
+  const logger = pino({ level: 'debug' }, { write (s: string) { logs.push(JSON.parse(s)) } })
+  const off = new SharedQuotaState(config(dir, undefined).policy, logger)
+  t.equal(off.forWorker(0), null, 'no quotas: nothing to give')
+  off.reload(config(dir, { quotas: { maxBuckets: 32, entities: [{ user: 'alice', connections: 3 }] } }).policy)
+  const w0 = off.forWorker(0)!
+  t.equal(new QuotaTable(w0.table).capacity, 32, 'made at the reload that switched quotas on')
+  t.equal(off.forWorker(0)!.holds, w0.holds, 'a restarted worker in slot 0 gets the same record')
+  t.not(off.forWorker(1)!.holds, w0.holds, 'slot 1 has its own')
+  t.equal(off.forWorker(1)!.table, w0.table, 'and the same table')
+  const worker = new QuotaTable(w0.table)
+  worker.trackHolds(new Int32Array(w0.holds))
+  const bucket = worker.bucket('connections|u="alice"|c-', 0)
+  t.ok(worker.tryAcquire(bucket, 3))
+  t.ok(worker.tryAcquire(bucket, 3))
+  worker.release(bucket)
+  t.ok(worker.tryAcquire(bucket, 3))
+  t.equal(worker.gauge(bucket), 2)
+  t.equal(off.workerGone(0), 2, 'the two places worker 0 still held')
+  t.equal(worker.gauge(bucket), 0)
+  t.equal(off.workerGone(0), 0, 'given back once')
+  t.ok(logs.some(l => l.released === 2))
 })
