@@ -11,8 +11,9 @@
 import { raiseThrottleTimeMs } from '@kproxy/core/protocol/throttle-time'
 import type { FilterResponse } from '../filters/filter-api.ts'
 
-// true when the answer now carries at least `ms`; false when its API or version has no
-// throttle_time_ms (old clients: the pause alone slows them down)
+// false when the answer has no throttle_time_ms at all (SaslHandshake, an API without the field):
+// the pause alone slows the client down. At a version older than the field (Produce v0, Fetch v0)
+// the value set in the body is not written either, and the pause is again all there is.
 export function setThrottleTime (response: FilterResponse, ms: number): boolean {
   const frame = response.frame
   if (frame !== null && !response.changed && response.request.upstreamVersion === response.request.apiVersion) {
