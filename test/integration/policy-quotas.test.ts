@@ -88,7 +88,7 @@ async function waitForLog (kproxy: ServedKproxy, match: (l: Record<string, unkno
   return undefined
 }
 
-t.test('quotas for alice through kproxy serve --workers 2 over mTLS; bob unaffected', async t => {
+t.test('quotas for alice through kproxy serve --workers 2 over mTLS; bob unaffected', { timeout: 600_000 }, async t => {
   const dir = t.testdir()
   const ca = join(dir, 'ca')
   const certs = join(dir, 'certs')
