@@ -15,6 +15,15 @@ import { QuotaTable } from '@kproxy/core/policy/quota-table'
 import { parseQuotasFile } from '@kproxy/core/policy/quota-config'
 import { loadPolicyFile } from '@kproxy/core/policy/policy-file-watcher'
 
+// `kproxy check-config`: the quotas in force for this config (its quotas file read and checked as
+// a worker would at start; throws its KPROXY_ERR_QUOTAS / KPROXY_ERR_POLICY_FILE_READ), or null.
+export function checkQuotas (policy: PolicySection): { entities: number, file: string | null } | null {
+  const quotas = policyOf(policy).quotas
+  if (quotas === null) return null
+  const rules = quotas.file === null ? quotas.inline : loadPolicyFile(quotas.file, parseQuotasFile)
+  return { entities: rules.entities.length, file: quotas.file }
+}
+
 export function quotaBufferFor (policy: PolicySection, previous: SharedArrayBuffer | null, logger: Logger): SharedArrayBuffer | null {
   let quotas
   try {
