@@ -97,12 +97,8 @@ export function createQuotaFilter (options: QuotaFilterOptions): Filter {
     if (st.principal !== principal) st.counters = null
     st.principal = principal
     st.clientId = clientId
-    const next = service.forConnection(principalName(principal), clientId)
+    const next = service.forConnection(principalName(principal), clientId)!
     st.quota = next
-    if (next === null) {
-      if (previous !== null) release(st)
-      return null
-    }
     service.holding(next)
     if (identityChanged) {
       // a new identity is counted in as a new connection would be
