@@ -208,7 +208,8 @@ t.test('quotas for alice through kproxy serve --workers 2 over mTLS; bob unaffec
       t.notMatch(r.stdout + r.stderr, /Disconnected|Connection to node .* was disconnected|TimeoutException/, `${name}: no disconnects or timeouts`)
     }
     const summary = (out: string): { recordsPerSec: number, line: string } => {
-      const line = out.split('\n').find(l => / records sent, /.test(l)) ?? ''
+      // the last one: the summary (ProducerPerformance prints progress lines of the same form)
+      const line = out.split('\n').findLast(l => / records sent, /.test(l)) ?? ''
       return { recordsPerSec: Number(/([\d.]+) records\/sec/.exec(line)?.[1] ?? NaN), line }
     }
     const metric = (out: string, name: string): number => Number(new RegExp(`producer-metrics:${name}:\\{client-id=[^}]*\\}\\s*:\\s*([\\d.E-]+)`).exec(out)?.[1] ?? NaN)
