@@ -133,7 +133,7 @@ t.test('quotas for alice through kproxy serve --workers 2 over mTLS; bob unaffec
   ].join('\n'))
 
   const cluster = await kafkaCluster(t, { brokers: 1 })
-  const kproxy = await serveKproxy(t, { upstream: cluster.bootstrap, workers: 2, args: ['--config', config] })
+  const kproxy = await serveKproxy(t, { upstream: cluster.bootstrap, workers: 2, args: ['--config', config], readyTimeoutMs: 90_000 })
   const tlsArgs = (name: string): string[] => ['--tls-ca', caFile, '--tls-cert', pem(name).crt, '--tls-key', pem(name).key]
 
   t.test('kproxy bench: alice held at 5 MB/s and 50 Metadata/s while bob, in the same runs, is never throttled', async t => {
