@@ -2,8 +2,11 @@
 // responses matched to requests in order (a broker answers one connection's requests in the
 // order it received them). The caller tags each request with a number (e.g. its slot in a ring
 // of send times) and gets the tag back with the response: no closure per request.
-import { connect } from 'node:net'
+import { readFileSync } from 'node:fs'
+import { connect, isIP } from 'node:net'
 import type { Socket } from 'node:net'
+import { connect as connectTls } from 'node:tls'
+import type { ConnectionOptions } from 'node:tls'
 import { KproxyError } from '@kproxy/core/kproxy-error'
 import { FrameReader, frameToBuffer } from '@kproxy/core/protocol/frame-reader'
 import type { Frame } from '@kproxy/core/protocol/frame-reader'
@@ -14,6 +17,21 @@ export interface ConnectionListener {
 }
 
 export const CONNECT_TIMEOUT_MS = 5000
+
+// --tls-ca / --tls-cert / --tls-key: every connection of this thread (setup and load) uses TLS
+let tlsOptions: ConnectionOptions | null = null
+
+export function useTls (tls: { ca: string, cert: string | null, key: string | null } | null): void {
+  if (tls === null) {
+    tlsOptions = null
+    return
+  }
+  try {
+    tlsOptions = { ca: readFileSync(tls.ca), ...(tls.cert !== null ? { cert: readFileSync(tls.cert), key: readFileSync(tls.key!) } : {}) }
+  } catch (err) {
+    throw new KproxyError('KPROXY_ERR_BENCH_USAGE', `Cannot read a TLS file: ${(err as Error).message}.`)
+  }
+}
 
 export class BenchConnection {
   readonly host: string
@@ -45,12 +63,13 @@ export class BenchConnection {
 
   static open (host: string, port: number, listener: ConnectionListener, timeoutMs = CONNECT_TIMEOUT_MS): Promise<BenchConnection> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host, port })
+      const socket = tlsOptions === null ? connect({ host, port }) : connectTls({ ...tlsOptions, host, port, ...(isIP(host) === 0 ? { servername: host } : {}) })
+      const ready = tlsOptions === null ? 'connect' : 'secureConnect'
       const timer = setTimeout(() => {
         socket.destroy()
         reject(new KproxyError('KPROXY_ERR_BENCH_CONNECT', `Cannot connect to ${host}:${port} within ${timeoutMs} ms; check that the target is running.`))
       }, timeoutMs)
-      socket.once('connect', () => {
+      socket.once(ready, () => {
         clearTimeout(timer)
         socket.removeAllListeners('error')
         socket.setNoDelay(true)

@@ -11,7 +11,8 @@ import { encodeHistogram, newHistogram, recordUs } from './histogram.ts'
 import type { Histogram } from './histogram.ts'
 import type { BenchOptions } from './options.ts'
 import { nowUs, Pacer } from './pacer.ts'
-import { encodeApiVersions, encodeFetch, encodeMetadata, encodeProduce, frameTemplate, makeRecordBatch, produceError, VERSIONS } from './requests.ts'
+import { encodeApiVersions, encodeFetch, encodeMetadata, encodeProduce, frameTemplate, lastProduceThrottleMs, makeRecordBatch, produceError, VERSIONS } from './requests.ts'
+import { throttleTimeMs } from '@kproxy/core/protocol/throttle-time'
 
 export interface Lane {
   host: string
@@ -35,6 +36,9 @@ export interface LoadCounters {
   // requests still unanswered when the drain timed out
   unanswered: number
   elapsedMs: number
+  // responses whose throttle_time_ms was above 0 (a quota, KIP-219), and the sum of those times
+  throttled?: number
+  throttleMs?: number
 }
 
 export interface ThreadResult extends LoadCounters {
@@ -145,9 +149,14 @@ class LaneRunner implements ConnectionListener {
     if (run.fetching) {
       this.onFetchResponse(payload)
     } else if (o.scenario === 'roundtrip') {
-      // the correlation id matched; the body is not needed to measure the round trip
+      // the correlation id matched; the body is not needed to measure the round trip, only the
+      // throttle time, read in place
+      const apiKey = o.request === 'metadata' ? ApiKey.Metadata : ApiKey.ApiVersions
+      const version = o.request === 'metadata' ? VERSIONS.metadata : VERSIONS.apiVersions
+      run.countThrottle(throttleTimeMs({ size: payload.length, chunks: [payload] }, apiKey, version))
     } else {
       const err = produceError(payload)
+      run.countThrottle(lastProduceThrottleMs)
       if (err === 0) {
         run.records += o.recordsPerBatch
         run.payloadBytes += o.recordsPerBatch * o.recordSize
@@ -165,6 +174,7 @@ class LaneRunner implements ConnectionListener {
   onFetchResponse (payload: Buffer): void {
     const run = this.run
     const { body } = decodeResponse(payload, ApiKey.Fetch, VERSIONS.fetch)
+    run.countThrottle(body.throttleTimeMs)
     for (const t of body.responses) {
       for (const p of t.partitions) {
         const i = this.lane.partitions.indexOf(p.partitionIndex)
@@ -206,6 +216,8 @@ export class LoadRun {
   records = 0
   payloadBytes = 0
   errors: Record<string, number> = {}
+  throttled = 0
+  throttleMs = 0
   #failure: Error | null = null
   #idle = 0
   #done: (() => void) | null = null
@@ -222,6 +234,13 @@ export class LoadRun {
     this.requests++
     this.records += this.options.recordsPerBatch
     this.payloadBytes += this.options.recordsPerBatch * this.options.recordSize
+  }
+
+  countThrottle (ms: number): void {
+    if (ms > 0) {
+      this.throttled++
+      this.throttleMs += ms
+    }
   }
 
   countError (name: string): void {
@@ -318,6 +337,8 @@ export class LoadRun {
       unsent,
       unanswered,
       elapsedMs: Date.now() - started,
+      throttled: this.throttled,
+      throttleMs: this.throttleMs,
       failure: this.#failure === null ? null : this.#failure.message
     }
   }

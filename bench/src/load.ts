@@ -38,6 +38,8 @@ export function mergeResults (results: readonly ThreadResult[]): LoadResult {
     unsent: sum(r => r.unsent),
     unanswered: sum(r => r.unanswered),
     elapsedMs: Math.max(1, ...results.map(r => r.elapsedMs)),
+    throttled: sum(r => r.throttled ?? 0),
+    throttleMs: sum(r => r.throttleMs ?? 0),
     threads: results.length
   }
 }

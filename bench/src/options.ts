@@ -33,6 +33,11 @@ export interface BenchOptions {
   json: boolean
   out: string
   label: string
+  // TLS toward the target (a kproxy TLS listener): the CA that signed its certificate, and a
+  // client certificate and key for mTLS (the principal kproxy's policy sees); null: plaintext
+  tls: { ca: string, cert: string | null, key: string | null } | null
+  // the client id of every request (quotas by client id)
+  clientId: string
 }
 
 export const USAGE = `Usage: kproxy bench <produce|fetch|roundtrip|connections> --target HOST:PORT [options]
@@ -42,6 +47,9 @@ common:      --connections N (4)  --threads N (min(connections, 2))  --duration 
                        coordinated omission (default: maximum rate)
              --json  print JSON instead of a table   --out DIR  write .hgrm, JSON and SVG there
              --label NAME (the target)  --target-pid PID  target process for CPU/memory figures
+             --tls-ca FILE  connect with TLS, trusting this CA  --tls-cert FILE --tls-key FILE
+                       a client certificate (mTLS: the principal policy sees)
+             --client-id NAME (kproxy-bench)
 produce:     --record-size BYTES (1024) --records-per-batch N (100) --partitions N (6)
              --acks 0|1|all (1) --in-flight N (5) --topic NAME (kproxy-bench)
              --pin-target  send to --target, not to the advertised leaders (a layer-4 proxy
@@ -72,11 +80,15 @@ const SPEC = {
   json: { type: 'boolean' },
   'pin-target': { type: 'boolean' },
   out: { type: 'string' },
-  label: { type: 'string' }
+  label: { type: 'string' },
+  'tls-ca': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'client-id': { type: 'string' }
 } as const
 
 // Which options belong to which scenario (the common ones belong to all).
-const COMMON = ['target', 'connections', 'threads', 'duration', 'rate', 'json', 'out', 'label', 'target-pid']
+const COMMON = ['target', 'connections', 'threads', 'duration', 'rate', 'json', 'out', 'label', 'target-pid', 'tls-ca', 'tls-cert', 'tls-key', 'client-id']
 const ONLY: Record<Scenario, string[]> = {
   produce: ['record-size', 'records-per-batch', 'partitions', 'acks', 'in-flight', 'topic', 'pin-target'],
   fetch: ['record-size', 'records-per-batch', 'partitions', 'topic', 'prefill-mb', 'fetch-max-bytes', 'in-flight', 'pin-target'],
@@ -140,6 +152,13 @@ export function parseBenchArgs (argv: readonly string[]): BenchOptions {
   const recordSize = integer('record-size', s('record-size'), 1024, 0, 1 << 20)
   const recordsPerBatch = integer('records-per-batch', s('records-per-batch'), 100, 1, 100_000)
   if (recordSize * recordsPerBatch > 16 << 20) throw usageError('--record-size times --records-per-batch must stay under 16 MiB per request.')
+  const tlsCa = s('tls-ca')
+  const tlsCert = s('tls-cert')
+  const tlsKey = s('tls-key')
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) throw usageError('--tls-cert and --tls-key go together.')
+  if (tlsCert !== undefined && tlsCa === undefined) throw usageError('--tls-cert needs --tls-ca (the CA of the target\'s certificate).')
+  const clientId = s('client-id') ?? 'kproxy-bench'
+  if (clientId === '' || Buffer.byteLength(clientId) > 32767) throw usageError('--client-id must be a non-empty name.')
   const inFlightDefault = scenario === 'produce' ? 5 : 1
   const inFlight = scenario === 'roundtrip'
     ? integer('pipeline', s('pipeline'), 1, 1, 10_000)
@@ -166,6 +185,8 @@ export function parseBenchArgs (argv: readonly string[]): BenchOptions {
     pinTarget: values['pin-target'] === true,
     json: values.json === true,
     out: s('out') ?? '',
-    label: s('label') ?? `${host}:${port}`
+    label: s('label') ?? `${host}:${port}`,
+    tls: tlsCa === undefined ? null : { ca: tlsCa, cert: tlsCert ?? null, key: tlsKey ?? null },
+    clientId
   }
 }

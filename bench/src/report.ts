@@ -27,6 +27,7 @@ export function resultTable (results: readonly ScenarioResult[]): string {
     const notes: string[] = []
     if (Object.keys(r.errors).length > 0) notes.push(`Kafka errors ${JSON.stringify(r.errors)}`)
     if (r.unsent > 0) notes.push(`${r.unsent} requests fell due but were never sent (the target could not keep up with --rate)`)
+    if ((r.throttled ?? 0) > 0) notes.push(`${r.throttled} responses throttled (throttle_time_ms above 0), ${r.throttleMsAvg} ms on average`)
     if (r.unanswered > 0) notes.push(`${r.unanswered} requests unanswered at the end`)
     if (r.memory !== null) notes.push(`${r.memory.connections} connections: target RSS ${r.memory.rssBeforeKiB} -> ${r.memory.rssAfterKiB} KiB, ${r.memory.perConnectionKiB} KiB per connection`)
     if (r.sendLagUs !== null && r.sendLagUs.count > 0) notes.push(`generator send lag (included above) p50 ${ms(r.sendLagUs.p50)} ms, p99 ${ms(r.sendLagUs.p99)} ms`)

@@ -9,7 +9,12 @@ import { errorByCode } from '@kproxy/core/protocol/codec'
 import type { SetupConnection } from './connection.ts'
 
 export const VERSIONS = { produce: 9, fetch: 12, listOffsets: 7, metadata: 12, apiVersions: 3, createTopics: 7 } as const
-const CLIENT_ID = 'kproxy-bench'
+let CLIENT_ID = 'kproxy-bench'
+
+// --client-id; set before any request is encoded (templates included), in every thread
+export function setClientId (clientId: string): void {
+  CLIENT_ID = clientId
+}
 
 export interface PartitionLeader { partition: number, leaderId: number, host: string, port: number }
 
@@ -55,9 +60,13 @@ export function encodeProduce (correlationId: number, topic: string, partition: 
   })
 }
 
+// The throttle time (ms) of the last Produce response produceError() read.
+export let lastProduceThrottleMs = 0
+
 // First Kafka error in a Produce response, or 0.
 export function produceError (payload: Buffer): number {
   const { body } = decodeResponse(payload, ApiKey.Produce, VERSIONS.produce)
+  lastProduceThrottleMs = body.throttleTimeMs
   for (const t of body.responses) for (const p of t.partitionResponses) if (p.errorCode !== 0) return p.errorCode
   return 0
 }

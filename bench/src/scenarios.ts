@@ -1,7 +1,7 @@
 // The four scenarios: set-up through the target (topic, leaders, pre-fill), the load run, and the
 // figures a report needs.
 import { KproxyError } from '@kproxy/core/kproxy-error'
-import { SetupConnection } from './connection.ts'
+import { SetupConnection, useTls } from './connection.ts'
 import type { Lane } from './generator.ts'
 import { newHistogram, recordUs, summarize } from './histogram.ts'
 import type { Histogram, LatencySummary } from './histogram.ts'
@@ -10,7 +10,7 @@ import type { LoadResult } from './load.ts'
 import type { BenchOptions } from './options.ts'
 import { nowUs } from './pacer.ts'
 import { openFiles, raiseOpenFilesToHard, rssKiB } from './proc-stats.ts'
-import { encodeApiVersions, endOffsets, ensureTopic } from './requests.ts'
+import { encodeApiVersions, endOffsets, ensureTopic, setClientId } from './requests.ts'
 import type { PartitionLeader } from './requests.ts'
 
 export interface ScenarioResult {
@@ -31,6 +31,9 @@ export interface ScenarioResult {
   errors: Record<string, number>
   unsent: number
   unanswered: number
+  // responses with throttle_time_ms above 0 (a quota) and their average throttle time
+  throttled?: number
+  throttleMsAvg?: number
   memory: { connections: number, rssBeforeKiB: number, rssAfterKiB: number, perConnectionKiB: number } | null
   histogram: Histogram
 }
@@ -77,6 +80,8 @@ function resultOf (options: BenchOptions, load: LoadResult): ScenarioResult {
     errors: load.errors,
     unsent: load.unsent,
     unanswered: load.unanswered,
+    throttled: load.throttled,
+    throttleMsAvg: (load.throttled ?? 0) === 0 ? 0 : Math.round((load.throttleMs ?? 0) / load.throttled!),
     memory: null,
     histogram: load.histogram
   }
@@ -223,6 +228,8 @@ function connectionsFailure (err: unknown, opened: number, count: number, pid: n
 }
 
 export function runScenario (options: BenchOptions): Promise<ScenarioResult> {
+  useTls(options.tls ?? null)
+  setClientId(options.clientId ?? 'kproxy-bench')
   switch (options.scenario) {
     case 'produce': return produce(options)
     case 'fetch': return fetch(options)

@@ -46,3 +46,15 @@ t.test('every bad input is one clear sentence', async t => {
   t.match(usageMessage(['produce', '--target', 'h:1', '--bogus']), /Unknown option '--bogus'/)
   t.match(usageMessage(['produce', '--target', 'h:1', '--record-size', '1048576', '--records-per-batch', '100']), /under 16 MiB/)
 })
+
+t.test('TLS toward the target and the client id', async t => {
+  t.same(parseBenchArgs(['produce', '--target', 'h:1']).tls, null)
+  t.equal(parseBenchArgs(['produce', '--target', 'h:1']).clientId, 'kproxy-bench')
+  const o = parseBenchArgs(['roundtrip', '--target', 'h:1', '--tls-ca', 'ca.crt', '--tls-cert', 'alice.crt', '--tls-key', 'alice.key', '--client-id', 'reporting'])
+  t.same(o.tls, { ca: 'ca.crt', cert: 'alice.crt', key: 'alice.key' })
+  t.equal(o.clientId, 'reporting')
+  t.same(parseBenchArgs(['fetch', '--target', 'h:1', '--tls-ca', 'ca.crt']).tls, { ca: 'ca.crt', cert: null, key: null }, 'TLS without a client certificate')
+  t.throws(() => parseBenchArgs(['produce', '--target', 'h:1', '--tls-ca', 'ca.crt', '--tls-cert', 'a.crt']), /--tls-cert and --tls-key go together/)
+  t.throws(() => parseBenchArgs(['produce', '--target', 'h:1', '--tls-cert', 'a.crt', '--tls-key', 'a.key']), /--tls-cert needs --tls-ca/)
+  t.throws(() => parseBenchArgs(['produce', '--target', 'h:1', '--client-id', '']), /--client-id must be a non-empty name/)
+})

@@ -17,10 +17,13 @@ export const checkConfigCommand: Command = {
     const { checkFilters, loadConfig } = await import('../supervisor/load-config.ts')
     const { formatHostPort } = await import('@kproxy/core/config/host-port')
     const { isKproxyError } = await import('@kproxy/core')
+    const { checkQuotas } = await import('@kproxy/workers/policy/quota-shared')
     let config
+    let quotas
     try {
       config = loadConfig(argv[0]!)
       await checkFilters(config)
+      quotas = checkQuotas(config.policy)
     } catch (err) {
       if (!isKproxyError(err)) throw err
       const errors = (err as { errors?: readonly string[] }).errors ?? [err.message]
@@ -33,7 +36,8 @@ export const checkConfigCommand: Command = {
       : bm.brokerPorts.kind === 'offset' ? `broker ports ${bm.brokerPorts.base}+id` : `${Object.keys(bm.brokerPorts.ports).length} explicit broker ports`
     const tls = `${bm.tls === null ? 'plaintext' : `TLS (client auth ${bm.tls.clientAuth})`} to clients, ${bm.upstreamTls === null ? 'plaintext' : `TLS${bm.upstreamTls.cert !== null ? ' with a client certificate' : ''}`} upstream`
     const filters = bm.filters.length === 0 ? '' : `, filters ${bm.filters.map(f => f.kind === 'builtin' ? f.name : f.name ?? f.path).join(' -> ')}`
-    process.stdout.write(`${config.source}: ok — listen ${formatHostPort(bm.listen)} (advertised as ${bm.advertisedHost}), ${ports}, upstream ${bm.upstream.map(formatHostPort).join(',')}, ${config.workers} worker(s), admin ${config.admin === null ? 'off' : formatHostPort(config.admin)}, ${tls}${filters}\n`)
+    const quotaText = quotas == null ? '' : `, quotas: ${quotas.entities} entr${quotas.entities === 1 ? 'y' : 'ies'}${quotas.file === null ? '' : ` from ${quotas.file}`}`
+    process.stdout.write(`${config.source}: ok — listen ${formatHostPort(bm.listen)} (advertised as ${bm.advertisedHost}), ${ports}, upstream ${bm.upstream.map(formatHostPort).join(',')}, ${config.workers} worker(s), admin ${config.admin === null ? 'off' : formatHostPort(config.admin)}, ${tls}${filters}${quotaText}\n`)
     return 0
   }
 }

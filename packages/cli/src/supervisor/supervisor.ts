@@ -13,6 +13,7 @@ import type { MergedMetrics } from '@kproxy/core/metrics/metrics-merge'
 import { mergeClientSnapshots } from '@kproxy/core/bridge/client-report'
 import type { ClientsSnapshot } from '@kproxy/core/bridge/client-report'
 import type { FromWorker, LogLevel, ToWorker, WorkerData, WorkerStatus } from '@kproxy/workers/runtime/messages'
+import { SharedQuotaState } from '@kproxy/workers/policy/quota-shared'
 
 const WORKER_ENTRY = new URL(import.meta.resolve('@kproxy/workers/runtime/worker-main'))
 const QUERY_TIMEOUT_MS = 2000
@@ -68,10 +69,13 @@ export class Supervisor {
   #spare: Worker | null = null
   #spareLoaded = false
   readonly #owner = new Map<Worker, Slot | 'spare'>()
+  // the quota table every worker shares (made once, kept across worker restarts and reloads)
+  readonly #quota: SharedQuotaState
 
   constructor (config: ProxyConfig, logger: Logger) {
     this.#config = config
     this.#logger = logger
+    this.#quota = new SharedQuotaState(config.policy, logger)
   }
 
   get config (): ProxyConfig { return this.#config }
@@ -95,7 +99,7 @@ export class Supervisor {
   }
 
   #newThread (workerId: number | null): Worker {
-    const data: WorkerData = { workerId, config: this.#config }
+    const data: WorkerData = { workerId, config: this.#config, quota: workerId === null ? null : this.#quota.forWorker(workerId) }
     const worker = new Worker(WORKER_ENTRY, { workerData: data, name: workerId === null ? 'kproxy-spare' : `kproxy-worker-${workerId}` })
     worker.on('message', (m: FromWorker) => {
       const owner = this.#owner.get(worker)
@@ -136,7 +140,7 @@ export class Supervisor {
       worker = this.#spare
       this.#spare = null
       this.#spareLoaded = false
-      worker.postMessage({ type: 'start', workerId: slot.id, config: this.#config } satisfies ToWorker)
+      worker.postMessage({ type: 'start', workerId: slot.id, config: this.#config, quota: this.#quota.forWorker(slot.id) } satisfies ToWorker)
     } else {
       worker = this.#newThread(slot.id)
     }
@@ -200,6 +204,8 @@ export class Supervisor {
     slot.worker = null
     const wasState = slot.state
     slot.state = 'down'
+    // its connections are gone with it: their places in the quota table are free again
+    this.#quota.workerGone(slot.id)
     if (slot.lastSnapshot !== null) {
       this.#retired = foldSnapshots(this.#retired === null ? [retireSnapshot(slot.lastSnapshot)] : [this.#retired, retireSnapshot(slot.lastSnapshot)])
       slot.lastSnapshot = null
@@ -289,7 +295,10 @@ export class Supervisor {
     const change = applyLiveChanges(this.#config, next)
     this.#config = change.config
     this.#logger.level = change.config.logLevel
-    this.#broadcast({ type: 'reload', config: change.config })
+    this.#quota.reload(change.config.policy)
+    for (const s of this.#slots) {
+      if (s.worker !== null && s.state !== 'stopping') s.worker.postMessage({ type: 'reload', config: change.config, quota: this.#quota.forWorker(s.id) } satisfies ToWorker)
+    }
     this.#logger.info({ applied: change.applied, needsRestart: change.needsRestart }, change.needsRestart.length === 0
       ? 'configuration reloaded'
       : `configuration reloaded; changes to ${change.needsRestart.join(', ')} need a restart and were not applied`)

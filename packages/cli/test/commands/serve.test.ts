@@ -43,6 +43,20 @@ t.test('check-config: valid file -> exit 0 and one line', async t => {
   t.match(r.stdout, /ok — listen 127\.0\.0\.1:19092 .*broker ports 19093\+id, upstream 127\.0\.0\.1:9092, 3 worker\(s\), admin off/)
 })
 
+t.test('check-config reads the quotas file as a worker would: its entries, or its problems with file:line', async t => {
+  const quotas = join(scratch, 'quotas.yaml')
+  writeFileSync(quotas, 'entities:\n  - user: alice\n    produceBytesPerSecond: 5MB\n')
+  const file = join(scratch, 'quotas-config.yaml')
+  writeFileSync(file, 'brokerMode:\n  upstream: [127.0.0.1:9092]\npolicy:\n  quotas:\n    file: quotas.yaml\n')
+  const ok = await run(['check-config', file])
+  t.equal(ok.code, 0, ok.stderr)
+  t.match(ok.stdout, `quotas: 1 entry from ${quotas}`)
+  writeFileSync(quotas, 'entities:\n  - user: alice\n    produceBytesPerSecond: lots\n')
+  const bad = await run(['check-config', file])
+  t.equal(bad.code, 1)
+  t.match(bad.stderr, `${quotas}:3:28: entities[0].produceBytesPerSecond: got 'lots'; allowed: a number above 0 of bytes`)
+})
+
 t.test('check-config: every error, exit 1', async t => {
   const file = join(scratch, 'bad.yaml')
   writeFileSync(file, 'workers: 0\nbrokerMode:\n  upstream: [127.0.0.1:9092]\n  brokerPorts:\n    base: 70000\n')

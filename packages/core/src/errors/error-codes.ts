@@ -121,6 +121,22 @@ export const ERROR_CODES = {
     gist: 'A quota file or policy.quotas section is invalid; the running limits stay.',
     action: 'Fix each listed problem (file, line, what is allowed).'
   },
+  KPROXY_ERR_QUOTA_CONNECTIONS: {
+    gist: 'A client connection was refused by a quota: too many connections open at once, or too many new ones per second, for its principal or client id.',
+    action: 'The log line names the limit and where it is set (policy.quotas or the quotas file); raise it, or find why the client opens so many connections.'
+  },
+  KPROXY_ERR_QUOTA_PARTITIONS: {
+    gist: 'A request touched more partitions than its quota allows (partitionsPerRequest); it was answered with POLICY_VIOLATION and did not reach the broker.',
+    action: 'Raise the limit where the log line says it is set, or make the client send smaller requests.'
+  },
+  KPROXY_WARN_QUOTA_RESTART: {
+    gist: 'A reloaded quota setting (policy.quotas.maxBuckets or window.samples) changes the shared quota table, which only a restart can do; the running value stays.',
+    action: 'Restart kproxy to apply it.'
+  },
+  KPROXY_WARN_QUOTA_TABLE_FULL: {
+    gist: 'The shared quota table is 90% full: new users and client ids with limits are not enforced.',
+    action: 'Raise policy.quotas.maxBuckets (restart) to the number of distinct users and client ids with limits.'
+  },
   KPROXY_ERR_POLICY_FILE_READ: {
     gist: 'A policy file (rules, quotas, credentials) cannot be read.',
     action: 'Check that it exists and that kproxy may read it.'

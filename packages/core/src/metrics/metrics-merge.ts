@@ -24,6 +24,8 @@ export interface MergedMetrics extends ScalarCounters {
   filterEvents: Map<string, Map<string, number>>
   // apiKey -> throttled responses and their throttle time
   throttle: Map<number, { responses: number, ms: number }>
+  // 'principal\0quota' -> the quota filter's counts
+  quotas: Map<string, QuotaCounts>
   // whether any worker records flows (stats.flows), and the flows of all workers
   flowsRecorded: boolean
   flows: FlowSnapshot
@@ -31,6 +33,14 @@ export interface MergedMetrics extends ScalarCounters {
   bridged: Map<string, number>
   // 'principal\0operation\0resourceType' -> ACL denials
   aclDenials: Map<string, number>
+}
+
+export interface QuotaCounts {
+  principal: string
+  quota: string
+  throttled: number
+  ms: number
+  refusals: number
 }
 
 function scalars (m: ScalarCounters): ScalarCounters {
@@ -64,6 +74,7 @@ export function mergeSnapshots (snapshots: readonly MetricsSnapshot[]): MergedMe
     tlsHandshakeFailures: TLS_FAILURE_REASONS.map(() => 0),
     filterEvents: new Map(),
     throttle: new Map(),
+    quotas: new Map(),
     flowsRecorded: snapshots.some(s => s.flows !== undefined),
     flows: emptyFlows(),
     bridged: new Map(),
@@ -83,6 +94,12 @@ export function mergeSnapshots (snapshots: readonly MetricsSnapshot[]): MergedMe
       let inner = m.filterEvents.get(f)
       if (inner === undefined) m.filterEvents.set(f, inner = new Map())
       inner.set(e, (inner.get(e) ?? 0) + n)
+    }
+    for (const [principal, quota, throttled, ms, refusals] of s.quotas ?? []) {
+      const key = `${principal}\u0000${quota}`
+      const have = m.quotas.get(key)
+      if (have === undefined) m.quotas.set(key, { principal, quota, throttled, ms, refusals })
+      else { have.throttled += throttled; have.ms += ms; have.refusals += refusals }
     }
     for (const [k, responses, ms] of s.throttle ?? []) {
       const have = m.throttle.get(k)
@@ -130,6 +147,7 @@ export function foldSnapshots (snapshots: readonly MetricsSnapshot[]): MetricsSn
     tlsHandshakeFailures: [...m.tlsHandshakeFailures],
     filterEvents: [...m.filterEvents].flatMap(([f, inner]) => [...inner].map(([e, n]): [string, string, number] => [f, e, n])),
     throttle: [...m.throttle].map(([k, t]): [number, number, number] => [k, t.responses, t.ms]),
+    quotas: [...m.quotas.values()].map((q): [string, string, number, number, number] => [q.principal, q.quota, q.throttled, q.ms, q.refusals]),
     ...(m.flowsRecorded ? { flows: m.flows } : {}),
     bridged: [...m.bridged].map(([key, n]): [number, number, number, number] => {
       const [k, from, to] = key.split('/').map(Number)

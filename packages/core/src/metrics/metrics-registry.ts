@@ -4,7 +4,7 @@
 // object (sparse counters, histograms compressed to base64) for the supervisor to merge.
 import * as hdr from 'hdr-histogram-js'
 import type { Histogram } from 'hdr-histogram-js'
-import type { FilterEventCounter, ProxyMetrics } from './proxy-metrics.ts'
+import type { FilterEventCounter, ProxyMetrics, QuotaEventCounter } from './proxy-metrics.ts'
 import type { FlowRegistry, FlowSnapshot } from './flow-registry.ts'
 import { TLS_FAILURE_INDEX, TLS_FAILURE_REASONS } from '../tls/handshake-failure.ts'
 import type { TlsFailureReason } from '../tls/handshake-failure.ts'
@@ -66,6 +66,8 @@ export interface MetricsSnapshot extends ScalarCounters {
   bridged?: Array<[number, number, number, number]>
   // [principal, operation, resource type, count] of ACL denials
   aclDenials?: Array<[string, string, string, number]>
+  // [principal, quota, throttled responses, throttle time in ms, refusals] of the quota filter
+  quotas?: Array<[string, string, number, number, number]>
 }
 
 export interface MetricsRegistryOptions {
@@ -93,6 +95,29 @@ class AclDenialCounter implements FilterEventCounter {
   }
 
   inc (n = 1): void { this.value += n }
+}
+
+// Beyond this many distinct (principal, quota) pairs per worker, principals count as "other".
+export const MAX_QUOTA_LABELS = 1000
+
+class QuotaEvent implements QuotaEventCounter {
+  readonly principal: string
+  readonly quota: string
+  throttledCount = 0
+  throttleMs = 0
+  refusals = 0
+  constructor (principal: string, quota: string) {
+    this.principal = principal
+    this.quota = quota
+  }
+
+  throttled (ms: number): void {
+    if (!(ms > 0)) return
+    this.throttledCount++
+    this.throttleMs += ms
+  }
+
+  refused (): void { this.refusals++ }
 }
 
 class FilterEvent implements FilterEventCounter {
@@ -124,6 +149,7 @@ export class MetricsRegistry implements ProxyMetrics {
   readonly tlsFailures = new Float64Array(TLS_FAILURE_REASONS.length)
   readonly #filterEvents = new Map<string, FilterEvent>()
   readonly #aclDenials = new Map<string, AclDenialCounter>()
+  readonly #quotaEvents = new Map<string, QuotaEvent>()
   readonly throttledByKey = new Float64Array(MAX_API_KEYS)
   readonly throttleMsByKey = new Float64Array(MAX_API_KEYS)
   readonly recordsLatency: boolean
@@ -219,6 +245,21 @@ export class MetricsRegistry implements ProxyMetrics {
     return c
   }
 
+  quotaCounter (principal: string, quota: string): QuotaEventCounter {
+    let key = `${principal}\u0000${quota}`
+    let c = this.#quotaEvents.get(key)
+    if (c === undefined) {
+      if (this.#quotaEvents.size >= MAX_QUOTA_LABELS) {
+        principal = 'other'
+        key = `${principal}\u0000${quota}`
+        c = this.#quotaEvents.get(key)
+        if (c !== undefined) return c
+      }
+      this.#quotaEvents.set(key, c = new QuotaEvent(principal, quota))
+    }
+    return c
+  }
+
   bridged (apiKey: number, fromVersion: number, toVersion: number): void {
     if (apiKey >>> 0 >= MAX_API_KEYS || fromVersion >>> 0 >= MAX_VERSIONS || toVersion >>> 0 >= MAX_VERSIONS) { this.overflow++; return }
     const i = (apiKey * MAX_VERSIONS + fromVersion) * MAX_VERSIONS + toVersion
@@ -267,7 +308,8 @@ export class MetricsRegistry implements ProxyMetrics {
       throttle,
       filterEvents: [...this.#filterEvents.values()].filter(e => e.value !== 0).map((e): [string, string, number] => [e.filter, e.event, e.value]),
       bridged: [...this.#bridged].map(([i, n]): [number, number, number, number] => [Math.floor(i / (MAX_VERSIONS * MAX_VERSIONS)), Math.floor(i / MAX_VERSIONS) % MAX_VERSIONS, i % MAX_VERSIONS, n]),
-      aclDenials: [...this.#aclDenials.values()].filter(c => c.value !== 0).map((c): [string, string, string, number] => [c.principal, c.operation, c.resourceType, c.value])
+      aclDenials: [...this.#aclDenials.values()].filter(c => c.value !== 0).map((c): [string, string, string, number] => [c.principal, c.operation, c.resourceType, c.value]),
+      quotas: [...this.#quotaEvents.values()].filter(e => e.throttledCount !== 0 || e.refusals !== 0).map((e): [string, string, number, number, number] => [e.principal, e.quota, e.throttledCount, e.throttleMs, e.refusals])
     }
     if (this.flows !== null) snap.flows = this.flows.snapshot()
     return snap

@@ -29,6 +29,16 @@ export interface ProxyMetrics {
   // a counter of ACL denials (kproxy_acl_denials_total{principal, operation, resource_type});
   // asked for once per connection and kind, then incremented on the hot path
   aclDenials? (principal: string, operation: string, resourceType: string): FilterEventCounter
+  // the quota filter's counters for one principal and quota (kproxy_quota_*{principal, quota});
+  // asked for once per connection and limit, then used on the hot path
+  quotaCounter? (principal: string, quota: string): QuotaEventCounter
+}
+
+export interface QuotaEventCounter {
+  // a response carried throttle_time_ms for this quota (and the connection was not read for ms)
+  throttled (ms: number): void
+  // a connection or a request refused by this quota
+  refused (): void
 }
 
 export interface FilterEventCounter {

@@ -75,6 +75,8 @@ export class QuotaTable {
   readonly #meta: Int32Array
   readonly #epochs: Int32Array
   readonly #values: Float64Array
+  // this thread's share of every bucket's gauge (trackHolds): given back for it if it dies
+  #holds: Int32Array | null = null
 
   static create (capacity: number, samples: number): QuotaTable {
     if (!Number.isInteger(capacity) || capacity < 16) throw new RangeError('a quota table needs at least 16 buckets')
@@ -205,23 +207,53 @@ export class QuotaTable {
     out[1] = elapsed
   }
 
+  // A worker thread's own counts of the places it holds, one Int32 per bucket in memory the
+  // supervisor keeps (holdsBytes): when the thread dies with connections open, releaseHolds()
+  // gives their places back, which the thread itself can no longer do.
+  static holdsBytes (capacity: number): number {
+    return capacity * 4
+  }
+
+  trackHolds (holds: Int32Array): void {
+    if (holds.length < this.capacity) throw new RangeError('the holds array is smaller than the table')
+    this.#holds = holds
+  }
+
+  // In the supervisor, after the thread that counted into `holds` is gone.
+  releaseHolds (holds: Int32Array): number {
+    let released = 0
+    for (let b = 0; b < this.capacity && b < holds.length; b++) {
+      const n = Atomics.exchange(holds, b, 0)
+      if (n !== 0) {
+        Atomics.sub(this.#meta, b * META + M_GAUGE, n)
+        released += n
+      }
+    }
+    return released
+  }
+
   // Open connections of a bucket: +1 unless that would pass `limit`; true when counted.
   tryAcquire (bucket: number, limit: number): boolean {
     const at = bucket * META + M_GAUGE
     for (;;) {
       const v = Atomics.load(this.#meta, at)
       if (v >= limit) return false
-      if (Atomics.compareExchange(this.#meta, at, v, v + 1) === v) return true
+      if (Atomics.compareExchange(this.#meta, at, v, v + 1) === v) {
+        if (this.#holds !== null) Atomics.add(this.#holds, bucket, 1)
+        return true
+      }
     }
   }
 
   // Counted whatever the limit: a connection that was already open when the limits changed.
   forceAcquire (bucket: number): void {
     Atomics.add(this.#meta, bucket * META + M_GAUGE, 1)
+    if (this.#holds !== null) Atomics.add(this.#holds, bucket, 1)
   }
 
   release (bucket: number): void {
     Atomics.sub(this.#meta, bucket * META + M_GAUGE, 1)
+    if (this.#holds !== null) Atomics.sub(this.#holds, bucket, 1)
   }
 
   gauge (bucket: number): number {

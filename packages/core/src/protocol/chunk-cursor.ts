@@ -70,6 +70,22 @@ export class ChunkCursor {
     return ((this.u8() << 24) | (this.u8() << 16) | (this.u8() << 8) | this.u8())
   }
 
+  // Overwrites the next 4 bytes with big-endian `value` (consumed); false when fewer are left. For
+  // the few fields kproxy changes in place (a quota's throttle time), never for lengths.
+  putInt32 (value: number): boolean {
+    if (this.left < 4) return false
+    const chunks = this.#chunks
+    for (let shift = 24; shift >= 0; shift -= 8) {
+      while (this.#off >= chunks[this.#ci]!.length) {
+        this.#ci++
+        this.#off = 0
+      }
+      chunks[this.#ci]![this.#off++] = (value >>> shift) & 0xff
+    }
+    this.left -= 4
+    return true
+  }
+
   // unsigned varint of at most 5 bytes (the ones Kafka's lengths and counts use), -1 if malformed
   uvarint (): number {
     let value = 0

@@ -59,3 +59,26 @@ export function throttleTimeMs (frame: Frame, apiKey: number, apiVersion: number
   cursor.release()
   return value
 }
+
+// Raises the throttle time of a response in place to at least `ms` (a quota's delay, KIP-219; a
+// larger value the broker set stays). Returns the value now in the frame, or -1 when the API has
+// no throttle time at a fixed place at this version (the caller then sets it in the decoded body).
+export function raiseThrottleTimeMs (frame: Frame, apiKey: number, apiVersion: number, ms: number): number {
+  const place = PLACES[apiKey]
+  if (place === undefined || place.offset < 0 || apiVersion < place.since) return -1
+  const api = API_TABLE[apiKey]!
+  const at = (c: ChunkCursor): boolean => c.skip(4) && (api.responseHeaderVersion(apiVersion) < 1 || c.skipTaggedFields()) && c.skip(place.offset)
+  cursor.start(frame)
+  let value = -1
+  if (at(cursor)) {
+    const v = cursor.int32()
+    if (!Number.isNaN(v)) value = v
+  }
+  cursor.release()
+  if (value < 0) return -1
+  if (value >= ms) return value
+  cursor.start(frame)
+  const ok = at(cursor) && cursor.putInt32(ms)
+  cursor.release()
+  return ok ? ms : -1
+}

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
-import { MetricsRegistry, MAX_VERSIONS } from '../../src/metrics/metrics-registry.ts'
+import { MetricsRegistry, MAX_QUOTA_LABELS, MAX_VERSIONS } from '../../src/metrics/metrics-registry.ts'
 import { foldSnapshots, mergeSnapshots, retireSnapshot } from '../../src/metrics/metrics-merge.ts'
 import { escapeLabel, renderPrometheus } from '../../src/metrics/prometheus.ts'
 import { renderEnvoyStats } from '../../src/metrics/envoy-stats.ts'
@@ -143,4 +143,23 @@ t.test('ACL denials: by principal, operation and resource type, merged, folded, 
   const s = c.snapshot().aclDenials!
   t.equal(s.length, 1001)
   t.same(s.find(x => x[0] === 'other'), ['other', 'Read', 'topic', 100])
+})
+
+t.test('quota counters: by principal and quota, merged across workers, principals capped per worker', async t => {
+  const a = new MetricsRegistry({ latency: false })
+  const b = new MetricsRegistry({ latency: false })
+  a.quotaCounter('alice', 'produce-bytes').throttled(120)
+  a.quotaCounter('alice', 'produce-bytes').throttled(0)
+  b.quotaCounter('alice', 'produce-bytes').throttled(30)
+  b.quotaCounter('bob', 'connections').refused()
+  for (let i = 0; i < MAX_QUOTA_LABELS + 5; i++) a.quotaCounter(`user-${i}`, 'requests').refused()
+  const merged = mergeSnapshots([a.snapshot(), b.snapshot()])
+  t.same(merged.quotas.get('alice\u0000produce-bytes'), { principal: 'alice', quota: 'produce-bytes', throttled: 2, ms: 150, refusals: 0 })
+  t.equal(merged.quotas.get('other\u0000requests')?.refusals, 6, 'past the cap (alice and 999 users): principal "other"')
+  const text = renderPrometheus(merged)
+  t.match(text, 'kproxy_quota_throttled_responses_total{principal="alice",quota="produce-bytes"} 2\n')
+  t.match(text, 'kproxy_quota_throttle_time_seconds_total{principal="alice",quota="produce-bytes"} 0.15\n')
+  t.match(text, 'kproxy_quota_refusals_total{principal="bob",quota="connections"} 1\n')
+  const folded = foldSnapshots([a.snapshot(), b.snapshot()])
+  t.same(mergeSnapshots([folded]).quotas.get('bob\u0000connections')?.refusals, 1, 'kept when a dead worker\'s counters are folded')
 })

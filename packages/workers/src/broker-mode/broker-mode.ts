@@ -29,6 +29,7 @@ import { AclState } from '../policy/acl-state.ts'
 import { TopicIdDirectory } from '../policy/acl-topic-ids.ts'
 import { fetchTopicIds } from '../policy/acl-topic-lookup.ts'
 import { NO_POLICY } from '@kproxy/core/config/schema/policy-schema'
+import { quotaMember } from '../policy/quota-member.ts'
 import { ClientUsageTap } from '../report/client-usage-tap.ts'
 import { ClientRegistry } from '../report/client-registry.ts'
 import type { ClientsSnapshot } from '@kproxy/core/bridge/client-report'
@@ -147,6 +148,8 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
     const members: ChainMember[] = []
     const policy = createApiKeyPolicy(ctx.config.apiKeysAllowed, ctx.config.apiKeysDenied, ctx.metrics, ctx.logger)
     if (policy !== null) members.push({ label: 'apiKeyPolicy', filter: policy, builtin: true })
+    const quota = quotaMember(ctx)
+    if (quota !== null) members.push(quota)
     const bridge = ctx.config.versionBridge
     if (bridge?.enabled === true) {
       const filter = createVersionBridge({

@@ -5,6 +5,7 @@ import type { Logger } from 'pino'
 import type { BrokerModeConfig, HostPort } from '@kproxy/core/config/proxy-config'
 import type { ProxyMetrics } from '@kproxy/core/metrics/proxy-metrics'
 import type { PolicySection } from '@kproxy/core/config/schema/policy-schema'
+import type { QuotaService } from '../policy/quota-service.ts'
 
 // Which upstream a listener stands for.
 export type ListenerTarget = { kind: 'bootstrap' } | { kind: 'broker', nodeId: number }
@@ -15,6 +16,8 @@ export interface ProxyContext {
   policy?: PolicySection
   metrics: ProxyMetrics
   logger: Logger
+  // policy.quotas of this worker (absent or without an enforcer: no quota filter in the chain)
+  quotas?: QuotaService
   // Called when a response names a broker this worker has no listener for yet; the runtime makes
   // every worker listen on its port (deterministic mapping) without a restart, and tells them
   // where the broker really is.

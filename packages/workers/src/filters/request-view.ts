@@ -15,7 +15,6 @@ import type { ConnectionContext, FilterRequest, FilterResponse } from './filter-
 
 const UNDECODED: unknown = Symbol('undecoded')
 // enough for a request header with a client id of usual length and its tagged fields
-const HEADER_PEEK_BYTES = 512
 
 // A request header is apiKey, apiVersion, correlationId, clientId (int16 length even in flexible
 // headers) and, from header v2, tagged fields (nearly always none: one byte). It is read from the

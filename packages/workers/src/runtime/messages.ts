@@ -12,17 +12,26 @@ export type LogLevel = ProxyConfig['logLevel']
 export interface WorkerData {
   workerId: number | null
   config: ProxyConfig
+  // the process-wide quota table (shared, not copied), null while no config had policy.quotas
+  quota?: WorkerQuota | null
+}
+
+// The quota table every worker shares, and this worker's own record of the connection places it
+// holds in it (the supervisor gives them back if the worker dies). Both shared, not copied.
+export interface WorkerQuota {
+  table: SharedArrayBuffer
+  holds: SharedArrayBuffer
 }
 
 // supervisor -> worker
 export type ToWorker =
-  | { type: 'start', workerId: number, config: ProxyConfig }
+  | { type: 'start', workerId: number, config: ProxyConfig, quota?: WorkerQuota | null }
   | { type: 'snapshot', requestId: number }
   | { type: 'status', requestId: number }
   // the worker's part of the readiness report (GET /clients)
   | { type: 'clients', requestId: number }
   | { type: 'set-log-level', level: LogLevel }
-  | { type: 'reload', config: ProxyConfig }
+  | { type: 'reload', config: ProxyConfig, quota?: WorkerQuota | null }
   | { type: 'add-broker', nodeId: number, host?: string, port?: number }
   | { type: 'shutdown', timeoutMs: number }
   // only sent when KPROXY_DEBUG_ENDPOINTS=1: the worker throws from the event loop (a crash)

@@ -12,7 +12,9 @@ import { startBrokerMode } from '../broker-mode/broker-mode.ts'
 import type { BrokerModeListeners } from '../broker-mode/broker-mode.ts'
 import type { HostPort } from '@kproxy/core/config/proxy-config'
 import type { ProxyContext } from '../broker-mode/proxy-context.ts'
-import type { FromWorker, ToWorker, WorkerData } from './messages.ts'
+import type { FromWorker, ToWorker, WorkerData, WorkerQuota } from './messages.ts'
+import { policyOf } from '@kproxy/core/config/schema/policy-schema'
+import { QuotaService } from '../policy/quota-service.ts'
 
 if (parentPort === null) throw new Error('worker-main.ts runs only as a worker thread')
 
@@ -46,10 +48,14 @@ const early: Array<{ nodeId: number, address: HostPort | undefined }> = []
 // Pushed without being asked, so the counters of a worker that crashes are mostly kept.
 const SNAPSHOT_PUSH_MS = 5000
 
+// policy.quotas over the process-wide table the supervisor shares with every worker
+const quotas = new QuotaService({ logger: () => logger })
+
 const ctx: ProxyContext = {
   config: data.config.brokerMode,
   metrics,
   logger,
+  quotas,
   onBrokerDiscovered (nodeId: number, localPort: number, address: HostPort): void {
     if (knownBrokers.has(nodeId)) return
     knownBrokers.add(nodeId)
@@ -68,10 +74,15 @@ function exit (code: number): void {
   process.exit(code)
 }
 
-function applyConfig (config: WorkerData['config']): void {
+function applyConfig (config: WorkerData['config'], quota: WorkerQuota | null): void {
   logger.level = config.logLevel
   ctx.config = config.brokerMode
   ctx.policy = config.policy
+  try {
+    quotas.configure(policyOf(config.policy).quotas, quota, false)
+  } catch (err) {
+    logger.error({ code: 'KPROXY_ERR_QUOTAS', err: (err as Error).message }, 'the reloaded quotas cannot be used; the running ones stay')
+  }
   // the filter chain (API key policy, configured filters) is rebuilt from the new config
   void listeners?.reload(config.brokerMode).then(() => {
     logger.info({ logLevel: config.logLevel }, 'configuration reloaded')
@@ -82,7 +93,7 @@ let shuttingDown = false
 
 port.on('message', (message: ToWorker) => {
   if (!started) {
-    if (message.type === 'start') begin(message.workerId, message.config)
+    if (message.type === 'start') begin(message.workerId, message.config, message.quota ?? null)
     else if (message.type === 'shutdown') exit(0)
     return
   }
@@ -111,7 +122,7 @@ port.on('message', (message: ToWorker) => {
       logger.info({ logLevel: message.level }, 'log level changed')
       break
     case 'reload':
-      applyConfig(message.config)
+      applyConfig(message.config, message.quota ?? null)
       break
     case 'add-broker':
       addBroker(message.nodeId, message.host === undefined || message.port === undefined ? undefined : { host: message.host, port: message.port })
@@ -140,13 +151,15 @@ async function shutdown (timeoutMs: number): Promise<void> {
   exit(0)
 }
 
-function begin (workerId: number, config: WorkerData['config']): void {
+function begin (workerId: number, config: WorkerData['config'], quota: WorkerQuota | null): void {
   started = true
   logger = pino({ level: config.logLevel, base: { worker: workerId } }, destination)
   ctx.logger = logger
   ctx.config = config.brokerMode
   ctx.policy = config.policy
   try {
+    // a bad quotas file stops the start here, with its file:line problems
+    quotas.configure(policyOf(config.policy).quotas, quota, true)
     listeners = startBrokerMode(ctx, { reusePort: true, workerId })
     for (const e of early.splice(0)) listeners.addBroker(e.nodeId, e.address)
     listeners.ready.then(() => {
@@ -160,7 +173,7 @@ function begin (workerId: number, config: WorkerData['config']): void {
   setInterval(() => post({ type: 'snapshot', requestId: 0, snapshot: metrics.snapshot() }), SNAPSHOT_PUSH_MS).unref()
 }
 
-if (data.workerId !== null) begin(data.workerId, data.config)
+if (data.workerId !== null) begin(data.workerId, data.config, data.quota ?? null)
 else post({ type: 'standby' })
 
 function fatal (err: unknown): void {
