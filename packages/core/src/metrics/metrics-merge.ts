@@ -2,7 +2,7 @@
 // histograms are decoded and added, so percentiles are those of all workers' requests together.
 import * as hdr from 'hdr-histogram-js'
 import type { Histogram } from 'hdr-histogram-js'
-import { createLatencyHistogram, SCALAR_COUNTERS } from './metrics-registry.ts'
+import { createLatencyHistogram, MAX_PLAINTEXT_PEERS, SCALAR_COUNTERS } from './metrics-registry.ts'
 import type { MetricsSnapshot, ScalarCounters } from './metrics-registry.ts'
 import { TLS_FAILURE_REASONS } from '../tls/handshake-failure.ts'
 import { emptyFlows, mergeFlows } from './flow-merge.ts'
@@ -29,6 +29,11 @@ export interface MergedMetrics extends ScalarCounters {
   flows: FlowSnapshot
   // 'apiKey/from/to' -> count of requests the version bridge converted
   bridged: Map<string, number>
+  // 'mechanism\0event' -> count
+  sasl: Map<string, number>
+  // 'listener\0peer\0clientId' -> count (at most MAX_PLAINTEXT_PEERS sets per listener and
+  // 'other')
+  plaintext: Map<string, number>
 }
 
 function scalars (m: ScalarCounters): ScalarCounters {
@@ -64,13 +69,24 @@ export function mergeSnapshots (snapshots: readonly MetricsSnapshot[]): MergedMe
     throttle: new Map(),
     flowsRecorded: snapshots.some(s => s.flows !== undefined),
     flows: emptyFlows(),
-    bridged: new Map()
+    bridged: new Map(),
+    sasl: new Map(),
+    plaintext: new Map()
   }
   m.flows = mergeFlows(snapshots.map(s => s.flows))
   for (const s of snapshots) {
     for (const [k, from, to, n] of s.bridged ?? []) {
       const key = `${k}/${from}/${to}`
       m.bridged.set(key, (m.bridged.get(key) ?? 0) + n)
+    }
+    for (const [mech, e, n] of s.sasl ?? []) {
+      const key = `${mech}\u0000${e}`
+      m.sasl.set(key, (m.sasl.get(key) ?? 0) + n)
+    }
+    for (const [l, p, c, n] of s.plaintext ?? []) {
+      let key = `${l}\u0000${p}\u0000${c}`
+      if (!m.plaintext.has(key) && m.plaintext.size >= MAX_PLAINTEXT_PEERS) key = `${l}\u0000other\u0000other`
+      m.plaintext.set(key, (m.plaintext.get(key) ?? 0) + n)
     }
     for (const [f, e, n] of s.filterEvents ?? []) {
       let inner = m.filterEvents.get(f)
@@ -124,6 +140,8 @@ export function foldSnapshots (snapshots: readonly MetricsSnapshot[]): MetricsSn
     filterEvents: [...m.filterEvents].flatMap(([f, inner]) => [...inner].map(([e, n]): [string, string, number] => [f, e, n])),
     throttle: [...m.throttle].map(([k, t]): [number, number, number] => [k, t.responses, t.ms]),
     ...(m.flowsRecorded ? { flows: m.flows } : {}),
+    sasl: [...m.sasl].map(([k, n]): [string, string, number] => { const [a, b] = k.split('\u0000'); return [a!, b!, n] }),
+    plaintext: [...m.plaintext].map(([k, n]): [string, string, string, number] => { const [a, b, c] = k.split('\u0000'); return [a!, b!, c!, n] }),
     bridged: [...m.bridged].map(([key, n]): [number, number, number, number] => {
       const [k, from, to] = key.split('/').map(Number)
       return [k!, from!, to!, n]

@@ -64,6 +64,10 @@ export interface MetricsSnapshot extends ScalarCounters {
   filterEvents?: Array<[string, string, number]>
   // [apiKey, fromVersion, toVersion, count] of requests the version bridge converted
   bridged?: Array<[number, number, number, number]>
+  // [mechanism, event, count] of SASL termination
+  sasl?: Array<[string, string, number]>
+  // [listener, peer address, client id, count] of plaintext connections on permissive listeners
+  plaintext?: Array<[string, string, string, number]>
 }
 
 export interface MetricsRegistryOptions {
@@ -75,6 +79,9 @@ export interface MetricsRegistryOptions {
 
 // Beyond this many distinct (filter, event) pairs per worker, events count under event "other".
 export const MAX_FILTER_EVENTS = 1000
+// Beyond this many distinct (listener, peer, client id) sets per worker, plaintext connections
+// count under peer and client id "other" (the supervisor caps the merged set the same way).
+export const MAX_PLAINTEXT_PEERS = 1000
 
 class FilterEvent implements FilterEventCounter {
   readonly filter: string
@@ -115,6 +122,19 @@ export class MetricsRegistry implements ProxyMetrics {
   }
   // (apiKey * MAX_VERSIONS + from) * MAX_VERSIONS + to -> count; only bridged requests come here
   readonly #bridged = new Map<number, number>()
+  readonly #sasl = new Map<string, number>()
+  readonly #plaintext = new Map<string, number>()
+
+  sasl (mechanism: string, event: string): void {
+    const key = `${mechanism}\u0000${event}`
+    this.#sasl.set(key, (this.#sasl.get(key) ?? 0) + 1)
+  }
+
+  plaintextConnection (listener: string, peer: string, clientId: string): void {
+    let key = `${listener}\u0000${peer}\u0000${clientId}`
+    if (!this.#plaintext.has(key) && this.#plaintext.size >= MAX_PLAINTEXT_PEERS) key = `${listener}\u0000other\u0000other`
+    this.#plaintext.set(key, (this.#plaintext.get(key) ?? 0) + 1)
+  }
 
   connectionOpened (): void {
     this.connectionsActive++
@@ -231,7 +251,9 @@ export class MetricsRegistry implements ProxyMetrics {
       tlsHandshakeFailures: Array.from(this.tlsFailures),
       throttle,
       filterEvents: [...this.#filterEvents.values()].filter(e => e.value !== 0).map((e): [string, string, number] => [e.filter, e.event, e.value]),
-      bridged: [...this.#bridged].map(([i, n]): [number, number, number, number] => [Math.floor(i / (MAX_VERSIONS * MAX_VERSIONS)), Math.floor(i / MAX_VERSIONS) % MAX_VERSIONS, i % MAX_VERSIONS, n])
+      bridged: [...this.#bridged].map(([i, n]): [number, number, number, number] => [Math.floor(i / (MAX_VERSIONS * MAX_VERSIONS)), Math.floor(i / MAX_VERSIONS) % MAX_VERSIONS, i % MAX_VERSIONS, n]),
+      sasl: [...this.#sasl].map(([k, n]): [string, string, number] => { const [m, e] = k.split('\u0000'); return [m!, e!, n] }),
+      plaintext: [...this.#plaintext].map(([k, n]): [string, string, string, number] => { const [l, p, c] = k.split('\u0000'); return [l!, p!, c!, n] })
     }
     if (this.flows !== null) snap.flows = this.flows.snapshot()
     return snap

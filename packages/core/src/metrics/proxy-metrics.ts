@@ -26,7 +26,15 @@ export interface ProxyMetrics {
   filterCounter? (filter: string, event: string): FilterEventCounter
   // a request the version bridge sent upstream at another version (kproxy_bridged_requests_total)
   bridged? (apiKey: number, fromVersion: number, toVersion: number): void
+  // SASL termination (kproxy_sasl_events_total{mechanism, event}); mechanism 'none' before one
+  // was chosen
+  sasl? (mechanism: string, event: SaslEvent): void
+  // a plaintext client on a permissive TLS listener (kproxy_plaintext_connections_total{listener,
+  // peer, client_id}): who still has to move to TLS before the listener goes strict
+  plaintextConnection? (listener: string, peer: string, clientId: string): void
 }
+
+export type SaslEvent = 'authenticated' | 'reauthenticated' | 'failed' | 'refused_before_auth' | 'expired' | 'principal_change'
 
 export interface FilterEventCounter {
   inc (n?: number): void
