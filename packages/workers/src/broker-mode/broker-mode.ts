@@ -33,7 +33,12 @@ import type { AdvertisedBroker } from '../filters/error-response.ts'
 import { ListenerSet } from '../net/listener-set.ts'
 import type { Accepted } from '../net/listener-set.ts'
 import { DownstreamTls, sniTarget } from '../net/downstream-tls.ts'
-import { createUpstreamDialer } from '../net/upstream-dialer.ts'
+import { createUpstreamDialer, withLogin } from '../net/upstream-dialer.ts'
+import { NO_POLICY, policyOf } from '@kproxy/core/config/schema/policy-schema'
+import type { SaslPolicyConfig } from '@kproxy/core/policy/policy-config'
+import { upstreamCredentials } from '@kproxy/core/policy/upstream-credentials'
+import { SaslTermination } from '../policy/sasl-termination.ts'
+import type { UpstreamLogin } from '../upstream/upstream-sasl-login.ts'
 import type { UpstreamDialer } from '../net/upstream-dialer.ts'
 import { ClientSession } from '../session/client-session.ts'
 import type { SessionHost, SessionSettings } from '../session/client-session.ts'
@@ -93,13 +98,17 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
   #stopped = false
   #drainWaiter: (() => void) | null = null
   readonly listener: ListenerInfo
+  // policy.sasl: clients authenticate at kproxy; kproxy logs in upstream with its own login
+  #sasl: SaslTermination | null = null
+  #upstreamLogin: UpstreamLogin | null = null
 
   constructor (ctx: ProxyContext, reusePort: boolean, workerId: number) {
     this.#ctx = ctx
     this.#workerId = workerId
     const config = ctx.config
     // both read their files now: a missing or mismatched certificate stops the start here
-    this.dialer = createUpstreamDialer(config.upstreamTls, ctx.logger, ctx.metrics)
+    this.#applySasl(policyOf(ctx.policy ?? NO_POLICY).sasl)
+    this.dialer = withLogin(createUpstreamDialer(config.upstreamTls, ctx.logger, ctx.metrics), () => this.#upstreamLogin)
     this.#tls = config.tls !== null ? new DownstreamTls(config.tls, ctx.logger, ctx.metrics) : null
     this.listener = { name: LISTENER_NAME, port: config.listen.port, tls: this.#tls !== null }
     this.#view = new ClusterView(ctx, this, this.dialer, this.health)
@@ -151,7 +160,28 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
     return new FilterChain(members, [new MetricsTap(ctx.metrics), this.#usageTap])
   }
 
+  // SASL termination and the upstream login from policy.sasl. A credentials file that cannot be
+  // read stops the start; on a reload it leaves the running termination in place (logged).
+  #applySasl (sasl: SaslPolicyConfig | null): void {
+    const running = this.#sasl
+    if (JSON.stringify(running?.config ?? null) === JSON.stringify(sasl)) return
+    this.#sasl = sasl === null ? null : new SaslTermination({ config: sasl, logger: this.#ctx.logger, metrics: this.#ctx.metrics })
+    const up = sasl?.upstream ?? null
+    this.#upstreamLogin = up === null ? null : { mechanism: up.mechanism, username: up.username, credentials: () => upstreamCredentials(up) }
+    // connections already authenticated keep their stage; its credentials stop being watched
+    if (running !== null) setTimeout(() => running.close(), 60_000).unref()
+  }
+
+  #reloadPolicy (): void {
+    try {
+      this.#applySasl(policyOf(this.#ctx.policy ?? NO_POLICY).sasl)
+    } catch (err) {
+      this.#ctx.logger.error({ code: (err as { code?: string }).code ?? 'KPROXY_ERR_CREDENTIALS_FILE', err: (err as Error).message }, 'the reloaded policy.sasl cannot be used; the running SASL termination stays')
+    }
+  }
+
   async reload (config: BrokerModeConfig): Promise<void> {
+    this.#reloadPolicy()
     const old = this.#chain
     try {
       const prepared = await prepareFilters(config.filters ?? [], filtersWhere(this.#ctx))
@@ -274,6 +304,7 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
 
   async stopAccepting (): Promise<void> {
     this.#stopped = true
+    this.#sasl?.close()
     this.#view.stop()
     this.#listeners.close()
     this.dialer.close()
@@ -313,6 +344,7 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
     const target: ListenerTarget = c.key === 'bootstrap' ? { kind: 'bootstrap' } : { kind: 'broker', nodeId: c.key }
     const session = new ClientSession(this, c.socket, {
       principal: c.principal,
+      sasl: this.#sasl,
       logFields: { target: c.key === 'bootstrap' ? 'bootstrap' : `broker-${c.key}` },
       route: sink => new BrokerRoute(sink, this, target)
     })

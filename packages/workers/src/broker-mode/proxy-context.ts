@@ -4,12 +4,15 @@
 import type { Logger } from 'pino'
 import type { BrokerModeConfig, HostPort } from '@kproxy/core/config/proxy-config'
 import type { ProxyMetrics } from '@kproxy/core/metrics/proxy-metrics'
+import type { PolicySection } from '@kproxy/core/config/schema/policy-schema'
 
 // Which upstream a listener stands for.
 export type ListenerTarget = { kind: 'bootstrap' } | { kind: 'broker', nodeId: number }
 
 export interface ProxyContext {
   config: BrokerModeConfig
+  // the policy section (identity, ACLs, quotas); absent: no policy
+  policy?: PolicySection
   metrics: ProxyMetrics
   logger: Logger
   // Called when a response names a broker this worker has no listener for yet; the runtime makes

@@ -13,9 +13,12 @@ import type { TlsFailureReason } from '@kproxy/core/tls/handshake-failure'
 import { readTlsFiles, upstreamTlsFiles, watchPemFiles } from './tls-files.ts'
 import type { PemFile } from './tls-files.ts'
 import { TlsFailureLog } from './tls-failure-log.ts'
+import type { UpstreamLogin } from '../upstream/upstream-sasl-login.ts'
 
 export interface UpstreamDialer {
   readonly secure: boolean
+  // kproxy's own SASL login (policy.sasl.upstream), run on every connection before it is ready
+  readonly login?: UpstreamLogin | null
   // the event after which the socket carries Kafka bytes
   readonly readyEvent: 'connect' | 'secureConnect'
   dial (to: HostPort): Socket
@@ -113,4 +116,17 @@ class TlsDialer implements UpstreamDialer {
 
 export function createUpstreamDialer (config: UpstreamTlsConfig | null, logger: Logger, metrics: ProxyMetrics): UpstreamDialer {
   return config === null ? plainDialer : new TlsDialer(config, logger, metrics)
+}
+
+// The same dialer with kproxy's own SASL login on each connection it opens (`login()` is asked
+// at each connection: a reload may change or remove it).
+export function withLogin (dialer: UpstreamDialer, login: () => UpstreamLogin | null): UpstreamDialer {
+  return {
+    secure: dialer.secure,
+    readyEvent: dialer.readyEvent,
+    get login () { return login() },
+    dial: to => dialer.dial(to),
+    handshakeFailed: (socket, err) => dialer.handshakeFailed(socket, err),
+    close: () => dialer.close()
+  }
 }

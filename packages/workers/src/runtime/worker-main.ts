@@ -71,6 +71,7 @@ function exit (code: number): void {
 function applyConfig (config: WorkerData['config']): void {
   logger.level = config.logLevel
   ctx.config = config.brokerMode
+  ctx.policy = config.policy
   // the filter chain (API key policy, configured filters) is rebuilt from the new config
   void listeners?.reload(config.brokerMode).then(() => {
     logger.info({ logLevel: config.logLevel }, 'configuration reloaded')
@@ -144,6 +145,7 @@ function begin (workerId: number, config: WorkerData['config']): void {
   logger = pino({ level: config.logLevel, base: { worker: workerId } }, destination)
   ctx.logger = logger
   ctx.config = config.brokerMode
+  ctx.policy = config.policy
   try {
     listeners = startBrokerMode(ctx, { reusePort: true, workerId })
     for (const e of early.splice(0)) listeners.addBroker(e.nodeId, e.address)
