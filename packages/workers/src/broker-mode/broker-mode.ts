@@ -85,6 +85,9 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
   readonly #listeners: ListenerSet<Key>
   readonly #view: ClusterView
   readonly #sessions = new Set<ClientSession>()
+  // plaintext connections on the TLS listeners (mode permissive or disabled): closed when a
+  // reload makes the listeners strict
+  readonly #plaintext = new Set<ClientSession>()
   readonly #listening: Array<Promise<void>> = []
   // brokers to listen for once the filters are ready
   #early: Array<{ nodeId: number, address?: HostPort }> | null = []
@@ -120,6 +123,7 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
       reusePort,
       tls: this.#tls,
       logger: ctx.logger,
+      tlsMode: () => this.#ctx.config.tls?.mode ?? 'strict',
       route: this.#routeSni.bind(this),
       accept: this.#accept.bind(this)
     })
@@ -180,8 +184,18 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
     }
   }
 
+  // A reload to strict: every plaintext connection is closed (TLS ones carry on); new ones are
+  // refused at the listener.
+  #applyTlsMode (config: BrokerModeConfig): void {
+    if (config.tls?.mode !== 'strict' || this.#plaintext.size === 0) return
+    const n = this.#plaintext.size
+    for (const s of [...this.#plaintext]) s.close('KPROXY_ERR_PLAINTEXT_REFUSED', 'brokerMode.tls.mode is now strict: plaintext connections are closed')
+    this.#ctx.logger.warn({ code: 'KPROXY_ERR_PLAINTEXT_REFUSED', closed: n }, `brokerMode.tls.mode is now strict: ${n} plaintext connection(s) closed; TLS connections carry on`)
+  }
+
   async reload (config: BrokerModeConfig): Promise<void> {
     this.#reloadPolicy()
+    this.#applyTlsMode(config)
     const old = this.#chain
     try {
       const prepared = await prepareFilters(config.filters ?? [], filtersWhere(this.#ctx))
@@ -210,6 +224,7 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
 
   sessionClosed (session: ClientSession): void {
     this.#sessions.delete(session)
+    this.#plaintext.delete(session)
     this.#clients.closed(session.context)
     if (this.#sessions.size === 0 && this.#drainWaiter !== null) {
       const waiter = this.#drainWaiter
@@ -342,13 +357,17 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
       return
     }
     const target: ListenerTarget = c.key === 'bootstrap' ? { kind: 'bootstrap' } : { kind: 'broker', nodeId: c.key }
+    const permissive = c.plaintext && this.#ctx.config.tls?.mode === 'permissive'
     const session = new ClientSession(this, c.socket, {
       principal: c.principal,
       sasl: this.#sasl,
+      plaintextOn: permissive ? LISTENER_NAME : null,
       logFields: { target: c.key === 'bootstrap' ? 'bootstrap' : `broker-${c.key}` },
       route: sink => new BrokerRoute(sink, this, target)
     })
-    if (!session.closed) this.#sessions.add(session)
+    if (session.closed) return
+    this.#sessions.add(session)
+    if (c.plaintext) this.#plaintext.add(session)
   }
 }
 
