@@ -39,6 +39,9 @@ import type { SaslPolicyConfig } from '@kproxy/core/policy/policy-config'
 import { upstreamCredentials } from '@kproxy/core/policy/upstream-credentials'
 import { SaslTermination } from '../policy/sasl-termination.ts'
 import type { UpstreamLogin } from '../upstream/upstream-sasl-login.ts'
+import { UpstreamIdentity } from '../policy/upstream-identity.ts'
+import type { UpstreamIdentityConfig } from '@kproxy/core/policy/policy-config'
+import { KproxyError } from '@kproxy/core/kproxy-error'
 import type { UpstreamDialer } from '../net/upstream-dialer.ts'
 import { ClientSession } from '../session/client-session.ts'
 import type { SessionHost, SessionSettings } from '../session/client-session.ts'
@@ -104,13 +107,17 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
   // policy.sasl: clients authenticate at kproxy; kproxy logs in upstream with its own login
   #sasl: SaslTermination | null = null
   #upstreamLogin: UpstreamLogin | null = null
+  // policy.upstreamIdentity: certificate
+  identity: UpstreamIdentity | null = null
 
   constructor (ctx: ProxyContext, reusePort: boolean, workerId: number) {
     this.#ctx = ctx
     this.#workerId = workerId
     const config = ctx.config
     // both read their files now: a missing or mismatched certificate stops the start here
-    this.#applySasl(policyOf(ctx.policy ?? NO_POLICY).sasl)
+    const policy = policyOf(ctx.policy ?? NO_POLICY)
+    this.#applySasl(policy.sasl)
+    this.#applyIdentity(policy.upstreamIdentity)
     this.dialer = withLogin(createUpstreamDialer(config.upstreamTls, ctx.logger, ctx.metrics), () => this.#upstreamLogin)
     this.#tls = config.tls !== null ? new DownstreamTls(config.tls, ctx.logger, ctx.metrics) : null
     this.listener = { name: LISTENER_NAME, port: config.listen.port, tls: this.#tls !== null }
@@ -176,9 +183,33 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
     if (running !== null) setTimeout(() => running.close(), 60_000).unref()
   }
 
+  // upstreamIdentity certificate: certificates come from the supervisor and are presented over
+  // brokerMode.upstreamTls (the brokers require client certificates on a TLS listener).
+  #applyIdentity (config: UpstreamIdentityConfig | null): void {
+    const wanted = config !== null && config.mode === 'certificate' ? config : null
+    if (JSON.stringify(wanted) === JSON.stringify(this.identity?.config ?? null)) return
+    if (wanted === null) {
+      this.identity = null
+      return
+    }
+    const ctx = this.#ctx
+    const ask = ctx.principalCertificate
+    let source = (principal: string): Promise<never> => Promise.reject(new KproxyError('KPROXY_ERR_PRINCIPAL_CERT', `no certificate signer in this process for ${principal}`))
+    if (ctx.config.upstreamTls === null) {
+      ctx.logger.error({ code: 'KPROXY_ERR_PRINCIPAL_CERT' }, 'policy.upstreamIdentity.mode certificate needs TLS to the brokers (brokerMode.upstreamTls): client connections are refused until it is set')
+      source = principal => Promise.reject(new KproxyError('KPROXY_ERR_PRINCIPAL_CERT', `the certificate of ${principal} cannot be presented: brokerMode.upstreamTls is not enabled`))
+    } else if (ask !== undefined) {
+      this.identity = new UpstreamIdentity(wanted, principal => ask.call(ctx, principal))
+      return
+    }
+    this.identity = new UpstreamIdentity(wanted, source)
+  }
+
   #reloadPolicy (): void {
     try {
-      this.#applySasl(policyOf(this.#ctx.policy ?? NO_POLICY).sasl)
+      const policy = policyOf(this.#ctx.policy ?? NO_POLICY)
+      this.#applySasl(policy.sasl)
+      this.#applyIdentity(policy.upstreamIdentity)
     } catch (err) {
       this.#ctx.logger.error({ code: (err as { code?: string }).code ?? 'KPROXY_ERR_CREDENTIALS_FILE', err: (err as Error).message }, 'the reloaded policy.sasl cannot be used; the running SASL termination stays')
     }
@@ -363,7 +394,7 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
       sasl: this.#sasl,
       plaintextOn: permissive ? LISTENER_NAME : null,
       logFields: { target: c.key === 'bootstrap' ? 'bootstrap' : `broker-${c.key}` },
-      route: sink => new BrokerRoute(sink, this, target)
+      route: sink => new BrokerRoute(sink, this, target, c.principal ?? 'ANONYMOUS')
     })
     if (session.closed) return
     this.#sessions.add(session)

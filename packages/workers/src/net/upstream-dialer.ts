@@ -3,8 +3,8 @@
 // kproxy of a double proxy). Both the per-client connections and the Metadata lookups dial here.
 import { connect as connectTcp, isIP } from 'node:net'
 import type { Socket } from 'node:net'
-import { checkServerIdentity, connect as connectTls } from 'node:tls'
-import type { PeerCertificate, SecureContext } from 'node:tls'
+import { checkServerIdentity, connect as connectTls, createSecureContext } from 'node:tls'
+import type { PeerCertificate, SecureContext, SecureContextOptions } from 'node:tls'
 import type { Logger } from 'pino'
 import type { HostPort, UpstreamTlsConfig } from '@kproxy/core/config/proxy-config'
 import type { ProxyMetrics } from '@kproxy/core/metrics/proxy-metrics'
@@ -21,11 +21,19 @@ export interface UpstreamDialer {
   readonly login?: UpstreamLogin | null
   // the event after which the socket carries Kafka bytes
   readonly readyEvent: 'connect' | 'secureConnect'
-  dial (to: HostPort): Socket
+  // `identity`: a client certificate for this connection instead of the configured one
+  // (upstreamIdentity: certificate); only a TLS dialer can present one
+  dial (to: HostPort, identity?: ClientIdentity | null): Socket
   // An error on a dialled socket before readyEvent: the TLS reason when TCP had connected and
   // the TLS handshake failed (counted and logged here), null for a plain connect failure.
   handshakeFailed (socket: Socket, err: Error): TlsFailureReason | null
   close (): void
+}
+
+// A client certificate (chain, leaf first) and its key.
+export interface ClientIdentity {
+  readonly chain: string
+  readonly key: string
 }
 
 export const plainDialer: UpstreamDialer = {
@@ -49,6 +57,10 @@ class TlsDialer implements UpstreamDialer {
   readonly #failures: TlsFailureLog
   readonly #tcpConnected = new WeakSet<Socket>()
   #context: SecureContext
+  // the configured options (CA, versions) that a per-principal context starts from
+  #options: SecureContextOptions = {}
+  // per-principal contexts, by certificate (a renewed certificate is a new object)
+  #identities = new WeakMap<ClientIdentity, SecureContext>()
   readonly #unwatch: () => void
 
   constructor (config: UpstreamTlsConfig, logger: Logger, metrics: ProxyMetrics) {
@@ -63,7 +75,20 @@ class TlsDialer implements UpstreamDialer {
 
   #load (): SecureContext {
     const c = this.#config
-    return readTlsFiles(this.#files, { minVersion: c.minVersion, maxVersion: c.maxVersion }).context
+    const { options, context } = readTlsFiles(this.#files, { minVersion: c.minVersion, maxVersion: c.maxVersion })
+    this.#options = options
+    this.#identities = new WeakMap()
+    return context
+  }
+
+  #contextFor (identity: ClientIdentity): SecureContext {
+    let context = this.#identities.get(identity)
+    if (context === undefined) {
+      const { cert: _cert, key: _key, ...base } = this.#options
+      context = createSecureContext({ ...base, cert: identity.chain, key: identity.key })
+      this.#identities.set(identity, context)
+    }
+    return context
   }
 
   #reload (): void {
@@ -75,7 +100,9 @@ class TlsDialer implements UpstreamDialer {
     }
   }
 
-  dial (to: HostPort): Socket {
+  // `identity`: a client certificate for this connection instead of the configured one
+  // (upstreamIdentity: certificate); only a TLS dialer can present one
+  dial (to: HostPort, identity?: ClientIdentity | null): Socket {
     const c = this.#config
     const name = c.serverName ?? (isIP(to.host) === 0 ? to.host : undefined)
     const socket = connectTls({
@@ -125,7 +152,7 @@ export function withLogin (dialer: UpstreamDialer, login: () => UpstreamLogin | 
     secure: dialer.secure,
     readyEvent: dialer.readyEvent,
     get login () { return login() },
-    dial: to => dialer.dial(to),
+    dial: (to, identity) => dialer.dial(to, identity),
     handshakeFailed: (socket, err) => dialer.handshakeFailed(socket, err),
     close: () => dialer.close()
   }

@@ -264,6 +264,7 @@ export class ClientSession implements RouteSink {
       authenticated: principal => {
         this.context.verifiedPrincipal = principal
         this.#log = null
+        this.#route.identify?.(principal)
       },
       hold: on => {
         if (on) this.#pause(PAUSE_SASL)

@@ -22,7 +22,7 @@ import type { ResponseHeader } from '@kproxy/core/protocol/headers'
 import { isKproxyError, KproxyError } from '@kproxy/core/kproxy-error'
 import type { KproxyCode } from '@kproxy/core/kproxy-error'
 import type { TlsFailureReason } from '@kproxy/core/tls/handshake-failure'
-import type { UpstreamDialer } from '../net/upstream-dialer.ts'
+import type { ClientIdentity, UpstreamDialer } from '../net/upstream-dialer.ts'
 import { WriteBatch } from '../net/write-batch.ts'
 import { UpstreamSaslExchange } from './upstream-sasl-login.ts'
 
@@ -65,6 +65,9 @@ export interface KafkaConnectionOptions {
   readonly maxFrameSize: number
   readonly correlation: CorrelationMode
   readonly listener: ConnectionListener
+  // upstreamIdentity: certificate: the client's own certificate (then kproxy's SASL login, which
+  // would replace that identity on the broker, is not done)
+  readonly identity?: ClientIdentity | null
 }
 
 const INITIAL_PENDING = 8
@@ -113,7 +116,7 @@ export class KafkaConnection implements ResponseTarget {
       onFrame: this.#onResponse.bind(this),
       onError: this.#onFrameError.bind(this)
     })
-    const socket = options.dialer.dial(options.address)
+    const socket = options.dialer.dial(options.address, options.identity ?? null)
     this.#socket = socket
     socket.setNoDelay(true)
     this.#connectTimer = setTimeout(this.#onConnectTimeout.bind(this), options.connectTimeoutMs)
@@ -221,7 +224,7 @@ export class KafkaConnection implements ResponseTarget {
 
   #onConnect (): void {
     if (this.#state !== 'connecting') return
-    const login = this.#options.dialer.login ?? null
+    const login = this.#options.identity != null ? null : this.#options.dialer.login ?? null
     if (login !== null) {
       // the connect timeout covers the login too
       this.#state = 'authenticating'
