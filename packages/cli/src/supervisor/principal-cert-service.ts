@@ -19,6 +19,8 @@ export class PrincipalCertService {
   readonly #logger: Logger
   #pool: SigningPool | null = null
   #certificates: Promise<PrincipalCertificates> | null = null
+  // certificates already logged (a signing asked for by several connections is logged once)
+  readonly #logged = new WeakSet<PrincipalCertificate>()
 
   constructor (config: UpstreamIdentityConfig, logger: Logger) {
     this.config = config
@@ -46,10 +48,11 @@ export class PrincipalCertService {
 
   async certificate (principal: string): Promise<PrincipalCertificate> {
     const certificates = await this.#ready()
-    const started = Date.now()
-    const had = certificates.peek(principal) !== undefined
     const cert = await certificates.get(principal)
-    if (!had) this.#logger.info({ principal, notAfter: new Date(cert.notAfter).toISOString(), ms: Date.now() - started }, 'upstream client certificate issued for a principal')
+    if (!this.#logged.has(cert)) {
+      this.#logged.add(cert)
+      this.#logger.info({ principal, notAfter: new Date(cert.notAfter).toISOString() }, 'upstream client certificate issued for a principal')
+    }
     return cert
   }
 
