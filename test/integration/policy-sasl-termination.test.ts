@@ -7,7 +7,7 @@
 // the connection and never reaches the broker.
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -156,6 +156,28 @@ t.test('SASL termination: users that exist only at kproxy, kproxy logs in upstre
     const after = await proxy.metrics()
     t.equal(metricSum(after, 'kproxy_sasl_events_total', 'event="refused_before_auth"') - metricSum(before, 'kproxy_sasl_events_total', 'event="refused_before_auth"'), 1, 'counted')
     t.ok(proxy.logs.some(l => l.code === 'KPROXY_ERR_SASL_REQUIRED'), 'logged with KPROXY_ERR_SASL_REQUIRED')
+  })
+
+  t.test('KIP-368: the Java consumer re-authenticates as itself when kproxy says the session ends (maxReauthMs 2000)', async t => {
+    const reauthConfig = join(dir, 'kproxy-reauth.yaml')
+    writeFileSync(reauthConfig, readFileSync(configFile, 'utf8').replace('    credentialsFile: users.yaml', '    credentialsFile: users.yaml\n    maxReauthMs: 2000'))
+    const short = await serveKproxy(t, { upstream: sasl.bootstrap, workers: 2, args: ['--config', reauthConfig] })
+    const name = topic('java-scram-sha-512')
+    const props = [
+      '--command-property', 'security.protocol=SASL_PLAINTEXT',
+      '--command-property', 'sasl.mechanism=SCRAM-SHA-512',
+      '--command-property', `sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="${DAVE.name}" password="${DAVE.password}";`
+    ]
+    // reads the 300 records, then keeps polling until 8 s pass without one: several lifetimes
+    const c = await cluster.runKafkaTool('org.apache.kafka.tools.consumer.ConsoleConsumer',
+      ['--bootstrap-server', short.bootstrap, '--topic', name, '--from-beginning', '--timeout-ms', '8000', ...props], { timeoutMs: 90_000 })
+    t.match(c.stderr, /Processed a total of 300 messages/, c.stderr.slice(-1500))
+    const m = await short.metrics()
+    t.comment(m.split('\n').filter(l => l.startsWith('kproxy_sasl_events_total')).join('\n'))
+    t.ok(metricSum(m, 'kproxy_sasl_events_total', 'event="reauthenticated"') > 0, `re-authentications: ${metricSum(m, 'kproxy_sasl_events_total', 'event="reauthenticated"')}`)
+    t.equal(metricSum(m, 'kproxy_sasl_events_total', 'event="expired"'), 0, 'no session ran out')
+    t.equal(metricSum(m, 'kproxy_sasl_events_total', 'event="principal_change"'), 0)
+    await short.stop()
   })
 
   t.test('/metrics: logins by mechanism', async t => {

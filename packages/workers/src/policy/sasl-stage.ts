@@ -77,7 +77,8 @@ export class SaslStage<T> {
   // After authentication this is two byte reads and a comparison per request.
   intercepts (frame: Frame): boolean {
     const kind = this.#state.kind
-    if (kind === 'raw') return true
+    // a raw v0 token has no header to look at; nothing may pass while a token is checked
+    if (kind === 'raw' || kind === 'evaluating' || kind === 'closed') return true
     if (frame.size < 2) return true
     const apiKey = frameHead(frame, 2).readInt16BE(0)
     if (kind === 'authenticated') {
