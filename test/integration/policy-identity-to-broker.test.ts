@@ -88,7 +88,7 @@ t.test('identity to the broker: the broker\'s own ACLs allow alice and deny bob 
     '    caDir: ca',
     ''
   ].join('\n'))
-  const proxy = await serveKproxy(t, { upstream: tls.bootstrap, workers: 2, args: ['--config', configFile] })
+  const proxy = await serveKproxy(t, { upstream: tls.bootstrap, workers: 2, args: ['--config', configFile], readyTimeoutMs: 120_000 })
   t.teardown(() => {
     if (t.passing()) return
     for (const l of proxy.logs.filter(l => typeof l.level === 'number' && l.level >= 40).slice(-30)) t.comment(JSON.stringify(l))

@@ -16,7 +16,8 @@ import type { SASLOptions } from 'kafkajs'
 import { ApiKey } from '@kproxy/core/protocol/api-keys'
 import { encodeRequest, getApi } from '@kproxy/core/protocol/codec'
 import { hasKcat, kafkaCluster, kcat } from '../helpers/kafka.ts'
-import { createDurableTopics, kafkajsGroupRead, tally } from '../helpers/e2e-records.ts'
+import { kafkajsGroupRead, tally } from '../helpers/e2e-records.ts'
+import { createTopicsAndWait } from '../helpers/kafkajs-topics.ts'
 import { metricSum, serveKproxy } from '../helpers/serve-kproxy.ts'
 import { WireConnection } from '../helpers/wire-connection.ts'
 
@@ -60,7 +61,7 @@ t.test('SASL termination: users that exist only at kproxy, kproxy logs in upstre
     ''
   ].join('\n'))
   // /ready: kproxy's own start-up Metadata request to the SASL listener now logs in first
-  const proxy = await serveKproxy(t, { upstream: sasl.bootstrap, workers: 2, args: ['--config', configFile] })
+  const proxy = await serveKproxy(t, { upstream: sasl.bootstrap, workers: 2, args: ['--config', configFile], readyTimeoutMs: 120_000 })
   t.teardown(() => {
     if (t.passing()) return
     for (const l of proxy.logs.filter(l => typeof l.level === 'number' && l.level >= 40).slice(-40)) t.comment(JSON.stringify(l))
@@ -77,7 +78,7 @@ t.test('SASL termination: users that exist only at kproxy, kproxy logs in upstre
   t.teardown(() => admin.disconnect())
   const unique = Date.now()
   const topic = (what: string): string => `sasl-term-${what}-${unique}`
-  await createDurableTopics(admin, [...MECHANISMS.map(m => topic(`kafkajs-${m.toLowerCase()}`)), topic('kcat-plain'), topic('java-scram-sha-256'), topic('java-scram-sha-512')], 3)
+  await createTopicsAndWait(admin, ([...MECHANISMS.map(m => topic(`kafkajs-${m.toLowerCase()}`)), topic('kcat-plain'), topic('java-scram-sha-256'), topic('java-scram-sha-512')]).map(topic => ({ topic, numPartitions: 3, replicationFactor: 1 })))
 
   for (const mechanism of MECHANISMS) {
     t.test(`kafkajs ${mechanism} as carol (kproxy-only user): produce, dave reads back in a group`, async t => {
@@ -161,7 +162,7 @@ t.test('SASL termination: users that exist only at kproxy, kproxy logs in upstre
   t.test('KIP-368: the Java consumer re-authenticates as itself when kproxy says the session ends (maxReauthMs 2000)', async t => {
     const reauthConfig = join(dir, 'kproxy-reauth.yaml')
     writeFileSync(reauthConfig, readFileSync(configFile, 'utf8').replace('    credentialsFile: users.yaml', '    credentialsFile: users.yaml\n    maxReauthMs: 2000'))
-    const short = await serveKproxy(t, { upstream: sasl.bootstrap, workers: 2, args: ['--config', reauthConfig] })
+    const short = await serveKproxy(t, { upstream: sasl.bootstrap, workers: 2, args: ['--config', reauthConfig], readyTimeoutMs: 120_000 })
     const name = topic('java-scram-sha-512')
     const props = [
       '--command-property', 'security.protocol=SASL_PLAINTEXT',

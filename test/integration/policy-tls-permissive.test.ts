@@ -14,7 +14,8 @@ import { createCa, issueCertificate } from '@kproxy/core/certs/x509'
 import { ApiKey } from '@kproxy/core/protocol/api-keys'
 import { encodeRequest, getApi } from '@kproxy/core/protocol/codec'
 import { hasKcat, kafkaCluster, kcat } from '../helpers/kafka.ts'
-import { createDurableTopics, tally } from '../helpers/e2e-records.ts'
+import { tally } from '../helpers/e2e-records.ts'
+import { createTopicsAndWait } from '../helpers/kafkajs-topics.ts'
 import { metricSum, serveKproxy } from '../helpers/serve-kproxy.ts'
 import { WireConnection } from '../helpers/wire-connection.ts'
 
@@ -44,7 +45,7 @@ t.test('permissive then strict on one port', { skip: hasKcat() ? false : 'kcat n
     ''
   ].join('\n')
   writeFileSync(configFile, config('permissive'))
-  const proxy = await serveKproxy(t, { upstream: cluster.bootstrap, workers: 2, args: ['--config', configFile] })
+  const proxy = await serveKproxy(t, { upstream: cluster.bootstrap, workers: 2, args: ['--config', configFile], readyTimeoutMs: 120_000 })
   t.teardown(() => {
     if (t.passing()) return
     for (const l of proxy.logs.filter(l => typeof l.level === 'number' && l.level >= 40).slice(-30)) t.comment(JSON.stringify(l))
@@ -61,7 +62,7 @@ t.test('permissive then strict on one port', { skip: hasKcat() ? false : 'kcat n
   t.teardown(() => admin.disconnect())
   const plainTopic = `permissive-kcat-${unique}`
   const tlsTopic = `permissive-kafkajs-${unique}`
-  await createDurableTopics(admin, [plainTopic, tlsTopic], 3)
+  await createTopicsAndWait(admin, ([plainTopic, tlsTopic]).map(topic => ({ topic, numPartitions: 3, replicationFactor: 1 })))
 
   t.test('kcat in plaintext produces and consumes on the permissive listener', async t => {
     const expected = Array.from({ length: N }, (_, i) => `plain-${i}`)
