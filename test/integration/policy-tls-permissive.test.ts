@@ -37,9 +37,9 @@ t.test('permissive then strict on one port', { skip: hasKcat() ? false : 'kcat n
     `  upstream: ${cluster.bootstrap}`,
     '  tls:',
     `    mode: ${mode}`,
-    '    cert: server.crt',
-    '    key: server.key',
-    '    ca: ca.crt',
+    `    cert: ${join(dir, 'server.crt')}`,
+    `    key: ${join(dir, 'server.key')}`,
+    `    ca: ${join(dir, 'ca.crt')}`,
     '    clientAuth: require',
     "    principalMappingRules: ['RULE:^CN=([^,]+)$/$1/', DEFAULT]",
     ''
