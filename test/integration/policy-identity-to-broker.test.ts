@@ -11,12 +11,15 @@ import { spawnSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, Kafka, logLevel, ResourcePatternTypes } from 'kafkajs'
+import kafkajs from 'kafkajs'
+import { Kafka, logLevel } from 'kafkajs'
 import { createCa, issueCertificate } from '@kproxy/core/certs/x509'
 import { BROKER_MAPPING_RULE, principalCertificateOptions } from '@kproxy/core/policy/principal-certificates'
-import { kafkaCluster } from '../helpers/kafka.ts'
+import { kafkaCluster, kcat } from '../helpers/kafka.ts'
 import { serveKproxy } from '../helpers/serve-kproxy.ts'
 
+// kafkajs's enums are not named exports of its CommonJS module
+const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs
 const KPROXY = fileURLToPath(new URL('../../packages/cli/bin/kproxy', import.meta.url))
 const ALICE = { name: 'alice', password: 'alice-at-kproxy' }
 const BOB = { name: 'bob', password: 'bob-at-kproxy' }
@@ -121,6 +124,11 @@ t.test('identity to the broker: the broker\'s own ACLs allow alice and deny bob 
     const err = await producer.send({ topic, acks: -1, messages: [{ value: 'bob' }] }).then(() => null, (e: unknown) => e as Error & { type?: string })
     await producer.disconnect()
     t.comment(`bob through kproxy: ${err?.name}: ${err?.message}`)
+    const onBroker = await kcat(['-C', '-b', cluster.bootstrap, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%s\n'], { timeoutMs: 30_000 })
+    t.equal(onBroker.stdout.split('\n').filter(v => v === 'bob').length, 0, 'nothing of bob\'s is stored (read on the broker directly)')
+    await new Promise(resolve => setTimeout(resolve, 1000))
+    const closed = proxy.logs.filter(l => l.msg === 'connection closed' && l.principal === 'User:bob')
+    t.ok(closed.length > 0 && closed.every(l => l.upstreamPrincipal === 'User:bob'), `bob's connections went upstream as User:bob (${closed.length} closed)`)
     t.match(`${err?.message ?? 'accepted'} ${err?.type ?? ''}`, /TOPIC_AUTHORIZATION_FAILED|not authorized to access topics/i, 'the broker refuses bob')
   })
 
@@ -136,6 +144,7 @@ t.test('identity to the broker: the broker\'s own ACLs allow alice and deny bob 
     }
     t.equal(await direct('alice'), null, 'alice directly: allowed')
     const bob = await direct('bob')
+    t.comment(`bob directly: ${bob?.name}: ${bob?.message}`)
     t.match(bob?.message ?? 'accepted', /not authorized|TOPIC_AUTHORIZATION_FAILED/i, 'bob directly: denied the same way')
   })
 })

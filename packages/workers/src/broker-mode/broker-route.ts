@@ -88,7 +88,9 @@ export class BrokerRoute implements Route, ConnectionListener, ResponseTarget {
   get ready (): boolean { return this.#ready }
 
   describe (): Record<string, unknown> {
-    return { upstream: this.#conn?.name ?? '', upstreamTls: this.#host.dialer.secure }
+    const d: Record<string, unknown> = { upstream: this.#conn?.name ?? '', upstreamTls: this.#host.dialer.secure }
+    if (this.#host.identity !== null) d.upstreamPrincipal = this.#principal
+    return d
   }
 
   #start (candidates: readonly HostPort[]): void {

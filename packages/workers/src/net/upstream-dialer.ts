@@ -108,7 +108,7 @@ class TlsDialer implements UpstreamDialer {
     const socket = connectTls({
       host: to.host,
       port: to.port,
-      secureContext: this.#context,
+      secureContext: identity != null ? this.#contextFor(identity) : this.#context,
       // an IP address is not a valid SNI name; the certificate is then checked for an IP SAN
       ...(name !== undefined ? { servername: name } : {}),
       rejectUnauthorized: true,
