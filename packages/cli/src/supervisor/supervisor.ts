@@ -14,6 +14,9 @@ import { mergeClientSnapshots } from '@kproxy/core/bridge/client-report'
 import type { ClientsSnapshot } from '@kproxy/core/bridge/client-report'
 import type { FromWorker, LogLevel, ToWorker, WorkerData, WorkerStatus } from '@kproxy/workers/runtime/messages'
 import { SharedQuotaState } from '@kproxy/workers/policy/quota-shared'
+import { NO_POLICY, policyOf } from '@kproxy/core/config/schema/policy-schema'
+import { isKproxyError } from '@kproxy/core/kproxy-error'
+import { PrincipalCertService } from './principal-cert-service.ts'
 
 const WORKER_ENTRY = new URL(import.meta.resolve('@kproxy/workers/runtime/worker-main'))
 const QUERY_TIMEOUT_MS = 2000
@@ -71,11 +74,41 @@ export class Supervisor {
   readonly #owner = new Map<Worker, Slot | 'spare'>()
   // the quota table every worker shares (made once, kept across worker restarts and reloads)
   readonly #quota: SharedQuotaState
+  // upstreamIdentity: certificate (null when the mode is none)
+  #certs: PrincipalCertService | null = null
 
   constructor (config: ProxyConfig, logger: Logger) {
     this.#config = config
     this.#logger = logger
     this.#quota = new SharedQuotaState(config.policy, logger)
+    this.#applyIdentity()
+  }
+
+  // The signing service for the running policy.upstreamIdentity (rebuilt when a reload changes it).
+  #applyIdentity (): void {
+    let identity = null
+    try {
+      identity = policyOf(this.#config.policy ?? NO_POLICY).upstreamIdentity
+    } catch {}
+    const wanted = identity !== null && identity.mode === 'certificate' ? identity : null
+    if (JSON.stringify(wanted) === JSON.stringify(this.#certs?.config ?? null)) return
+    const old = this.#certs
+    this.#certs = wanted === null ? null : new PrincipalCertService(wanted, this.#logger)
+    if (old !== null) void old.close()
+  }
+
+  #principalCert (worker: Worker, requestId: number, principal: string): void {
+    const service = this.#certs
+    const reply = (m: ToWorker): void => { try { worker.postMessage(m) } catch {} }
+    if (service === null) {
+      reply({ type: 'principal-cert', requestId, cert: null, code: 'KPROXY_ERR_PRINCIPAL_CERT', message: 'policy.upstreamIdentity.mode is not certificate' })
+      return
+    }
+    service.certificate(principal).then(cert => reply({ type: 'principal-cert', requestId, cert }), (err: unknown) => {
+      const code = isKproxyError(err) ? err.code : 'KPROXY_ERR_PRINCIPAL_CERT'
+      this.#logger.warn({ code, principal, err: (err as Error).message }, 'cannot issue an upstream client certificate')
+      reply({ type: 'principal-cert', requestId, cert: null, code, message: (err as Error).message })
+    })
   }
 
   get config (): ProxyConfig { return this.#config }
@@ -196,6 +229,9 @@ export class Supervisor {
         break
       case 'drained':
         break
+      case 'principal-cert':
+        this.#principalCert(worker, m.requestId, m.principal)
+        break
     }
   }
 
@@ -296,6 +332,7 @@ export class Supervisor {
     this.#config = change.config
     this.#logger.level = change.config.logLevel
     this.#quota.reload(change.config.policy)
+    this.#applyIdentity()
     for (const s of this.#slots) {
       if (s.worker !== null && s.state !== 'stopping') s.worker.postMessage({ type: 'reload', config: change.config, quota: this.#quota.forWorker(s.id) } satisfies ToWorker)
     }
@@ -318,6 +355,7 @@ export class Supervisor {
   async shutdown (): Promise<void> {
     if (this.#shuttingDown) return
     this.#shuttingDown = true
+    void this.#certs?.close()
     const timeoutMs = this.#config.shutdownTimeoutMs
     const exits = this.#slots.filter(s => s.worker !== null).map(s => {
       const worker = s.worker!

@@ -20,7 +20,13 @@ function get (obj: unknown, path: string): unknown {
 function set (obj: Record<string, unknown>, path: string, value: unknown): void {
   const parts = path.split('.')
   let node = obj
-  for (const p of parts.slice(0, -1)) node = node[p] as Record<string, unknown>
+  for (const p of parts.slice(0, -1)) {
+    const next = node[p]
+    // a live key under a group that is absent in the running config (brokerMode.tls.mode while
+    // TLS is off): the group itself needs a restart, which is reported
+    if (next === null || typeof next !== 'object') return
+    node = next as Record<string, unknown>
+  }
   node[parts[parts.length - 1]!] = value
 }
 

@@ -28,7 +28,12 @@ export type TlsVersion = typeof TLS_VERSIONS[number]
 // TLS on the client-facing listeners. Files are PEM paths; their contents never enter the config
 // (so /config_dump and logs cannot show a key), and they are watched: new handshakes use new
 // certificates, existing connections carry on.
+// strict: TLS only; permissive: TLS and plaintext on one port (the first bytes decide);
+// disabled: plaintext only. The one brokerMode.tls key a reload applies.
+export type TlsMode = 'strict' | 'permissive' | 'disabled'
+
 export interface DownstreamTlsConfig {
+  mode: TlsMode
   cert: string // certificate chain, leaf first
   key: string
   ca: string | null // trust for client certificates

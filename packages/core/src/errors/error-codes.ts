@@ -145,6 +145,26 @@ export const ERROR_CODES = {
     gist: 'kproxy cannot issue the upstream certificate of a principal (a name a certificate cannot carry, or a signing failure).',
     action: 'The client is refused; check the principal name and the CA of policy.upstreamIdentity.'
   },
+  KPROXY_ERR_SASL_AUTHENTICATION: {
+    gist: 'A client failed SASL authentication at kproxy (wrong password, unknown user, a mechanism not offered, a token out of turn, another principal on re-authentication); it was told SASL_AUTHENTICATION_FAILED (or UNSUPPORTED_SASL_MECHANISM / ILLEGAL_SASL_STATE) and the connection closed.',
+    action: 'The log line says why (never the password); check the user with `kproxy users list` and the client\'s mechanism against policy.sasl.mechanisms.'
+  },
+  KPROXY_ERR_SASL_REQUIRED: {
+    gist: 'A client sent a request other than ApiVersions before finishing SASL authentication on a listener with SASL termination; the connection was closed and the request never reached the broker.',
+    action: 'Configure the client for SASL (security.protocol SASL_PLAINTEXT or SASL_SSL, the mechanism and its credentials).'
+  },
+  KPROXY_ERR_SASL_SESSION_EXPIRED: {
+    gist: 'A SASL session outlived policy.sasl.maxReauthMs and the client sent a request instead of re-authenticating (KIP-368); the connection was closed.',
+    action: 'Use a client that re-authenticates (Kafka clients 2.2+), or raise or remove policy.sasl.maxReauthMs.'
+  },
+  KPROXY_ERR_UPSTREAM_SASL: {
+    gist: "kproxy's own SASL login to a broker (policy.sasl.upstream) failed or did not finish in time; the client connection that needed it was closed.",
+    action: "Check policy.sasl.upstream (mechanism, username, password) against the user on the brokers; the log says the broker's error."
+  },
+  KPROXY_ERR_PLAINTEXT_REFUSED: {
+    gist: 'A plaintext connection was refused or closed because its listener is (now) brokerMode.tls.mode strict.',
+    action: 'Move the client to TLS (see kproxy_plaintext_connections_total for who still uses plaintext), or set the mode to permissive while it moves.'
+  },
   KPROXY_ERR_UPSTREAM_PASSWORD: {
     gist: "kproxy's own SASL password for the brokers is missing or unreadable.",
     action: 'Set policy.sasl.upstream.passwordFile or passwordEnv to the password of the configured user.'

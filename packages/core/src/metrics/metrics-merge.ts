@@ -2,7 +2,7 @@
 // histograms are decoded and added, so percentiles are those of all workers' requests together.
 import * as hdr from 'hdr-histogram-js'
 import type { Histogram } from 'hdr-histogram-js'
-import { createLatencyHistogram, SCALAR_COUNTERS } from './metrics-registry.ts'
+import { createLatencyHistogram, MAX_PLAINTEXT_PEERS, SCALAR_COUNTERS } from './metrics-registry.ts'
 import type { MetricsSnapshot, ScalarCounters } from './metrics-registry.ts'
 import { TLS_FAILURE_REASONS } from '../tls/handshake-failure.ts'
 import { emptyFlows, mergeFlows } from './flow-merge.ts'
@@ -33,6 +33,11 @@ export interface MergedMetrics extends ScalarCounters {
   bridged: Map<string, number>
   // 'principal\0operation\0resourceType' -> ACL denials
   aclDenials: Map<string, number>
+  // 'mechanism\0event' -> count
+  sasl: Map<string, number>
+  // 'listener\0peer\0clientId' -> count (at most MAX_PLAINTEXT_PEERS sets per listener and
+  // 'other')
+  plaintext: Map<string, number>
 }
 
 export interface QuotaCounts {
@@ -78,7 +83,9 @@ export function mergeSnapshots (snapshots: readonly MetricsSnapshot[]): MergedMe
     flowsRecorded: snapshots.some(s => s.flows !== undefined),
     flows: emptyFlows(),
     bridged: new Map(),
-    aclDenials: new Map()
+    aclDenials: new Map(),
+    sasl: new Map(),
+    plaintext: new Map()
   }
   m.flows = mergeFlows(snapshots.map(s => s.flows))
   for (const s of snapshots) {
@@ -89,6 +96,15 @@ export function mergeSnapshots (snapshots: readonly MetricsSnapshot[]): MergedMe
     for (const [p, op, type, n] of s.aclDenials ?? []) {
       const key = `${p}\u0000${op}\u0000${type}`
       m.aclDenials.set(key, (m.aclDenials.get(key) ?? 0) + n)
+    }
+    for (const [mech, e, n] of s.sasl ?? []) {
+      const key = `${mech}\u0000${e}`
+      m.sasl.set(key, (m.sasl.get(key) ?? 0) + n)
+    }
+    for (const [l, p, c, n] of s.plaintext ?? []) {
+      let key = `${l}\u0000${p}\u0000${c}`
+      if (!m.plaintext.has(key) && m.plaintext.size >= MAX_PLAINTEXT_PEERS) key = `${l}\u0000other\u0000other`
+      m.plaintext.set(key, (m.plaintext.get(key) ?? 0) + n)
     }
     for (const [f, e, n] of s.filterEvents ?? []) {
       let inner = m.filterEvents.get(f)
@@ -149,6 +165,8 @@ export function foldSnapshots (snapshots: readonly MetricsSnapshot[]): MetricsSn
     throttle: [...m.throttle].map(([k, t]): [number, number, number] => [k, t.responses, t.ms]),
     quotas: [...m.quotas.values()].map((q): [string, string, number, number, number] => [q.principal, q.quota, q.throttled, q.ms, q.refusals]),
     ...(m.flowsRecorded ? { flows: m.flows } : {}),
+    sasl: [...m.sasl].map(([k, n]): [string, string, number] => { const [a, b] = k.split('\u0000'); return [a!, b!, n] }),
+    plaintext: [...m.plaintext].map(([k, n]): [string, string, string, number] => { const [a, b, c] = k.split('\u0000'); return [a!, b!, c!, n] }),
     bridged: [...m.bridged].map(([key, n]): [number, number, number, number] => {
       const [k, from, to] = key.split('/').map(Number)
       return [k!, from!, to!, n]

@@ -68,6 +68,10 @@ export interface MetricsSnapshot extends ScalarCounters {
   aclDenials?: Array<[string, string, string, number]>
   // [principal, quota, throttled responses, throttle time in ms, refusals] of the quota filter
   quotas?: Array<[string, string, number, number, number]>
+  // [mechanism, event, count] of SASL termination
+  sasl?: Array<[string, string, number]>
+  // [listener, peer address, client id, count] of plaintext connections on permissive listeners
+  plaintext?: Array<[string, string, string, number]>
 }
 
 export interface MetricsRegistryOptions {
@@ -119,6 +123,9 @@ class QuotaEvent implements QuotaEventCounter {
 
   refused (): void { this.refusals++ }
 }
+// Beyond this many distinct (listener, peer, client id) sets per worker, plaintext connections
+// count under peer and client id "other" (the supervisor caps the merged set the same way).
+export const MAX_PLAINTEXT_PEERS = 1000
 
 class FilterEvent implements FilterEventCounter {
   readonly filter: string
@@ -161,6 +168,19 @@ export class MetricsRegistry implements ProxyMetrics {
   }
   // (apiKey * MAX_VERSIONS + from) * MAX_VERSIONS + to -> count; only bridged requests come here
   readonly #bridged = new Map<number, number>()
+  readonly #sasl = new Map<string, number>()
+  readonly #plaintext = new Map<string, number>()
+
+  sasl (mechanism: string, event: string): void {
+    const key = `${mechanism}\u0000${event}`
+    this.#sasl.set(key, (this.#sasl.get(key) ?? 0) + 1)
+  }
+
+  plaintextConnection (listener: string, peer: string, clientId: string): void {
+    let key = `${listener}\u0000${peer}\u0000${clientId}`
+    if (!this.#plaintext.has(key) && this.#plaintext.size >= MAX_PLAINTEXT_PEERS) key = `${listener}\u0000other\u0000other`
+    this.#plaintext.set(key, (this.#plaintext.get(key) ?? 0) + 1)
+  }
 
   connectionOpened (): void {
     this.connectionsActive++
@@ -309,7 +329,9 @@ export class MetricsRegistry implements ProxyMetrics {
       filterEvents: [...this.#filterEvents.values()].filter(e => e.value !== 0).map((e): [string, string, number] => [e.filter, e.event, e.value]),
       bridged: [...this.#bridged].map(([i, n]): [number, number, number, number] => [Math.floor(i / (MAX_VERSIONS * MAX_VERSIONS)), Math.floor(i / MAX_VERSIONS) % MAX_VERSIONS, i % MAX_VERSIONS, n]),
       aclDenials: [...this.#aclDenials.values()].filter(c => c.value !== 0).map((c): [string, string, string, number] => [c.principal, c.operation, c.resourceType, c.value]),
-      quotas: [...this.#quotaEvents.values()].filter(e => e.throttledCount !== 0 || e.refusals !== 0).map((e): [string, string, number, number, number] => [e.principal, e.quota, e.throttledCount, e.throttleMs, e.refusals])
+      quotas: [...this.#quotaEvents.values()].filter(e => e.throttledCount !== 0 || e.refusals !== 0).map((e): [string, string, number, number, number] => [e.principal, e.quota, e.throttledCount, e.throttleMs, e.refusals]),
+      sasl: [...this.#sasl].map(([k, n]): [string, string, number] => { const [m, e] = k.split('\u0000'); return [m!, e!, n] }),
+      plaintext: [...this.#plaintext].map(([k, n]): [string, string, string, number] => { const [l, p, c] = k.split('\u0000'); return [l!, p!, c!, n] })
     }
     if (this.flows !== null) snap.flows = this.flows.snapshot()
     return snap

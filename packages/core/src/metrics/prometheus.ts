@@ -58,6 +58,16 @@ export function renderPrometheus (m: MergedMetrics, extra: PrometheusExtras = {}
     const [principal, operation, resourceType] = key.split('\u0000')
     w.sample('kproxy_acl_denials_total', { principal: principal!, operation: operation!, resource_type: resourceType! }, n)
   }
+  w.family('kproxy_sasl_events_total', 'counter', 'SASL termination: logins, re-authentications, failures, requests refused before authentication, expired sessions, by mechanism and event.')
+  for (const [k, n] of [...m.sasl].sort((a, b) => a[0] < b[0] ? -1 : 1)) {
+    const [mechanism, event] = k.split('\u0000')
+    w.sample('kproxy_sasl_events_total', { mechanism: mechanism!, event: event! }, n)
+  }
+  w.family('kproxy_plaintext_connections_total', 'counter', 'Plaintext connections on a permissive TLS listener, by listener, peer address and client id (who still has to move to TLS).')
+  for (const [k, n] of [...m.plaintext].sort((a, b) => a[0] < b[0] ? -1 : 1)) {
+    const [listener, peer, clientId] = k.split('\u0000')
+    w.sample('kproxy_plaintext_connections_total', { listener: listener!, peer: peer!, client_id: clientId! }, n)
+  }
   w.family('kproxy_throttled_responses_total', 'counter', 'Responses in which the broker throttled the client (throttle time above 0), by API.')
   for (const [k, t] of sorted(m.throttle)) w.sample('kproxy_throttled_responses_total', { api: apiLabel(k) }, t.responses)
   w.family('kproxy_throttle_time_seconds_total', 'counter', 'Throttle time the broker imposed on clients, by API.')

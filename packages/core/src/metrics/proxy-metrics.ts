@@ -32,6 +32,12 @@ export interface ProxyMetrics {
   // the quota filter's counters for one principal and quota (kproxy_quota_*{principal, quota});
   // asked for once per connection and limit, then used on the hot path
   quotaCounter? (principal: string, quota: string): QuotaEventCounter
+  // SASL termination (kproxy_sasl_events_total{mechanism, event}); mechanism 'none' before one
+  // was chosen
+  sasl? (mechanism: string, event: SaslEvent): void
+  // a plaintext client on a permissive TLS listener (kproxy_plaintext_connections_total{listener,
+  // peer, client_id}): who still has to move to TLS before the listener goes strict
+  plaintextConnection? (listener: string, peer: string, clientId: string): void
 }
 
 export interface QuotaEventCounter {
@@ -40,6 +46,8 @@ export interface QuotaEventCounter {
   // a connection or a request refused by this quota
   refused (): void
 }
+
+export type SaslEvent = 'authenticated' | 'reauthenticated' | 'failed' | 'refused_before_auth' | 'expired' | 'principal_change'
 
 export interface FilterEventCounter {
   inc (n?: number): void

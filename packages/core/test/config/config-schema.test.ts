@@ -176,6 +176,7 @@ t.test('every flag of `kproxy serve` maps to a key', async t => {
     'tls-key': 'brokerMode.tls.key',
     'tls-ca': 'brokerMode.tls.ca',
     'tls-client-auth': 'brokerMode.tls.clientAuth',
+    'tls-mode': 'brokerMode.tls.mode',
     'upstream-tls': 'brokerMode.upstreamTls.enabled',
     'upstream-tls-ca': 'brokerMode.upstreamTls.ca',
     'upstream-tls-cert': 'brokerMode.upstreamTls.cert',
@@ -191,6 +192,7 @@ t.test('TLS settings: defaults, implied modes and cross-key errors', async t => 
   const up = { upstream: 'h:1' }
   const c = resolveConfig({ flags: { ...up, 'tls-cert': 'c.pem', 'tls-key': 'k.pem', 'tls-ca': 'ca.pem' } })
   t.same(c.brokerMode.tls, {
+    mode: 'strict',
     cert: 'c.pem',
     key: 'k.pem',
     ca: 'ca.pem',
@@ -201,6 +203,8 @@ t.test('TLS settings: defaults, implied modes and cross-key errors', async t => 
     principalMappingRules: ['DEFAULT'],
     handshakeTimeoutMs: 10000
   }, 'a CA implies client auth require')
+  t.equal(resolveConfig({ flags: { ...up, 'tls-cert': 'c', 'tls-key': 'k', 'tls-mode': 'permissive' } }).brokerMode.tls?.mode, 'permissive')
+  t.throws(() => resolveConfig({ flags: { ...up, 'tls-cert': 'c', 'tls-key': 'k', 'tls-mode': 'permissive', 'sni-bootstrap-name': 'kafka.example.com' } }), /brokerMode\.tls\.mode: permissive cannot be used with brokerMode\.sni/)
   t.equal(resolveConfig({ flags: { ...up, 'tls-cert': 'c', 'tls-key': 'k' } }).brokerMode.tls?.clientAuth, 'none')
   t.same(resolveConfig({ flags: { ...up, 'upstream-tls': 'true' } }).brokerMode.upstreamTls,
     { ca: null, cert: null, key: null, checkHostname: true, serverName: null, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3' })
@@ -238,6 +242,21 @@ t.test('live reload applies only live keys', async t => {
   t.equal(config.workers, 2)
   t.same(config.brokerMode.upstream, [{ host: 'h', port: 1 }])
   t.equal(a.logLevel, 'info', 'the running config is not mutated')
+})
+
+t.test('brokerMode.tls.mode is live; the other TLS keys, and turning TLS on, need a restart', async t => {
+  const tls = { upstream: 'h:1', 'tls-cert': 'c.pem', 'tls-key': 'k.pem' }
+  const permissive = resolveConfig({ flags: { ...tls, 'tls-mode': 'permissive' } })
+  const strict = resolveConfig({ flags: { ...tls, 'tls-mode': 'strict' } })
+  const moved = applyLiveChanges(permissive, strict)
+  t.same(moved.applied, ['brokerMode.tls.mode'])
+  t.same(moved.needsRestart, [])
+  t.equal(moved.config.brokerMode.tls?.mode, 'strict')
+  const otherCert = applyLiveChanges(strict, resolveConfig({ flags: { ...tls, 'tls-cert': 'd.pem' } }))
+  t.same(otherCert.needsRestart, ['brokerMode.tls.cert'])
+  const on = applyLiveChanges(resolveConfig({ flags: { upstream: 'h:1' } }), permissive)
+  t.ok(on.needsRestart.includes('brokerMode.tls.cert'), 'TLS turned on: restart')
+  t.equal(on.config.brokerMode.tls, null, 'the running config keeps no TLS (the mode alone is not applied)')
 })
 
 t.test('secrets are redacted at any depth, api key lists are not', async t => {

@@ -39,7 +39,15 @@ import type { AdvertisedBroker } from '../filters/error-response.ts'
 import { ListenerSet } from '../net/listener-set.ts'
 import type { Accepted } from '../net/listener-set.ts'
 import { DownstreamTls, sniTarget } from '../net/downstream-tls.ts'
-import { createUpstreamDialer } from '../net/upstream-dialer.ts'
+import { createUpstreamDialer, withLogin } from '../net/upstream-dialer.ts'
+import { NO_POLICY, policyOf } from '@kproxy/core/config/schema/policy-schema'
+import type { SaslPolicyConfig } from '@kproxy/core/policy/policy-config'
+import { upstreamCredentials } from '@kproxy/core/policy/upstream-credentials'
+import { SaslTermination } from '../policy/sasl-termination.ts'
+import type { UpstreamLogin } from '../upstream/upstream-sasl-login.ts'
+import { UpstreamIdentity } from '../policy/upstream-identity.ts'
+import type { UpstreamIdentityConfig } from '@kproxy/core/policy/policy-config'
+import { KproxyError } from '@kproxy/core/kproxy-error'
 import type { UpstreamDialer } from '../net/upstream-dialer.ts'
 import { ClientSession } from '../session/client-session.ts'
 import type { SessionHost, SessionSettings } from '../session/client-session.ts'
@@ -86,6 +94,9 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
   readonly #listeners: ListenerSet<Key>
   readonly #view: ClusterView
   readonly #sessions = new Set<ClientSession>()
+  // plaintext connections on the TLS listeners (mode permissive or disabled): closed when a
+  // reload makes the listeners strict
+  readonly #plaintext = new Set<ClientSession>()
   readonly #listening: Array<Promise<void>> = []
   // brokers to listen for once the filters are ready
   #early: Array<{ nodeId: number, address?: HostPort }> | null = []
@@ -102,13 +113,21 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
   #stopped = false
   #drainWaiter: (() => void) | null = null
   readonly listener: ListenerInfo
+  // policy.sasl: clients authenticate at kproxy; kproxy logs in upstream with its own login
+  #sasl: SaslTermination | null = null
+  #upstreamLogin: UpstreamLogin | null = null
+  // policy.upstreamIdentity: certificate
+  identity: UpstreamIdentity | null = null
 
   constructor (ctx: ProxyContext, reusePort: boolean, workerId: number) {
     this.#ctx = ctx
     this.#workerId = workerId
     const config = ctx.config
     // both read their files now: a missing or mismatched certificate stops the start here
-    this.dialer = createUpstreamDialer(config.upstreamTls, ctx.logger, ctx.metrics)
+    const policy = policyOf(ctx.policy ?? NO_POLICY)
+    this.#applySasl(policy.sasl)
+    this.#applyIdentity(policy.upstreamIdentity)
+    this.dialer = withLogin(createUpstreamDialer(config.upstreamTls, ctx.logger, ctx.metrics), () => this.#upstreamLogin)
     this.#tls = config.tls !== null ? new DownstreamTls(config.tls, ctx.logger, ctx.metrics) : null
     this.listener = { name: LISTENER_NAME, port: config.listen.port, tls: this.#tls !== null }
     this.#view = new ClusterView(ctx, this, this.dialer, this.health)
@@ -124,6 +143,7 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
       reusePort,
       tls: this.#tls,
       logger: ctx.logger,
+      tlsMode: () => this.#ctx.config.tls?.mode ?? 'strict',
       route: this.#routeSni.bind(this),
       accept: this.#accept.bind(this)
     })
@@ -170,7 +190,62 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
     return new FilterChain(members, [new MetricsTap(ctx.metrics), this.#usageTap])
   }
 
+  // SASL termination and the upstream login from policy.sasl. A credentials file that cannot be
+  // read stops the start; on a reload it leaves the running termination in place (logged).
+  #applySasl (sasl: SaslPolicyConfig | null): void {
+    const running = this.#sasl
+    if (JSON.stringify(running?.config ?? null) === JSON.stringify(sasl)) return
+    this.#sasl = sasl === null ? null : new SaslTermination({ config: sasl, logger: this.#ctx.logger, metrics: this.#ctx.metrics })
+    const up = sasl?.upstream ?? null
+    this.#upstreamLogin = up === null ? null : { mechanism: up.mechanism, username: up.username, credentials: () => upstreamCredentials(up) }
+    // connections already authenticated keep their stage; its credentials stop being watched
+    if (running !== null) setTimeout(() => running.close(), 60_000).unref()
+  }
+
+  // upstreamIdentity certificate: certificates come from the supervisor and are presented over
+  // brokerMode.upstreamTls (the brokers require client certificates on a TLS listener).
+  #applyIdentity (config: UpstreamIdentityConfig | null): void {
+    const wanted = config !== null && config.mode === 'certificate' ? config : null
+    if (JSON.stringify(wanted) === JSON.stringify(this.identity?.config ?? null)) return
+    if (wanted === null) {
+      this.identity = null
+      return
+    }
+    const ctx = this.#ctx
+    const ask = ctx.principalCertificate
+    let source = (principal: string): Promise<never> => Promise.reject(new KproxyError('KPROXY_ERR_PRINCIPAL_CERT', `no certificate signer in this process for ${principal}`))
+    if (ctx.config.upstreamTls === null) {
+      ctx.logger.error({ code: 'KPROXY_ERR_PRINCIPAL_CERT' }, 'policy.upstreamIdentity.mode certificate needs TLS to the brokers (brokerMode.upstreamTls): client connections are refused until it is set')
+      source = principal => Promise.reject(new KproxyError('KPROXY_ERR_PRINCIPAL_CERT', `the certificate of ${principal} cannot be presented: brokerMode.upstreamTls is not enabled`))
+    } else if (ask !== undefined) {
+      this.identity = new UpstreamIdentity(wanted, principal => ask.call(ctx, principal))
+      return
+    }
+    this.identity = new UpstreamIdentity(wanted, source)
+  }
+
+  #reloadPolicy (): void {
+    try {
+      const policy = policyOf(this.#ctx.policy ?? NO_POLICY)
+      this.#applySasl(policy.sasl)
+      this.#applyIdentity(policy.upstreamIdentity)
+    } catch (err) {
+      this.#ctx.logger.error({ code: (err as { code?: string }).code ?? 'KPROXY_ERR_CREDENTIALS_FILE', err: (err as Error).message }, 'the reloaded policy.sasl cannot be used; the running SASL termination stays')
+    }
+  }
+
+  // A reload to strict: every plaintext connection is closed (TLS ones carry on); new ones are
+  // refused at the listener.
+  #applyTlsMode (config: BrokerModeConfig): void {
+    if (config.tls?.mode !== 'strict' || this.#plaintext.size === 0) return
+    const n = this.#plaintext.size
+    for (const s of [...this.#plaintext]) s.close('KPROXY_ERR_PLAINTEXT_REFUSED', 'brokerMode.tls.mode is now strict: plaintext connections are closed')
+    this.#ctx.logger.warn({ code: 'KPROXY_ERR_PLAINTEXT_REFUSED', closed: n }, `brokerMode.tls.mode is now strict: ${n} plaintext connection(s) closed; TLS connections carry on`)
+  }
+
   async reload (config: BrokerModeConfig): Promise<void> {
+    this.#reloadPolicy()
+    this.#applyTlsMode(config)
     const old = this.#chain
     // a policy.acl that cannot be used leaves the running rules (logged)
     this.#acl.apply(this.#ctx.policy ?? NO_POLICY)
@@ -201,6 +276,7 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
 
   sessionClosed (session: ClientSession): void {
     this.#sessions.delete(session)
+    this.#plaintext.delete(session)
     this.#clients.closed(session.context)
     if (this.#sessions.size === 0 && this.#drainWaiter !== null) {
       const waiter = this.#drainWaiter
@@ -295,6 +371,7 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
 
   async stopAccepting (): Promise<void> {
     this.#stopped = true
+    this.#sasl?.close()
     this.#view.stop()
     this.#acl.close()
     this.#listeners.close()
@@ -333,12 +410,17 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
       return
     }
     const target: ListenerTarget = c.key === 'bootstrap' ? { kind: 'bootstrap' } : { kind: 'broker', nodeId: c.key }
+    const permissive = c.plaintext && this.#ctx.config.tls?.mode === 'permissive'
     const session = new ClientSession(this, c.socket, {
       principal: c.principal,
+      sasl: this.#sasl,
+      plaintextOn: permissive ? LISTENER_NAME : null,
       logFields: { target: c.key === 'bootstrap' ? 'bootstrap' : `broker-${c.key}` },
-      route: sink => new BrokerRoute(sink, this, target)
+      route: sink => new BrokerRoute(sink, this, target, c.principal ?? 'ANONYMOUS')
     })
-    if (!session.closed) this.#sessions.add(session)
+    if (session.closed) return
+    this.#sessions.add(session)
+    if (c.plaintext) this.#plaintext.add(session)
   }
 }
 

@@ -19,6 +19,8 @@ import type { ConnectionListener, ResponseTarget, UpstreamFailure } from '../ups
 import type { ServerHealth } from '../upstream/server-health.ts'
 import type { UpstreamDialer } from '../net/upstream-dialer.ts'
 import type { ListenerTarget } from './proxy-context.ts'
+import type { UpstreamIdentity } from '../policy/upstream-identity.ts'
+import type { PrincipalCertificate } from '@kproxy/core/policy/principal-certificates'
 
 // Requests that change nothing on the broker: sending one again elsewhere is harmless.
 const REPLAYABLE: ReadonlySet<number> = new Set([ApiKey.ApiVersions, ApiKey.Metadata, ApiKey.DescribeCluster, ApiKey.FindCoordinator, ApiKey.SaslHandshake])
@@ -38,6 +40,8 @@ export interface BrokerRouteHost {
   upstreamContact (ok: boolean): void
   // a broker listener's broker could not be connected to (refused, or timed out)
   upstreamUnreachable (target: ListenerTarget): void
+  // upstreamIdentity: certificate: each connection presents its principal's certificate
+  readonly identity: UpstreamIdentity | null
 }
 
 // A request sent on a bootstrap connection that has not answered yet, kept to be sent again.
@@ -61,11 +65,18 @@ export class BrokerRoute implements Route, ConnectionListener, ResponseTarget {
   #unproven: Sent[] | null = null
   #answerTimer: NodeJS.Timeout | null = null
   #answersPaused = false
+  // the principal the upstream connection is (to be) opened as (upstreamIdentity: certificate)
+  #principal: string
+  // bumped per dial: a certificate that arrives for an older dial is dropped
+  #dialGen = 0
+  // reconnecting as a newly authenticated principal: the client is not read until it is done
+  #reidentifying = false
 
-  constructor (sink: RouteSink, host: BrokerRouteHost, target: ListenerTarget) {
+  constructor (sink: RouteSink, host: BrokerRouteHost, target: ListenerTarget, principal = 'ANONYMOUS') {
     this.#sink = sink
     this.#host = host
     this.#target = target
+    this.#principal = principal
     const candidates = host.upstreamFor(target)
     if (candidates !== null && candidates.length > 0) {
       this.#start(candidates)
@@ -77,7 +88,9 @@ export class BrokerRoute implements Route, ConnectionListener, ResponseTarget {
   get ready (): boolean { return this.#ready }
 
   describe (): Record<string, unknown> {
-    return { upstream: this.#conn?.name ?? '', upstreamTls: this.#host.dialer.secure }
+    const d: Record<string, unknown> = { upstream: this.#conn?.name ?? '', upstreamTls: this.#host.dialer.secure }
+    if (this.#host.identity !== null) d.upstreamPrincipal = this.#principal
+    return d
   }
 
   #start (candidates: readonly HostPort[]): void {
@@ -99,14 +112,62 @@ export class BrokerRoute implements Route, ConnectionListener, ResponseTarget {
   }
 
   #dial (): void {
+    const identity = this.#host.identity
+    if (identity === null) {
+      this.#open(null)
+      return
+    }
+    // the principal's certificate: at once when the worker has it, else when it is signed (this
+    // connection waits; no other does)
+    const gen = ++this.#dialGen
+    let cert: PrincipalCertificate | Promise<PrincipalCertificate>
+    try {
+      cert = identity.certificate(this.#principal)
+    } catch (err) {
+      cert = Promise.reject(err)
+    }
+    if (!(cert instanceof Promise)) {
+      this.#open(cert)
+      return
+    }
+    cert.then(c => {
+      if (!this.#closed && gen === this.#dialGen) this.#open(c)
+    }, (err: unknown) => {
+      if (this.#closed || gen !== this.#dialGen) return
+      this.#sink.routeFailed('KPROXY_ERR_PRINCIPAL_CERT', `no upstream certificate for ${this.#principal}: ${(err as Error)?.message ?? String(err)}`)
+    })
+  }
+
+  #open (cert: PrincipalCertificate | null): void {
     this.#conn = new KafkaConnection({
       dialer: this.#host.dialer,
       address: this.#candidates[this.#candidate]!,
       connectTimeoutMs: this.#host.connectTimeoutMs,
       maxFrameSize: this.#host.maxFrameSize,
       correlation: 'client',
-      listener: this
+      listener: this,
+      identity: cert
     })
+  }
+
+  // SASL authenticated the client as `principal`: with upstreamIdentity certificate the
+  // upstream connection made before (as ANONYMOUS, for ApiVersions) is replaced by one as the
+  // principal. Nothing is in flight on it then (a client waits for its SASL answers).
+  identify (principal: string): void {
+    if (this.#host.identity === null || this.#closed || principal === this.#principal) return
+    this.#principal = principal
+    if (this.#conn !== null && this.#conn.pending > 0) {
+      this.#sink.routeFailed('KPROXY_ERR_PRINCIPAL_CERT', `requests were in flight upstream when the client authenticated as ${principal}; the connection cannot change identity under them`)
+      return
+    }
+    this.#conn?.close()
+    this.#conn = null
+    this.#unproven = null
+    if (this.#answerTimer !== null) clearTimeout(this.#answerTimer)
+    this.#answerTimer = null
+    this.#reidentifying = true
+    this.#sink.routeFull(true)
+    if (this.#candidates.length > 0) this.#dial()
   }
 
   // ---- ConnectionListener ------------------------------------------------------------------------
@@ -125,10 +186,14 @@ export class BrokerRoute implements Route, ConnectionListener, ResponseTarget {
       this.#ready = true
       this.#sink.routeReady()
     }
+    if (this.#reidentifying) {
+      this.#reidentifying = false
+      this.#sink.routeFull(false)
+    }
   }
 
   upstreamFull (conn: KafkaConnection, full: boolean): void {
-    if (conn === this.#conn) this.#sink.routeFull(full)
+    if (conn === this.#conn && !this.#reidentifying) this.#sink.routeFull(full)
   }
 
   upstreamClosed (conn: KafkaConnection, failure: UpstreamFailure | null): void {

@@ -6,6 +6,7 @@ import type { BrokerModeConfig, HostPort } from '@kproxy/core/config/proxy-confi
 import type { ProxyMetrics } from '@kproxy/core/metrics/proxy-metrics'
 import type { PolicySection } from '@kproxy/core/config/schema/policy-schema'
 import type { QuotaService } from '../policy/quota-service.ts'
+import type { PrincipalCertificate } from '@kproxy/core/policy/principal-certificates'
 
 // Which upstream a listener stands for.
 export type ListenerTarget = { kind: 'bootstrap' } | { kind: 'broker', nodeId: number }
@@ -22,4 +23,7 @@ export interface ProxyContext {
   // every worker listen on its port (deterministic mapping) without a restart, and tells them
   // where the broker really is.
   onBrokerDiscovered (nodeId: number, localPort: number, address: HostPort): void
+  // upstreamIdentity: certificate: the principal's upstream client certificate (signed by the
+  // supervisor); absent where no supervisor signs (tests), which refuses such connections
+  principalCertificate? (principal: string): Promise<PrincipalCertificate>
 }

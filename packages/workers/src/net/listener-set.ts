@@ -2,17 +2,28 @@
 // mode), plain or TLS, all with SO_REUSEPORT so that every worker thread listens on the same ports
 // and the kernel spreads connections between them. TLS listeners verify the client certificate
 // and hand the principal along; with SNI, the server name picks what the connection stands for.
+//
+// A TLS listener is a plain TCP server in front of a TLS server that never listens itself: in
+// mode strict every connection goes straight to the TLS server (nothing is read first); in
+// permissive and disabled the first bytes are read (tls-sniff.ts), a TLS ClientHello goes to the
+// TLS server (disabled: refused) and anything else is a plaintext connection. The mode is read
+// at each connection, so a reload switches it without rebinding.
 import { createServer } from 'node:net'
 import type { Server, Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import type { Logger } from 'pino'
+import type { TlsMode } from '@kproxy/core/config/proxy-config'
 import type { DownstreamTls } from './downstream-tls.ts'
+import { sniffTls } from './tls-sniff.ts'
 
 export interface Accepted<K> {
   readonly socket: Socket
   readonly key: K
-  // from the verified client certificate; null on a plaintext listener
+  // from the verified client certificate; null on a plaintext listener or for a plaintext
+  // connection on a permissive one
   readonly principal: string | null
+  // a plaintext connection on a TLS listener (mode permissive or disabled)
+  readonly plaintext: boolean
 }
 
 export interface ListenerSetOptions<K> {
@@ -20,6 +31,8 @@ export interface ListenerSetOptions<K> {
   readonly reusePort: boolean
   readonly tls: DownstreamTls | null
   readonly logger: Logger
+  // the TLS listeners' mode now (a reload may change it); default strict
+  tlsMode? (): TlsMode
   // a TLS connection may stand for another key than its port's (SNI); null refuses it (the
   // callback has refused and logged it)
   route? (socket: TLSSocket, key: K): K | null
@@ -41,9 +54,14 @@ export class ListenerSet<K> {
   // Listens on `port` for `key`; resolves once bound, rejects (logged) when it cannot be.
   listen (key: K, port: number): Promise<void> {
     const o = this.#options
-    const server: Server = o.tls !== null
-      ? o.tls.createServer(socket => this.#acceptTls(socket, key))
-      : createServer({ pauseOnConnect: true, noDelay: true }, socket => this.#accept(socket, key, null))
+    let server: Server
+    if (o.tls !== null) {
+      const tlsServer = o.tls.createServer(socket => this.#acceptTls(socket, key))
+      server = createServer({ pauseOnConnect: true, noDelay: true }, socket => this.#sniff(socket, key, tlsServer))
+      server.on('close', () => tlsServer.close(ignore))
+    } else {
+      server = createServer({ pauseOnConnect: true, noDelay: true }, socket => this.#accept(socket, key, null, false))
+    }
     this.#servers.set(key, server)
     const host = o.host
     return new Promise<void>((resolve, reject) => {
@@ -80,12 +98,38 @@ export class ListenerSet<K> {
     this.#options.tls?.close()
   }
 
-  #accept (socket: Socket, key: K, principal: string | null): void {
+  #accept (socket: Socket, key: K, principal: string | null, plaintext: boolean): void {
     if (this.#closed) {
       socket.destroy()
       return
     }
-    this.#options.accept({ socket, key, principal })
+    this.#options.accept({ socket, key, principal, plaintext })
+  }
+
+  #sniff (socket: Socket, key: K, tlsServer: Server): void {
+    const tls = this.#options.tls!
+    const mode = this.#options.tlsMode?.() ?? 'strict'
+    if (mode === 'strict') {
+      tlsServer.emit('connection', socket)
+      return
+    }
+    sniffTls(socket, tls.config.handshakeTimeoutMs, kind => {
+      if (kind === 'gone') return
+      if (kind === 'tls') {
+        // the mode may have changed while the first bytes were on their way
+        if ((this.#options.tlsMode?.() ?? 'strict') === 'disabled') {
+          tls.refuse(socket as TLSSocket, 'tls_on_plaintext_port', 'a TLS ClientHello on a listener whose brokerMode.tls.mode is disabled')
+          return
+        }
+        tlsServer.emit('connection', socket)
+        return
+      }
+      if ((this.#options.tlsMode?.() ?? 'strict') === 'strict') {
+        tls.refuse(socket as TLSSocket, 'not_tls', 'a plaintext connection on a listener whose brokerMode.tls.mode is strict')
+        return
+      }
+      this.#accept(socket, key, null, true)
+    })
   }
 
   #acceptTls (socket: TLSSocket, key: K): void {
@@ -94,6 +138,8 @@ export class ListenerSet<K> {
     if (principal === null) return // refused, logged and counted
     const routed = this.#options.route !== undefined ? this.#options.route(socket, key) : key
     if (routed === null) return
-    this.#accept(socket, routed, principal)
+    this.#accept(socket, routed, principal, false)
   }
 }
+
+function ignore (): void {}

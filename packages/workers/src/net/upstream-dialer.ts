@@ -3,8 +3,8 @@
 // kproxy of a double proxy). Both the per-client connections and the Metadata lookups dial here.
 import { connect as connectTcp, isIP } from 'node:net'
 import type { Socket } from 'node:net'
-import { checkServerIdentity, connect as connectTls } from 'node:tls'
-import type { PeerCertificate, SecureContext } from 'node:tls'
+import { checkServerIdentity, connect as connectTls, createSecureContext } from 'node:tls'
+import type { PeerCertificate, SecureContext, SecureContextOptions } from 'node:tls'
 import type { Logger } from 'pino'
 import type { HostPort, UpstreamTlsConfig } from '@kproxy/core/config/proxy-config'
 import type { ProxyMetrics } from '@kproxy/core/metrics/proxy-metrics'
@@ -13,16 +13,27 @@ import type { TlsFailureReason } from '@kproxy/core/tls/handshake-failure'
 import { readTlsFiles, upstreamTlsFiles, watchPemFiles } from './tls-files.ts'
 import type { PemFile } from './tls-files.ts'
 import { TlsFailureLog } from './tls-failure-log.ts'
+import type { UpstreamLogin } from '../upstream/upstream-sasl-login.ts'
 
 export interface UpstreamDialer {
   readonly secure: boolean
+  // kproxy's own SASL login (policy.sasl.upstream), run on every connection before it is ready
+  readonly login?: UpstreamLogin | null
   // the event after which the socket carries Kafka bytes
   readonly readyEvent: 'connect' | 'secureConnect'
-  dial (to: HostPort): Socket
+  // `identity`: a client certificate for this connection instead of the configured one
+  // (upstreamIdentity: certificate); only a TLS dialer can present one
+  dial (to: HostPort, identity?: ClientIdentity | null): Socket
   // An error on a dialled socket before readyEvent: the TLS reason when TCP had connected and
   // the TLS handshake failed (counted and logged here), null for a plain connect failure.
   handshakeFailed (socket: Socket, err: Error): TlsFailureReason | null
   close (): void
+}
+
+// A client certificate (chain, leaf first) and its key.
+export interface ClientIdentity {
+  readonly chain: string
+  readonly key: string
 }
 
 export const plainDialer: UpstreamDialer = {
@@ -46,6 +57,10 @@ class TlsDialer implements UpstreamDialer {
   readonly #failures: TlsFailureLog
   readonly #tcpConnected = new WeakSet<Socket>()
   #context: SecureContext
+  // the configured options (CA, versions) that a per-principal context starts from
+  #options: SecureContextOptions = {}
+  // per-principal contexts, by certificate (a renewed certificate is a new object)
+  #identities = new WeakMap<ClientIdentity, SecureContext>()
   readonly #unwatch: () => void
 
   constructor (config: UpstreamTlsConfig, logger: Logger, metrics: ProxyMetrics) {
@@ -60,7 +75,20 @@ class TlsDialer implements UpstreamDialer {
 
   #load (): SecureContext {
     const c = this.#config
-    return readTlsFiles(this.#files, { minVersion: c.minVersion, maxVersion: c.maxVersion }).context
+    const { options, context } = readTlsFiles(this.#files, { minVersion: c.minVersion, maxVersion: c.maxVersion })
+    this.#options = options
+    this.#identities = new WeakMap()
+    return context
+  }
+
+  #contextFor (identity: ClientIdentity): SecureContext {
+    let context = this.#identities.get(identity)
+    if (context === undefined) {
+      const { cert: _cert, key: _key, ...base } = this.#options
+      context = createSecureContext({ ...base, cert: identity.chain, key: identity.key })
+      this.#identities.set(identity, context)
+    }
+    return context
   }
 
   #reload (): void {
@@ -72,13 +100,15 @@ class TlsDialer implements UpstreamDialer {
     }
   }
 
-  dial (to: HostPort): Socket {
+  // `identity`: a client certificate for this connection instead of the configured one
+  // (upstreamIdentity: certificate); only a TLS dialer can present one
+  dial (to: HostPort, identity?: ClientIdentity | null): Socket {
     const c = this.#config
     const name = c.serverName ?? (isIP(to.host) === 0 ? to.host : undefined)
     const socket = connectTls({
       host: to.host,
       port: to.port,
-      secureContext: this.#context,
+      secureContext: identity != null ? this.#contextFor(identity) : this.#context,
       // an IP address is not a valid SNI name; the certificate is then checked for an IP SAN
       ...(name !== undefined ? { servername: name } : {}),
       rejectUnauthorized: true,
@@ -113,4 +143,17 @@ class TlsDialer implements UpstreamDialer {
 
 export function createUpstreamDialer (config: UpstreamTlsConfig | null, logger: Logger, metrics: ProxyMetrics): UpstreamDialer {
   return config === null ? plainDialer : new TlsDialer(config, logger, metrics)
+}
+
+// The same dialer with kproxy's own SASL login on each connection it opens (`login()` is asked
+// at each connection: a reload may change or remove it).
+export function withLogin (dialer: UpstreamDialer, login: () => UpstreamLogin | null): UpstreamDialer {
+  return {
+    secure: dialer.secure,
+    readyEvent: dialer.readyEvent,
+    get login () { return login() },
+    dial: (to, identity) => dialer.dial(to, identity),
+    handshakeFailed: (socket, err) => dialer.handshakeFailed(socket, err),
+    close: () => dialer.close()
+  }
 }

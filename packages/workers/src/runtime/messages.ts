@@ -4,6 +4,7 @@ import type { ProxyConfig } from '@kproxy/core/config/proxy-config'
 import type { MetricsSnapshot } from '@kproxy/core/metrics/metrics-registry'
 import type { KproxyCode } from '@kproxy/core/errors/error-codes'
 import type { ClientsSnapshot } from '@kproxy/core/bridge/client-report'
+import type { PrincipalCertificate } from '@kproxy/core/policy/principal-certificates'
 
 export type LogLevel = ProxyConfig['logLevel']
 
@@ -36,6 +37,8 @@ export type ToWorker =
   | { type: 'shutdown', timeoutMs: number }
   // only sent when KPROXY_DEBUG_ENDPOINTS=1: the worker throws from the event loop (a crash)
   | { type: 'crash' }
+  // the answer to a 'principal-cert' request (upstreamIdentity: certificate)
+  | { type: 'principal-cert', requestId: number, cert: PrincipalCertificate | null, code?: KproxyCode, message?: string }
 
 export interface WorkerStatus {
   activeConnections: number
@@ -55,3 +58,6 @@ export type FromWorker =
   | { type: 'clients', requestId: number, clients: ClientsSnapshot }
   | { type: 'broker-discovered', nodeId: number, port: number, upstreamHost: string, upstreamPort: number }
   | { type: 'drained' }
+  // upstreamIdentity: certificate: the principal's upstream client certificate, signed by the
+  // supervisor (off every worker's event loop)
+  | { type: 'principal-cert', requestId: number, principal: string }

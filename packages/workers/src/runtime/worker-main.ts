@@ -15,6 +15,8 @@ import type { ProxyContext } from '../broker-mode/proxy-context.ts'
 import type { FromWorker, ToWorker, WorkerData, WorkerQuota } from './messages.ts'
 import { policyOf } from '@kproxy/core/config/schema/policy-schema'
 import { QuotaService } from '../policy/quota-service.ts'
+import type { PrincipalCertificate } from '@kproxy/core/policy/principal-certificates'
+import { KproxyError } from '@kproxy/core/kproxy-error'
 
 if (parentPort === null) throw new Error('worker-main.ts runs only as a worker thread')
 
@@ -50,12 +52,23 @@ const SNAPSHOT_PUSH_MS = 5000
 
 // policy.quotas over the process-wide table the supervisor shares with every worker
 const quotas = new QuotaService({ logger: () => logger })
+// upstream certificates asked of the supervisor, by request id
+const certRequests = new Map<number, { resolve (cert: PrincipalCertificate): void, reject (err: Error): void }>()
+let nextCertRequest = 1
 
 const ctx: ProxyContext = {
   config: data.config.brokerMode,
+  policy: data.config.policy,
   metrics,
   logger,
   quotas,
+  principalCertificate (principal: string): Promise<PrincipalCertificate> {
+    return new Promise((resolve, reject) => {
+      const requestId = nextCertRequest++
+      certRequests.set(requestId, { resolve, reject })
+      post({ type: 'principal-cert', requestId, principal })
+    })
+  },
   onBrokerDiscovered (nodeId: number, localPort: number, address: HostPort): void {
     if (knownBrokers.has(nodeId)) return
     knownBrokers.add(nodeId)
@@ -127,6 +140,14 @@ port.on('message', (message: ToWorker) => {
     case 'add-broker':
       addBroker(message.nodeId, message.host === undefined || message.port === undefined ? undefined : { host: message.host, port: message.port })
       break
+    case 'principal-cert': {
+      const waiter = certRequests.get(message.requestId)
+      if (waiter === undefined) break
+      certRequests.delete(message.requestId)
+      if (message.cert !== null) waiter.resolve(message.cert)
+      else waiter.reject(new KproxyError(message.code ?? 'KPROXY_ERR_PRINCIPAL_CERT', message.message ?? 'no certificate'))
+      break
+    }
     case 'crash':
       logger.warn({ code: 'KPROXY_DEBUG_CRASH' }, 'crashing on request (KPROXY_DEBUG_ENDPOINTS)')
       setImmediate(() => { throw new Error('worker crash requested through /debug/crash-worker') })

@@ -17,10 +17,13 @@
 // not read its responses is not read from either, and its route stops reading answers for it.
 // A client that pipelines faster than answers come is paused at MAX_IN_FLIGHT requests.
 //
-// SASL: SaslHandshake v1 + SaslAuthenticate are ordinary requests. After a successful
-// SaslHandshake v0 the client sends raw size-prefixed tokens without Kafka headers, so the
-// connection becomes an opaque byte relay for good (logged at warn: no filters, no address
-// rewriting, no per-request metrics on that connection).
+// SASL: with termination (policy.sasl) the SASL stage (policy/sasl-stage.ts) sees every frame
+// first: kproxy answers SaslHandshake, SaslAuthenticate and v0 raw tokens itself, only ApiVersions
+// passes before the client is authenticated, and the principal it authenticated as is the
+// connection's. Without termination SaslHandshake v1 + SaslAuthenticate are ordinary requests
+// for the broker; after a successful SaslHandshake v0 the client sends raw size-prefixed tokens
+// without Kafka headers, so the connection becomes an opaque byte relay for good (logged at warn:
+// no filters, no address rewriting, no per-request metrics on that connection).
 import { performance } from 'node:perf_hooks'
 import type { Logger } from 'pino'
 import { FrameReader, frameHead, framePrefix, frameToBuffer } from '@kproxy/core/protocol/frame-reader'
@@ -47,6 +50,9 @@ import { NEED_MORE, produceAcks } from './produce-acks.ts'
 import type { Route, RouteSink } from './route.ts'
 import { SessionContext } from './session-context.ts'
 import { FlowRecorder, recordThrottle } from './flow-recorder.ts'
+import { SaslStage } from '../policy/sasl-stage.ts'
+import type { SaslStageHost } from '../policy/sasl-stage.ts'
+import type { SaslTermination } from '../policy/sasl-termination.ts'
 import type { FlowRegistry } from '@kproxy/core/metrics/flow-registry'
 
 // in-flight requests above which the client's socket is paused until answers catch up
@@ -65,6 +71,7 @@ const PAUSE_CLIENT_FULL = 4 // the client does not read its responses
 const PAUSE_IN_FLIGHT = 8
 const PAUSE_THROTTLED = 16 // a quota (KIP-219)
 const PAUSE_DRAINING = 32
+const PAUSE_SASL = 64 // a SASL token is being checked
 
 export type SessionState = 'open' | 'draining' | 'passthrough' | 'closed'
 
@@ -112,6 +119,11 @@ export interface SessionOptions {
   readonly logFields: Readonly<Record<string, unknown>>
   // builds the route; called once, from the constructor
   readonly route: (sink: RouteSink) => Route
+  // SASL termination on this listener (policy.sasl); absent or null: SASL goes to the broker
+  readonly sasl?: SaslTermination | null
+  // a plaintext connection on a permissive TLS listener: counted by peer and client id under
+  // this listener name (once, at its first request or at its close)
+  readonly plaintextOn?: string | null
 }
 
 export class ClientSession implements RouteSink {
@@ -140,6 +152,8 @@ export class ClientSession implements RouteSink {
   readonly #openedAt = Date.now()
   #bytesIn = 0
   #bytesOut = 0
+  readonly #sasl: SaslStage<InFlight> | null
+  #plaintextOn: string | null
 
   constructor (host: SessionHost, socket: ClientSocket, options: SessionOptions) {
     this.#host = host
@@ -147,6 +161,8 @@ export class ClientSession implements RouteSink {
     this.#socket = socket
     this.#logFields = options.logFields
     this.context = new SessionContext(host.workerId, { address: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 }, host.listener, options.principal, this.#throttle.bind(this))
+    this.#sasl = options.sasl != null ? new SaslStage(options.sasl, this.#saslHost()) : null
+    this.#plaintextOn = options.plaintextOn ?? null
     this.#reader = new FrameReader({
       maxFrameSize: host.settings.maxFrameSize,
       onFrame: this.#onRequest.bind(this),
@@ -223,6 +239,47 @@ export class ClientSession implements RouteSink {
     this.#unpause(PAUSE_THROTTLED)
   }
 
+  // ---- SASL termination and plaintext accounting ------------------------------------------------
+
+  #saslHost (): SaslStageHost<InFlight> {
+    return {
+      ticket: (apiKey, apiVersion, correlationId) => {
+        const entry = this.#newEntry(correlationId, apiKey, apiVersion, performance.now(), true)
+        entry.state = 'held'
+        this.#queue.push(entry)
+        this.#metrics.request(apiKey, apiVersion)
+        return entry
+      },
+      answer: (entry, frames) => {
+        if (this.#state === 'closed') return
+        this.#answerWith(entry, frames)
+        this.#flushOut()
+      },
+      answerAndClose: (entry, frames, code, reason) => {
+        if (this.#state === 'closed') return
+        this.#answerWith(entry, frames)
+        this.close(code, reason, true)
+      },
+      close: (code, reason) => this.close(code, reason),
+      authenticated: principal => {
+        this.context.verifiedPrincipal = principal
+        this.#log = null
+        this.#route.identify?.(principal)
+      },
+      hold: on => {
+        if (on) this.#pause(PAUSE_SASL)
+        else this.#unpause(PAUSE_SASL)
+      },
+      logger: () => this.logger()
+    }
+  }
+
+  #countPlaintext (clientId: string): void {
+    const listener = this.#plaintextOn!
+    this.#plaintextOn = null
+    this.#metrics.plaintextConnection?.(listener, this.context.peer.address, clientId)
+  }
+
   // ---- client -> route ---------------------------------------------------------------------
 
   #onData (chunk: Buffer): void {
@@ -258,6 +315,18 @@ export class ClientSession implements RouteSink {
 
   #onRequest (frame: Frame): void {
     if (this.#state === 'closed') return
+    if (this.#plaintextOn !== null) this.#countPlaintext(peekClientId(frame) ?? '')
+    const sasl = this.#sasl
+    if (sasl !== null && sasl.intercepts(frame)) {
+      if (this.#holding !== null) {
+        // a SASL request behind a held one would be answered before it: Kafka clients do not
+        // pipeline during authentication, so this is a client out of turn
+        this.close('KPROXY_ERR_SASL_AUTHENTICATION', 'a SASL request arrived while an earlier request was held by a filter')
+        return
+      }
+      sasl.take(frame)
+      return
+    }
     if (frame.size < 8) {
       this.#metrics.decodeFailure()
       this.close('KPROXY_ERR_DECODE', `a request of ${frame.size} bytes is too short for a Kafka request header`)
@@ -876,11 +945,17 @@ export class ClientSession implements RouteSink {
   // Closes the connection and its route. `code` null: an ordinary close (logged at info);
   // otherwise at warn with the code. Requests still in flight fail by closure, as when a broker
   // crashes.
-  close (code: string | null, reason: string): void {
+  // `flushFirst`: the answers already made go out before the close (a SASL failure is answered,
+  // then the connection closed, as Kafka does).
+  close (code: string | null, reason: string, flushFirst = false): void {
     if (this.#state === 'closed') return
-    const draining = this.#draining
+    const draining = this.#draining || flushFirst
+    if (this.#plaintextOn !== null) this.#countPlaintext(this.context.clientId ?? '')
     // a graceful close still sends the answers this event produced; any other drops them
-    if (code === null && draining) this.#flushOut()
+    if ((code === null && draining) || flushFirst) {
+      this.#writeReady()
+      this.#flushOut()
+    }
     this.#state = 'closed'
     this.#out.clear()
     if (this.#throttleTimer !== null) clearTimeout(this.#throttleTimer)
@@ -905,7 +980,7 @@ export class ClientSession implements RouteSink {
     if (this.#holding !== null) this.#holding.reset()
     this.#holding = null
     this.#socket.on('error', ignore)
-    if (code === null && draining) {
+    if ((code === null && draining) || flushFirst) {
       // let the answers already written reach the client, then give up on it after a second
       this.#socket.end()
       setTimeout(destroySocket, 1000, this.#socket).unref()

@@ -23,6 +23,9 @@ export interface Route {
   passthrough (): void
   writeRaw (chunk: Buffer): void
   close (): void
+  // the client authenticated (SASL) as `principal`: a route that carries the principal upstream
+  // (upstreamIdentity: certificate) reconnects as it before the next request
+  identify? (principal: string): void
   // fields for the connection's closing log line (e.g. the upstream address)
   describe? (): Record<string, unknown>
 }

@@ -13,8 +13,9 @@ export class SessionContext implements ConnectionContext {
   readonly workerId: number
   readonly peer: { readonly address: string, readonly port: number }
   readonly listener: ListenerInfo
-  // null: no identity at all (plaintext listener); `principal` then says ANONYMOUS
-  readonly verifiedPrincipal: string | null
+  // null: no identity at all (plaintext listener); `principal` then says ANONYMOUS. Set from
+  // the client certificate at accept, or by SASL termination once the client authenticated.
+  verifiedPrincipal: string | null
   clientId: string | null = null
   clientSoftwareName: string | null = null
   clientSoftwareVersion: string | null = null

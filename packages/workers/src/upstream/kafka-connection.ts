@@ -22,8 +22,9 @@ import type { ResponseHeader } from '@kproxy/core/protocol/headers'
 import { isKproxyError, KproxyError } from '@kproxy/core/kproxy-error'
 import type { KproxyCode } from '@kproxy/core/kproxy-error'
 import type { TlsFailureReason } from '@kproxy/core/tls/handshake-failure'
-import type { UpstreamDialer } from '../net/upstream-dialer.ts'
+import type { ClientIdentity, UpstreamDialer } from '../net/upstream-dialer.ts'
 import { WriteBatch } from '../net/write-batch.ts'
+import { UpstreamSaslExchange } from './upstream-sasl-login.ts'
 
 // Who gets a response.
 export interface ResponseTarget {
@@ -54,7 +55,8 @@ export interface UpstreamFailure {
 
 export type CorrelationMode = 'client' | 'own'
 
-export type ConnectionState = 'connecting' | 'ready' | 'passthrough' | 'closed'
+// 'authenticating': connected, kproxy's own SASL login (dialer.login) runs; requests queue
+export type ConnectionState = 'connecting' | 'authenticating' | 'ready' | 'passthrough' | 'closed'
 
 export interface KafkaConnectionOptions {
   readonly dialer: UpstreamDialer
@@ -63,6 +65,9 @@ export interface KafkaConnectionOptions {
   readonly maxFrameSize: number
   readonly correlation: CorrelationMode
   readonly listener: ConnectionListener
+  // upstreamIdentity: certificate: the client's own certificate (then kproxy's SASL login, which
+  // would replace that identity on the broker, is not done)
+  readonly identity?: ClientIdentity | null
 }
 
 const INITIAL_PENDING = 8
@@ -99,6 +104,7 @@ export class KafkaConnection implements ResponseTarget {
   readonly #touched: ResponseTarget[] = []
   // responses seen: a connection that answered once is known to work
   answered = 0
+  #login: UpstreamSaslExchange | null = null
 
   constructor (options: KafkaConnectionOptions) {
     this.#options = options
@@ -110,7 +116,7 @@ export class KafkaConnection implements ResponseTarget {
       onFrame: this.#onResponse.bind(this),
       onError: this.#onFrameError.bind(this)
     })
-    const socket = options.dialer.dial(options.address)
+    const socket = options.dialer.dial(options.address, options.identity ?? null)
     this.#socket = socket
     socket.setNoDelay(true)
     this.#connectTimer = setTimeout(this.#onConnectTimeout.bind(this), options.connectTimeoutMs)
@@ -155,7 +161,7 @@ export class KafkaConnection implements ResponseTarget {
   flush (): void {
     const out = this.#out
     if (out.empty) return
-    if (this.#state === 'closed' || this.#state === 'connecting') {
+    if (this.#state === 'closed' || this.#state === 'connecting' || this.#state === 'authenticating') {
       if (this.#state === 'closed') out.clear()
       return
     }
@@ -217,16 +223,47 @@ export class KafkaConnection implements ResponseTarget {
   // ---- socket events -----------------------------------------------------------------------------
 
   #onConnect (): void {
+    if (this.#state !== 'connecting') return
+    const login = this.#options.identity != null ? null : this.#options.dialer.login ?? null
+    if (login !== null) {
+      // the connect timeout covers the login too
+      this.#state = 'authenticating'
+      this.#login = new UpstreamSaslExchange(login, this.name, this.#writeLogin.bind(this), this.#loggedIn.bind(this))
+      this.#login.start()
+      return
+    }
+    this.#opened()
+  }
+
+  #opened (): void {
     if (this.#connectTimer !== null) clearTimeout(this.#connectTimer)
     this.#connectTimer = null
-    if (this.#state !== 'connecting') return
     this.#state = 'ready'
     this.#listener.upstreamReady(this)
     this.flush()
   }
 
+  #writeLogin (frames: readonly Buffer[]): void {
+    if (this.#state !== 'authenticating') return
+    for (const f of frames) this.#socket.write(f)
+  }
+
+  #loggedIn (err: KproxyError | null): void {
+    this.#login = null
+    if (this.#state !== 'authenticating') return
+    if (err !== null) {
+      this.#failed({ phase: 'open', code: err.code, message: err.message, tls: null, ownLimit: false })
+      return
+    }
+    this.#opened()
+  }
+
   #onConnectTimeout (): void {
     this.#connectTimer = null
+    if (this.#state === 'authenticating') {
+      this.#failed({ phase: 'open', code: 'KPROXY_ERR_UPSTREAM_SASL', message: `kproxy's SASL login to ${this.name} did not finish within ${this.#options.connectTimeoutMs} ms`, tls: null, ownLimit: false })
+      return
+    }
     this.#failed({ phase: 'connect', code: 'KPROXY_ERR_UPSTREAM_CONNECT', message: `connecting to ${this.name} took longer than ${this.#options.connectTimeoutMs} ms`, tls: null, ownLimit: false })
   }
 
@@ -248,6 +285,10 @@ export class KafkaConnection implements ResponseTarget {
 
   #onResponse (frame: Frame): void {
     if (this.#state === 'closed') return
+    if (this.#state === 'authenticating') {
+      this.#login?.response(frameToBuffer(frame))
+      return
+    }
     if (frame.size < 4 || this.#length === 0) {
       this.#failed({ phase: 'open', code: 'KPROXY_ERR_UPSTREAM_PROTOCOL', message: this.#length === 0 ? 'the broker sent a response to no request' : 'the broker sent a frame too short for a response header', tls: null, ownLimit: false })
       return
@@ -323,6 +364,8 @@ export class KafkaConnection implements ResponseTarget {
 
   #shut (): void {
     this.#state = 'closed'
+    this.#login?.abandon()
+    this.#login = null
     if (this.#connectTimer !== null) clearTimeout(this.#connectTimer)
     this.#connectTimer = null
     this.#out.clear()

@@ -36,7 +36,7 @@ t.test('bad certificate files stop the start with a coded error naming the setti
   writeFileSync(join(dir, 'b.key'), b.key)
   writeFileSync(join(dir, 'junk.pem'), 'not a certificate\n')
   const logger = pino({ level: 'silent' })
-  const base = { ca: null, clientAuth: 'none' as const, minVersion: 'TLSv1.2' as const, maxVersion: 'TLSv1.3' as const, ciphers: null, principalMappingRules: ['DEFAULT'], handshakeTimeoutMs: 1000 }
+  const base = { mode: 'strict' as const, ca: null, clientAuth: 'none' as const, minVersion: 'TLSv1.2' as const, maxVersion: 'TLSv1.3' as const, ciphers: null, principalMappingRules: ['DEFAULT'], handshakeTimeoutMs: 1000 }
   t.throws(() => new DownstreamTls({ ...base, cert: join(dir, 'missing.crt'), key: join(dir, 'b.key') }, logger, noopProxyMetrics),
     { code: 'KPROXY_ERR_TLS_FILE', message: /brokerMode\.tls\.cert: cannot read .*missing\.crt \(ENOENT\)/ })
   t.throws(() => new DownstreamTls({ ...base, cert: join(dir, 'junk.pem'), key: join(dir, 'b.key') }, logger, noopProxyMetrics),

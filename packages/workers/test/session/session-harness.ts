@@ -16,6 +16,7 @@ import type { InFlight } from '../../src/session/in-flight.ts'
 import { FilterChain } from '../../src/filters/filter-chain.ts'
 import type { ChainMember, Tap } from '../../src/filters/filter-chain.ts'
 import type { Filter } from '../../src/filters/filter-api.ts'
+import type { SaslTermination } from '../../src/policy/sasl-termination.ts'
 
 export class ScriptedSocket extends EventEmitter implements ClientSocket {
   readonly remoteAddress = '10.0.0.7'
@@ -129,6 +130,9 @@ export interface HarnessOptions {
   holdTimeoutMs?: number
   principal?: string | null
   routeReady?: boolean
+  // SASL termination (policy.sasl) on the connection
+  sasl?: SaslTermination
+  plaintextOn?: string
 }
 
 export function harness (options: HarnessOptions = {}): Harness {
@@ -153,6 +157,8 @@ export function harness (options: HarnessOptions = {}): Harness {
   const session = new ClientSession(host, socket, {
     principal: options.principal ?? null,
     logFields: { target: 'bootstrap' },
+    sasl: options.sasl ?? null,
+    plaintextOn: options.plaintextOn ?? null,
     route: sink => {
       route = new ScriptedRoute(sink)
       route.ready = options.routeReady ?? true

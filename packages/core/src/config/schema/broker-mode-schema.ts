@@ -20,8 +20,10 @@ function path (doc: string, flag?: string, defaultText?: string): ReturnType<typ
 }
 
 function tlsVersion (doc: string, dflt: TlsVersion): ReturnType<typeof key<ReturnType<typeof literals<typeof TLS_VERSIONS>>>> {
-  return key(literals(TLS_VERSIONS, dflt), { allowed: TLS_VERSIONS.join(' or '), doc })
+  return key(literals(TLS_VERSIONS, dflt), { allowed: TLS_VERSIONS.join(' or '), doc, live: false })
 }
+
+export const TLS_MODES = ['strict', 'permissive', 'disabled'] as const
 
 const UPSTREAM_ALLOWED = 'a non-empty list of HOST:PORT (or one comma-separated string)'
 
@@ -29,6 +31,8 @@ function upstreamList (value: unknown): string[] {
   return typeof value === 'string' ? value.split(',').map(s => s.trim()) : value as string[]
 }
 
+// Every key of brokerMode.tls needs a restart except `mode`, which a reload applies to new and open
+// connections (docs/policy.md: moving a listener from permissive to strict).
 const TLS = group({
   cert: path('PEM certificate chain (leaf first) clients see.', '--tls-cert'),
   key: path('PEM private key of that certificate (never logged or shown).', '--tls-key'),
@@ -37,14 +41,16 @@ const TLS = group({
     allowed: 'none, request or require',
     defaultText: 'none (require when ca is set)',
     flag: '--tls-client-auth',
+    live: false,
     doc: 'Client certificates: none; request (verified when sent); require (mTLS).'
   }),
   minVersion: tlsVersion('Oldest TLS version accepted.', 'TLSv1.2'),
   maxVersion: tlsVersion('Newest TLS version offered.', 'TLSv1.3'),
-  ciphers: key(Type.String({ minLength: 1 }), { allowed: 'an OpenSSL cipher list', defaultText: "Node's default", doc: 'TLS 1.2 cipher suites.' }),
+  ciphers: key(Type.String({ minLength: 1 }), { allowed: 'an OpenSSL cipher list', defaultText: "Node's default", live: false, doc: 'TLS 1.2 cipher suites.' }),
   principalMappingRules: key(Type.Array(Type.String(), { default: ['DEFAULT'] }), {
     allowed: 'a list of RULE:regex/replacement/[LU], SAN:regex/replacement/[LU] or DEFAULT',
     defaultText: '[DEFAULT] (the full subject DN)',
+    live: false,
     doc: "Client certificate -> principal, like Kafka's ssl.principal.mapping.rules; first match wins.",
     check: v => {
       if (!Array.isArray(v) || !v.every(r => typeof r === 'string')) return undefined
@@ -56,7 +62,13 @@ const TLS = group({
       return undefined
     }
   }),
-  handshakeTimeoutMs: key(int(100, 600_000, 10_000), { doc: 'A TLS handshake that takes longer is refused (handshake_timeout).' })
+  handshakeTimeoutMs: key(int(100, 600_000, 10_000), { live: false, doc: 'A TLS handshake that takes longer is refused (handshake_timeout); on a permissive listener also the wait for the first bytes.' }),
+  mode: key(literals(TLS_MODES, 'strict'), {
+    allowed: 'strict, permissive or disabled',
+    flag: '--tls-mode',
+    live: true,
+    doc: 'strict: TLS only; permissive: TLS and plaintext on the same port (a ClientHello gets the handshake, anything else is plaintext as ANONYMOUS, counted); disabled: plaintext only.'
+  })
 })
 
 const UPSTREAM_TLS = group({
@@ -139,7 +151,7 @@ export const BROKER_MODE = group({
   bootstrapAnswerTimeoutMs: key(int(0, 600_000, 1000), { live: true, doc: 'A bootstrap server that leaves the first requests of a connection unanswered this long is skipped: the requests go to the next server (0: never).' }),
   ...FILTER_KEYS,
   versionBridge: key(VERSION_BRIDGE, { live: true, doc: 'The version bridge: old clients against an upstream that dropped their protocol versions (docs/version-bridge.md).' }),
-  tls: key(TLS, { live: false, doc: 'TLS on every client-facing listener (enabled by setting cert and key). Files are watched and reloaded.' }),
+  tls: key(TLS, { doc: 'TLS on every client-facing listener (enabled by setting cert and key). Files are watched and reloaded; mode is live, the other keys need a restart.' }),
   upstreamTls: key(UPSTREAM_TLS, { live: false, doc: 'TLS to the upstream brokers (enabled by enabled: true, ca or cert).' }),
   sni: key(SNI, { live: false, doc: 'SNI routing: every broker behind the one TLS listen port, selected by the server name (needs tls).' })
 })
@@ -179,6 +191,7 @@ export function resolveBrokerMode (file: BrokerModeFile, ctx: ResolveContext): B
     brokerPorts = { kind: 'offset', base }
   }
   const tls = resolveTls(bm.tls, ctx)
+  if (tls !== null && tls.mode !== 'strict' && bm.sni !== undefined) ctx.report(['brokerMode', 'tls', 'mode'], `brokerMode.tls.mode: ${tls.mode} cannot be used with brokerMode.sni (the server name of a TLS ClientHello picks the broker); allowed: strict`)
   return {
     listen,
     advertisedHost,
@@ -220,6 +233,7 @@ function resolveTls (file: Static<typeof TLS> | undefined, ctx: ResolveContext):
     ctx.report(['brokerMode', 'tls', 'clientAuth'], `brokerMode.tls.clientAuth: ${clientAuth} needs brokerMode.tls.ca (--tls-ca), the CA that signs client certificates`)
   }
   return {
+    mode: t.mode ?? 'strict',
     cert,
     key,
     ca,
