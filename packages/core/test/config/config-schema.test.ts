@@ -38,6 +38,7 @@ t.test('defaults from flags only', async t => {
       upstreamTls: null,
       sni: null
     },
+    mesh: null,
     workers: 1,
     admin: null,
     shutdownTimeoutMs: 10000,
