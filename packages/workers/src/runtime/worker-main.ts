@@ -10,6 +10,8 @@ import { createWorkerMetrics } from './worker-metrics.ts'
 import { isKproxyError } from '@kproxy/core'
 import { startBrokerMode } from '../broker-mode/broker-mode.ts'
 import type { BrokerModeListeners } from '../broker-mode/broker-mode.ts'
+import { startMeshMode } from '../mesh-mode/mesh-mode.ts'
+import type { MeshModeListeners } from '../mesh-mode/mesh-mode.ts'
 import type { HostPort } from '@kproxy/core/config/proxy-config'
 import type { ProxyContext } from '../broker-mode/proxy-context.ts'
 import type { FromWorker, ToWorker, WorkerData } from './messages.ts'
@@ -40,7 +42,9 @@ let logger: Logger = pino({ level: data.config.logLevel }, destination)
 // flows (stats.flows) for the sessions to report Produce/Fetch frames to: metrics.flows
 const metrics: MetricsRegistry = createWorkerMetrics(data.config, () => logger)
 const knownBrokers = new Set<number>()
-let listeners: BrokerModeListeners | null = null
+// broker mode's pipeline, or mesh mode's (config.mesh set); `listeners` is whichever runs
+let broker: BrokerModeListeners | null = null
+let listeners: MeshModeListeners | null = null
 let started = false
 const early: Array<{ nodeId: number, address: HostPort | undefined }> = []
 // Pushed without being asked, so the counters of a worker that crashes are mostly kept.
@@ -59,8 +63,8 @@ const ctx: ProxyContext = {
 
 function addBroker (nodeId: number, address?: HostPort): void {
   knownBrokers.add(nodeId)
-  if (listeners === null) early.push({ nodeId, address })
-  else listeners.addBroker(nodeId, address)
+  if (broker === null) early.push({ nodeId, address })
+  else broker.addBroker(nodeId, address)
 }
 
 function exit (code: number): void {
@@ -72,7 +76,12 @@ function applyConfig (config: WorkerData['config']): void {
   logger.level = config.logLevel
   ctx.config = config.brokerMode
   // the filter chain (API key policy, configured filters) is rebuilt from the new config
-  void listeners?.reload(config.brokerMode).then(() => {
+  // mesh mode's keys all need a restart (reloading them is not supported yet)
+  if (config.mesh !== null) {
+    logger.info({ logLevel: config.logLevel }, 'configuration reloaded (mesh mode: log level only)')
+    return
+  }
+  void broker?.reload(config.brokerMode).then(() => {
     logger.info({ logLevel: config.logLevel }, 'configuration reloaded')
   })
 }
@@ -145,8 +154,13 @@ function begin (workerId: number, config: WorkerData['config']): void {
   ctx.logger = logger
   ctx.config = config.brokerMode
   try {
-    listeners = startBrokerMode(ctx, { reusePort: true, workerId })
-    for (const e of early.splice(0)) listeners.addBroker(e.nodeId, e.address)
+    if (config.mesh !== null) {
+      listeners = startMeshMode({ config: config.mesh, metrics, logger }, { reusePort: true, workerId })
+    } else {
+      broker = startBrokerMode(ctx, { reusePort: true, workerId })
+      listeners = broker
+      for (const e of early.splice(0)) broker.addBroker(e.nodeId, e.address)
+    }
     listeners.ready.then(() => {
       post({ type: 'ready' })
     }, (err: unknown) => {
