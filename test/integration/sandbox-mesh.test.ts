@@ -38,7 +38,8 @@ t.test('three independent clusters a, b, c', async t => {
   t.same(info.routes, [{ prefix: 'a', cluster: 'a' }, { prefix: 'b', cluster: 'b' }, { prefix: 'c', cluster: 'c' }])
   t.equal(new Set(info.clusters.map(c => c.bootstrap)).size, 3, 'three bootstraps')
   t.equal(new Set(info.clusters.map(c => c.clusterId)).size, 3, 'three cluster ids')
-  t.notOk('clientBootstrap' in info, 'no clientBootstrap until the mesh-mode kproxy exists')
+  t.match(info.clientBootstrap, /^127\.0\.0\.1:\d+$/, 'clientBootstrap: the mesh-mode kproxy')
+  t.equal(info.kproxy.workers, 2)
   for (const c of info.clusters) {
     t.equal(c.brokers.length, 1, `cluster ${c.name} has one node`)
     t.equal(c.dataDir, join(dir, c.name))

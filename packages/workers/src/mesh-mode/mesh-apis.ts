@@ -8,7 +8,7 @@
 //   InitProducerId ≤ 5, EndTxn ≤ 4, AddOffsetsToTxn ≤ 4, TxnOffsetCommit ≤ 4   transactions v1
 // Left out (a client sees them unsupported): the KIP-848 consumer group protocol (a coordinator
 // assigns from its own cluster's topics only: use the classic protocol), share groups, SASL.
-import { ApiKey, supportedVersions } from '@kproxy/core/protocol/api-keys'
+import { ApiKey, FORWARDED_BELOW_CODEC, supportedVersions } from '@kproxy/core/protocol/api-keys'
 import type { VersionRange } from '@kproxy/core/protocol/api-keys'
 import { encodeResponse } from '@kproxy/core/protocol/codec'
 import type { MeshCall } from './mesh-call.ts'
@@ -68,7 +68,10 @@ export function meshVersions (clusters: ReadonlyArray<readonly VersionRange[] | 
   let ranges: VersionRange[] = []
   for (const v of supportedVersions()) {
     const t = TABLE.get(v.apiKey)
-    if (t !== undefined && Math.min(v.maxVersion, t.max) >= v.minVersion) ranges.push({ apiKey: v.apiKey, minVersion: v.minVersion, maxVersion: Math.min(v.maxVersion, t.max) })
+    // Produce: offered from the clusters' own minimum, as broker mode does (FORWARDED_BELOW_CODEC:
+    // librdkafka compresses only when v0 is listed); a v0-2 request itself cannot be routed
+    const min = FORWARDED_BELOW_CODEC.has(v.apiKey) ? 0 : v.minVersion
+    if (t !== undefined && Math.min(v.maxVersion, t.max) >= v.minVersion) ranges.push({ apiKey: v.apiKey, minVersion: min, maxVersion: Math.min(v.maxVersion, t.max) })
   }
   for (const c of clusters) {
     if (c === null) continue

@@ -140,11 +140,15 @@ export class MeshCluster implements ConnectionListener, ResponseTarget {
     this.#allTopicsAt = 0
     this.#topicsAt.clear()
     this.#coordinators.clear()
+    const wasDown = this.down
     if (failure.phase === 'connect') {
       this.down = true
       this.#bootstrapIndex++
     }
-    this.#settings.logger.warn({ code: failure.code, cluster: this.name, upstream: conn.name }, `mesh cluster ${this.name}: ${failure.message}`)
+    // once per outage, not once per client request that finds it down
+    const fields = { code: failure.code, cluster: this.name, upstream: conn.name }
+    if (wasDown) this.#settings.logger.debug(fields, `mesh cluster ${this.name}: ${failure.message}`)
+    else this.#settings.logger.warn(fields, `mesh cluster ${this.name}: ${failure.message}; its partitions get retriable errors until it answers`)
   }
 
   // ---- kproxy's own requests ---------------------------------------------------------------------

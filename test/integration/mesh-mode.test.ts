@@ -1,0 +1,140 @@
+// Mesh mode against three real clusters (`kproxy sandbox up --topology mesh`: clusters a, b, c and
+// `kproxy serve --workers 2` in mesh mode routing topics a*, b*, c*). The seed example of issue 10
+// with Kafka's console tools, each topic checked directly on its own cluster; then what Envoy's
+// mesh filter could not do: consume through the proxy, list topics, describe a group whose
+// offsets live on three clusters; then kcat and kafkajs across the clusters.
+import t from 'tap'
+import { runKafkaTool } from '@kproxy/cli'
+import type { MeshSandboxInfo } from '@kproxy/cli/sandbox/mesh-topology'
+import { Kafka, logLevel } from 'kafkajs'
+import { hasKcat, kcat } from '../helpers/kafka.ts'
+import { sandboxUp } from '../helpers/sandbox-up.ts'
+
+const run = await sandboxUp<MeshSandboxInfo>(['--topology', 'mesh'])
+t.teardown(async () => {
+  run.child.kill('SIGTERM')
+  await run.exited
+})
+const info = run.info
+const proxy = info.clientBootstrap
+const direct = Object.fromEntries(info.clusters.map(c => [c.name, c.bootstrap])) as Record<'a' | 'b' | 'c', string>
+t.comment(`mesh sandbox ready in ${run.readyMs} ms; kproxy on ${proxy}`)
+
+async function topicsOn (bootstrap: string): Promise<string[]> {
+  const r = await runKafkaTool('org.apache.kafka.tools.TopicCommand', ['--bootstrap-server', bootstrap, '--list'])
+  if (r.code !== 0) throw new Error(`kafka-topics --list on ${bootstrap} failed: ${r.stderr}`)
+  return r.stdout.split('\n').filter(l => l !== '' && !l.startsWith('__')).sort()
+}
+
+async function readDirect (bootstrap: string, topic: string, count: number): Promise<string[]> {
+  const r = await runKafkaTool('org.apache.kafka.tools.consumer.ConsoleConsumer',
+    ['--bootstrap-server', bootstrap, '--topic', topic, '--from-beginning', '--max-messages', String(count), '--timeout-ms', '20000'], { timeoutMs: 60_000 })
+  return r.stdout.split('\n').filter(Boolean).sort()
+}
+
+t.test('sandbox.json names kproxy and each cluster', async t => {
+  t.match(proxy, /^127\.0\.0\.1:\d+$/)
+  t.same(info.clusters.map(c => c.name), ['a', 'b', 'c'])
+  t.equal(info.kproxy.workers, 2)
+  t.ok(info.clusters.every(c => c.bootstrap !== proxy))
+})
+
+const SEED: Record<string, { cluster: 'a' | 'b' | 'c', values: string[] }> = {
+  apples: { cluster: 'a', values: ['apple', 'twoapples'] },
+  berries: { cluster: 'b', values: ['berry', 'twoberries'] },
+  cherries: { cluster: 'c', values: ['cherry', 'twocherries'] }
+}
+
+t.test('the seed example: the Java console producer through kproxy, each topic only on its own cluster', async t => {
+  for (const [topic, { values }] of Object.entries(SEED)) {
+    const p = await runKafkaTool('org.apache.kafka.tools.ConsoleProducer', ['--bootstrap-server', proxy, '--topic', topic, '--producer-property', 'acks=all'],
+      { input: values.join('\n') + '\n', timeoutMs: 60_000 })
+    t.equal(p.code, 0, p.code === 0 ? `produced ${values.join(', ')} to ${topic}` : p.stderr.slice(-3000))
+  }
+  t.same(await topicsOn(direct.a), ['apples'], 'cluster a has apples only')
+  t.same(await topicsOn(direct.b), ['berries'], 'cluster b has berries only')
+  t.same(await topicsOn(direct.c), ['cherries'], 'cluster c has cherries only')
+  for (const [topic, { cluster, values }] of Object.entries(SEED)) {
+    t.same(await readDirect(direct[cluster], topic, values.length), [...values].sort(), `${topic} read directly from cluster ${cluster}`)
+  }
+})
+
+t.test('what Envoy could not: consume, list topics, describe the group through kproxy', async t => {
+  const c = await runKafkaTool('org.apache.kafka.tools.consumer.ConsoleConsumer',
+    ['--bootstrap-server', proxy, '--include', 'apples|berries|cherries', '--from-beginning', '--max-messages', '6', '--timeout-ms', '30000', '--group', 'fruit-salad'], { timeoutMs: 90_000 })
+  t.equal(c.code, 0, c.stderr.slice(-3000))
+  t.same(c.stdout.split('\n').filter(Boolean).sort(), Object.values(SEED).flatMap(s => s.values).sort(), 'all six records read back through kproxy by one group across three clusters')
+
+  const list = await topicsOn(proxy)
+  t.same(list, ['apples', 'berries', 'cherries'], 'kafka-topics --list through kproxy lists the three clusters\' topics')
+
+  const d = await runKafkaTool('org.apache.kafka.tools.consumer.group.ConsumerGroupCommand', ['--bootstrap-server', proxy, '--describe', '--group', 'fruit-salad'], { timeoutMs: 60_000 })
+  t.equal(d.code, 0, d.stderr.slice(-3000))
+  t.comment(d.stdout)
+  for (const topic of Object.keys(SEED)) {
+    t.match(d.stdout, new RegExp(`fruit-salad\\s+${topic}\\s+0\\s+2\\s+2\\s+0`), `${topic}: committed offset 2, end offset 2, lag 0`)
+  }
+  // the offsets live on each topic's own cluster
+  for (const [topic, { cluster }] of Object.entries(SEED)) {
+    const o = await runKafkaTool('org.apache.kafka.tools.consumer.group.ConsumerGroupCommand', ['--bootstrap-server', direct[cluster], '--describe', '--group', 'fruit-salad', '--offsets'], { timeoutMs: 60_000 })
+    t.match(o.stdout, new RegExp(`fruit-salad\\s+${topic}\\s+0\\s+2\\b`), `the group's offset of ${topic} is stored on cluster ${cluster}`)
+  }
+  const g = await runKafkaTool('org.apache.kafka.tools.consumer.group.ConsumerGroupCommand', ['--bootstrap-server', proxy, '--list'], { timeoutMs: 60_000 })
+  t.match(g.stdout, /fruit-salad/, 'kafka-consumer-groups --list through kproxy')
+})
+
+t.test('kcat produces and consumes across the three clusters', { skip: hasKcat() ? false : 'kcat not installed' }, async t => {
+  const topics = { avocados: 'a', blueberries: 'b', cranberries: 'c' } as const
+  for (const topic of Object.keys(topics)) {
+    const r = await kcat(['-b', proxy, '-t', topic, '-P', '-K', ':', '-z', 'lz4', '-X', 'acks=all'], { input: Array.from({ length: 100 }, (_, i) => `k${i}:${topic}-${i}`).join('\n') + '\n' })
+    t.equal(r.code, 0, r.stderr.slice(-2000))
+  }
+  for (const [topic, cluster] of Object.entries(topics)) {
+    const through = await kcat(['-b', proxy, '-t', topic, '-C', '-e', '-o', 'beginning', '-f', '%s\\n'])
+    t.equal(through.code, 0, through.stderr.slice(-2000))
+    const got = through.stdout.split('\n').filter(Boolean).sort()
+    t.same(got, Array.from({ length: 100 }, (_, i) => `${topic}-${i}`).sort(), `${topic}: 100 records back through kproxy`)
+    const d = await kcat(['-b', direct[cluster], '-t', topic, '-C', '-e', '-o', 'beginning', '-f', '%s\\n'])
+    t.equal(d.stdout.split('\n').filter(Boolean).length, 100, `${topic}: the 100 records are on cluster ${cluster}`)
+  }
+  const l = await kcat(['-b', proxy, '-L'])
+  t.match(l.stdout, /1 brokers:/, 'kcat -L: one broker (kproxy)')
+})
+
+t.test('kafkajs: one producer, one consumer group subscribed across clusters', async t => {
+  const kafka = new Kafka({ clientId: 'mesh-kafkajs', brokers: [proxy], logLevel: logLevel.NOTHING })
+  const admin = kafka.admin()
+  await admin.connect()
+  const topics = ['apricots', 'bilberries', 'clementines']
+  await admin.createTopics({ topics: topics.map(topic => ({ topic, numPartitions: 3 })), waitForLeaders: true })
+  t.same((await admin.listTopics()).filter(x => topics.includes(x)).sort(), topics, 'created through kproxy')
+  await admin.disconnect()
+  t.ok((await topicsOn(direct.a)).includes('apricots'), 'apricots landed on cluster a')
+  t.notOk((await topicsOn(direct.b)).includes('apricots'), 'and not on cluster b')
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
+  await producer.connect()
+  const N = 3000
+  const expected: string[] = []
+  for (let batch = 0; batch < 30; batch++) {
+    const messages = Array.from({ length: N / 30 }, (_, i) => ({ key: `k${batch}-${i}`, value: `v${batch * (N / 30) + i}` }))
+    await producer.sendBatch({ acks: -1, topicMessages: topics.map(topic => ({ topic, messages: messages.map(m => ({ ...m, value: `${topic}:${m.value}` })) })) })
+    for (const topic of topics) for (const m of messages) expected.push(`${topic}:${m.value}`)
+  }
+  await producer.disconnect()
+  const consumer = kafka.consumer({ groupId: 'mesh-kafkajs-group' })
+  await consumer.connect()
+  await consumer.subscribe({ topics, fromBeginning: true })
+  const seen: string[] = []
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`only ${seen.length} of ${expected.length} records after 90 s`)), 90_000)
+    void consumer.run({
+      eachMessage: async ({ message }) => {
+        seen.push(message.value!.toString())
+        if (seen.length >= expected.length) { clearTimeout(timer); resolve() }
+      }
+    })
+  })
+  await consumer.disconnect()
+  t.equal(seen.length, expected.length, `${expected.length} records consumed`)
+  t.same([...seen].sort(), [...expected].sort(), 'each exactly once')
+})
