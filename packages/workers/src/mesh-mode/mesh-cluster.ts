@@ -178,16 +178,25 @@ export class MeshCluster implements ConnectionListener, ResponseTarget {
     try {
       body = decodeResponse(frameToBuffer(frame), p.apiKey, p.apiVersion).body
     } catch (err) {
-      p.done(null, (err as Error).message)
+      this.#deliver(p, null, (err as Error).message)
       return
     }
-    p.done(body, null)
+    this.#deliver(p, body, null)
+  }
+
+  // A waiter's failure must not take the shared connection (everybody's) down with it.
+  #deliver (p: Pending, body: any | null, error: string | null): void {
+    try {
+      p.done(body, error)
+    } catch (err) {
+      this.#settings.logger.error({ code: 'KPROXY_ERR_INTERNAL', cluster: this.name, apiKey: p.apiKey, err: (err as Error).stack }, 'mesh: a waiter on a cluster answer failed')
+    }
   }
 
   upstreamBatchEnd (): void {}
 
   upstreamLost (tag: unknown): void {
-    (tag as Pending).done(null, `the connection to cluster ${this.name} closed`)
+    this.#deliver(tag as Pending, null, `the connection to cluster ${this.name} closed`)
   }
 
   // ---- metadata ------------------------------------------------------------------------------------

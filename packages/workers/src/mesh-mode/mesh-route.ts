@@ -186,17 +186,27 @@ export class MeshRoute implements Route, CallSink, ResponseTarget, ConnectionLis
     this.#host.meshMetrics.answered(part.cluster, part.apiKey, performance.now() - part.sentAt, false)
     if (part.call.finished) {
       // answered already (a fetch answered early): still let the call count down
-      part.done(null, 'late')
+      this.#deliver(part, null, 'late')
       return
     }
     let body: any
     try {
       body = decodeResponse(frameToBuffer(frame), part.apiKey, part.apiVersion).body
     } catch (err) {
-      part.done(null, `cluster ${part.cluster} sent an answer kproxy cannot read: ${(err as Error).message}`)
+      this.#deliver(part, null, `cluster ${part.cluster} sent an answer kproxy cannot read: ${(err as Error).message}`)
       return
     }
-    part.done(body, null)
+    this.#deliver(part, body, null)
+  }
+
+  // A handler's failure fails this client only, never the shared connection it answered on.
+  #deliver (part: Part, body: any | null, error: string | null): void {
+    try {
+      part.done(body, error)
+    } catch (err) {
+      this.#host.logger.error({ code: 'KPROXY_ERR_INTERNAL', apiKey: part.apiKey, err: (err as Error).stack }, 'mesh handler failed on an answer')
+      this.#sink.routeFailed('KPROXY_ERR_INTERNAL', `mesh mode failed on an answer: ${(err as Error).message}`)
+    }
   }
 
   upstreamBatchEnd (): void {}
@@ -204,7 +214,7 @@ export class MeshRoute implements Route, CallSink, ResponseTarget, ConnectionLis
   upstreamLost (tag: unknown): void {
     const part = tag as Part
     this.#host.meshMetrics.answered(part.cluster, part.apiKey, performance.now() - part.sentAt, true)
-    part.done(null, `the connection to cluster ${part.cluster} closed before it answered`)
+    this.#deliver(part, null, `the connection to cluster ${part.cluster} closed before it answered`)
   }
 
   // ---- ConnectionListener (this client's own connections) ---------------------------------------
