@@ -82,7 +82,7 @@ class MeshMode implements MeshModeListeners, SessionHost, MeshHost {
     this.#workerId = workerId
     const config = ctx.config
     this.metrics = ctx.metrics
-    this.meshMetrics = createMeshMetrics(null)
+    this.meshMetrics = createMeshMetrics(ctx.metrics)
     this.topics = new TopicRouter(config.routes, config.defaultCluster)
     this.groups = new HomeRouter(config.groups, config.homeDefaultCluster)
     this.transactions = new HomeRouter(config.transactions, config.homeDefaultCluster)

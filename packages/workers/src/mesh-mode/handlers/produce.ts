@@ -76,7 +76,12 @@ export function produce (call: MeshCall, host: MeshHost): void {
       })
     })
     const rs = requestStructs(ApiKey.Produce)
+    const counted = new Set<MeshCluster>()
     for (const part of parts.values()) {
+      if (!counted.has(part.cluster)) {
+        counted.add(part.cluster)
+        host.meshMetrics.produceClientRequest(part.cluster.name)
+      }
       const sub = newRequest(ApiKey.Produce)
       sub.transactionalId = rq.transactionalId
       sub.acks = acks
