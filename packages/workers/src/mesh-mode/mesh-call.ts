@@ -11,7 +11,9 @@ import type { MeshCluster } from './mesh-cluster.ts'
 // Where a part goes: the worker's shared connection to the broker, or one of this client's own
 // (for requests a broker holds: Fetch, JoinGroup, SyncGroup, ...: a broker answers one request of
 // a connection at a time, so a held request on a shared connection would hold everybody's).
-export type Lane = 'shared' | 'own'
+// 'coalesce': Produce on the shared connection, merged with other clients' parts
+// (produce-coalescer.ts).
+export type Lane = 'shared' | 'own' | 'coalesce'
 
 export type PartAnswer = (body: any | null, error: string | null) => void
 

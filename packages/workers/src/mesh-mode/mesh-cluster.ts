@@ -16,6 +16,8 @@ import { decodeResponse, encodeRequest, getApi } from '@kproxy/core/protocol/cod
 import { frameToBuffer } from '@kproxy/core/protocol/frame-reader'
 import type { Frame } from '@kproxy/core/protocol/frame-reader'
 import type { UpstreamDialer } from '../net/upstream-dialer.ts'
+import { ProduceCoalescer } from './produce-coalescer.ts'
+import type { MeshMetrics } from './mesh-metrics.ts'
 import { KafkaConnection } from '../upstream/kafka-connection.ts'
 import type { ConnectionListener, ResponseTarget, UpstreamFailure } from '../upstream/kafka-connection.ts'
 
@@ -46,6 +48,7 @@ export interface ClusterSettings {
   readonly maxFrameSize: number
   readonly metadataMaxAgeMs: number
   readonly logger: Logger
+  readonly metrics: MeshMetrics
 }
 
 // A callback-style request of kproxy's own on a shared connection.
@@ -73,6 +76,7 @@ export class MeshCluster implements ConnectionListener, ResponseTarget {
   // the last contact failed: its partitions are answered with retriable errors until one works
   down = false
   #shared = new Map<number, KafkaConnection>()
+  readonly #coalescers = new Map<number, ProduceCoalescer>()
   #bootstrapIndex = 0
   readonly #coordinators = new Map<string, number>()
   // Metadata requests under way, by topic-set key, with their waiters
@@ -111,6 +115,13 @@ export class MeshCluster implements ConnectionListener, ResponseTarget {
     })
     this.#shared.set(key, conn)
     return conn
+  }
+
+  // The produce coalescer of `node` (its shared connection's Produce requests).
+  coalescer (node: number): ProduceCoalescer {
+    let c = this.#coalescers.get(node)
+    if (c === undefined) this.#coalescers.set(node, c = new ProduceCoalescer(this, node, this.#settings.metrics))
+    return c
   }
 
   #anyNode (): number {

@@ -94,7 +94,8 @@ class MeshMode implements MeshModeListeners, SessionHost, MeshHost {
         connectTimeoutMs: config.upstreamConnectTimeoutMs,
         maxFrameSize: config.maxFrameSize,
         metadataMaxAgeMs: config.metadataMaxAgeMs,
-        logger: ctx.logger
+        logger: ctx.logger,
+        metrics: this.meshMetrics
       }))
     }
     this.listener = { name: LISTENER_NAME, port: config.listen.port, tls: false }

@@ -148,6 +148,11 @@ export class MeshRoute implements Route, CallSink, ResponseTarget, ConnectionLis
 
   sendPart (call: MeshCall, cluster: MeshCluster, node: number, lane: Lane, apiKey: number, apiVersion: number, body: unknown, expectAnswer: boolean, done: PartAnswer): boolean {
     if (this.#closed) return false
+    if (lane === 'coalesce') {
+      const part: Part = { call, done, apiKey, apiVersion, cluster: cluster.name, sentAt: performance.now() }
+      cluster.coalescer(node).add(apiVersion, body, expectAnswer ? (answer, error) => this.#deliver(part, answer, error) : null, this.#clientId)
+      return true
+    }
     const conn = lane === 'shared' ? cluster.shared(node) : this.#ownConnection(cluster, node)
     if (conn === null) return false
     const frames = encodeRequest({ apiKey, apiVersion, correlationId: 0, clientId: this.#clientId }, body)

@@ -93,7 +93,7 @@ export function produce (call: MeshCall, host: MeshHost): void {
         topicId: topics[ti].topicId,
         partitionData: pis.map(pi => topics[ti].partitionData[pi])
       }))
-      call.send(part.cluster, part.leader, 'shared', sub, (answer, error) => {
+      call.send(part.cluster, part.leader, 'coalesce', sub, (answer, error) => {
         if (answer === null) {
           for (const [ti, pis] of order) for (const pi of pis) slots[ti]![pi]!.errorCode = partFailure()
           if (error !== null) host.logger.debug({ cluster: part.cluster.name, error }, 'mesh produce part failed')
