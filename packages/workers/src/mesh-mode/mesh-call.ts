@@ -12,8 +12,11 @@ import type { MeshCluster } from './mesh-cluster.ts'
 // (for requests a broker holds: Fetch, JoinGroup, SyncGroup, ...: a broker answers one request of
 // a connection at a time, so a held request on a shared connection would hold everybody's).
 // 'coalesce': Produce on the shared connection, merged with other clients' parts
-// (produce-coalescer.ts).
-export type Lane = 'shared' | 'own' | 'coalesce'
+// (produce-coalescer.ts). This client's own connections come in three, as a Java client keeps
+// its coordinator connection apart from its fetch connection: 'own' (Fetch), 'coordinator'
+// (group and transaction requests; a JoinGroup held for a rebalance must not hold fetches) and
+// 'admin' (topic admin, held up to its timeout).
+export type Lane = 'shared' | 'own' | 'coordinator' | 'admin' | 'coalesce'
 
 export type PartAnswer = (body: any | null, error: string | null) => void
 

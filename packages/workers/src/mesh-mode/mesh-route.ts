@@ -153,7 +153,7 @@ export class MeshRoute implements Route, CallSink, ResponseTarget, ConnectionLis
       cluster.coalescer(node).add(apiVersion, body, expectAnswer ? (answer, error) => this.#deliver(part, answer, error) : null, this.#clientId)
       return true
     }
-    const conn = lane === 'shared' ? cluster.shared(node) : this.#ownConnection(cluster, node)
+    const conn = lane === 'shared' ? cluster.shared(node) : this.#ownConnection(cluster, node, lane)
     if (conn === null) return false
     const frames = encodeRequest({ apiKey, apiVersion, correlationId: 0, clientId: this.#clientId }, body)
     let bytes = 0
@@ -165,8 +165,8 @@ export class MeshRoute implements Route, CallSink, ResponseTarget, ConnectionLis
     return true
   }
 
-  #ownConnection (cluster: MeshCluster, node: number): KafkaConnection | null {
-    const key = `${cluster.name}\u0000${node}`
+  #ownConnection (cluster: MeshCluster, node: number, lane: Lane): KafkaConnection | null {
+    const key = `${cluster.name}\u0000${node}\u0000${lane}`
     const existing = this.#own.get(key)
     if (existing !== undefined && existing.state !== 'closed') return existing
     const address = cluster.address(node)

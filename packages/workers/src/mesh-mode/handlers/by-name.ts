@@ -151,7 +151,7 @@ function byName (shape: Shape, call: MeshCall, host: MeshHost): void {
       return copy
     })
     if (shape === DELETE_TOPICS && call.apiVersion < 6) sub.topicNames = sub.topics.map((t: any) => t.name)
-    call.send(cluster, ANY_BROKER, 'own', sub, (answer, error) => {
+    call.send(cluster, ANY_BROKER, 'admin', sub, (answer, error) => {
       const got: any[] = answer?.[shape.results] ?? []
       positions.forEach((i, k) => {
         const upstream = upstreamNames[i]

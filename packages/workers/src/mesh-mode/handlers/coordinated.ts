@@ -17,7 +17,7 @@ export function toCoordinator (call: MeshCall, cluster: MeshCluster, keyType: nu
       release()
       return
     }
-    call.send(cluster, node, 'own', body, (answer) => {
+    call.send(cluster, node, 'coordinator', body, (answer) => {
       if (answer === null) {
         cluster.forgetCoordinator(keyType, key)
         done(null, COORDINATOR_NOT_AVAILABLE)
