@@ -9,7 +9,8 @@ import { frameToBuffer } from '@kproxy/core/protocol/frame-reader'
 import { decodeResponse, encodeRequest } from '@kproxy/core/protocol/codec'
 import { decodeRequest } from '@kproxy/core/protocol/codec'
 import { peekRequestHeader } from '@kproxy/core/protocol/headers'
-import { ApiKey } from '@kproxy/core/protocol/api-keys'
+import { ApiKey, apiByKey } from '@kproxy/core/protocol/api-keys'
+import { errorResponse } from '../filters/error-response.ts'
 import { isKproxyError } from '@kproxy/core/kproxy-error'
 import type { Route, RouteSink } from '../session/route.ts'
 import type { InFlight } from '../session/in-flight.ts'
@@ -21,6 +22,8 @@ import type { CallSink, Lane, PartAnswer } from './mesh-call.ts'
 import type { MeshHost } from './mesh-host.ts'
 import type { FlushQueue } from './flush-queue.ts'
 import { handlerFor, unsupportedAnswer } from './mesh-apis.ts'
+
+const UNSUPPORTED_VERSION = 35
 
 interface Part {
   call: MeshCall
@@ -81,7 +84,19 @@ export class MeshRoute implements Route, CallSink, ResponseTarget, ConnectionLis
     const call = new MeshCall(this, entry, request.apiKey, request.apiVersion, request.header.correlationId, request.body)
     const handler = handlerFor(request.apiKey)
     if (handler === null) {
-      this.#sink.routeFailed('KPROXY_ERR_MESH_UNSUPPORTED_API', `mesh mode does not handle ${request.apiKey} requests (it was not in its ApiVersions answer)`)
+      // not offered in ApiVersions; a client that sends it anyway gets UNSUPPORTED_VERSION with
+      // a reason where the API has an error field, else the connection closes
+      const message = request.apiKey === ApiKey.ConsumerGroupHeartbeat || request.apiKey === ApiKey.ConsumerGroupDescribe
+        ? 'kproxy mesh mode does not offer the KIP-848 consumer group protocol (its coordinator can only assign topics of its own cluster); use group.protocol=classic'
+        : `kproxy mesh mode does not handle ${apiByKey(request.apiKey)?.name ?? request.apiKey} requests`
+      const made = entry === null ? null : errorResponse({ apiKey: request.apiKey, apiVersion: request.apiVersion, correlationId: request.header.correlationId, body: request.body }, UNSUPPORTED_VERSION, message, [{ nodeId: this.#host.nodeId, host: this.#host.advertisedHost, port: this.#host.advertisedPort }])
+      if (made === null) {
+        this.#sink.routeFailed('KPROXY_ERR_MESH_UNSUPPORTED_API', message)
+        return
+      }
+      this.#host.logger.warn({ code: 'KPROXY_ERR_MESH_UNSUPPORTED_API', apiKey: request.apiKey }, message)
+      this.#sink.answerFrames(entry!, made.frame)
+      this.#dirtyAnswers()
       return
     }
     try {
