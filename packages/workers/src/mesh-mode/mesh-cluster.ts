@@ -58,7 +58,13 @@ interface Pending {
   apiKey: number
   apiVersion: number
   done: Answer
+  settled: boolean
+  timer: NodeJS.Timeout | null
 }
+
+// kproxy's own lookups (Metadata, FindCoordinator) of a cluster that stopped answering fail after
+// the connect timeout plus this, so that requests waiting on them get their errors.
+const OWN_REQUEST_TIMEOUT_MS = 10_000
 
 export class MeshCluster implements ConnectionListener, ResponseTarget {
   readonly name: string
@@ -178,7 +184,8 @@ export class MeshCluster implements ConnectionListener, ResponseTarget {
       done(null, (err as Error).message)
       return
     }
-    const p: Pending = { apiKey, apiVersion, done }
+    const p: Pending = { apiKey, apiVersion, done, settled: false, timer: null }
+    p.timer = setTimeout(this.#onTimeout, this.#settings.connectTimeoutMs + OWN_REQUEST_TIMEOUT_MS, p)
     conn.send(this, p, null, frames)
     conn.flush()
   }
@@ -196,7 +203,18 @@ export class MeshCluster implements ConnectionListener, ResponseTarget {
   }
 
   // A waiter's failure must not take the shared connection (everybody's) down with it.
+  readonly #onTimeout = (p: Pending): void => {
+    p.timer = null
+    if (p.settled) return
+    this.down = true
+    this.#deliver(p, null, `cluster ${this.name} did not answer within ${this.#settings.connectTimeoutMs + OWN_REQUEST_TIMEOUT_MS} ms`)
+  }
+
   #deliver (p: Pending, body: any | null, error: string | null): void {
+    if (p.settled) return
+    p.settled = true
+    if (p.timer !== null) clearTimeout(p.timer)
+    p.timer = null
     try {
       p.done(body, error)
     } catch (err) {

@@ -32,6 +32,31 @@ interface Part {
   apiVersion: number
   cluster: string
   sentAt: number
+  // answered, lost or timed out: later news of it is dropped
+  settled: boolean
+  timer: NodeJS.Timeout | null
+}
+
+// A part not answered within its deadline fails (its partitions get retriable errors), so that a
+// cluster that stopped answering (a frozen broker, a network partition) holds only its own
+// partitions, never a client request's answer for the others. Deadline: the request's own timeout
+// (Produce timeoutMs, Fetch max wait) plus this margin, or PART_TIMEOUT_MS.
+const PART_MARGIN_MS = 5_000
+const PART_TIMEOUT_MS = 30_000
+// JoinGroup and SyncGroup are held by the coordinator up to the rebalance timeout
+const HELD_BY_REBALANCE: ReadonlySet<number> = new Set([ApiKey.JoinGroup, ApiKey.SyncGroup])
+
+function partDeadline (apiKey: number, body: any, connectTimeoutMs: number): number {
+  switch (apiKey) {
+    case ApiKey.Produce: return connectTimeoutMs + (body.timeoutMs ?? 0) + PART_MARGIN_MS
+    case ApiKey.Fetch: return connectTimeoutMs + (body.maxWaitMs ?? 0) + PART_MARGIN_MS
+    case ApiKey.CreateTopics:
+    case ApiKey.DeleteTopics:
+    case ApiKey.CreatePartitions:
+    case ApiKey.DeleteRecords: return connectTimeoutMs + (body.timeoutMs ?? 0) + PART_MARGIN_MS
+  }
+  if (HELD_BY_REBALANCE.has(apiKey)) return connectTimeoutMs + Math.max(body.rebalanceTimeoutMs ?? 0, body.sessionTimeoutMs ?? 0, PART_TIMEOUT_MS) + PART_MARGIN_MS
+  return connectTimeoutMs + PART_TIMEOUT_MS
 }
 
 export class MeshRoute implements Route, CallSink, ResponseTarget, ConnectionListener {
@@ -127,6 +152,8 @@ export class MeshRoute implements Route, CallSink, ResponseTarget, ConnectionLis
   close (): void {
     if (this.#closed) return
     this.#closed = true
+    // parts still out keep their timers only until they fire (each bounded); nothing to cancel
+    // one by one: a closed route drops their news
     for (const c of this.#own.values()) c.close()
     this.#own.clear()
   }
@@ -164,7 +191,7 @@ export class MeshRoute implements Route, CallSink, ResponseTarget, ConnectionLis
   sendPart (call: MeshCall, cluster: MeshCluster, node: number, lane: Lane, apiKey: number, apiVersion: number, body: unknown, expectAnswer: boolean, done: PartAnswer): boolean {
     if (this.#closed) return false
     if (lane === 'coalesce') {
-      const part: Part = { call, done, apiKey, apiVersion, cluster: cluster.name, sentAt: performance.now() }
+      const part = this.#part(call, done, apiKey, apiVersion, cluster, body, expectAnswer)
       cluster.coalescer(node).add(apiVersion, body, expectAnswer ? (answer, error) => this.#deliver(part, answer, error) : null, this.#clientId)
       return true
     }
@@ -174,10 +201,23 @@ export class MeshRoute implements Route, CallSink, ResponseTarget, ConnectionLis
     let bytes = 0
     for (const f of frames) bytes += f.length
     this.#host.meshMetrics.sent(cluster.name, apiKey, bytes)
-    const part: Part = { call, done, apiKey, apiVersion, cluster: cluster.name, sentAt: performance.now() }
+    const part = this.#part(call, done, apiKey, apiVersion, cluster, body, expectAnswer)
     conn.send(expectAnswer ? this : null, part, null, frames)
     this.#flushes.add(conn)
     return true
+  }
+
+  #part (call: MeshCall, done: PartAnswer, apiKey: number, apiVersion: number, cluster: MeshCluster, body: unknown, expectAnswer: boolean): Part {
+    const part: Part = { call, done, apiKey, apiVersion, cluster: cluster.name, sentAt: performance.now(), settled: false, timer: null }
+    if (expectAnswer) part.timer = setTimeout(this.#onPartTimeout, partDeadline(apiKey, body, this.#host.config.upstreamConnectTimeoutMs), part)
+    return part
+  }
+
+  readonly #onPartTimeout = (part: Part): void => {
+    part.timer = null
+    if (part.settled) return
+    this.#host.meshMetrics.answered(part.cluster, part.apiKey, performance.now() - part.sentAt, true)
+    this.#deliver(part, null, `cluster ${part.cluster} did not answer within the deadline`)
   }
 
   #ownConnection (cluster: MeshCluster, node: number, lane: Lane): KafkaConnection | null {
@@ -203,6 +243,7 @@ export class MeshRoute implements Route, CallSink, ResponseTarget, ConnectionLis
 
   upstreamResponse (tag: unknown, frame: Frame): void {
     const part = tag as Part
+    if (part.settled) return
     this.#host.meshMetrics.answered(part.cluster, part.apiKey, performance.now() - part.sentAt, false)
     if (part.call.finished) {
       // answered already (a fetch answered early): still let the call count down
@@ -221,6 +262,10 @@ export class MeshRoute implements Route, CallSink, ResponseTarget, ConnectionLis
 
   // A handler's failure fails this client only, never the shared connection it answered on.
   #deliver (part: Part, body: any | null, error: string | null): void {
+    if (part.settled) return
+    part.settled = true
+    if (part.timer !== null) clearTimeout(part.timer)
+    part.timer = null
     try {
       part.done(body, error)
     } catch (err) {
@@ -233,6 +278,7 @@ export class MeshRoute implements Route, CallSink, ResponseTarget, ConnectionLis
 
   upstreamLost (tag: unknown): void {
     const part = tag as Part
+    if (part.settled) return
     this.#host.meshMetrics.answered(part.cluster, part.apiKey, performance.now() - part.sentAt, true)
     this.#deliver(part, null, `the connection to cluster ${part.cluster} closed before it answered`)
   }
