@@ -63,8 +63,8 @@ interface Pending {
 }
 
 // kproxy's own lookups (Metadata, FindCoordinator) of a cluster that stopped answering fail after
-// the connect timeout plus this, so that requests waiting on them get their errors.
-const OWN_REQUEST_TIMEOUT_MS = 10_000
+// this long (connecting included), so that requests waiting on them get their errors in time.
+const OWN_REQUEST_TIMEOUT_MS = 8_000
 
 export class MeshCluster implements ConnectionListener, ResponseTarget {
   readonly name: string
@@ -185,7 +185,7 @@ export class MeshCluster implements ConnectionListener, ResponseTarget {
       return
     }
     const p: Pending = { apiKey, apiVersion, done, settled: false, timer: null }
-    p.timer = setTimeout(this.#onTimeout, this.#settings.connectTimeoutMs + OWN_REQUEST_TIMEOUT_MS, p)
+    p.timer = setTimeout(this.#onTimeout, OWN_REQUEST_TIMEOUT_MS, p)
     conn.send(this, p, null, frames)
     conn.flush()
   }
@@ -207,7 +207,7 @@ export class MeshCluster implements ConnectionListener, ResponseTarget {
     p.timer = null
     if (p.settled) return
     this.down = true
-    this.#deliver(p, null, `cluster ${this.name} did not answer within ${this.#settings.connectTimeoutMs + OWN_REQUEST_TIMEOUT_MS} ms`)
+    this.#deliver(p, null, `cluster ${this.name} did not answer within ${OWN_REQUEST_TIMEOUT_MS} ms`)
   }
 
   #deliver (p: Pending, body: any | null, error: string | null): void {
