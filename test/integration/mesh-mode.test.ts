@@ -7,7 +7,7 @@ import t from 'tap'
 import { runKafkaTool } from '@kproxy/cli'
 import type { MeshSandboxInfo } from '@kproxy/cli/sandbox/mesh-topology'
 import { Kafka, logLevel } from 'kafkajs'
-import { hasKcat, kcat } from '../helpers/kafka.ts'
+import { hasKcat, javaPidsMentioning, kcat } from '../helpers/kafka.ts'
 import { sandboxUp } from '../helpers/sandbox-up.ts'
 
 const run = await sandboxUp<MeshSandboxInfo>(['--topology', 'mesh'])
@@ -137,4 +137,45 @@ t.test('kafkajs: one producer, one consumer group subscribed across clusters', a
   await consumer.disconnect()
   t.equal(seen.length, expected.length, `${expected.length} records consumed`)
   t.same([...seen].sort(), [...expected].sort(), 'each exactly once')
+})
+
+t.test('cluster c frozen (SIGSTOP): producers and consumers of a and b carry on; c\'s topics fail, then recover', async t => {
+  const pids = javaPidsMentioning(info.clusters.find(c => c.name === 'c')!.dataDir)
+  t.equal(pids.length, 1, 'the JVM of cluster c')
+  for (const pid of pids) process.kill(pid, 'SIGSTOP')
+  let resumed = false
+  const resume = (): void => {
+    if (resumed) return
+    resumed = true
+    for (const pid of pids) { try { process.kill(pid, 'SIGCONT') } catch {} }
+  }
+  t.teardown(resume)
+  const kafka = new Kafka({ clientId: 'mesh-frozen', brokers: [proxy], logLevel: logLevel.NOTHING, retry: { retries: 0 } })
+  const producer = kafka.producer()
+  await producer.connect()
+  let errors = 0
+  for (let i = 0; i < 50; i++) {
+    for (const topic of ['apples', 'berries']) {
+      try {
+        await producer.send({ topic, acks: -1, messages: [{ value: `frozen-${topic}-${i}` }] })
+      } catch (err) {
+        errors++
+        t.comment(`${topic}: ${(err as Error).message}`)
+      }
+    }
+  }
+  t.equal(errors, 0, '100 sends to apples and berries while cluster c is frozen, no error')
+  const c = await runKafkaTool('org.apache.kafka.tools.consumer.ConsoleConsumer',
+    ['--bootstrap-server', proxy, '--include', 'apples|berries', '--from-beginning', '--max-messages', '104', '--timeout-ms', '30000'], { timeoutMs: 90_000 })
+  t.equal(c.stdout.split('\n').filter(l => l.startsWith('frozen-')).length, 100, 'and read back through kproxy while c is frozen')
+  const stuck = await kcat(['-b', proxy, '-t', 'cherries', '-P', '-X', 'message.timeout.ms=10000'], { input: 'frozen-cherry\n', timeoutMs: 30_000 })
+  t.not(stuck.code, 0, 'a produce to cherries fails while c is frozen')
+  resume()
+  let ok = false
+  for (let i = 0; i < 20 && !ok; i++) {
+    const r = await kcat(['-b', proxy, '-t', 'cherries', '-P', '-X', 'message.timeout.ms=20000'], { input: 'thawed-cherry\n', timeoutMs: 40_000 })
+    ok = r.code === 0
+  }
+  t.ok(ok, 'cherries takes records again once c answers')
+  await producer.disconnect()
 })
