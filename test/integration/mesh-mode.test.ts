@@ -10,6 +10,8 @@ import { Kafka, logLevel } from 'kafkajs'
 import { hasKcat, javaPidsMentioning, kcat } from '../helpers/kafka.ts'
 import { sandboxUp } from '../helpers/sandbox-up.ts'
 
+// three clusters, a kproxy and many JVM tool runs on a shared machine
+t.setTimeout(1_200_000)
 const run = await sandboxUp<MeshSandboxInfo>(['--topology', 'mesh'])
 t.teardown(async () => {
   run.child.kill('SIGTERM')

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { runKafkaTool } from '@kproxy/cli'
 import type { MeshSandboxInfo } from '@kproxy/cli/sandbox/mesh-topology'
 import { javaPidsMentioning } from '../helpers/kafka.ts'
-import { sandboxUp } from '../helpers/sandbox-up.ts'
+import { processesMentioning, sandboxUp } from '../helpers/sandbox-up.ts'
 import { watchSandboxFile } from '../helpers/sandbox-file-watch.ts'
 
 const scratch = mkdtempSync(join(tmpdir(), 'kproxy-sandbox-mesh-test-'))
@@ -66,6 +66,7 @@ t.test('three independent clusters a, b, c', async t => {
   run.child.kill('SIGTERM')
   t.same(await run.exited, { code: 0, signal: null }, run.stderr())
   t.same(javaPidsMentioning(dir), [], 'no JVM left')
+  t.same(processesMentioning(dir), [], 'no kproxy left')
   t.notOk(existsSync(dir), 'the directory it created is gone')
 })
 
