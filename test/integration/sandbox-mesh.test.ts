@@ -80,8 +80,8 @@ t.test('SIGKILL of the CLI: the reapers remove all three clusters', async t => {
   await run.exited
   let clean = false
   for (let i = 0; i < 100 && !clean; i++) {
-    clean = javaPidsMentioning(dir).length === 0 && !existsSync(dir)
+    clean = javaPidsMentioning(dir).length === 0 && processesMentioning(dir).length === 0 && !existsSync(dir)
     if (!clean) await sleep(100)
   }
-  t.ok(clean, 'no JVM and no directory within 10 s')
+  t.ok(clean, 'no JVM, no kproxy and no directory within 10 s')
 })
