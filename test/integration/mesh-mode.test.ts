@@ -4,9 +4,12 @@
 // mesh filter could not do: consume through the proxy, list topics, describe a group whose
 // offsets live on three clusters; then kcat and kafkajs across the clusters.
 import t from 'tap'
+import { readFileSync } from 'node:fs'
 import { runKafkaTool } from '@kproxy/cli'
 import type { MeshSandboxInfo } from '@kproxy/cli/sandbox/mesh-topology'
 import { Kafka, logLevel } from 'kafkajs'
+import { Producer, stringSerializers } from '@platformatic/kafka'
+import { tally } from '../helpers/e2e-records.ts'
 import { hasKcat, javaPidsMentioning, kcat } from '../helpers/kafka.ts'
 import { sandboxUp } from '../helpers/sandbox-up.ts'
 
@@ -21,6 +24,10 @@ const info = run.info
 const proxy = info.clientBootstrap
 const direct = Object.fromEntries(info.clusters.map(c => [c.name, c.bootstrap])) as Record<'a' | 'b' | 'c', string>
 t.comment(`mesh sandbox ready in ${run.readyMs} ms; kproxy on ${proxy}`)
+
+function readLog (): string {
+  try { return readFileSync(info.kproxy.log, 'utf8') } catch { return '' }
+}
 
 async function topicsOn (bootstrap: string): Promise<string[]> {
   const r = await runKafkaTool('org.apache.kafka.tools.TopicCommand', ['--bootstrap-server', bootstrap, '--list'])
@@ -139,6 +146,43 @@ t.test('kafkajs: one producer, one consumer group subscribed across clusters', a
   await consumer.disconnect()
   t.equal(seen.length, expected.length, `${expected.length} records consumed`)
   t.same([...seen].sort(), [...expected].sort(), 'each exactly once')
+})
+
+t.test('transactions on one cluster through kproxy: aborted records unseen, committed ones exactly once; a second cluster is refused', async t => {
+  const topic = 'almonds'
+  const N = 5000
+  const perf = await runKafkaTool('org.apache.kafka.tools.ProducerPerformance', [
+    '--topic', topic, '--num-records', String(N), '--throughput', '-1', '--payload-monotonic',
+    '--transactional-id', 'mesh-perf', '--transaction-duration-ms', '300',
+    '--producer-props', `bootstrap.servers=${proxy}`, 'acks=all', 'linger.ms=5'
+  ], { timeoutMs: 120_000 })
+  t.equal(perf.code, 0, `ProducerPerformance: ${perf.stderr.slice(-2000)}`)
+  const producer = new Producer({ clientId: 'mesh-txn', bootstrapBrokers: [proxy], idempotent: true, transactionalId: 'mesh-plt', serializers: stringSerializers })
+  t.teardown(() => producer.close())
+  const aborted = Array.from({ length: 300 }, (_, i) => `aborted-${i}`)
+  const committed = Array.from({ length: 300 }, (_, i) => `committed-${i}`)
+  const tx1 = await producer.beginTransaction()
+  await tx1.send({ messages: aborted.map(value => ({ topic, key: value, value })) })
+  await tx1.abort()
+  const tx2 = await producer.beginTransaction()
+  await tx2.send({ messages: committed.map(value => ({ topic, key: value, value })) })
+  await tx2.commit()
+  const expected = [...Array.from({ length: N }, (_, i) => String(i)), ...committed]
+  const cc = await runKafkaTool('org.apache.kafka.tools.consumer.ConsoleConsumer', [
+    '--bootstrap-server', proxy, '--topic', topic, '--group', 'mesh-txn-reader', '--from-beginning',
+    '--isolation-level', 'read_committed', '--timeout-ms', '10000'
+  ], { timeoutMs: 120_000 })
+  const got = cc.stdout.split('\n').filter(Boolean)
+  t.same(tally(got, expected), { count: expected.length, missing: 0, duplicates: 0, unexpected: 0, examples: [] }, 'read_committed through kproxy: exactly the committed records')
+  const direct = await kcat(['-C', '-b', info.clusters[0]!.bootstrap, '-t', topic, '-o', 'beginning', '-e', '-q', '-X', 'isolation.level=read_uncommitted', '-f', '%s\n'], { timeoutMs: 60_000 })
+  t.equal(direct.stdout.split('\n').filter(v => v.startsWith('aborted-')).length, aborted.length, 'the aborted records are in cluster a\'s log (read_uncommitted, directly)')
+
+  // a transaction homed on a (the first cluster) that adds a partition of b is refused
+  const cross = new Producer({ clientId: 'mesh-txn-cross', bootstrapBrokers: [proxy], idempotent: true, transactionalId: 'mesh-cross', serializers: stringSerializers, retries: 0 })
+  t.teardown(() => cross.close())
+  const tx3 = await cross.beginTransaction()
+  await t.rejects(tx3.send({ messages: [{ topic: 'berries', key: 'x', value: 'cross' }] }), 'adding a partition of cluster b to a transaction of cluster a fails')
+  t.ok(readLog().includes('KPROXY_WARN_MESH_TRANSACTION_CROSSES_CLUSTERS'), 'and kproxy logs why, naming both clusters')
 })
 
 t.test('cluster c frozen (SIGSTOP): producers and consumers of a and b carry on; c\'s topics fail, then recover', async t => {

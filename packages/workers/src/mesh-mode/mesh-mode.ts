@@ -73,6 +73,7 @@ class MeshMode implements MeshModeListeners, SessionHost, MeshHost {
   readonly #usageTap = new ClientUsageTap()
   #chain: FilterChain
   #versions: VersionRange[] = []
+  readonly #learning = new Set<MeshCluster>()
   #stopped = false
   #drainWaiter: (() => void) | null = null
   readonly listener: ListenerInfo
@@ -154,8 +155,16 @@ class MeshMode implements MeshModeListeners, SessionHost, MeshHost {
   get clusterId (): string { return 'kproxy-mesh' }
 
   versions (): ReadonlyArray<{ apiKey: number, minVersion: number, maxVersion: number }> {
-    // a cluster that was down at start-up narrows the offer once it answers
-    if (this.#versions.length === 0 || [...this.clusters.values()].some(c => c.apiVersions === null)) this.#recomputeVersions()
+    // a cluster that was down at start-up is asked again; it narrows the offer once it answers
+    for (const c of this.clusters.values()) {
+      if (c.apiVersions === null && !this.#learning.has(c)) {
+        this.#learning.add(c)
+        c.learnVersions(() => {
+          this.#learning.delete(c)
+          this.#recomputeVersions()
+        })
+      }
+    }
     return this.#versions
   }
 
