@@ -27,7 +27,7 @@ export interface CallSink {
   // runs `task` after the previous serial tasks of this client released (Produce: a later request
   // must not overtake an earlier one that waits for metadata)
   serial (task: (release: () => void) => void): void
-  sendPart (call: MeshCall, cluster: MeshCluster, node: number, lane: Lane, apiKey: number, apiVersion: number, body: unknown, expectAnswer: boolean, done: PartAnswer): boolean
+  sendPart (call: MeshCall, cluster: MeshCluster, node: number, lane: Lane, apiKey: number, apiVersion: number, body: unknown, expectAnswer: boolean, done: PartAnswer, shard: number): boolean
 }
 
 export class MeshCall {
@@ -64,16 +64,16 @@ export class MeshCall {
 
   // One part: `done` gets the decoded answer, or null and why (connection lost, no address).
   // expectAnswer false (Produce acks=0): sent, done is never called.
-  send (cluster: MeshCluster, node: number, lane: Lane, body: unknown, done: PartAnswer, apiKey = this.apiKey, apiVersion = this.apiVersion, expectAnswer = true): void {
+  send (cluster: MeshCluster, node: number, lane: Lane, body: unknown, done: PartAnswer, apiKey = this.apiKey, apiVersion = this.apiVersion, expectAnswer = true, shard = 0): void {
     if (!expectAnswer) {
-      this.#sink.sendPart(this, cluster, node, lane, apiKey, apiVersion, body, false, done)
+      this.#sink.sendPart(this, cluster, node, lane, apiKey, apiVersion, body, false, done, shard)
       return
     }
     this.#pending++
     const sent = this.#sink.sendPart(this, cluster, node, lane, apiKey, apiVersion, body, true, (answer, error) => {
       if (!this.#finished) done(answer, error)
       this.end()
-    })
+    }, shard)
     if (!sent) {
       done(null, `no broker address known in cluster ${cluster.name}`)
       this.end()

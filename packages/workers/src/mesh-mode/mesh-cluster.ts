@@ -104,12 +104,15 @@ export class MeshCluster implements ConnectionListener, ResponseTarget {
     return b[this.#bootstrapIndex % b.length]!
   }
 
-  // The shared connection to `node`, opened on first use.
-  shared (node: number): KafkaConnection | null {
-    const key = node === ANY_BROKER ? this.#anyNode() : node
+  // The shared connection to `node`, opened on first use. `shard` picks one of PRODUCE_SHARDS
+  // connections for Produce (a broker handles one request of a connection at a time, so a few
+  // connections let it work on several; a partition always uses the same one, keeping its order).
+  shared (node: number, shard = 0): KafkaConnection | null {
+    const id = node === ANY_BROKER ? this.#anyNode() : node
+    const key = id * PRODUCE_SHARDS + shard
     const existing = this.#shared.get(key)
     if (existing !== undefined && existing.state !== 'closed') return existing
-    const address = key === ANY_BROKER ? this.address(ANY_BROKER) : this.brokers.get(key)
+    const address = id === ANY_BROKER ? this.address(ANY_BROKER) : this.brokers.get(id)
     if (address === null || address === undefined) return null
     const conn = new KafkaConnection({
       dialer: this.#settings.dialer,
@@ -123,15 +126,16 @@ export class MeshCluster implements ConnectionListener, ResponseTarget {
     return conn
   }
 
-  // The produce coalescer of `node` (its shared connection's Produce requests).
-  coalescer (node: number): ProduceCoalescer {
-    let c = this.#coalescers.get(node)
-    if (c === undefined) this.#coalescers.set(node, c = new ProduceCoalescer(this, node, this.#settings.metrics))
+  // The produce coalescer of `node`'s shard `shard` (that shared connection's Produce requests).
+  coalescer (node: number, shard: number): ProduceCoalescer {
+    const key = node * PRODUCE_SHARDS + shard
+    let c = this.#coalescers.get(key)
+    if (c === undefined) this.#coalescers.set(key, c = new ProduceCoalescer(this, node, shard, this.#settings.metrics))
     return c
   }
 
   #anyNode (): number {
-    for (const [id, conn] of this.#shared) if (id !== ANY_BROKER && conn.ready) return id
+    for (const [key, conn] of this.#shared) if (key >= 0 && conn.ready) return Math.floor(key / PRODUCE_SHARDS)
     for (const id of this.brokers.keys()) return id
     return ANY_BROKER
   }
@@ -376,4 +380,13 @@ export class MeshCluster implements ConnectionListener, ResponseTarget {
 }
 
 export const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA'
+
+// Shared connections per broker and worker for Produce; a partition's shard is fixed.
+export const PRODUCE_SHARDS = 4
+
+export function produceShard (topic: string, partition: number): number {
+  let h = 0
+  for (let i = 0; i < topic.length; i++) h = (h * 31 + topic.charCodeAt(i)) | 0
+  return ((h + partition) >>> 0) % PRODUCE_SHARDS
+}
 const COORDINATOR_NOT_AVAILABLE = 15

@@ -191,11 +191,11 @@ export class MeshRoute implements Route, CallSink, ResponseTarget, ConnectionLis
     })
   }
 
-  sendPart (call: MeshCall, cluster: MeshCluster, node: number, lane: Lane, apiKey: number, apiVersion: number, body: unknown, expectAnswer: boolean, done: PartAnswer): boolean {
+  sendPart (call: MeshCall, cluster: MeshCluster, node: number, lane: Lane, apiKey: number, apiVersion: number, body: unknown, expectAnswer: boolean, done: PartAnswer, shard: number): boolean {
     if (this.#closed) return false
     if (lane === 'coalesce') {
       const part = this.#part(call, done, apiKey, apiVersion, cluster, body, expectAnswer)
-      cluster.coalescer(node).add(apiVersion, body, expectAnswer ? (answer, error) => this.#deliver(part, answer, error) : null, this.#clientId)
+      cluster.coalescer(node, shard).add(apiVersion, body, expectAnswer ? (answer, error) => this.#deliver(part, answer, error) : null, this.#clientId)
       return true
     }
     const conn = lane === 'shared' ? cluster.shared(node) : this.#ownConnection(cluster, node, lane)

@@ -48,15 +48,17 @@ interface Sent {
 export class ProduceCoalescer implements ResponseTarget {
   readonly #cluster: MeshCluster
   readonly #node: number
+  readonly #shard: number
   readonly #metrics: MeshMetrics
   readonly #groups = new Map<string, Group>()
   #scheduled = false
   #unique = 0
   readonly #run = this.#flush.bind(this)
 
-  constructor (cluster: MeshCluster, node: number, metrics: MeshMetrics) {
+  constructor (cluster: MeshCluster, node: number, shard: number, metrics: MeshMetrics) {
     this.#cluster = cluster
     this.#node = node
+    this.#shard = shard
     this.#metrics = metrics
   }
 
@@ -96,7 +98,7 @@ export class ProduceCoalescer implements ResponseTarget {
     this.#scheduled = false
     const groups = [...this.#groups.values()]
     this.#groups.clear()
-    const conn = this.#cluster.shared(this.#node)
+    const conn = this.#cluster.shared(this.#node, this.#shard)
     const rs = getApi(ApiKey.Produce).request.structs
     for (const g of groups) {
       for (const r of g.requests) {

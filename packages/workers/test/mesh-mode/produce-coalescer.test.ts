@@ -32,7 +32,7 @@ const produce = (acks: number, topics: Array<[string, number[]]>, transactionalI
 
 t.test('parts of one turn share a request; a repeated partition goes to the next one', async t => {
   const { cluster, sent } = recordingCluster()
-  const c = new ProduceCoalescer(cluster, 1, noopMeshMetrics)
+  const c = new ProduceCoalescer(cluster, 1, 0, noopMeshMetrics)
   const answers: any[] = []
   c.add(9, produce(1, [['a', [0, 1]]]), a => answers.push(['m1', a]), 'c1')
   c.add(9, produce(1, [['a', [2]], ['b', [0]]]), a => answers.push(['m2', a]), 'c2')
@@ -70,7 +70,7 @@ t.test('parts of one turn share a request; a repeated partition goes to the next
 
 t.test('acks=0 parts are sent without a target', async t => {
   const { cluster, sent } = recordingCluster()
-  const c = new ProduceCoalescer(cluster, 1, noopMeshMetrics)
+  const c = new ProduceCoalescer(cluster, 1, 0, noopMeshMetrics)
   c.add(9, produce(0, [['a', [0]]]), null, 'c')
   c.add(9, produce(0, [['a', [1]]]), null, 'c')
   await tick()

@@ -7,6 +7,7 @@
 import { ApiKey } from '@kproxy/core/protocol/api-keys'
 import type { MeshCall } from '../mesh-call.ts'
 import type { MeshCluster } from '../mesh-cluster.ts'
+import { produceShard } from '../mesh-cluster.ts'
 import type { MeshHost } from '../mesh-host.ts'
 import { advertisedLeader, NOT_LEADER_OR_FOLLOWER, newRequest, newResponse, partFailure, requestStructs, responseStructs, routeTopic, staleLeader, UNKNOWN_TOPIC_OR_PARTITION } from './common.ts'
 
@@ -56,7 +57,7 @@ export function produce (call: MeshCall, host: MeshHost): void {
 
   // once every cluster's leaders are known: one part per (cluster, leader)
   const plan = (): void => {
-    const parts = new Map<string, { cluster: MeshCluster, leader: number, topics: Map<number, number[]> }>()
+    const parts = new Map<string, { cluster: MeshCluster, leader: number, shard: number, topics: Map<number, number[]> }>()
     topics.forEach((t, ti) => {
       const r = routed[ti]
       if (r === null) return
@@ -67,9 +68,10 @@ export function produce (call: MeshCall, host: MeshHost): void {
           r.cluster.stale(r.name)
           return
         }
-        const key = `${r.cluster.name}\u0000${leader}`
+        const shard = produceShard(r.name, p.index)
+        const key = `${r.cluster.name}\u0000${leader}\u0000${shard}`
         let part = parts.get(key)
-        if (part === undefined) parts.set(key, part = { cluster: r.cluster, leader, topics: new Map() })
+        if (part === undefined) parts.set(key, part = { cluster: r.cluster, leader, shard, topics: new Map() })
         const list = part.topics.get(ti)
         if (list === undefined) part.topics.set(ti, [pi])
         else list.push(pi)
@@ -114,7 +116,7 @@ export function produce (call: MeshCall, host: MeshHost): void {
             slots[ti]![pi]!.answer = pr
           }
         }
-      }, ApiKey.Produce, call.apiVersion, acks !== 0)
+      }, ApiKey.Produce, call.apiVersion, acks !== 0, part.shard)
     }
   }
 
