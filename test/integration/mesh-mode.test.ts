@@ -110,6 +110,40 @@ t.test('kcat produces and consumes across the three clusters', { skip: hasKcat()
   t.match(l.stdout, /1 brokers:/, 'kcat -L: one broker (kproxy)')
 })
 
+t.test('admin tools through kproxy, routed by name; acks=0', async t => {
+  const describe = await runKafkaTool('org.apache.kafka.tools.TopicCommand', ['--bootstrap-server', proxy, '--describe', '--topic', 'berries'])
+  t.equal(describe.code, 0, describe.stderr.slice(-2000))
+  t.match(describe.stdout, /Topic: berries\s+Partition: 0\s+Leader: 0\s+Replicas: 0\s+Isr: 0/, 'kafka-topics --describe: kproxy (node 0) leads berries')
+  const offsets = await runKafkaTool('org.apache.kafka.tools.GetOffsetShell', ['--bootstrap-server', proxy, '--topic', 'apples|berries|cherries'])
+  t.equal(offsets.code, 0, offsets.stderr.slice(-2000))
+  t.same(offsets.stdout.split('\n').filter(Boolean).sort(), ['apples:0:2', 'berries:0:2', 'cherries:0:2'], 'kafka-get-offsets: the end offsets of all three clusters')
+  const alter = await runKafkaTool('org.apache.kafka.tools.ConfigCommand', ['--bootstrap-server', proxy, '--entity-type', 'topics', '--entity-name', 'berries', '--alter', '--add-config', 'retention.ms=3600000'])
+  t.equal(alter.code, 0, alter.stderr.slice(-2000))
+  const onB = await runKafkaTool('org.apache.kafka.tools.ConfigCommand', ['--bootstrap-server', direct.b, '--entity-type', 'topics', '--entity-name', 'berries', '--describe'])
+  t.match(onB.stdout, /retention\.ms=3600000/, 'kafka-configs --alter through kproxy changed berries on cluster b')
+  const create = await runKafkaTool('org.apache.kafka.tools.TopicCommand', ['--bootstrap-server', proxy, '--create', '--topic', 'bananas', '--partitions', '2'])
+  t.equal(create.code, 0, create.stderr.slice(-2000))
+  t.ok((await topicsOn(direct.b)).includes('bananas'), 'kafka-topics --create through kproxy: bananas is on cluster b')
+  const del = await runKafkaTool('org.apache.kafka.tools.TopicCommand', ['--bootstrap-server', proxy, '--delete', '--topic', 'bananas'])
+  t.equal(del.code, 0, del.stderr.slice(-2000))
+  let gone = false
+  for (let i = 0; i < 30 && !gone; i++) {
+    gone = !(await topicsOn(direct.b)).includes('bananas')
+    if (!gone) await new Promise(resolve => setTimeout(resolve, 500))
+  }
+  t.ok(gone, 'kafka-topics --delete through kproxy: bananas is gone from cluster b')
+  if (hasKcat()) {
+    const p0 = await kcat(['-b', proxy, '-t', 'cloudberries', '-P', '-X', 'acks=0'], { input: Array.from({ length: 50 }, (_, i) => `zero-${i}`).join('\n') + '\n' })
+    t.equal(p0.code, 0, p0.stderr.slice(-2000))
+    let got: string[] = []
+    for (let i = 0; i < 10 && got.length < 50; i++) {
+      const r = await kcat(['-b', direct.c, '-t', 'cloudberries', '-C', '-e', '-o', 'beginning', '-f', '%s\n'])
+      got = r.stdout.split('\n').filter(Boolean)
+    }
+    t.equal(got.length, 50, 'acks=0 through kproxy (no answers): the 50 records are on cluster c')
+  }
+})
+
 t.test('kafkajs: one producer, one consumer group subscribed across clusters', async t => {
   const kafka = new Kafka({ clientId: 'mesh-kafkajs', brokers: [proxy], logLevel: logLevel.NOTHING })
   const admin = kafka.admin()
