@@ -17,6 +17,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'kproxy-serve-mesh-'))
 t.teardown(() => rmSync(scratch, { recursive: true, force: true }))
 
 function run (args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  // no timeout of its own: tap's bounds the file
   return new Promise(resolve => {
     const child = spawn(KPROXY, args, { stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
@@ -59,7 +60,7 @@ t.test('serve: clusters down, kproxy still answers Metadata as the one broker an
   child.stdout.on('data', (c: Buffer) => { out += c.toString() })
   t.teardown(() => { child.kill('SIGKILL') })
   const exited = new Promise<number | null>(resolve => child.on('exit', code => resolve(code)))
-  for (let i = 0; i < 200 && !out.includes('kproxy mesh serving'); i++) await new Promise(resolve => setTimeout(resolve, 100))
+  for (let i = 0; i < 900 && !out.includes('kproxy mesh serving'); i++) await new Promise(resolve => setTimeout(resolve, 100))
   t.match(out, /kproxy mesh serving on 127\.0\.0\.1:\d+ in front of 1 cluster\(s\) \(one\), 2 worker\(s\)/)
   t.match(out, /KPROXY_WARN_MESH_CLUSTER_DOWN|KPROXY_ERR_UPSTREAM_CONNECT/, 'the unreachable cluster is logged')
 
