@@ -109,7 +109,37 @@ const envoy: TargetDef = {
   }
 }
 
+// kproxy in mesh mode in front of the one cluster (every topic routed to it by defaultCluster):
+// what mesh mode's decoding, splitting and produce coalescing cost or save against direct.
+function kproxyMesh (name: string, workers: number): TargetDef {
+  return {
+    name,
+    description: `kproxy mesh mode (one cluster behind it), ${workers} worker thread(s)`,
+    async start (ctx) {
+      const base = await freePortRange(2)
+      const admin = base + 1
+      const dir = mkdtempSync(join(tmpdir(), 'kproxy-bench-mesh-'))
+      const config = join(dir, 'mesh.yaml')
+      writeFileSync(config, `mesh:\n  listen: 127.0.0.1:${base}\n  clusters:\n    - name: one\n      bootstrap: [${ctx.host}:${ctx.port}]\n  defaultCluster: one\nadmin: 127.0.0.1:${admin}\nlogLevel: warn\n`)
+      const args = [`${REPO}packages/cli/src/main.ts`, 'serve', '--config', config, '--workers', String(workers)]
+      const { child } = await startProcess(name, process.execPath, args, '127.0.0.1', base, adminReady(admin))
+      return {
+        name,
+        host: '127.0.0.1',
+        port: base,
+        pid: child.pid ?? null,
+        stop: async () => {
+          await stopChild(child)
+          rmSync(dir, { recursive: true, force: true })
+        }
+      }
+    }
+  }
+}
+
 export const TARGETS: Record<string, TargetDef> = {
+  'kproxy-mesh': kproxyMesh('kproxy-mesh', 1),
+  'kproxy-mesh-2w': kproxyMesh('kproxy-mesh-2w', 2),
   direct,
   envoy,
   kproxy: kproxyBroker('kproxy', 1),

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { runKafkaTool } from '@kproxy/cli'
 import type { MeshSandboxInfo } from '@kproxy/cli/sandbox/mesh-topology'
 import { javaPidsMentioning } from '../helpers/kafka.ts'
-import { sandboxUp } from '../helpers/sandbox-up.ts'
+import { processesMentioning, sandboxUp } from '../helpers/sandbox-up.ts'
 import { watchSandboxFile } from '../helpers/sandbox-file-watch.ts'
 
 const scratch = mkdtempSync(join(tmpdir(), 'kproxy-sandbox-mesh-test-'))
@@ -38,7 +38,8 @@ t.test('three independent clusters a, b, c', async t => {
   t.same(info.routes, [{ prefix: 'a', cluster: 'a' }, { prefix: 'b', cluster: 'b' }, { prefix: 'c', cluster: 'c' }])
   t.equal(new Set(info.clusters.map(c => c.bootstrap)).size, 3, 'three bootstraps')
   t.equal(new Set(info.clusters.map(c => c.clusterId)).size, 3, 'three cluster ids')
-  t.notOk('clientBootstrap' in info, 'no clientBootstrap until the mesh-mode kproxy exists')
+  t.match(info.clientBootstrap, /^127\.0\.0\.1:\d+$/, 'clientBootstrap: the mesh-mode kproxy')
+  t.equal(info.kproxy.workers, 2)
   for (const c of info.clusters) {
     t.equal(c.brokers.length, 1, `cluster ${c.name} has one node`)
     t.equal(c.dataDir, join(dir, c.name))
@@ -65,6 +66,7 @@ t.test('three independent clusters a, b, c', async t => {
   run.child.kill('SIGTERM')
   t.same(await run.exited, { code: 0, signal: null }, run.stderr())
   t.same(javaPidsMentioning(dir), [], 'no JVM left')
+  t.same(processesMentioning(dir), [], 'no kproxy left')
   t.notOk(existsSync(dir), 'the directory it created is gone')
 })
 
@@ -78,8 +80,8 @@ t.test('SIGKILL of the CLI: the reapers remove all three clusters', async t => {
   await run.exited
   let clean = false
   for (let i = 0; i < 100 && !clean; i++) {
-    clean = javaPidsMentioning(dir).length === 0 && !existsSync(dir)
+    clean = javaPidsMentioning(dir).length === 0 && processesMentioning(dir).length === 0 && !existsSync(dir)
     if (!clean) await sleep(100)
   }
-  t.ok(clean, 'no JVM and no directory within 10 s')
+  t.ok(clean, 'no JVM, no kproxy and no directory within 10 s')
 })

@@ -30,6 +30,12 @@ export const checkConfigCommand: Command = {
       process.stderr.write(errors.join('\n') + '\n')
       return 1
     }
+    if (config.mesh !== null) {
+      const m = config.mesh
+      const routes = m.routes.map(r => `${r.kind === 'regex' ? `/${r.match}/` : r.kind === 'prefix' ? `${r.match}*` : r.match} -> ${r.cluster}${r.rename !== null ? ` (as ${r.rename}${r.kind === 'prefix' ? '*' : ''})` : ''}`)
+      process.stdout.write(`${config.source}: ok — mesh mode, listen ${formatHostPort(m.listen)} (advertised as ${m.advertisedHost}, node ${m.nodeId}), clusters ${m.clusters.map(c => `${c.name} (${c.bootstrap.map(formatHostPort).join(',')}${c.tls !== null ? ', TLS' : ''})`).join(', ')}, routes ${routes.length === 0 ? 'none' : routes.join(', ')}, default cluster ${m.defaultCluster ?? 'none'}, ${config.workers} worker(s), admin ${config.admin === null ? 'off' : formatHostPort(config.admin)}\n`)
+      return 0
+    }
     const bm = config.brokerMode
     const ports = bm.sni !== null
       ? `SNI ${bm.sni.bootstrapName} / ${bm.sni.brokerNamePattern}`

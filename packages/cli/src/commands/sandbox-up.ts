@@ -24,8 +24,10 @@ export const upUsage = `  up [--brokers 1|3] [--tls] [--dir DIR]   start a real 
                                             -> client-side kproxy -> mTLS -> broker-side kproxy -> TLS
                                             -> brokers (SSL listeners); sandbox.json gains
                                             clientBootstrap and proxies (logs in DIR/proxies/)
-     --topology mesh                        three independent single-node clusters a, b, c (the mesh
-                                            example: topics a*, b*, c*); sandbox.json has clusters
+     --topology mesh                        three independent single-node clusters a, b, c and a kproxy
+                                            in mesh mode in front (topics a*, b*, c* routed to them;
+                                            docs/mesh.md); sandbox.json has clientBootstrap and clusters
+                                            (each with its direct bootstrap); --proxy-workers default 2
      --replicas N                           N kproxy serve processes behind HAProxy (Debian haproxy)
                                             in front of the cluster (3 brokers unless --brokers);
                                             sandbox.json gains clientBootstrap, loadBalancer, replicas
@@ -161,7 +163,7 @@ async function parseUpArgs (argv: string[]): Promise<UpOptions | string> {
   if (values.sasl === true && topology !== 'plain') return '--sasl cannot be combined with --topology or --replicas.'
   if (values.tls === true && (topology === 'mesh' || topology === 'replicas')) return `--tls cannot be combined with ${topology === 'mesh' ? '--topology mesh' : '--replicas'}.`
   if (values['proxy-workers'] !== undefined && topology !== 'double-proxy-tls' && topology !== 'replicas') return '--proxy-workers needs --topology double-proxy-tls or --replicas.'
-  const proxyWorkers = values['proxy-workers'] === undefined ? 1 : Number(values['proxy-workers'])
+  const proxyWorkers = values['proxy-workers'] === undefined ? (topology === 'mesh' ? 2 : 1) : Number(values['proxy-workers'])
   if (!Number.isInteger(proxyWorkers) || proxyWorkers < 1 || proxyWorkers > 64) return `--proxy-workers must be 1 to 64, not '${values['proxy-workers']}'.`
   const [{ parseBrokerConfig }, { parseHeapSize }] = await Promise.all([import('../sandbox/broker-config.ts'), import('../sandbox/broker-heap.ts')])
   // both throw KPROXY_ERR_SANDBOX_OPTIONS, a usage error
@@ -201,8 +203,8 @@ async function start (o: UpOptions): Promise<RunningSandbox> {
     }
     case 'mesh': {
       const { startMesh } = await import('../sandbox/mesh-topology.ts')
-      const s = await startMesh(common)
-      return { info: s.info, clusters: s.clusters, dead: () => [], stop: () => s.stop() }
+      const s = await startMesh({ ...common, workers: o.proxyWorkers })
+      return { info: s.info, clusters: s.clusters, dead: () => s.dead(), stop: () => s.stop() }
     }
     case 'replicas': {
       const { startReplicas } = await import('../sandbox/replicas.ts')

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import type { Command } from '../command.ts'
 
 const usage = `Usage: kproxy serve --upstream HOST:PORT[,HOST:PORT...] [options]
+       kproxy serve --config mesh.yaml      (mesh mode: several clusters, see docs/mesh.md)
 
   --upstream HOST:PORT[,...]   the Kafka cluster's bootstrap servers
   --listen HOST:PORT           bootstrap address for clients (default 127.0.0.1:19092)
@@ -107,20 +108,35 @@ async function serve (argv: string[]): Promise<number> {
         await supervisor.shutdown()
         return 0
       }
-      const bm = config.brokerMode
-      const ports = bm.sni !== null ? `SNI ${bm.sni.brokerNamePattern}` : bm.brokerPorts.kind === 'offset' ? `port ${bm.brokerPorts.base} + node id` : 'explicit ports'
-      logger.info({
-        listen: formatHostPort(bm.listen),
-        advertisedHost: bm.advertisedHost,
-        brokerPorts: bm.brokerPorts,
-        tls: bm.tls === null ? null : { clientAuth: bm.tls.clientAuth, minVersion: bm.tls.minVersion },
-        sni: bm.sni,
-        upstreamTls: bm.upstreamTls !== null,
-        upstream: bm.upstream.map(formatHostPort),
-        admin: admin === null ? null : formatHostPort(admin.address),
-        workers: config.workers,
-        startMs: Date.now() - startedAt
-      }, `kproxy serving on ${formatHostPort(bm.listen)} (brokers on ${ports}), ${config.workers} worker(s)${admin === null ? '' : `, admin on http://${formatHostPort(admin.address)}`}`)
+      if (config.mesh !== null) {
+        const m = config.mesh
+        logger.info({
+          listen: formatHostPort(m.listen),
+          advertisedHost: m.advertisedHost,
+          clusters: m.clusters.map(c => ({ name: c.name, bootstrap: c.bootstrap.map(formatHostPort), tls: c.tls !== null })),
+          routes: m.routes.length,
+          defaultCluster: m.defaultCluster,
+          admin: admin === null ? null : formatHostPort(admin.address),
+          workers: config.workers,
+          startMs: Date.now() - startedAt
+        }, `kproxy mesh serving on ${formatHostPort(m.listen)} in front of ${m.clusters.length} cluster(s) (${m.clusters.map(c => c.name).join(', ')}), ${config.workers} worker(s)${admin === null ? '' : `, admin on http://${formatHostPort(admin.address)}`}`)
+      }
+      if (config.mesh === null) {
+        const bm = config.brokerMode
+        const ports = bm.sni !== null ? `SNI ${bm.sni.brokerNamePattern}` : bm.brokerPorts.kind === 'offset' ? `port ${bm.brokerPorts.base} + node id` : 'explicit ports'
+        logger.info({
+          listen: formatHostPort(bm.listen),
+          advertisedHost: bm.advertisedHost,
+          brokerPorts: bm.brokerPorts,
+          tls: bm.tls === null ? null : { clientAuth: bm.tls.clientAuth, minVersion: bm.tls.minVersion },
+          sni: bm.sni,
+          upstreamTls: bm.upstreamTls !== null,
+          upstream: bm.upstream.map(formatHostPort),
+          admin: admin === null ? null : formatHostPort(admin.address),
+          workers: config.workers,
+          startMs: Date.now() - startedAt
+        }, `kproxy serving on ${formatHostPort(bm.listen)} (brokers on ${ports}), ${config.workers} worker(s)${admin === null ? '' : `, admin on http://${formatHostPort(admin.address)}`}`)
+      }
       const signal = await stopped
       logger.info({ signal, timeoutMs: supervisor.config.shutdownTimeoutMs }, `${signal}: stopping; in-flight requests get up to ${supervisor.config.shutdownTimeoutMs} ms`)
       await supervisor.shutdown()

@@ -13,6 +13,7 @@ import { prepareFilters } from '@kproxy/workers/filters/filter-loader'
 export function loadConfig (file: string | null, flags: Readonly<Record<string, string | undefined>> = {}): ProxyConfig {
   const config = readConfig(file, flags)
   checkTlsFiles(config.brokerMode)
+  for (const c of config.mesh?.clusters ?? []) if (c.tls !== null) checkTlsFiles({ tls: null, upstreamTls: c.tls })
   return config
 }
 
@@ -34,4 +35,5 @@ function readConfig (file: string | null, flags: Readonly<Record<string, string 
 // filter refuses is one KproxyError naming the file, the key and the filter.
 export async function checkFilters (config: ProxyConfig): Promise<void> {
   await prepareFilters(config.brokerMode.filters, `${config.source ?? '<flags>'}: brokerMode.filters`)
+  if (config.mesh !== null) await prepareFilters(config.mesh.filters, `${config.source ?? '<flags>'}: mesh.filters`)
 }

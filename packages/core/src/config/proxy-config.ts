@@ -9,8 +9,9 @@ import type { LogLevel } from './schema/common-schema.ts'
 import type { TLS_VERSIONS } from './schema/value-kinds.ts'
 import type { VersionBridgeConfig } from './schema/version-bridge-schema.ts'
 import type { PolicySection } from './schema/policy-schema.ts'
+import type { MeshConfig } from './schema/mesh-schema.ts'
 
-export type { ResolvedFilter, VersionBridgeConfig }
+export type { MeshConfig, ResolvedFilter, VersionBridgeConfig }
 
 export interface HostPort {
   host: string
@@ -108,7 +109,10 @@ export interface AdminConfig extends HostPort {
 export interface ProxyConfig {
   // Absolute path of the file it came from, if any (for messages and /config_dump).
   source: string | null
+  // broker mode's settings; with `mesh` set, only defaults (unused)
   brokerMode: BrokerModeConfig
+  // mesh mode (docs/mesh.md); null: broker mode
+  mesh: MeshConfig | null
   workers: number
   // V8's cap on young-generation growth per thread, set before the workers start (0: V8's own)
   youngGenerationMb: number

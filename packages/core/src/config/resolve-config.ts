@@ -11,6 +11,7 @@ import type { AdminConfig, HostPort, ProxyConfig } from './proxy-config.ts'
 import { resolveStats } from './schema/stats-schema.ts'
 import { resolvePolicy } from './schema/policy-schema.ts'
 import { resolveBrokerMode } from './schema/broker-mode-schema.ts'
+import { resolveMesh } from './schema/mesh-schema.ts'
 import { COMMON_KEYS } from './schema/common-schema.ts'
 import { CONFIG_FLAGS, schemaAt } from './schema/config-keys.ts'
 import { withDefaults } from './schema/defaults.ts'
@@ -89,16 +90,23 @@ export function resolveConfig (sources: ConfigSources): ProxyConfig {
     failed: path => failed.some(f => startsWith(f, path))
   }
   const common = withDefaults(COMMON, settings)
-  const brokerMode = resolveBrokerMode(settings.brokerMode ?? {}, ctx)
+  const meshFile = settings.mesh
+  if (meshFile !== undefined && settings.brokerMode !== undefined) {
+    ctx.report(['brokerMode'], 'brokerMode and mesh are exclusive: one kproxy runs either broker mode (one cluster) or mesh mode (several); allowed: one of the two sections')
+  }
+  const brokerMode = resolveBrokerMode(settings.brokerMode ?? {}, ctx, meshFile === undefined && !ctx.failed(['mesh']))
+  const mesh = meshFile === undefined ? null : resolveMesh(meshFile, ctx)
   const admin = resolveAdmin(common.admin)
   const policy = resolvePolicy(settings.policy, ctx)
-  if (admin !== null && admin.port === brokerMode.listen.port) {
+  const listenPort = mesh !== null ? mesh.listen.port : brokerMode.listen.port
+  if (admin !== null && admin.port === listenPort) {
     ctx.report(['admin'], `admin: ${formatHostPort(admin)} uses the listen port; allowed: another port`)
   }
   if (errors.length > 0) throw new ConfigError(errors)
   return {
     source: sources.source ?? null,
     brokerMode,
+    mesh,
     workers: common.workers!,
     youngGenerationMb: common.youngGenerationMb!,
     admin,

@@ -289,6 +289,10 @@ export const ERROR_CODES = {
     gist: 'A response names an upstream broker that has no local port.',
     action: 'Add the broker to `brokerMode.brokerPorts.ports` (or use `base`) so clients can reach it through kproxy.'
   },
+  KPROXY_ERR_MESH_UNSUPPORTED_API: {
+    gist: 'A client sent mesh mode a request of an API it does not offer in its ApiVersions answer (e.g. ConsumerGroupHeartbeat, share groups, SASL).',
+    action: 'Use what the ApiVersions answer lists; for consumer groups the classic protocol (group.protocol=classic). See docs/mesh.md.'
+  },
   KPROXY_ERR_UNKNOWN_BROKER: {
     gist: 'A client connected to the port of a broker the upstream cluster no longer lists.',
     action: 'The broker left the cluster or the upstream is unreachable; clients recover after their next Metadata.'
@@ -320,6 +324,14 @@ export const ERROR_CODES = {
   KPROXY_WARN_BROKER_PORT_CLOSED: {
     gist: 'An upstream broker refuses connections, so its local port stops listening until it is back.',
     action: 'Clients are refused as by the broker itself; bring the broker back or let clients fail over.'
+  },
+  KPROXY_WARN_MESH_CLUSTER_DOWN: {
+    gist: 'A cluster of the mesh did not answer at start-up; its topics get retriable errors until it answers, the other clusters are served.',
+    action: 'Check that cluster and its bootstrap servers in mesh.clusters.'
+  },
+  KPROXY_WARN_MESH_TRANSACTION_CROSSES_CLUSTERS: {
+    gist: 'A transactional producer added a partition (or committed offsets) of a cluster other than its transactional id\'s home cluster; the request was refused with INVALID_TXN_STATE.',
+    action: 'Keep a transaction on one cluster, or route its transactional id (mesh.transactions) to the cluster of its topics.'
   },
   KPROXY_WARN_BOOTSTRAP_SERVER_SKIPPED: {
     gist: 'An upstream bootstrap server refused a connection, dropped it or left its first requests unanswered, so new bootstrap connections try the other servers first for 30 s.',

@@ -39,6 +39,7 @@ t.test('defaults from flags only', async t => {
       upstreamTls: null,
       sni: null
     },
+    mesh: null,
     workers: 1,
     youngGenerationMb: 8,
     admin: null,

@@ -4,7 +4,7 @@
 import type { BrokerModeConfig } from '@kproxy/core/config/proxy-config'
 import { downstreamTlsFiles, readTlsFiles, upstreamTlsFiles } from './tls-files.ts'
 
-export function checkTlsFiles (config: BrokerModeConfig): void {
+export function checkTlsFiles (config: Pick<BrokerModeConfig, 'tls' | 'upstreamTls'>): void {
   if (config.tls !== null) readTlsFiles(downstreamTlsFiles(config.tls))
   if (config.upstreamTls !== null) readTlsFiles(upstreamTlsFiles(config.upstreamTls))
 }

@@ -10,6 +10,8 @@ import { createWorkerMetrics } from './worker-metrics.ts'
 import { isKproxyError } from '@kproxy/core'
 import { startBrokerMode } from '../broker-mode/broker-mode.ts'
 import type { BrokerModeListeners } from '../broker-mode/broker-mode.ts'
+import { startMeshMode } from '../mesh-mode/mesh-mode.ts'
+import type { MeshModeListeners } from '../mesh-mode/mesh-mode.ts'
 import type { HostPort } from '@kproxy/core/config/proxy-config'
 import type { ProxyContext } from '../broker-mode/proxy-context.ts'
 import type { FromWorker, ToWorker, WorkerData, WorkerQuota } from './messages.ts'
@@ -44,7 +46,9 @@ let logger: Logger = pino({ level: data.config.logLevel }, destination)
 // flows (stats.flows) for the sessions to report Produce/Fetch frames to: metrics.flows
 const metrics: MetricsRegistry = createWorkerMetrics(data.config, () => logger)
 const knownBrokers = new Set<number>()
-let listeners: BrokerModeListeners | null = null
+// broker mode's pipeline, or mesh mode's (config.mesh set); `listeners` is whichever runs
+let broker: BrokerModeListeners | null = null
+let listeners: MeshModeListeners | null = null
 let started = false
 const early: Array<{ nodeId: number, address: HostPort | undefined }> = []
 // Pushed without being asked, so the counters of a worker that crashes are mostly kept.
@@ -78,8 +82,8 @@ const ctx: ProxyContext = {
 
 function addBroker (nodeId: number, address?: HostPort): void {
   knownBrokers.add(nodeId)
-  if (listeners === null) early.push({ nodeId, address })
-  else listeners.addBroker(nodeId, address)
+  if (broker === null) early.push({ nodeId, address })
+  else broker.addBroker(nodeId, address)
 }
 
 function exit (code: number): void {
@@ -97,7 +101,12 @@ function applyConfig (config: WorkerData['config'], quota: WorkerQuota | null): 
     logger.error({ code: 'KPROXY_ERR_QUOTAS', err: (err as Error).message }, 'the reloaded quotas cannot be used; the running ones stay')
   }
   // the filter chain (API key policy, configured filters) is rebuilt from the new config
-  void listeners?.reload(config.brokerMode).then(() => {
+  // mesh mode's keys all need a restart (reloading them is not supported yet)
+  if (config.mesh !== null) {
+    logger.info({ logLevel: config.logLevel }, 'configuration reloaded (mesh mode: log level only)')
+    return
+  }
+  void broker?.reload(config.brokerMode).then(() => {
     logger.info({ logLevel: config.logLevel }, 'configuration reloaded')
   })
 }
@@ -181,8 +190,13 @@ function begin (workerId: number, config: WorkerData['config'], quota: WorkerQuo
   try {
     // a bad quotas file stops the start here, with its file:line problems
     quotas.configure(policyOf(config.policy).quotas, quota, true)
-    listeners = startBrokerMode(ctx, { reusePort: true, workerId })
-    for (const e of early.splice(0)) listeners.addBroker(e.nodeId, e.address)
+    if (config.mesh !== null) {
+      listeners = startMeshMode({ config: config.mesh, metrics, logger }, { reusePort: true, workerId })
+    } else {
+      broker = startBrokerMode(ctx, { reusePort: true, workerId })
+      listeners = broker
+      for (const e of early.splice(0)) broker.addBroker(e.nodeId, e.address)
+    }
     listeners.ready.then(() => {
       post({ type: 'ready' })
     }, (err: unknown) => {

@@ -31,6 +31,9 @@ export interface ResponseTarget {
   upstreamResponse (tag: unknown, frame: Frame): void
   // every response of one socket read has been delivered
   upstreamBatchEnd (): void
+  // the connection closed before this request was answered (a shared connection's users answer
+  // the request themselves; a dedicated one's owner closes the client instead)
+  upstreamLost? (tag: unknown): void
 }
 
 export interface ConnectionListener {
@@ -375,13 +378,17 @@ export class KafkaConnection implements ResponseTarget {
   }
 
   #rejectOwn (err: Error): void {
+    const lost: Array<[ResponseTarget, unknown]> = []
     for (let k = 0; k < this.#length; k++) {
       const i = (this.#head + k) & (this.#cap - 1)
-      if (this.#targets[i] === this) (this.#tags[i] as OwnRequest).reject(err)
+      const target = this.#targets[i]
+      if (target === this) (this.#tags[i] as OwnRequest).reject(err)
+      else if (target?.upstreamLost !== undefined) lost.push([target, this.#tags[i]])
       this.#targets[i] = undefined
       this.#tags[i] = undefined
     }
     this.#length = 0
+    for (const [target, tag] of lost) target.upstreamLost!(tag)
   }
 
   #push (target: ResponseTarget, tag: unknown, id: number, clientId: number): void {

@@ -159,10 +159,10 @@ export const BROKER_MODE = group({
 export type BrokerModeFile = Static<typeof BROKER_MODE>
 
 // The section's cross-key rules and computed defaults.
-export function resolveBrokerMode (file: BrokerModeFile, ctx: ResolveContext): BrokerModeConfig {
+export function resolveBrokerMode (file: BrokerModeFile, ctx: ResolveContext, upstreamRequired = true): BrokerModeConfig {
   const bm = withDefaults(BROKER_MODE, file)
   const listen = parseHostPort(bm.listen!) as HostPort
-  if (bm.upstream === undefined && !ctx.failed(['brokerMode', 'upstream'])) {
+  if (upstreamRequired && bm.upstream === undefined && !ctx.failed(['brokerMode', 'upstream'])) {
     ctx.report(['brokerMode'], 'brokerMode.upstream is required (or --upstream HOST:PORT[,HOST:PORT...])')
   }
   let advertisedHost = bm.advertisedHost

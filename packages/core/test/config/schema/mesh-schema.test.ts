@@ -1,0 +1,109 @@
+import t from 'tap'
+import { ConfigError } from '../../../src/config/config-error.ts'
+import { resolveConfig } from '../../../src/config/resolve-config.ts'
+import { parseConfigFile } from '../../../src/config/config-file.ts'
+
+function errorsOf (fn: () => unknown): string[] {
+  try {
+    fn()
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.errors]
+    throw err
+  }
+  throw new Error('no ConfigError thrown')
+}
+
+const SEED = {
+  listen: '127.0.0.1:29092',
+  clusters: [
+    { name: 'one', bootstrap: ['127.0.0.1:9092'] },
+    { name: 'two', bootstrap: '127.0.0.1:9093,127.0.0.1:9094' },
+    { name: 'three', bootstrap: ['127.0.0.1:9095'], tls: { ca: '/etc/ca.pem' } }
+  ],
+  routes: [
+    { prefix: 'a', cluster: 'one' },
+    { prefix: 'b', cluster: 'two', rename: 'fruit.b' },
+    { exact: 'cherries', cluster: 'three' }
+  ]
+}
+
+t.test('the seed example resolves', async t => {
+  const c = resolveConfig({ source: '/etc/mesh.yaml', file: { mesh: SEED } })
+  const m = c.mesh!
+  t.same(m.listen, { host: '127.0.0.1', port: 29092 })
+  t.same(m.clusters.map(x => [x.name, x.bootstrap.map(b => b.port), x.tls?.ca ?? null]), [['one', [9092], null], ['two', [9093, 9094], null], ['three', [9095], '/etc/ca.pem']])
+  t.same(m.routes, [
+    { kind: 'prefix', match: 'a', cluster: 'one', rename: null },
+    { kind: 'prefix', match: 'b', cluster: 'two', rename: 'fruit.b' },
+    { kind: 'exact', match: 'cherries', cluster: 'three', rename: null }
+  ])
+  t.equal(m.defaultCluster, null)
+  t.equal(m.homeDefaultCluster, 'one', 'groups default to the first cluster when there is no default cluster')
+  t.equal(m.nodeId, 0)
+  t.equal(m.fetchMaxWaitMs, 30000)
+})
+
+t.test('mesh and brokerMode are exclusive', async t => {
+  t.match(errorsOf(() => resolveConfig({ file: { mesh: SEED, brokerMode: { upstream: ['h:1'] } } })).join('\n'), /brokerMode and mesh are exclusive/)
+})
+
+t.test('mesh needs no brokerMode.upstream; broker mode still does', async t => {
+  t.doesNotThrow(() => resolveConfig({ file: { mesh: SEED } }))
+  t.match(errorsOf(() => resolveConfig({ file: {} })).join('\n'), /brokerMode.upstream is required/)
+})
+
+t.test('cross-key errors name the key with line and column', async t => {
+  const yaml = `mesh:
+  clusters:
+    - name: one
+      bootstrap: [h:1]
+    - name: one
+      bootstrap: [h:2]
+  defaultCluster: nine
+  routes:
+    - prefix: apples
+      cluster: one
+    - prefix: app
+      cluster: one
+    - exact: berries
+      prefix: b
+      cluster: one
+    - regex: '^c.*$'
+      cluster: two
+    - regex: '^d'
+      cluster: one
+      rename: x
+  groups:
+    - prefix: g
+      cluster: zz
+`
+  const parsed = parseConfigFile(yaml, '/m.yaml')
+  const errors = errorsOf(() => resolveConfig({ source: '/m.yaml', file: parsed.value, locate: parsed.locate })).join('\n')
+  t.match(errors, /\/m\.yaml:5:\d+: mesh\.clusters\[1\]\.name: 'one' is used by another cluster/)
+  t.match(errors, /mesh\.defaultCluster: cluster 'nine' is not in mesh\.clusters; allowed: one/)
+  t.match(errors, /mesh\.routes\[1\]: overlaps rule 0 \(prefix 'apples'\)/)
+  t.match(errors, /mesh\.routes\[2\]: set exactly one of prefix, exact, regex; got prefix and exact/)
+  t.match(errors, /mesh\.routes\[3\]\.cluster: cluster 'two' is not in mesh\.clusters/)
+  t.match(errors, /mesh\.routes\[4\]\.rename: a regex rule cannot rename/)
+  t.match(errors, /mesh\.groups\[0\]\.cluster: cluster 'zz'/)
+})
+
+t.test('rename collisions', async t => {
+  const clusters = [{ name: 'one', bootstrap: ['h:1'] }, { name: 'two', bootstrap: ['h:2'] }]
+  // apples -> fruit.apples and fruit. -> (same) on one cluster: two client names, one topic
+  t.match(errorsOf(() => resolveConfig({ file: { mesh: { clusters, routes: [{ prefix: 'apples', cluster: 'one', rename: 'fruit.apples' }, { prefix: 'fruit.', cluster: 'one' }] } } })).join('\n'),
+    /mesh\.routes\[1\]: its upstream names \(prefix 'fruit\.'\) collide with those of rule 0/)
+  // a rename into the default cluster's namespace with nothing routing that namespace
+  t.match(errorsOf(() => resolveConfig({ file: { mesh: { clusters, defaultCluster: 'one', routes: [{ prefix: 'apples', cluster: 'one', rename: 'fruit.apples' }] } } })).join('\n'),
+    /renames into prefix 'fruit\.apples' on the default cluster one/)
+  // the same rename onto another cluster is fine
+  t.doesNotThrow(() => resolveConfig({ file: { mesh: { clusters, defaultCluster: 'one', routes: [{ prefix: 'apples', cluster: 'two', rename: 'fruit.apples' }] } } }))
+})
+
+t.test('schema errors: unknown keys, bad addresses, missing clusters', async t => {
+  const errors = errorsOf(() => resolveConfig({ file: { mesh: { clusters: [{ name: 'one', bootstrap: ['nope'] }, { bootstrap: ['h:1'] }], routes: [{ prefix: 'a', cluster: 'one', colour: 'red' }] } } })).join('\n')
+  t.match(errors, /mesh\.clusters\[0\]\.bootstrap/)
+  t.match(errors, /mesh\.clusters\[1\]\.name is required/)
+  t.match(errors, /mesh\.routes\[0\]\.colour: unknown key/)
+  t.match(errorsOf(() => resolveConfig({ file: { mesh: {} } })).join('\n'), /mesh\.clusters is required/)
+})

@@ -1,0 +1,87 @@
+// What the handlers share: Kafka's error codes they answer with, response structs, and routing a
+// client's topic name to its cluster.
+import { getApi } from '@kproxy/core/protocol/codec'
+import type { MeshCluster } from '../mesh-cluster.ts'
+import type { MeshHost } from '../mesh-host.ts'
+
+export const NONE = 0
+export const UNKNOWN_SERVER_ERROR = -1
+export const UNKNOWN_TOPIC_OR_PARTITION = 3
+export const LEADER_NOT_AVAILABLE = 5
+export const NOT_LEADER_OR_FOLLOWER = 6
+export const NETWORK_EXCEPTION = 13
+export const COORDINATOR_LOAD_IN_PROGRESS = 14
+export const COORDINATOR_NOT_AVAILABLE = 15
+export const NOT_COORDINATOR = 16
+export const UNSUPPORTED_VERSION = 35
+export const INVALID_REQUEST = 42
+export const POLICY_VIOLATION = 44
+export const INVALID_TXN_STATE = 48
+export const OPERATION_NOT_ATTEMPTED = 55
+export const UNKNOWN_TOPIC_ID = 100
+export const FENCED_LEADER_EPOCH = 74
+export const UNKNOWN_LEADER_EPOCH = 75
+
+// errors after which a cluster's metadata (leaders) is asked again
+const STALE_LEADER = new Set([NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE, UNKNOWN_TOPIC_OR_PARTITION, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, UNKNOWN_TOPIC_ID, NETWORK_EXCEPTION])
+export function staleLeader (code: number): boolean { return STALE_LEADER.has(code) }
+
+const COORDINATOR_MOVED = new Set([NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, COORDINATOR_LOAD_IN_PROGRESS])
+export function coordinatorMoved (code: number): boolean { return COORDINATOR_MOVED.has(code) }
+
+export type StructMaker = (name: string) => any
+
+export function requestStructs (apiKey: number): StructMaker {
+  const s = getApi(apiKey).request.structs
+  return name => s[name]!()
+}
+
+export function responseStructs (apiKey: number): StructMaker {
+  const s = getApi(apiKey).response.structs
+  return name => s[name]!()
+}
+
+export function newResponse (apiKey: number): any {
+  return getApi(apiKey).response.create()
+}
+
+export function newRequest (apiKey: number): any {
+  return getApi(apiKey).request.create()
+}
+
+export interface RoutedTopic {
+  readonly cluster: MeshCluster
+  // the upstream name
+  readonly name: string
+}
+
+// The cluster and upstream name of a client's topic; null: no route (or a route to a cluster this
+// worker does not have, which the config check rules out).
+export function routeTopic (host: MeshHost, name: string): RoutedTopic | null {
+  const r = host.topics.route(name)
+  if (r === null) return null
+  const cluster = host.clusters.get(r.cluster)
+  return cluster === undefined ? null : { cluster, name: r.name }
+}
+
+// kproxy stands for every broker: a leader a cluster names becomes kproxy's node
+export function advertisedLeader (host: MeshHost, leaderId: number): number {
+  return leaderId >= 0 ? host.nodeId : -1
+}
+
+// Groups items by a key, keeping first-seen order of keys and of items.
+export function groupBy<T, K> (items: Iterable<T>, keyOf: (item: T) => K): Map<K, T[]> {
+  const out = new Map<K, T[]>()
+  for (const item of items) {
+    const k = keyOf(item)
+    const list = out.get(k)
+    if (list === undefined) out.set(k, [item])
+    else list.push(item)
+  }
+  return out
+}
+
+// A part's failure as the error code its partitions get: retriable, so clients retry.
+export function partFailure (): number {
+  return NOT_LEADER_OR_FOLLOWER
+}

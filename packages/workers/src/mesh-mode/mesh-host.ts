@@ -1,0 +1,24 @@
+// What a mesh route needs from its worker's mesh: the clusters, the routing rules, what kproxy
+// advertises, the ApiVersions answer and the bounds.
+import type { Logger } from 'pino'
+import type { MeshConfig } from '@kproxy/core/config/proxy-config'
+import type { HomeRouter, TopicRouter } from '@kproxy/core/mesh/topic-router'
+import type { MeshCluster } from './mesh-cluster.ts'
+import type { MeshMetrics } from './mesh-metrics.ts'
+
+export interface MeshHost {
+  readonly config: MeshConfig
+  readonly logger: Logger
+  readonly clusters: ReadonlyMap<string, MeshCluster>
+  readonly topics: TopicRouter
+  readonly groups: HomeRouter
+  readonly transactions: HomeRouter
+  readonly meshMetrics: MeshMetrics
+  // the one broker clients see
+  readonly nodeId: number
+  readonly advertisedHost: string
+  readonly advertisedPort: number
+  readonly clusterId: string
+  // per API key: the versions the mesh answers (kproxy's handlers ∩ every cluster)
+  versions (): ReadonlyArray<{ apiKey: number, minVersion: number, maxVersion: number }>
+}

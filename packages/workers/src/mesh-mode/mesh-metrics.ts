@@ -1,0 +1,84 @@
+// Per-cluster counters of mesh mode. They go through the registry's filter-event counters (merged
+// by the supervisor like every other metric), as kproxy_filter_events_total{filter="mesh:<cluster>",
+// event=...}, so no new exporter code is needed:
+//   <api>_requests        sub-requests sent to the cluster (e.g. produce_requests)
+//   <api>_failed          of those, lost (connection closed, cluster down) before an answer
+//   <api>_latency_ms      summed answer time; divide by <api>_answered for the mean
+//   <api>_answered
+//   bytes_sent            request bytes sent to the cluster
+//   produce_client_requests   client Produce requests with a part for this cluster
+// Coalescing (client produce requests per upstream produce request) is
+// produce_client_requests / produce_requests.
+import type { FilterEventCounter, ProxyMetrics } from '@kproxy/core/metrics/proxy-metrics'
+import { apiByKey } from '@kproxy/core/protocol/api-keys'
+
+export interface MeshMetrics {
+  // a sub-request sent to `cluster`; `bytes` of request
+  sent (cluster: string, apiKey: number, bytes: number): void
+  // its answer after `ms`; `failed` when it was lost
+  answered (cluster: string, apiKey: number, ms: number, failed: boolean): void
+  // a client produce request that had a part for `cluster`
+  produceClientRequest (cluster: string): void
+}
+
+export const noopMeshMetrics: MeshMetrics = {
+  sent () {},
+  answered () {},
+  produceClientRequest () {}
+}
+
+interface ApiCounters {
+  requests: FilterEventCounter
+  failed: FilterEventCounter
+  latency: FilterEventCounter
+  answered: FilterEventCounter
+}
+
+function snake (name: string): string {
+  return name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase()
+}
+
+export function createMeshMetrics (metrics: ProxyMetrics): MeshMetrics {
+  const counter = metrics.filterCounter?.bind(metrics)
+  if (counter === undefined) return noopMeshMetrics
+  const byApi = new Map<string, ApiCounters>()
+  const bytes = new Map<string, FilterEventCounter>()
+  const clientProduce = new Map<string, FilterEventCounter>()
+  const api = (cluster: string, apiKey: number): ApiCounters => {
+    const key = `${cluster}\u0000${apiKey}`
+    let c = byApi.get(key)
+    if (c === undefined) {
+      const name = snake(apiByKey(apiKey)?.name ?? `api_${apiKey}`)
+      const filter = `mesh:${cluster}`
+      byApi.set(key, c = {
+        requests: counter(filter, `${name}_requests`),
+        failed: counter(filter, `${name}_failed`),
+        latency: counter(filter, `${name}_latency_ms`),
+        answered: counter(filter, `${name}_answered`)
+      })
+    }
+    return c
+  }
+  return {
+    sent (cluster, apiKey, n) {
+      api(cluster, apiKey).requests.inc()
+      let b = bytes.get(cluster)
+      if (b === undefined) bytes.set(cluster, b = counter(`mesh:${cluster}`, 'bytes_sent'))
+      b.inc(n)
+    },
+    answered (cluster, apiKey, ms, failed) {
+      const c = api(cluster, apiKey)
+      if (failed) {
+        c.failed.inc()
+        return
+      }
+      c.answered.inc()
+      c.latency.inc(ms)
+    },
+    produceClientRequest (cluster) {
+      let c = clientProduce.get(cluster)
+      if (c === undefined) clientProduce.set(cluster, c = counter(`mesh:${cluster}`, 'produce_client_requests'))
+      c.inc()
+    }
+  }
+}

@@ -1,0 +1,245 @@
+// Mesh mode in one worker thread: one listener (SO_REUSEPORT, shared by every worker), the
+// clusters with their metadata and shared connections, and a session per client connection whose
+// route is a MeshRoute. The filter chain is broker mode's without what is specific to one
+// upstream cluster: the API key policy, the configured filters, and the metrics and client-usage
+// taps. ApiVersions is answered by the route (every cluster's versions ∩ kproxy's).
+import type { Logger } from 'pino'
+import type { MeshConfig } from '@kproxy/core/config/proxy-config'
+import type { ProxyMetrics } from '@kproxy/core/metrics/proxy-metrics'
+import type { FlowRegistry } from '@kproxy/core/metrics/flow-registry'
+import { HomeRouter, TopicRouter } from '@kproxy/core/mesh/topic-router'
+import type { VersionRange } from '@kproxy/core/protocol/api-keys'
+import type { ClientsSnapshot } from '@kproxy/core/bridge/client-report'
+import type { ListenerInfo } from '../filters/filter-api.ts'
+import { FilterChain } from '../filters/filter-chain.ts'
+import type { ChainMember } from '../filters/filter-chain.ts'
+import { createMembers, prepareFilters } from '../filters/filter-loader.ts'
+import type { PreparedFilter } from '../filters/filter-loader.ts'
+import { createApiKeyPolicy } from '../filters/builtin/api-key-policy.ts'
+import { MetricsTap } from '../filters/builtin/metrics-tap.ts'
+import type { AdvertisedBroker } from '../filters/error-response.ts'
+import { ClientUsageTap } from '../report/client-usage-tap.ts'
+import { ClientRegistry } from '../report/client-registry.ts'
+import { ListenerSet } from '../net/listener-set.ts'
+import type { Accepted } from '../net/listener-set.ts'
+import { createUpstreamDialer, plainDialer } from '../net/upstream-dialer.ts'
+import type { UpstreamDialer } from '../net/upstream-dialer.ts'
+import { ClientSession } from '../session/client-session.ts'
+import type { SessionHost, SessionSettings } from '../session/client-session.ts'
+import { MeshCluster } from './mesh-cluster.ts'
+import type { MeshHost } from './mesh-host.ts'
+import { createMeshMetrics } from './mesh-metrics.ts'
+import type { MeshMetrics } from './mesh-metrics.ts'
+import { meshVersions } from './mesh-apis.ts'
+import { FlushQueue } from './flush-queue.ts'
+import { MeshRoute } from './mesh-route.ts'
+
+export interface MeshModeContext {
+  config: MeshConfig
+  metrics: ProxyMetrics
+  logger: Logger
+}
+
+// How long start-up waits for a cluster's ApiVersions before going on without it (a cluster down
+// at start-up must not keep the others from being served).
+const START_PROBE_MS = 5000
+
+export interface MeshModeListeners {
+  readonly ready: Promise<void>
+  stopAccepting (): Promise<void>
+  drain (timeoutMs: number): Promise<void>
+  readonly activeConnections: number
+  readonly upstreamHealthy: boolean
+  clients (): ClientsSnapshot
+}
+
+const LISTENER_NAME = 'mesh'
+
+class MeshMode implements MeshModeListeners, SessionHost, MeshHost {
+  readonly #ctx: MeshModeContext
+  readonly #workerId: number
+  readonly ready: Promise<void>
+  readonly clusters = new Map<string, MeshCluster>()
+  readonly topics: TopicRouter
+  readonly groups: HomeRouter
+  readonly transactions: HomeRouter
+  readonly metrics: ProxyMetrics
+  readonly meshMetrics: MeshMetrics
+  readonly #listeners: ListenerSet<'mesh'>
+  readonly #sessions = new Set<ClientSession>()
+  readonly #dialers: UpstreamDialer[] = []
+  readonly #flushes = new FlushQueue()
+  readonly #clients = new ClientRegistry()
+  readonly #usageTap = new ClientUsageTap()
+  #chain: FilterChain
+  #versions: VersionRange[] = []
+  readonly #learning = new Set<MeshCluster>()
+  #stopped = false
+  #drainWaiter: (() => void) | null = null
+  readonly listener: ListenerInfo
+
+  constructor (ctx: MeshModeContext, reusePort: boolean, workerId: number) {
+    this.#ctx = ctx
+    this.#workerId = workerId
+    const config = ctx.config
+    this.metrics = ctx.metrics
+    this.meshMetrics = createMeshMetrics(ctx.metrics)
+    this.topics = new TopicRouter(config.routes, config.defaultCluster)
+    this.groups = new HomeRouter(config.groups, config.homeDefaultCluster)
+    this.transactions = new HomeRouter(config.transactions, config.homeDefaultCluster)
+    for (const c of config.clusters) {
+      const dialer = c.tls === null ? plainDialer : createUpstreamDialer(c.tls, ctx.logger, ctx.metrics)
+      this.#dialers.push(dialer)
+      this.clusters.set(c.name, new MeshCluster(c, {
+        dialer,
+        connectTimeoutMs: config.upstreamConnectTimeoutMs,
+        maxFrameSize: config.maxFrameSize,
+        metadataMaxAgeMs: config.metadataMaxAgeMs,
+        logger: ctx.logger,
+        metrics: this.meshMetrics
+      }))
+    }
+    this.listener = { name: LISTENER_NAME, port: config.listen.port, tls: false }
+    this.#listeners = new ListenerSet<'mesh'>({
+      host: config.listen.host,
+      reusePort,
+      tls: null,
+      logger: ctx.logger,
+      accept: this.#accept.bind(this)
+    })
+    this.#chain = this.#buildChain([])
+    this.ready = prepareFilters(config.filters ?? [], 'mesh.filters').then(async prepared => {
+      this.#chain = this.#buildChain(prepared)
+      await this.#probe()
+      await this.#listeners.listen('mesh', config.listen.port)
+    })
+  }
+
+  // Every cluster's ApiVersions (what the mesh may offer) and brokers, in parallel, bounded.
+  async #probe (): Promise<void> {
+    await Promise.all([...this.clusters.values()].map(c => new Promise<void>(resolve => {
+      const timer = setTimeout(() => {
+        this.#ctx.logger.warn({ code: 'KPROXY_WARN_MESH_CLUSTER_DOWN', cluster: c.name }, `mesh cluster ${c.name} did not answer ApiVersions within ${START_PROBE_MS} ms at start-up; serving the other clusters, its topics fail until it answers`)
+        resolve()
+      }, START_PROBE_MS)
+      c.learnVersions(() => {
+        c.metadata([], false, () => {
+          clearTimeout(timer)
+          resolve()
+        })
+      })
+    })))
+    this.#recomputeVersions()
+  }
+
+  #recomputeVersions (): void {
+    const c = this.#ctx.config
+    this.#versions = meshVersions([...this.clusters.values()].map(x => x.apiVersions), c.apiKeysAllowed, c.apiKeysDenied)
+  }
+
+  #buildChain (prepared: readonly PreparedFilter[]): FilterChain {
+    const ctx = this.#ctx
+    const members: ChainMember[] = []
+    const policy = createApiKeyPolicy(ctx.config.apiKeysAllowed, ctx.config.apiKeysDenied, ctx.metrics, ctx.logger)
+    if (policy !== null) members.push({ label: 'apiKeyPolicy', filter: policy, builtin: true })
+    members.push(...createMembers(prepared, { logger: ctx.logger, workerId: this.#workerId, metrics: ctx.metrics }))
+    return new FilterChain(members, [new MetricsTap(ctx.metrics), this.#usageTap])
+  }
+
+  // ---- MeshHost ------------------------------------------------------------------------------------
+
+  get config (): MeshConfig { return this.#ctx.config }
+  get nodeId (): number { return this.#ctx.config.nodeId }
+  get advertisedHost (): string { return this.#ctx.config.advertisedHost }
+  get advertisedPort (): number { return this.#ctx.config.listen.port }
+  get clusterId (): string { return 'kproxy-mesh' }
+
+  versions (): ReadonlyArray<{ apiKey: number, minVersion: number, maxVersion: number }> {
+    // a cluster that was down at start-up is asked again; it narrows the offer once it answers
+    for (const c of this.clusters.values()) {
+      if (c.apiVersions === null && !this.#learning.has(c)) {
+        this.#learning.add(c)
+        c.learnVersions(() => {
+          this.#learning.delete(c)
+          this.#recomputeVersions()
+        })
+      }
+    }
+    return this.#versions
+  }
+
+  // ---- SessionHost ---------------------------------------------------------------------------------
+
+  get flows () { return (this.#ctx.metrics as { flows?: FlowRegistry | null }).flows ?? null }
+  get logger () { return this.#ctx.logger }
+  get workerId (): number { return this.#workerId }
+  get settings (): SessionSettings { return this.#ctx.config }
+  get chain (): FilterChain { return this.#chain }
+  get downstreamTls (): boolean { return false }
+
+  advertisedBrokers (): AdvertisedBroker[] {
+    return [{ nodeId: this.nodeId, host: this.advertisedHost, port: this.advertisedPort }]
+  }
+
+  sessionClosed (session: ClientSession): void {
+    this.#sessions.delete(session)
+    this.#clients.closed(session.context)
+    if (this.#sessions.size === 0 && this.#drainWaiter !== null) {
+      const waiter = this.#drainWaiter
+      this.#drainWaiter = null
+      waiter()
+    }
+  }
+
+  // ---- MeshModeListeners ---------------------------------------------------------------------------
+
+  get activeConnections (): number { return this.#sessions.size }
+  get upstreamHealthy (): boolean { return [...this.clusters.values()].every(c => !c.down) }
+
+  clients (): ClientsSnapshot {
+    return { bridgeEnabled: false, upstream: null, clients: this.#clients.report([...this.#sessions].map(s => s.context)) }
+  }
+
+  async stopAccepting (): Promise<void> {
+    this.#stopped = true
+    this.#listeners.close()
+  }
+
+  drain (timeoutMs: number): Promise<void> {
+    const finish = (): void => {
+      for (const c of this.clusters.values()) c.close()
+      for (const d of this.#dialers) d.close()
+    }
+    for (const s of [...this.#sessions]) s.drain()
+    if (this.#sessions.size === 0) {
+      finish()
+      return Promise.resolve()
+    }
+    return new Promise(resolve => {
+      const timer = setTimeout(() => {
+        this.#drainWaiter = null
+        for (const s of [...this.#sessions]) s.close('KPROXY_ERR_DRAIN_TIMEOUT', `requests still in flight after the ${timeoutMs} ms shutdown timeout`)
+        finish()
+        resolve()
+      }, timeoutMs)
+      this.#drainWaiter = () => { clearTimeout(timer); finish(); resolve() }
+    })
+  }
+
+  #accept (c: Accepted<'mesh'>): void {
+    if (this.#stopped) {
+      c.socket.destroy()
+      return
+    }
+    const session = new ClientSession(this, c.socket, {
+      principal: c.principal,
+      logFields: { target: 'mesh' },
+      route: sink => new MeshRoute(sink, this, this.#flushes)
+    })
+    if (!session.closed) this.#sessions.add(session)
+  }
+}
+
+export function startMeshMode (ctx: MeshModeContext, options: { reusePort: boolean, workerId?: number }): MeshModeListeners {
+  return new MeshMode(ctx, options.reusePort, options.workerId ?? 0)
+}
