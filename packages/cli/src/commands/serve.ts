@@ -22,6 +22,7 @@ TLS toward clients (every listener; PEM files, watched and reloaded):
   --tls-cert FILE --tls-key FILE    server certificate chain and key
   --tls-ca FILE                     CA of client certificates (implies --tls-client-auth require)
   --tls-client-auth MODE            none, request or require
+  --tls-mode MODE                   strict, permissive (TLS or plaintext as ANONYMOUS on one port) or disabled
   --sni-bootstrap-name NAME         SNI routing: all brokers behind the listen port, by server name
   --sni-broker-pattern PATTERN      server name of broker N (default broker-{id}.<bootstrap name>)
 TLS toward the brokers:
