@@ -97,7 +97,12 @@ export async function groupCoordinatorReady (admin: Admin, groupId: string, time
       await admin.describeGroups([groupId])
       return Date.now() - started
     } catch (err) {
-      if ((err as { retriable?: boolean }).retriable !== true || Date.now() - started > timeoutMs) throw err
+      // kafkajs retries a few times itself and then wraps the last error in a non-retriable
+      // KafkaJSNumberOfRetriesExceeded: look at what it wraps (on a loaded machine the offsets
+      // topic can take longer to load than kafkajs's own ~6 s of retries)
+      const e = err as { retriable?: boolean, cause?: { retriable?: boolean }, originalError?: { retriable?: boolean } }
+      const retriable = e.retriable === true || e.cause?.retriable === true || e.originalError?.retriable === true
+      if (!retriable || Date.now() - started > timeoutMs) throw err
       await new Promise(resolve => setTimeout(resolve, 200))
     }
   }
