@@ -17,8 +17,7 @@
 //
 // Every injected fault is counted: kproxy_filter_events_total{filter="faultInjection",
 // event="Produce:error:NOT_LEADER_OR_FOLLOWER"}.
-import { ApiKey, apiByKey, apiByName } from '@kproxy/core/protocol/api-keys'
-import type { RecordsVisitor } from '@kproxy/core/protocol/records-scan'
+import { apiByKey, apiByName } from '@kproxy/core/protocol/api-keys'
 import { errorByCode, errorByName } from '@kproxy/core/protocol/codec'
 import { collectEntities } from '@kproxy/core/protocol/entity-walk'
 import { defineFilter } from '../filter-api.ts'
@@ -155,21 +154,8 @@ export function createFaultInjection (config: FaultInjectionConfig, env: FilterE
     if (c === undefined) counters.set(event, c = env.counter(event))
     c.inc()
   }
-  // topics of a Produce request come from scanRecords (no decode, no copy of the records); other
-  // APIs with a topics rule need their body
-  const needsBody = rules.some(r => r.topics !== null && (r.apiKeys === null || r.apiKeys.some(k => k !== ApiKey.Produce)))
+  const needsBody = rules.some(r => r.topics !== null)
   const level = needsBody ? 'body' : 'header'
-  const scanned: string[] = []
-  const collect: RecordsVisitor = {
-    onTopic (topic: string, byId: boolean): void { if (!byId) scanned.push(topic) },
-    onPartition (): void {}
-  }
-  const topicsOf = (request: FilterRequest): string[] => {
-    scanned.length = 0
-    if (request.scanRecords(collect)) return scanned
-    const api = apiByKey(request.apiKey)!
-    return collectEntities(api.request.schema, request.body, 'topicName', request.apiVersion)
-  }
   const interest: ApiInterest = rules.some(r => r.apiKeys === null)
     ? { apiKeys: 'all', level }
     : { apiKeys: [...new Set(rules.flatMap(r => r.apiKeys!))], level }
@@ -182,7 +168,8 @@ export function createFaultInjection (config: FaultInjectionConfig, env: FilterE
         if (rule.principals !== null && !rule.principals.includes(request.connection.principal)) continue
         if (rule.clientIds !== null && !rule.clientIds.includes(request.header.clientId ?? '')) continue
         if (rule.topics !== null) {
-          topics ??= topicsOf(request)
+          const api = apiByKey(request.apiKey)!
+          topics ??= collectEntities(api.request.schema, request.body, 'topicName', request.apiVersion)
           if (!topics.some(t => rule.topics!.some(m => m(t)))) continue
         }
         if (roll() * 100 >= rule.percent) continue

@@ -24,29 +24,6 @@ t.test('100% NOT_LEADER_OR_FOLLOWER on Produce to one topic: per partition, coun
   t.same(metrics.snapshot().filterEvents, [['faultInjection', 'Produce:error:NOT_LEADER_OR_FOLLOWER', 1]])
 })
 
-t.test('Produce topics are read by scanning the frame: no body decode, also when the frame spans many reads', async t => {
-  const { filter } = filterWith({ rules: [{ match: { apiKeys: ['Produce'], topics: ['orders'] }, percent: 100, action: { error: 'NOT_LEADER_OR_FOLLOWER' } }] })
-  const seen: Array<[number, boolean, string | null]> = []
-  const spy = { interests: { requests: [{ apiKeys: [0], level: 'header' as const }] }, onRequest (r: any) { seen.push([r.correlationId, r.decoded, r.header.clientId]) } }
-  const h = harness({ filters: [filter, spy] })
-  t.equal(filter.interests!.requests![0]!.level, 'header', 'a Produce-only topics rule needs no body')
-  for (const version of [3, 8, 9, 12]) {
-    h.socket.sendInPieces(7, request(0, version, version * 10 + 1, produceBody(['orders'])), request(0, version, version * 10 + 2, produceBody(['other', 'more'])))
-  }
-  t.same(seen, [3, 8, 9, 12].map(v => [v * 10 + 2, false, 'test-client']), 'only the other topics pass, never decoded, client id read from the chunks')
-  t.equal(h.route.forwarded.length, 4)
-})
-
-t.test('a topics rule on every API still decodes the bodies it needs', async t => {
-  const { filter } = filterWith({ rules: [{ match: { topics: ['orders'] }, percent: 100, action: { error: 'UNKNOWN_SERVER_ERROR' } }] })
-  t.equal(filter.interests!.requests![0]!.level, 'body')
-  const h = harness({ filters: [filter] })
-  const md = { ...getApi(3).request.create(), topics: [{ ...getApi(3).request.structs.MetadataRequestTopic!(), name: 'orders' }] }
-  h.socket.sendInPieces(5, request(3, 12, 1, md), request(0, 9, 2, produceBody(['orders'])), request(0, 9, 3, produceBody(['x'])))
-  t.equal(h.route.forwarded.length, 1)
-  t.equal(h.route.forwarded[0]!.entry!.correlationId, 3)
-})
-
 t.test('a percentage with a seed: the same faults on every run, about that share', async t => {
   const run = (): boolean[] => {
     const { filter } = filterWith({ seed: 7, rules: [{ percent: 30, action: { error: 'REQUEST_TIMED_OUT' } }] })
