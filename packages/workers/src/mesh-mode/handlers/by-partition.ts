@@ -6,7 +6,7 @@ import { ApiKey } from '@kproxy/core/protocol/api-keys'
 import type { MeshCall } from '../mesh-call.ts'
 import type { MeshCluster } from '../mesh-cluster.ts'
 import type { MeshHost } from '../mesh-host.ts'
-import { NOT_LEADER_OR_FOLLOWER, newRequest, newResponse, partFailure, requestStructs, responseStructs, routeTopic, staleLeader, UNKNOWN_TOPIC_OR_PARTITION } from './common.ts'
+import { NOT_LEADER_OR_FOLLOWER, newRequest, newResponse, partFailure, requestStructs, responseStructs, routeTopic, staleLeader, UNKNOWN_TOPIC_OR_PARTITION, whenRouted } from './common.ts'
 
 interface Shape {
   apiKey: number
@@ -155,20 +155,5 @@ function byPartition (shape: Shape, call: MeshCall, host: MeshHost): void {
     }
   }
 
-  const release = call.hold()
-  const clusters = new Map<MeshCluster, string[]>()
-  routed.forEach(r => {
-    if (r === null) return
-    const names = clusters.get(r.cluster)
-    if (names === undefined) clusters.set(r.cluster, [r.name])
-    else if (!names.includes(r.name)) names.push(r.name)
-  })
-  let waiting = clusters.size + 1
-  const ready = (): void => {
-    if (--waiting > 0) return
-    plan()
-    release()
-  }
-  for (const [c, names] of clusters) c.ensure(names, ready)
-  ready()
+  whenRouted(call, routed, plan)
 }

@@ -85,3 +85,24 @@ export function groupBy<T, K> (items: Iterable<T>, keyOf: (item: T) => K): Map<K
 export function partFailure (): number {
   return NOT_LEADER_OR_FOLLOWER
 }
+
+// Holds the call until every cluster named in `routed` knows the metadata of its topics there
+// (at once when all are known), then runs `plan`, which splits the request into its parts.
+export function whenRouted (call: { hold (): () => void }, routed: ReadonlyArray<RoutedTopic | null>, plan: () => void): void {
+  const release = call.hold()
+  const clusters = new Map<MeshCluster, string[]>()
+  for (const r of routed) {
+    if (r === null) continue
+    const names = clusters.get(r.cluster)
+    if (names === undefined) clusters.set(r.cluster, [r.name])
+    else if (!names.includes(r.name)) names.push(r.name)
+  }
+  let waiting = clusters.size + 1
+  const ready = (): void => {
+    if (--waiting > 0) return
+    plan()
+    release()
+  }
+  for (const [c, names] of clusters) c.ensure(names, ready)
+  ready()
+}
