@@ -10,7 +10,8 @@ import type { MeshCall } from '../mesh-call.ts'
 import type { MeshCluster } from '../mesh-cluster.ts'
 import { ANY_BROKER } from '../mesh-cluster.ts'
 import type { MeshHost } from '../mesh-host.ts'
-import { newRequest, newResponse, responseStructs, routeTopic, UNKNOWN_TOPIC_OR_PARTITION, NETWORK_EXCEPTION } from './common.ts'
+import { ErrorCode } from '@kproxy/core/protocol/codec'
+import { newRequest, newResponse, responseStructs, routeTopic } from './common.ts'
 
 const TOPIC_RESOURCE = 2
 const BROKER_RESOURCE = 4
@@ -119,7 +120,7 @@ function byName (shape: Shape, call: MeshCall, host: MeshHost): void {
     } else {
       const r = routeTopic(host, name)
       if (r === null) {
-        results[i] = shape.error(item, s, UNKNOWN_TOPIC_OR_PARTITION, `topic ${name} has no route in kproxy's mesh (no rule matches it and there is no default cluster)`)
+        results[i] = shape.error(item, s, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${name} has no route in kproxy's mesh (no rule matches it and there is no default cluster)`)
         return
       }
       cluster = r.cluster
@@ -157,7 +158,7 @@ function byName (shape: Shape, call: MeshCall, host: MeshHost): void {
         const upstream = upstreamNames[i]
         const r = upstream !== null ? got.find(x => shape.resultName(x) === upstream) : got[k]
         if (r === undefined) {
-          results[i] = shape.error(items[i], s, NETWORK_EXCEPTION, `cluster ${cluster.name} did not answer: ${error ?? 'no result for this name'}`)
+          results[i] = shape.error(items[i], s, ErrorCode.NETWORK_EXCEPTION, `cluster ${cluster.name} did not answer: ${error ?? 'no result for this name'}`)
           return
         }
         const name = shape.nameOf(items[i])

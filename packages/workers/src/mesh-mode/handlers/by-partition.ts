@@ -6,7 +6,8 @@ import { ApiKey } from '@kproxy/core/protocol/api-keys'
 import type { MeshCall } from '../mesh-call.ts'
 import type { MeshCluster } from '../mesh-cluster.ts'
 import type { MeshHost } from '../mesh-host.ts'
-import { NOT_LEADER_OR_FOLLOWER, newRequest, newResponse, partFailure, requestStructs, responseStructs, routeTopic, staleLeader, UNKNOWN_TOPIC_OR_PARTITION, whenRouted } from './common.ts'
+import { ErrorCode } from '@kproxy/core/protocol/codec'
+import { newRequest, newResponse, partFailure, requestStructs, responseStructs, routeTopic, staleLeader, whenRouted } from './common.ts'
 
 interface Shape {
   apiKey: number
@@ -88,7 +89,7 @@ function byPartition (shape: Shape, call: MeshCall, host: MeshHost): void {
   const rq = call.body
   const topics: any[] = rq[shape.topics]
   const routed = topics.map(t => routeTopic(host, t[shape.name]))
-  const slots: Array<Array<{ errorCode: number, answer: any | null }>> = topics.map((t, ti) => t[shape.partitions].map(() => ({ errorCode: routed[ti] === null ? UNKNOWN_TOPIC_OR_PARTITION : 0, answer: null })))
+  const slots: Array<Array<{ errorCode: number, answer: any | null }>> = topics.map((t, ti) => t[shape.partitions].map(() => ({ errorCode: routed[ti] === null ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : 0, answer: null })))
   const s = responseStructs(shape.apiKey)
 
   call.whenAll = () => {
@@ -114,7 +115,7 @@ function byPartition (shape: Shape, call: MeshCall, host: MeshHost): void {
       t[shape.partitions].forEach((p: any, pi: number) => {
         const leader = r.cluster.leader(r.name, p[shape.index])
         if (leader < 0) {
-          slots[ti]![pi]!.errorCode = r.cluster.down || r.cluster.topics.has(r.name) ? NOT_LEADER_OR_FOLLOWER : UNKNOWN_TOPIC_OR_PARTITION
+          slots[ti]![pi]!.errorCode = r.cluster.down || r.cluster.topics.has(r.name) ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
           r.cluster.stale(r.name)
           return
         }

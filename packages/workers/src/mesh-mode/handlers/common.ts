@@ -1,32 +1,14 @@
-// What the handlers share: Kafka's error codes they answer with, response structs, and routing a
+// What the handlers share: which Kafka errors mean stale leaders or a moved coordinator, response structs, and routing a
 // client's topic name to its cluster.
-import { getApi } from '@kproxy/core/protocol/codec'
+import { ErrorCode, getApi } from '@kproxy/core/protocol/codec'
 import type { MeshCluster } from '../mesh-cluster.ts'
 import type { MeshHost } from '../mesh-host.ts'
 
-export const NONE = 0
-export const UNKNOWN_SERVER_ERROR = -1
-export const UNKNOWN_TOPIC_OR_PARTITION = 3
-export const LEADER_NOT_AVAILABLE = 5
-export const NOT_LEADER_OR_FOLLOWER = 6
-export const NETWORK_EXCEPTION = 13
-export const COORDINATOR_LOAD_IN_PROGRESS = 14
-export const COORDINATOR_NOT_AVAILABLE = 15
-export const NOT_COORDINATOR = 16
-export const UNSUPPORTED_VERSION = 35
-export const INVALID_REQUEST = 42
-export const POLICY_VIOLATION = 44
-export const INVALID_TXN_STATE = 48
-export const OPERATION_NOT_ATTEMPTED = 55
-export const UNKNOWN_TOPIC_ID = 100
-export const FENCED_LEADER_EPOCH = 74
-export const UNKNOWN_LEADER_EPOCH = 75
-
 // errors after which a cluster's metadata (leaders) is asked again
-const STALE_LEADER = new Set([NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE, UNKNOWN_TOPIC_OR_PARTITION, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, UNKNOWN_TOPIC_ID, NETWORK_EXCEPTION])
+const STALE_LEADER = new Set<number>([ErrorCode.NOT_LEADER_OR_FOLLOWER, ErrorCode.LEADER_NOT_AVAILABLE, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.FENCED_LEADER_EPOCH, ErrorCode.UNKNOWN_LEADER_EPOCH, ErrorCode.UNKNOWN_TOPIC_ID, ErrorCode.NETWORK_EXCEPTION])
 export function staleLeader (code: number): boolean { return STALE_LEADER.has(code) }
 
-const COORDINATOR_MOVED = new Set([NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, COORDINATOR_LOAD_IN_PROGRESS])
+const COORDINATOR_MOVED = new Set<number>([ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS])
 export function coordinatorMoved (code: number): boolean { return COORDINATOR_MOVED.has(code) }
 
 export type StructMaker = (name: string) => any
@@ -83,7 +65,7 @@ export function groupBy<T, K> (items: Iterable<T>, keyOf: (item: T) => K): Map<K
 
 // A part's failure as the error code its partitions get: retriable, so clients retry.
 export function partFailure (): number {
-  return NOT_LEADER_OR_FOLLOWER
+  return ErrorCode.NOT_LEADER_OR_FOLLOWER
 }
 
 // Holds the call until every cluster named in `routed` knows the metadata of its topics there

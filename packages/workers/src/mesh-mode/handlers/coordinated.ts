@@ -4,7 +4,8 @@
 // broker until the group is ready). `done` gets the answer, or null and a retriable error code.
 import type { MeshCall } from '../mesh-call.ts'
 import type { MeshCluster } from '../mesh-cluster.ts'
-import { COORDINATOR_NOT_AVAILABLE, coordinatorMoved, newResponse } from './common.ts'
+import { ErrorCode } from '@kproxy/core/protocol/codec'
+import { coordinatorMoved, newResponse } from './common.ts'
 
 export const GROUP_KEY = 0
 export const TRANSACTION_KEY = 1
@@ -20,7 +21,7 @@ export function toCoordinator (call: MeshCall, cluster: MeshCluster, keyType: nu
     call.send(cluster, node, 'coordinator', body, (answer) => {
       if (answer === null) {
         cluster.forgetCoordinator(keyType, key)
-        done(null, COORDINATOR_NOT_AVAILABLE)
+        done(null, ErrorCode.COORDINATOR_NOT_AVAILABLE)
         return
       }
       const top = typeof answer.errorCode === 'number' ? answer.errorCode : 0

@@ -16,7 +16,8 @@ import { ApiKey } from '@kproxy/core/protocol/api-keys'
 import type { MeshCall } from '../mesh-call.ts'
 import type { MeshCluster } from '../mesh-cluster.ts'
 import type { MeshHost } from '../mesh-host.ts'
-import { advertisedLeader, NOT_LEADER_OR_FOLLOWER, newRequest, newResponse, partFailure, requestStructs, responseStructs, routeTopic, staleLeader, UNKNOWN_TOPIC_OR_PARTITION, whenRouted } from './common.ts'
+import { ErrorCode } from '@kproxy/core/protocol/codec'
+import { advertisedLeader, newRequest, newResponse, partFailure, requestStructs, responseStructs, routeTopic, staleLeader, whenRouted } from './common.ts'
 
 const FINAL_EPOCH = -1
 const EMPTY = Buffer.alloc(0)
@@ -30,7 +31,7 @@ export function fetch (call: MeshCall, host: MeshHost): void {
   const rq = call.body
   const topics: any[] = rq.topics
   const routed = topics.map(t => routeTopic(host, t.topic))
-  const slots: Slot[][] = topics.map((t, ti) => t.partitions.map(() => ({ errorCode: routed[ti] === null ? UNKNOWN_TOPIC_OR_PARTITION : 0, answer: null })))
+  const slots: Slot[][] = topics.map((t, ti) => t.partitions.map(() => ({ errorCode: routed[ti] === null ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : 0, answer: null })))
   const maxWaitMs = Math.min(rq.maxWaitMs, host.config.fetchMaxWaitMs)
   const s = responseStructs(ApiKey.Fetch)
 
@@ -73,7 +74,7 @@ export function fetch (call: MeshCall, host: MeshHost): void {
       t.partitions.forEach((p: any, pi: number) => {
         const leader = r.cluster.leader(r.name, p.partition)
         if (leader < 0) {
-          slots[ti]![pi]!.errorCode = r.cluster.down || r.cluster.topics.has(r.name) ? NOT_LEADER_OR_FOLLOWER : UNKNOWN_TOPIC_OR_PARTITION
+          slots[ti]![pi]!.errorCode = r.cluster.down || r.cluster.topics.has(r.name) ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
           r.cluster.stale(r.name)
           return
         }

@@ -10,7 +10,8 @@ import { ApiKey } from '@kproxy/core/protocol/api-keys'
 import type { MeshCall } from '../mesh-call.ts'
 import type { MeshCluster } from '../mesh-cluster.ts'
 import type { MeshHost } from '../mesh-host.ts'
-import { coordinatorMoved, COORDINATOR_NOT_AVAILABLE, newRequest, newResponse, partFailure, requestStructs, responseStructs, routeTopic, UNKNOWN_TOPIC_OR_PARTITION } from './common.ts'
+import { ErrorCode } from '@kproxy/core/protocol/codec'
+import { coordinatorMoved, newRequest, newResponse, partFailure, requestStructs, responseStructs, routeTopic } from './common.ts'
 import { errorAnswer, GROUP_KEY, relayToCoordinator, toCoordinator } from './coordinated.ts'
 
 function homeOf (host: MeshHost, groupId: string): MeshCluster {
@@ -25,7 +26,7 @@ export function membership (call: MeshCall, host: MeshHost): void {
 export function describeGroups (call: MeshCall, host: MeshHost): void {
   const ids: string[] = call.body.groups
   const s = responseStructs(ApiKey.DescribeGroups)
-  const out: any[] = ids.map(groupId => ({ ...s('DescribedGroup'), groupId, errorCode: COORDINATOR_NOT_AVAILABLE, groupState: '', protocolType: '', protocolData: '', members: [] }))
+  const out: any[] = ids.map(groupId => ({ ...s('DescribedGroup'), groupId, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, groupState: '', protocolType: '', protocolData: '', members: [] }))
   call.whenAll = () => {
     const body = newResponse(ApiKey.DescribeGroups)
     body.groups = out
@@ -38,7 +39,7 @@ export function describeGroups (call: MeshCall, host: MeshHost): void {
     toCoordinator(call, homeOf(host, groupId), GROUP_KEY, groupId, sub, (answer, errorCode) => {
       const g = answer?.groups?.[0]
       if (g !== undefined) out[i] = g
-      else out[i].errorCode = errorCode !== 0 ? errorCode : COORDINATOR_NOT_AVAILABLE
+      else out[i].errorCode = errorCode !== 0 ? errorCode : ErrorCode.COORDINATOR_NOT_AVAILABLE
     })
   })
 }
@@ -46,7 +47,7 @@ export function describeGroups (call: MeshCall, host: MeshHost): void {
 export function deleteGroups (call: MeshCall, host: MeshHost): void {
   const ids: string[] = call.body.groupsNames
   const s = responseStructs(ApiKey.DeleteGroups)
-  const out: any[] = ids.map(groupId => ({ ...s('DeletableGroupResult'), groupId, errorCode: COORDINATOR_NOT_AVAILABLE }))
+  const out: any[] = ids.map(groupId => ({ ...s('DeletableGroupResult'), groupId, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE }))
   call.whenAll = () => {
     const body = newResponse(ApiKey.DeleteGroups)
     body.results = out
@@ -58,7 +59,7 @@ export function deleteGroups (call: MeshCall, host: MeshHost): void {
     toCoordinator(call, homeOf(host, groupId), GROUP_KEY, groupId, sub, (answer, errorCode) => {
       const r = answer?.results?.[0]
       if (r !== undefined) out[i] = r
-      else out[i].errorCode = errorCode !== 0 ? errorCode : COORDINATOR_NOT_AVAILABLE
+      else out[i].errorCode = errorCode !== 0 ? errorCode : ErrorCode.COORDINATOR_NOT_AVAILABLE
     })
   })
 }
@@ -75,11 +76,11 @@ export function listGroups (call: MeshCall, host: MeshHost): void {
   for (const cluster of host.clusters.values()) {
     const release = call.hold()
     cluster.metadata([], false, (answer) => {
-      if (answer === null) errorCode = COORDINATOR_NOT_AVAILABLE
+      if (answer === null) errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE
       for (const node of cluster.brokers.keys()) {
         call.send(cluster, node, 'shared', call.body, (groups) => {
           if (groups === null) {
-            errorCode = COORDINATOR_NOT_AVAILABLE
+            errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE
             return
           }
           for (const g of groups.groups) {
@@ -104,7 +105,7 @@ export function offsetCommit (call: MeshCall, host: MeshHost): void {
   const results: any[] = topics.map((t, ti) => ({
     ...s('OffsetCommitResponseTopic'),
     name: t.name,
-    partitions: t.partitions.map((p: any) => ({ ...s('OffsetCommitResponsePartition'), partitionIndex: p.partitionIndex, errorCode: routed[ti] === null ? UNKNOWN_TOPIC_OR_PARTITION : COORDINATOR_NOT_AVAILABLE }))
+    partitions: t.partitions.map((p: any) => ({ ...s('OffsetCommitResponsePartition'), partitionIndex: p.partitionIndex, errorCode: routed[ti] === null ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.COORDINATOR_NOT_AVAILABLE }))
   }))
   call.whenAll = () => {
     const body = newResponse(ApiKey.OffsetCommit)
@@ -186,7 +187,7 @@ export function offsetFetch (call: MeshCall, host: MeshHost): void {
   const results: any[] = topics.map((t, ti) => ({
     ...s('OffsetFetchResponseTopic'),
     name: t.name,
-    partitions: t.partitionIndexes.map((partitionIndex: number) => ({ ...s('OffsetFetchResponsePartition'), partitionIndex, committedOffset: -1n, committedLeaderEpoch: -1, metadata: '', errorCode: routed[ti] === null ? UNKNOWN_TOPIC_OR_PARTITION : 0 }))
+    partitions: t.partitionIndexes.map((partitionIndex: number) => ({ ...s('OffsetFetchResponsePartition'), partitionIndex, committedOffset: -1n, committedLeaderEpoch: -1, metadata: '', errorCode: routed[ti] === null ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : 0 }))
   }))
   call.whenAll = () => {
     const body = newResponse(ApiKey.OffsetFetch)

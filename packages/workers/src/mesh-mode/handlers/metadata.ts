@@ -9,7 +9,8 @@ import type { MeshCall } from '../mesh-call.ts'
 import type { MeshCluster, TopicMeta } from '../mesh-cluster.ts'
 import { ZERO_UUID } from '../mesh-cluster.ts'
 import type { MeshHost } from '../mesh-host.ts'
-import { advertisedLeader, LEADER_NOT_AVAILABLE, newResponse, responseStructs, routeTopic, UNKNOWN_TOPIC_ID, UNKNOWN_TOPIC_OR_PARTITION } from './common.ts'
+import { ErrorCode } from '@kproxy/core/protocol/codec'
+import { advertisedLeader, newResponse, responseStructs, routeTopic } from './common.ts'
 
 const AUTHORIZED_OPERATIONS_UNKNOWN = -2147483648
 
@@ -32,7 +33,7 @@ export function metadata (call: MeshCall, host: MeshHost): void {
   const toTopic = (name: string, cluster: MeshCluster, meta: TopicMeta | undefined, unavailable: boolean): any => {
     const t = { ...s('MetadataResponseTopic'), name, topicAuthorizedOperations: AUTHORIZED_OPERATIONS_UNKNOWN }
     if (meta === undefined) {
-      t.errorCode = unavailable ? LEADER_NOT_AVAILABLE : UNKNOWN_TOPIC_OR_PARTITION
+      t.errorCode = unavailable ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
       t.partitions = []
       return t
     }
@@ -43,7 +44,7 @@ export function metadata (call: MeshCall, host: MeshHost): void {
       const leader = unavailable ? -1 : advertisedLeader(host, p.leaderId)
       return {
         ...s('MetadataResponsePartition'),
-        errorCode: unavailable ? LEADER_NOT_AVAILABLE : p.errorCode,
+        errorCode: unavailable ? ErrorCode.LEADER_NOT_AVAILABLE : p.errorCode,
         partitionIndex: p.partitionIndex,
         leaderId: leader,
         leaderEpoch: p.leaderEpoch,
@@ -100,7 +101,7 @@ export function metadata (call: MeshCall, host: MeshHost): void {
   call.whenAll = () => {
     body.topics = wanted.map(w => {
       if (w.cluster === null || w.upstream === null) {
-        return { ...s('MetadataResponseTopic'), name: w.name, topicId: w.name === null ? w.topicId : ZERO_UUID, errorCode: w.name === null ? UNKNOWN_TOPIC_ID : UNKNOWN_TOPIC_OR_PARTITION, partitions: [], topicAuthorizedOperations: AUTHORIZED_OPERATIONS_UNKNOWN }
+        return { ...s('MetadataResponseTopic'), name: w.name, topicId: w.name === null ? w.topicId : ZERO_UUID, errorCode: w.name === null ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, partitions: [], topicAuthorizedOperations: AUTHORIZED_OPERATIONS_UNKNOWN }
       }
       return toTopic(w.name!, w.cluster, w.cluster.topics.get(w.upstream), down.has(w.cluster))
     })

@@ -9,7 +9,8 @@ import type { MeshCall } from '../mesh-call.ts'
 import type { MeshCluster } from '../mesh-cluster.ts'
 import { produceShard } from '../mesh-cluster.ts'
 import type { MeshHost } from '../mesh-host.ts'
-import { advertisedLeader, NOT_LEADER_OR_FOLLOWER, newRequest, newResponse, partFailure, requestStructs, responseStructs, routeTopic, staleLeader, UNKNOWN_TOPIC_OR_PARTITION } from './common.ts'
+import { ErrorCode } from '@kproxy/core/protocol/codec'
+import { advertisedLeader, newRequest, newResponse, partFailure, requestStructs, responseStructs, routeTopic, staleLeader } from './common.ts'
 
 interface Slot {
   topic: number
@@ -24,7 +25,7 @@ export function produce (call: MeshCall, host: MeshHost): void {
   const topics: any[] = rq.topicData
   const routed = topics.map(t => routeTopic(host, t.name))
   // results by [topic][partition] position in the request
-  const slots: Slot[][] = topics.map((t, ti) => t.partitionData.map((p: any, pi: number) => ({ topic: ti, partition: pi, errorCode: routed[ti] === null ? UNKNOWN_TOPIC_OR_PARTITION : 0, answer: null })))
+  const slots: Slot[][] = topics.map((t, ti) => t.partitionData.map((p: any, pi: number) => ({ topic: ti, partition: pi, errorCode: routed[ti] === null ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : 0, answer: null })))
   const clusters = new Map<MeshCluster, string[]>()
   routed.forEach(r => {
     if (r === null) return
@@ -64,7 +65,7 @@ export function produce (call: MeshCall, host: MeshHost): void {
       t.partitionData.forEach((p: any, pi: number) => {
         const leader = r.cluster.leader(r.name, p.index)
         if (leader < 0) {
-          slots[ti]![pi]!.errorCode = r.cluster.down || r.cluster.topics.has(r.name) ? NOT_LEADER_OR_FOLLOWER : UNKNOWN_TOPIC_OR_PARTITION
+          slots[ti]![pi]!.errorCode = r.cluster.down || r.cluster.topics.has(r.name) ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
           r.cluster.stale(r.name)
           return
         }

@@ -11,7 +11,8 @@ import type { MeshCall } from '../mesh-call.ts'
 import type { MeshCluster } from '../mesh-cluster.ts'
 import { ANY_BROKER } from '../mesh-cluster.ts'
 import type { MeshHost } from '../mesh-host.ts'
-import { INVALID_TXN_STATE, OPERATION_NOT_ATTEMPTED, newResponse, partFailure, responseStructs, routeTopic, UNKNOWN_TOPIC_OR_PARTITION } from './common.ts'
+import { ErrorCode } from '@kproxy/core/protocol/codec'
+import { newResponse, partFailure, responseStructs, routeTopic } from './common.ts'
 import { errorAnswer, GROUP_KEY, relayToCoordinator, toCoordinator, TRANSACTION_KEY } from './coordinated.ts'
 
 function homeOf (host: MeshHost, transactionalId: string): MeshCluster {
@@ -23,7 +24,7 @@ export function initProducerId (call: MeshCall, host: MeshHost): void {
   if (id === null) {
     const cluster = host.clusters.get(host.config.homeDefaultCluster)!
     call.send(cluster, ANY_BROKER, 'shared', call.body, (answer) => {
-      call.answer(answer ?? errorAnswer(ApiKey.InitProducerId, 15 /* COORDINATOR_NOT_AVAILABLE */))
+      call.answer(answer ?? errorAnswer(ApiKey.InitProducerId, 15 /* ErrorCode.COORDINATOR_NOT_AVAILABLE */))
     })
     return
   }
@@ -56,7 +57,7 @@ export function addPartitionsToTxn (call: MeshCall, host: MeshHost): void {
         ? `transaction ${id} (home cluster ${home.name}) names topic ${topics[foreign].name}, which has no route: refused`
         : `transaction ${id} has its home on cluster ${home.name} but adds topic ${topics[foreign].name} of cluster ${other.cluster.name}: a transaction stays on one cluster, refused`)
     const body = newResponse(ApiKey.AddPartitionsToTxn)
-    body.resultsByTopicV3AndBelow = resultOf(ti => routed[ti] === null ? UNKNOWN_TOPIC_OR_PARTITION : routed[ti]!.cluster !== home ? INVALID_TXN_STATE : OPERATION_NOT_ATTEMPTED)
+    body.resultsByTopicV3AndBelow = resultOf(ti => routed[ti] === null ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : routed[ti]!.cluster !== home ? ErrorCode.INVALID_TXN_STATE : ErrorCode.OPERATION_NOT_ATTEMPTED)
     call.answer(body)
     return
   }
@@ -91,7 +92,7 @@ export function txnOffsetCommit (call: MeshCall, host: MeshHost): void {
   const results = topics.map((t, ti) => ({
     ...s('TxnOffsetCommitResponseTopic'),
     name: t.name,
-    partitions: t.partitions.map((p: any) => ({ ...s('TxnOffsetCommitResponsePartition'), partitionIndex: p.partitionIndex, errorCode: routed[ti] === null ? UNKNOWN_TOPIC_OR_PARTITION : routed[ti]!.cluster !== home ? INVALID_TXN_STATE : 0 }))
+    partitions: t.partitions.map((p: any) => ({ ...s('TxnOffsetCommitResponsePartition'), partitionIndex: p.partitionIndex, errorCode: routed[ti] === null ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : routed[ti]!.cluster !== home ? ErrorCode.INVALID_TXN_STATE : 0 }))
   }))
   body.topics = results
   if (routed.some(r => r === null || r.cluster !== home)) {
