@@ -11,7 +11,9 @@ import { fileURLToPath } from 'node:url'
 import { KproxyError } from '@kproxy/core/kproxy-error'
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url))
-const START_TIMEOUT_MS = 30_000
+// a kproxy with two workers took 16 s to be ready while a full test run loaded both cores (CI), and
+// its TLS side of a double proxy missed 30 s once
+const START_TIMEOUT_MS = 60_000
 
 // Where scripts/install-peers.sh puts the peers (Envoy venv, kafka-proxy, Kroxylicious, ...).
 export function peersDir (): string {
