@@ -1,4 +1,4 @@
-import { isKproxyError } from '@kproxy/core'
+import { isKproxyError } from '@kproxy/core/kproxy-error'
 import { commands } from './commands/index.ts'
 
 function help (): string {

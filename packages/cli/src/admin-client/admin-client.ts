@@ -3,7 +3,7 @@
 // a KproxyError that says what to do.
 import { readFileSync } from 'node:fs'
 import { Client, errors } from 'undici'
-import { KproxyError } from '@kproxy/core'
+import { KproxyError } from '@kproxy/core/kproxy-error'
 import { parseHostPort, formatHostPort } from '@kproxy/core/config/host-port'
 import { ADMIN_TOKEN_ENV } from '../admin/admin-access.ts'
 

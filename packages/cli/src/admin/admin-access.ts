@@ -6,7 +6,7 @@
 // page asks for the token and sends it with each API call) needs `Authorization: Bearer <token>`.
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { isIP } from 'node:net'
-import { KproxyError } from '@kproxy/core'
+import { KproxyError } from '@kproxy/core/kproxy-error'
 import { adminTokenProblem } from '@kproxy/core/config/schema/value-kinds'
 
 export const ADMIN_TOKEN_ENV = 'KPROXY_ADMIN_TOKEN'

@@ -16,7 +16,7 @@
 import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
-import { isKproxyError, KproxyError } from '@kproxy/core'
+import { isKproxyError, KproxyError } from '@kproxy/core/kproxy-error'
 import type { HostPort, ProxyConfig } from '@kproxy/core/config/proxy-config'
 import { redactSecrets } from '@kproxy/core/config/redact'
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '@kproxy/core/metrics/prometheus'

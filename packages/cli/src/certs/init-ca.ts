@@ -1,5 +1,5 @@
 // `kproxy certs init`: a new CA in DIR/ca.crt and DIR/ca.key.
-import { createCa } from '@kproxy/core'
+import { createCa } from '@kproxy/core/certs/x509'
 import { caPaths } from './ca-dir.ts'
 import { CERT_MODE, KEY_MODE, makeOutputDir, refuseExisting, writeAllOrNothing } from './output-files.ts'
 import type { OutputFile } from './output-files.ts'

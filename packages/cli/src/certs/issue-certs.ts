@@ -2,8 +2,9 @@
 // CA), O/N.key (PKCS#8) and O/ca.crt. One name is signed here; several go to a piscina pool.
 import { join } from 'node:path'
 import { threadId } from 'node:worker_threads'
-import { KproxyError, issueCertificate } from '@kproxy/core'
-import type { IssueCertificateOptions } from '@kproxy/core'
+import { KproxyError } from '@kproxy/core/kproxy-error'
+import { issueCertificate } from '@kproxy/core/certs/x509'
+import type { IssueCertificateOptions } from '@kproxy/core/certs/x509'
 import { CA_CERT_FILE, readCaDir } from './ca-dir.ts'
 import { issueOnPool } from './issue-pool.ts'
 import type { PoolIssued } from './issue-pool.ts'

@@ -2,7 +2,7 @@
 // certificates are signed on a small piscina pool. (Key generation already runs on libuv's pool.)
 import { availableParallelism } from 'node:os'
 import { Piscina } from 'piscina'
-import { KproxyError } from '@kproxy/core'
+import { KproxyError } from '@kproxy/core/kproxy-error'
 import type { CertificateAuthority, IssueCertificateOptions, IssuedCertificate } from '@kproxy/core/certs/x509'
 import type { IssueOutcome, IssueTask } from './issue-worker.ts'
 

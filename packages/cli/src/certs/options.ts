@@ -1,6 +1,7 @@
 // Checks for `kproxy certs` input. Everything is checked before any key is generated, so bad
 // input costs nothing and leaves nothing behind.
-import { KproxyError, RSA_KEY_SIZES } from '@kproxy/core'
+import { KproxyError } from '@kproxy/core/kproxy-error'
+import { RSA_KEY_SIZES } from '@kproxy/core/certs/keys'
 import { isValidSan } from '@kproxy/core/certs/x509'
 
 // 100 years: beyond that a typo is more likely than intent.

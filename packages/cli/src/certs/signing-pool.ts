@@ -3,7 +3,7 @@
 // thread that runs it, so it runs on piscina threads, never on a worker's event loop.
 // (issue-pool.ts is the batch variant for `kproxy certs issue`.)
 import { Piscina } from 'piscina'
-import { KproxyError } from '@kproxy/core'
+import { KproxyError } from '@kproxy/core/kproxy-error'
 import type { CertificateAuthority, IssueCertificateOptions, IssuedCertificate } from '@kproxy/core/certs/x509'
 import type { IssueOutcome, IssueTask } from './issue-worker.ts'
 

@@ -2,8 +2,8 @@
 // in the foreground keeping it whole (a broker that dies is restarted by its watchdog) until
 // SIGINT/SIGTERM, and tear everything down.
 import { parseArgs } from 'node:util'
-import { isKproxyError } from '@kproxy/core'
-import type { KproxyError } from '@kproxy/core'
+import { isKproxyError } from '@kproxy/core/kproxy-error'
+import type { KproxyError } from '@kproxy/core/kproxy-error'
 import type { Cluster } from '../sandbox/cluster.ts'
 import type { PropertyValue } from '../sandbox/node-config.ts'
 

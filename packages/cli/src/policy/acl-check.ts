@@ -2,7 +2,7 @@
 // the proxy runs (core/policy/acl-policy.ts).
 import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { KproxyError } from '@kproxy/core'
+import { KproxyError } from '@kproxy/core/kproxy-error'
 import { aclAuthorizer, loadAclRules } from '@kproxy/core/policy/acl-policy'
 import { parseAclRulesFile } from '@kproxy/core/policy/acl-rules-parser'
 import { describeRule } from '@kproxy/core/policy/acl-rules'

@@ -1,6 +1,6 @@
 // Reading a password for `kproxy users add`: from a terminal without echo (asked twice), or
 // the whole of stdin with --password-stdin (one trailing newline dropped), for scripts.
-import { KproxyError } from '@kproxy/core'
+import { KproxyError } from '@kproxy/core/kproxy-error'
 
 export async function readPasswordFromStdin (stdin: NodeJS.ReadableStream = process.stdin): Promise<string> {
   const chunks: Buffer[] = []

@@ -3,7 +3,7 @@
 // with the file's own errors.
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { KproxyError } from '@kproxy/core'
+import { KproxyError } from '@kproxy/core/kproxy-error'
 import { checkUserName, formatCredentialsFile, parseCredentialsFile, userMechanisms } from '@kproxy/core/policy/credentials-file'
 import type { CredentialEntries } from '@kproxy/core/policy/credentials-file'
 import { setPassword } from '@kproxy/core/policy/credential-builder'

@@ -2,7 +2,7 @@
 // applied to every broker. The sandbox writes the node's identity, listeners, storage and quorum
 // itself; a user value for one of those would break the cluster in ways that surface only as a
 // start-up timeout, so they are refused here with the flag the user should use instead.
-import { KproxyError } from '@kproxy/core'
+import { KproxyError } from '@kproxy/core/kproxy-error'
 import type { PropertyValue } from './node-config.ts'
 
 // Kafka's keys are dot-separated words of letters, digits, '_' and '-'

@@ -1,5 +1,5 @@
 // The broker JVM's heap (`kproxy sandbox up --broker-heap SIZE`), in Java's own syntax.
-import { KproxyError } from '@kproxy/core'
+import { KproxyError } from '@kproxy/core/kproxy-error'
 
 // Measured (docs/sandbox.md, "Broker heap"; live set = what a full GC keeps): an idle broker
 // holds ~150 MiB; a 3-node sandbox with 500 topics of 6 partitions (RF 3) 220-240 MiB per broker;

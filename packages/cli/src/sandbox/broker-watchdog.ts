@@ -6,7 +6,7 @@
 // A node that keeps dying is not restarted forever: after MAX_RESTARTS deaths within
 // RESTART_WINDOW_MS the watchdog gives up, and so does it at the first death with restart off
 // (`--no-restart`), for scripts that would rather fail than run on a cluster that was repaired.
-import { KproxyError } from '@kproxy/core'
+import { KproxyError } from '@kproxy/core/kproxy-error'
 import type { Cluster } from './cluster.ts'
 import type { ExitStatus } from './detached-child.ts'
 import { describeExit } from './exit-reason.ts'

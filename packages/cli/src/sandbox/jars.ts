@@ -6,7 +6,7 @@ import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { BRIDGE_KAFKA_VERSION, KAFKA_SCALA_VERSION, KAFKA_VERSION } from '@kproxy/core/kafka-release'
-import { KproxyError } from '@kproxy/core'
+import { KproxyError } from '@kproxy/core/kproxy-error'
 
 // The broker, its controller, StorageTool and the command-line tools (perf tests, console
 // clients, topic/group commands) all come from two Maven artifacts. Kafka 4.x POMs carry no

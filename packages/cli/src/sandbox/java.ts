@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { join } from 'node:path'
-import { KproxyError } from '@kproxy/core'
+import { KproxyError } from '@kproxy/core/kproxy-error'
 
 export interface JavaRuntime {
   // Absolute path or bare 'java' (resolved on PATH by spawn).

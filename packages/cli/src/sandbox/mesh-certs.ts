@@ -3,7 +3,7 @@
 // client-side kproxy trusts only a broker-side kproxy of the mesh CA.
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createCa, issueCertificate } from '@kproxy/core'
+import { createCa, issueCertificate } from '@kproxy/core/certs/x509'
 
 // The common name of the client-side kproxy's certificate; the broker-side kproxy's default
 // principal mapping (the full subject DN) turns it into the principal `CN=client-proxy`.

@@ -1,6 +1,6 @@
 import { once } from 'node:events'
 import { createConnection, createServer } from 'node:net'
-import { KproxyError } from '@kproxy/core'
+import { KproxyError } from '@kproxy/core/kproxy-error'
 import type { AddressInfo, Server } from 'node:net'
 
 // Asks the kernel for `count` distinct free ports on 127.0.0.1. All listeners stay open until

@@ -3,7 +3,7 @@
 // or KPROXY_ERR_TLS_FILE when a TLS file it names cannot be used.
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { KproxyError } from '@kproxy/core'
+import { KproxyError } from '@kproxy/core/kproxy-error'
 import { resolveConfig } from '@kproxy/core/config/config-schema'
 import { parseConfigFile } from '@kproxy/core/config/config-file'
 import type { ProxyConfig } from '@kproxy/core/config/proxy-config'

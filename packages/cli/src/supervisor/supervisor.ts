@@ -3,7 +3,7 @@
 // snapshots, and shuts everything down within the configured timeout.
 import { Worker } from 'node:worker_threads'
 import type { Logger } from 'pino'
-import { KproxyError } from '@kproxy/core'
+import { KproxyError } from '@kproxy/core/kproxy-error'
 import type { ProxyConfig } from '@kproxy/core/config/proxy-config'
 import { applyLiveChanges } from '@kproxy/core/config/live-reload'
 import type { LiveChange } from '@kproxy/core/config/live-reload'
