@@ -1,7 +1,7 @@
 // Issue 4 acceptance, the double proxy: `kproxy sandbox up --topology double-proxy-tls` as a user
 // runs it, then real clients through
 //   client -> plaintext -> client-side kproxy -> mTLS -> broker-side kproxy -> TLS (client cert) -> 3 brokers (SSL)
-// 100,000 records from kcat and 100,000 from kafkajs read back by consumer groups (exact count
+// 100,000 records (`pnpm test:full`; 20,000 in `pnpm test`) from kcat and as many from kafkajs read back by consumer groups (exact count
 // and content, no duplicates); metadata names only the client-side kproxy; a plaintext client on
 // the broker-side kproxy is refused and counted (not_tls); the broker-side kproxy logs the
 // principal of the client-side certificate; SIGTERM (and SIGKILL) of the CLI leave nothing behind.
@@ -17,8 +17,9 @@ import { createDurableTopics, groupCoordinatorReady, kafkajsGroupRead, kcatGroup
 import { metricSum } from '../helpers/serve-kproxy.ts'
 import { processesMentioning, sandboxUp } from '../helpers/sandbox-up.ts'
 import { watchSandboxFile } from '../helpers/sandbox-file-watch.ts'
+import { count, scaled } from '../helpers/scale.ts'
 
-const N = 100_000
+const N = scaled(100_000, 20_000)
 const TOPOLOGY = ['--topology', 'double-proxy-tls']
 
 const scratch = mkdtempSync(join(tmpdir(), 'kproxy-double-proxy-test-'))
@@ -46,7 +47,7 @@ async function waitFor (what: () => boolean, ms: number): Promise<boolean> {
   return what()
 }
 
-t.test('double-proxy-tls, 3 brokers: 100,000 records each from kcat and kafkajs through the tunnel', { skip: hasKcat() ? false : 'kcat not installed' }, async t => {
+t.test(`double-proxy-tls, 3 brokers: ${count(N)} records each from kcat and kafkajs through the tunnel`, { skip: hasKcat() ? false : 'kcat not installed' }, async t => {
   const dir = join(scratch, 'three')
   const run = await sandboxUp<DoubleProxyInfo>([...TOPOLOGY, '--brokers', '3', '--dir', dir])
   t.teardown(() => { run.child.kill('SIGKILL') })

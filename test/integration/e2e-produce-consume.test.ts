@@ -1,4 +1,4 @@
-// Issue 3 acceptance: 100,000 records produced through `kproxy serve --workers 2` by each of kcat,
+// Issue 3 acceptance (at full size in `pnpm test:full`; 20,000 in `pnpm test`): 100,000 records produced through `kproxy serve --workers 2` by each of kcat,
 // kafkajs, @platformatic/kafka and Kafka's ProducerPerformance (acks=all, idempotence on), each
 // consumed back through kproxy by a consumer group: exact count and content, no duplicates.
 // A real 3-node cluster; topics with replication factor 3 and min.insync.replicas 2.
@@ -8,10 +8,11 @@ import { Producer, stringSerializers } from '@platformatic/kafka'
 import { hasKcat, kafkaCluster, kcat } from '../helpers/kafka.ts'
 import { metricSum, serveKproxy } from '../helpers/serve-kproxy.ts'
 import { createDurableTopics, kafkajsGroupRead, kcatGroupRead, perSecond, tally } from '../helpers/e2e-records.ts'
+import { count, scaled } from '../helpers/scale.ts'
 
-const N = 100_000
+const N = scaled(100_000, 20_000)
 
-t.test('100,000 records per producer through kproxy serve, read back by consumer groups', { skip: hasKcat() ? false : 'kcat not installed' }, async t => {
+t.test(`${count(N)} records per producer through kproxy serve, read back by consumer groups`, { skip: hasKcat() ? false : 'kcat not installed' }, async t => {
   const cluster = await kafkaCluster(t, { brokers: 3 })
   const kproxy = await serveKproxy(t, { upstream: cluster.bootstrap, workers: 2 })
   const kafka = new Kafka({ clientId: 'e2e', brokers: [kproxy.bootstrap], logLevel: logLevel.NOTHING })

@@ -1,4 +1,5 @@
-// A 3-node sandbox with the default broker heap holds 500 topics of 6 partitions (replication 3)
+// A 3-node sandbox with the default broker heap holds 500 topics (`pnpm test:full`; 100 in
+// `pnpm test`) of 6 partitions (replication 3)
 // written to by kafkajs and read back by one consumer group of Kafka's console consumer across
 // all of them (the workload that kept up to 400 MiB live per broker and would have filled the old
 // 512 MiB heap), without a broker running out of heap: the same JVMs serve from start to end,
@@ -12,8 +13,9 @@ import type { SandboxInfo } from '../helpers/kafka.ts'
 import { javaPidsMentioning } from '../helpers/kafka.ts'
 import { createTopicsAndWait } from '../helpers/kafkajs-topics.ts'
 import { sandboxUp } from '../helpers/sandbox-up.ts'
+import { scaled } from '../helpers/scale.ts'
 
-const TOPICS = 500
+const TOPICS = scaled(500, 100)
 const PARTITIONS = 6
 const RECORDS_PER_TOPIC = 12 // two per partition on average, 1 KiB each
 const BATCH = 50
