@@ -14,8 +14,8 @@ import { haproxy, kafkaProxy, kroxylicious } from './targets-peers.ts'
 
 export { findEnvoy, freePortRange, startProcess, stopChild } from './targets-process.ts'
 
-// The policy bench targets' config: 200 ACL rules for now; quotas join the same file.
-const POLICY_CONFIG = join(REPO, 'bench', 'policy', 'kproxy-policy.yaml')
+// The policy bench targets' config: 200 ACL rules and a quota the bench never reaches.
+const POLICY_CONFIG = join(REPO, 'bench', 'configs', 'kproxy-policy.yaml')
 export { envoyTcpProxyConfig } from './targets-envoy-config.ts'
 
 export interface TargetContext {
@@ -152,7 +152,7 @@ export const TARGETS: Record<string, TargetDef> = {
   'kproxy-v8-default': kproxyBroker('kproxy-v8-default', 1, ['--young-generation-mb', '0']),
   // faultInjection configured on Produce, matching nothing: what an idle filter costs
   'kproxy-fault-idle': kproxyBroker('kproxy-fault-idle', 1, ['--config', join(REPO, 'bench/configs/fault-injection-idle.yaml')]),
-  // issue 9's speed check: the policy of bench/policy/kproxy-policy.yaml (200 ACL rules, ...)
+  // issue 9's speed check: the policy of bench/configs/kproxy-policy.yaml (200 ACL rules, a quota not reached)
   'kproxy-policy': kproxyBroker('kproxy-policy', 1, ['--config', POLICY_CONFIG]),
   'kproxy-2w-policy': kproxyBroker('kproxy-2w-policy', 2, ['--config', POLICY_CONFIG]),
   'kproxy-double': kproxyDouble,
