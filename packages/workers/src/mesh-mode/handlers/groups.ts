@@ -11,7 +11,7 @@ import type { MeshCall } from '../mesh-call.ts'
 import type { MeshCluster } from '../mesh-cluster.ts'
 import type { MeshHost } from '../mesh-host.ts'
 import { ErrorCode } from '@kproxy/core/protocol/codec'
-import { coordinatorMoved, newRequest, newResponse, partFailure, requestStructs, responseStructs, routeTopic } from './common.ts'
+import { coordinatorMoved, newRequest, newResponse, partFailure, requestStructs, responseStructs, routeTopic, topicsByCluster } from './common.ts'
 import { errorAnswer, GROUP_KEY, relayToCoordinator, toCoordinator } from './coordinated.ts'
 
 function homeOf (host: MeshHost, groupId: string): MeshCluster {
@@ -112,13 +112,7 @@ export function offsetCommit (call: MeshCall, host: MeshHost): void {
     body.topics = results
     call.answer(body)
   }
-  const byCluster = new Map<MeshCluster, number[]>()
-  routed.forEach((r, ti) => {
-    if (r === null) return
-    const list = byCluster.get(r.cluster)
-    if (list === undefined) byCluster.set(r.cluster, [ti])
-    else list.push(ti)
-  })
+  const byCluster = topicsByCluster(routed)
   const rs = requestStructs(ApiKey.OffsetCommit)
   for (const [cluster, tis] of byCluster) {
     const sub = newRequest(ApiKey.OffsetCommit)
@@ -195,13 +189,7 @@ export function offsetFetch (call: MeshCall, host: MeshHost): void {
     body.errorCode = errorCode
     call.answer(body)
   }
-  const byCluster = new Map<MeshCluster, number[]>()
-  routed.forEach((r, ti) => {
-    if (r === null) return
-    const list = byCluster.get(r.cluster)
-    if (list === undefined) byCluster.set(r.cluster, [ti])
-    else list.push(ti)
-  })
+  const byCluster = topicsByCluster(routed)
   for (const [cluster, tis] of byCluster) {
     const sub = newRequest(ApiKey.OffsetFetch)
     sub.groupId = groupId
