@@ -1,6 +1,9 @@
-// kproxy.yaml lines for a broker-mode listener that requires client certificates and takes the
-// principal from the certificate's CN (CN=alice is User:alice), as the policy tests set it up.
-export function mtlsBrokerModeLines (server: { crt: string, key: string }, caFile: string): string[] {
+// The principal is the certificate's CN (CN=alice is User:alice) unless a test maps it otherwise.
+const CN_RULE = 'RULE:^CN=([^,]+)$/$1/'
+
+// kproxy.yaml lines for a broker-mode listener that requires client certificates and maps their
+// subjects to principals with `rule`, then Kafka's DEFAULT.
+export function mtlsBrokerModeLines (server: { crt: string, key: string }, caFile: string, rule = CN_RULE): string[] {
   return [
     'brokerMode:',
     '  tls:',
@@ -9,7 +12,7 @@ export function mtlsBrokerModeLines (server: { crt: string, key: string }, caFil
     `    ca: ${caFile}`,
     '    clientAuth: require',
     '    principalMappingRules:',
-    "      - 'RULE:^CN=([^,]+)$/$1/'",
+    `      - '${rule}'`,
     '      - DEFAULT'
   ]
 }
