@@ -24,40 +24,37 @@ export function membership (call: MeshCall, host: MeshHost): void {
 }
 
 export function describeGroups (call: MeshCall, host: MeshHost): void {
-  const ids: string[] = call.body.groups
   const s = responseStructs(ApiKey.DescribeGroups)
-  const out: any[] = ids.map(groupId => ({ ...s('DescribedGroup'), groupId, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, groupState: '', protocolType: '', protocolData: '', members: [] }))
-  call.whenAll = () => {
-    const body = newResponse(ApiKey.DescribeGroups)
-    body.groups = out
-    call.answer(body)
-  }
-  ids.forEach((groupId, i) => {
-    const sub = newRequest(ApiKey.DescribeGroups)
-    sub.groups = [groupId]
-    sub.includeAuthorizedOperations = call.body.includeAuthorizedOperations
-    toCoordinator(call, homeOf(host, groupId), GROUP_KEY, groupId, sub, (answer, errorCode) => {
-      const g = answer?.groups?.[0]
-      if (g !== undefined) out[i] = g
-      else out[i].errorCode = errorCode !== 0 ? errorCode : ErrorCode.COORDINATOR_NOT_AVAILABLE
+  perGroup(call, host, ApiKey.DescribeGroups, call.body.groups, 'groups',
+    groupId => ({ ...s('DescribedGroup'), groupId, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, groupState: '', protocolType: '', protocolData: '', members: [] }),
+    (sub, groupId) => {
+      sub.groups = [groupId]
+      sub.includeAuthorizedOperations = call.body.includeAuthorizedOperations
     })
-  })
 }
 
 export function deleteGroups (call: MeshCall, host: MeshHost): void {
-  const ids: string[] = call.body.groupsNames
   const s = responseStructs(ApiKey.DeleteGroups)
-  const out: any[] = ids.map(groupId => ({ ...s('DeletableGroupResult'), groupId, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE }))
+  perGroup(call, host, ApiKey.DeleteGroups, call.body.groupsNames, 'results',
+    groupId => ({ ...s('DeletableGroupResult'), groupId, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE }),
+    (sub, groupId) => { sub.groupsNames = [groupId] })
+}
+
+// DescribeGroups, DeleteGroups: one request per group, to its coordinator on its home cluster,
+// answered in the client's order under `results` (the answers' list too); a group its
+// coordinator did not answer for keeps `unanswered`'s result with the error met.
+function perGroup (call: MeshCall, host: MeshHost, apiKey: number, ids: string[], results: string, unanswered: (groupId: string) => any, ask: (sub: any, groupId: string) => void): void {
+  const out: any[] = ids.map(unanswered)
   call.whenAll = () => {
-    const body = newResponse(ApiKey.DeleteGroups)
-    body.results = out
+    const body = newResponse(apiKey)
+    body[results] = out
     call.answer(body)
   }
   ids.forEach((groupId, i) => {
-    const sub = newRequest(ApiKey.DeleteGroups)
-    sub.groupsNames = [groupId]
+    const sub = newRequest(apiKey)
+    ask(sub, groupId)
     toCoordinator(call, homeOf(host, groupId), GROUP_KEY, groupId, sub, (answer, errorCode) => {
-      const r = answer?.results?.[0]
+      const r = answer?.[results]?.[0]
       if (r !== undefined) out[i] = r
       else out[i].errorCode = errorCode !== 0 ? errorCode : ErrorCode.COORDINATOR_NOT_AVAILABLE
     })
