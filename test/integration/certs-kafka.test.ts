@@ -2,22 +2,10 @@
 // certificates required) uses a PEM keystore and truststore built from them, as
 // docs/certificates.md describes, and kcat and Kafka's Java tools connect with them.
 import t from 'tap'
-import { execFile } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { hasKcat, kafkaCluster, kcat, kcatBrokers } from '../helpers/kafka.ts'
-
-const KPROXY = fileURLToPath(new URL('../../packages/cli/bin/kproxy', import.meta.url))
-
-function kproxyCerts (...args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(KPROXY, ['certs', ...args], { timeout: 60_000 }, (err, _stdout, stderr) => {
-      if (err === null) resolve()
-      else reject(new Error(`kproxy certs ${args.join(' ')} failed: ${stderr}`))
-    })
-  })
-}
+import { kproxyCerts } from '../helpers/kproxy-certs.ts'
 
 function kcatSsl (caFile: string, cert?: { crt: string, key: string }): string[] {
   const args = ['-X', 'security.protocol=ssl', '-X', `ssl.ca.location=${caFile}`]

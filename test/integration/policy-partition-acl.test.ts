@@ -21,8 +21,9 @@ import { ensureKafkaJars } from '@kproxy/cli/sandbox/jars'
 import { hasKcat, kafkaCluster, kcat } from '../helpers/kafka.ts'
 import { metricSum, serveKproxy } from '../helpers/serve-kproxy.ts'
 import { createDurableTopics } from '../helpers/e2e-records.ts'
+import { certPair, kproxyCerts } from '../helpers/kproxy-certs.ts'
+import { mtlsBrokerModeLines } from '../helpers/mtls-config.ts'
 
-const KPROXY = fileURLToPath(new URL('../../packages/cli/bin/kproxy', import.meta.url))
 const SOURCE = fileURLToPath(new URL('../fixtures/AclPartitionClient.java', import.meta.url))
 const TOPIC = 'orders'
 const PARTITIONS = 8
@@ -35,11 +36,6 @@ function exec (command: string, args: readonly string[], timeoutMs = 120_000): P
   })
 }
 
-async function kproxyCerts (...args: string[]): Promise<void> {
-  const r = await exec(KPROXY, ['certs', ...args], 60_000)
-  if (r.code !== 0) throw new Error(`kproxy certs ${args.join(' ')} failed: ${r.stderr}`)
-}
-
 const jsonLines = (stdout: string): Array<Record<string, any>> => stdout.split('\n').filter(l => l.startsWith('{')).map(l => JSON.parse(l) as Record<string, any>)
 
 t.test('partition ACLs: alice writes 0-3 and reads all, bob reads 4-7', { skip: hasKcat() ? false : 'kcat is not installed (apt-get install -y kcat)' }, async t => {
@@ -50,7 +46,7 @@ t.test('partition ACLs: alice writes 0-3 and reads all, bob reads 4-7', { skip: 
   await kproxyCerts('issue', '--ca', ca, '--name', 'kproxy', '--server', '--san', 'IP:127.0.0.1,DNS:localhost', '--days', '2', '--out', certs)
   await kproxyCerts('issue', '--ca', ca, '--name', 'alice,bob', '--client', '--days', '2', '--out', certs)
   const caFile = join(certs, 'ca.crt')
-  const pem = (name: string): { crt: string, key: string } => ({ crt: join(certs, `${name}.crt`), key: join(certs, `${name}.key`) })
+  const pem = (name: string): { crt: string, key: string } => certPair(certs, name)
   const kcatTls = (name: string): string[] => ['-X', 'security.protocol=ssl', '-X', `ssl.ca.location=${caFile}`, '-X', `ssl.certificate.location=${pem(name).crt}`, '-X', `ssl.key.location=${pem(name).key}`]
   // Kafka's PEM keystore is one file: the PKCS#8 key, then the certificate chain.
   const javaProps = (name: string): string => {
@@ -92,15 +88,7 @@ t.test('partition ACLs: alice writes 0-3 and reads all, bob reads 4-7', { skip: 
   ].join('\n'))
   const config = join(dir, 'kproxy.yaml')
   writeFileSync(config, [
-    'brokerMode:',
-    '  tls:',
-    `    cert: ${pem('kproxy').crt}`,
-    `    key: ${pem('kproxy').key}`,
-    `    ca: ${caFile}`,
-    '    clientAuth: require',
-    '    principalMappingRules:',
-    "      - 'RULE:^CN=([^,]+)$/$1/'",
-    '      - DEFAULT',
+    ...mtlsBrokerModeLines(pem('kproxy'), caFile),
     'policy:',
     '  acl:',
     '    defaultDecision: deny',

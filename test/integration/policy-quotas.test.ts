@@ -35,6 +35,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { kafkaCluster } from '../helpers/kafka.ts'
 import { metricSum, serveKproxy } from '../helpers/serve-kproxy.ts'
 import type { ServedKproxy } from '../helpers/serve-kproxy.ts'
+import { certPair } from '../helpers/kproxy-certs.ts'
+import { mtlsBrokerModeLines } from '../helpers/mtls-config.ts'
 
 const KPROXY = fileURLToPath(new URL('../../packages/cli/bin/kproxy', import.meta.url))
 
@@ -108,7 +110,7 @@ t.test('quotas for alice through kproxy serve --workers 2 over mTLS; bob unaffec
     t.equal(r.code, 0, `kproxy ${args.slice(0, 2).join(' ')}: ${r.stderr}`)
   }
   const caFile = join(certs, 'ca.crt')
-  const pem = (name: string): { crt: string, key: string } => ({ crt: join(certs, `${name}.crt`), key: join(certs, `${name}.key`) })
+  const pem = (name: string): { crt: string, key: string } => certPair(certs, name)
 
   const quotasFile = join(dir, 'quotas.yaml')
   const quotas = [
@@ -123,15 +125,7 @@ t.test('quotas for alice through kproxy serve --workers 2 over mTLS; bob unaffec
   writeFileSync(quotasFile, quotas)
   const config = join(dir, 'kproxy.yaml')
   writeFileSync(config, [
-    'brokerMode:',
-    '  tls:',
-    `    cert: ${pem('kproxy').crt}`,
-    `    key: ${pem('kproxy').key}`,
-    `    ca: ${caFile}`,
-    '    clientAuth: require',
-    '    principalMappingRules:',
-    "      - 'RULE:^CN=([^,]+)$/$1/'",
-    '      - DEFAULT',
+    ...mtlsBrokerModeLines(pem('kproxy'), caFile),
     'policy:',
     '  quotas:',
     `    file: ${quotasFile}`,

@@ -26,6 +26,7 @@ import { hasKcat, kafkaCluster, kcat, kcatBrokers } from '../helpers/kafka.ts'
 import { metricSum, serveKproxy } from '../helpers/serve-kproxy.ts'
 import type { ServedKproxy } from '../helpers/serve-kproxy.ts'
 import { createDurableTopics, tally } from '../helpers/e2e-records.ts'
+import { mtlsBrokerModeLines } from '../helpers/mtls-config.ts'
 
 const DAY = 86_400_000
 
@@ -88,15 +89,7 @@ t.test('kproxy serve with TLS on both sides, in front of mTLS-only brokers', { s
   const expired = await issueTo(dir, meshCa, 'expired', { client: true, notBefore: new Date(Date.now() - 10 * DAY), notAfter: new Date(Date.now() - DAY) })
   const config = join(dir, 'kproxy.yaml')
   writeFileSync(config, [
-    'brokerMode:',
-    '  tls:',
-    `    cert: ${server.crt}`,
-    `    key: ${server.key}`,
-    `    ca: ${caFile}`,
-    '    clientAuth: require',
-    '    principalMappingRules:',
-    "      - 'RULE:^CN=([^,]+),OU=payments(,.*)?$/$1@payments/L'",
-    '      - DEFAULT',
+    ...mtlsBrokerModeLines(server, caFile, 'RULE:^CN=([^,]+),OU=payments(,.*)?$/$1@payments/L'),
     ''
   ].join('\n'))
   const kproxy = await serveKproxy(t, { upstream: sandboxTls.bootstrap, workers: 2, args: ['--config', config, ...upstreamTls] })

@@ -11,22 +11,11 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ApiKey } from '@kproxy/core/protocol/api-keys'
 import { decodeResponse, encodeRequest, getApi } from '@kproxy/core/protocol/codec'
+import { kproxy } from '../helpers/run-kproxy.ts'
 
 const KPROXY = fileURLToPath(new URL('../../bin/kproxy', import.meta.url))
 const scratch = mkdtempSync(join(tmpdir(), 'kproxy-serve-mesh-'))
 t.teardown(() => rmSync(scratch, { recursive: true, force: true }))
-
-function run (args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  // no timeout of its own: tap's bounds the file
-  return new Promise(resolve => {
-    const child = spawn(KPROXY, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
-    child.on('exit', code => resolve({ code, stdout, stderr }))
-  })
-}
 
 async function freePort (): Promise<number> {
   const s = createServer()
@@ -39,12 +28,12 @@ async function freePort (): Promise<number> {
 t.test('check-config: a mesh file -> one line; its cross-key errors with line and column', async t => {
   const ok = join(scratch, 'mesh.yaml')
   writeFileSync(ok, 'mesh:\n  clusters:\n    - name: one\n      bootstrap: [127.0.0.1:1]\n    - name: two\n      bootstrap: 127.0.0.1:2\n  routes:\n    - prefix: a\n      cluster: one\n    - exact: berries\n      cluster: two\n      rename: fruit.berries\n')
-  const r = await run(['check-config', ok])
+  const r = await kproxy('check-config', ok)
   t.equal(r.code, 0, r.stderr)
   t.match(r.stdout, /ok — mesh mode, listen 127\.0\.0\.1:19092 .*clusters one \(127\.0\.0\.1:1\), two \(127\.0\.0\.1:2\), routes a\* -> one, berries -> two \(as fruit\.berries\), default cluster none/)
   const bad = join(scratch, 'bad.yaml')
   writeFileSync(bad, 'mesh:\n  clusters:\n    - name: one\n      bootstrap: [127.0.0.1:1]\n  routes:\n    - prefix: a\n      cluster: one\n    - prefix: ab\n      cluster: two\nbrokerMode:\n  upstream: [h:1]\n')
-  const b = await run(['check-config', bad])
+  const b = await kproxy('check-config', bad)
   t.equal(b.code, 1)
   t.match(b.stderr, `${bad}:8:7: mesh.routes[1]: overlaps rule 0 (prefix 'a')`)
   t.match(b.stderr, /mesh\.routes\[1\]\.cluster: cluster 'two' is not in mesh\.clusters; allowed: one/)

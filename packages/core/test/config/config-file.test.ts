@@ -1,18 +1,8 @@
 import t from 'tap'
 import { parseConfigFile, MAX_ALIAS_COUNT } from '../../src/config/config-file.ts'
-import { ConfigError } from '../../src/config/config-error.ts'
 import { resolveConfig } from '../../src/config/resolve-config.ts'
 import type { ProxyConfig } from '../../src/config/proxy-config.ts'
-
-function errorsOf (fn: () => unknown): string[] {
-  try {
-    fn()
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.errors]
-    throw err
-  }
-  throw new Error('no ConfigError thrown')
-}
+import { errorsOf } from './errors-of.ts'
 
 function load (text: string, flags: Record<string, string> = {}, path = '/etc/kproxy/k.yaml'): ProxyConfig {
   const file = parseConfigFile(text, path)

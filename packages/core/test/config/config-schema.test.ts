@@ -1,22 +1,13 @@
 import t from 'tap'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { ConfigError, CONFIG_FLAGS, configKeyTable, resolveConfig } from '../../src/config/config-schema.ts'
+import { CONFIG_FLAGS, configKeyTable, resolveConfig } from '../../src/config/config-schema.ts'
 import { parseConfigFile } from '../../src/config/config-file.ts'
 import { applyLiveChanges } from '../../src/config/live-reload.ts'
 import { redactSecrets, REDACTED } from '../../src/config/redact.ts'
 import { parseHostPort } from '../../src/config/host-port.ts'
 import { NO_POLICY, policyOf } from '../../src/config/schema/policy-schema.ts'
-
-function errorsOf (fn: () => unknown): string[] {
-  try {
-    fn()
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.errors]
-    throw err
-  }
-  throw new Error('no ConfigError thrown')
-}
+import { errorsOf } from './errors-of.ts'
 
 t.test('defaults from flags only', async t => {
   const c = resolveConfig({ flags: { upstream: '127.0.0.1:9092' } })

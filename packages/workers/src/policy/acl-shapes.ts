@@ -70,6 +70,18 @@ function parts (versions: readonly [number, number], req: [string, string | null
 const nameKey = (field: string) => (e: any): string => typeof e === 'string' ? `n:${e}` : e[field] !== null && e[field] !== '' && e[field] !== undefined ? `n:${String(e[field])}` : `i:${String(e.topicId)}`
 const configKey = (e: any): string => `${String(e.resourceType)}:${String(e.resourceName)}`
 
+// AlterConfigs and IncrementalAlterConfigs list their resources and answers alike
+const ALTER_CONFIGS: readonly AclShape[] = [{
+  kind: 'entries',
+  versions: ALL,
+  list: 'resources',
+  rList: 'responses',
+  rStruct: 'AlterConfigsResourceResponse',
+  reqKey: configKey,
+  resKey: configKey,
+  fill (e, out) { out.resourceType = e.resourceType; out.resourceName = e.resourceName }
+}]
+
 const SHAPES: ReadonlyMap<number, readonly AclShape[]> = new Map<number, readonly AclShape[]>([
   [ApiKey.Produce, [parts(ALL, ['topicData', 'name', 'topicId', 'partitionData', 'index'], ['responses', 'name', 'topicId', 'partitionResponses', 'index', 'TopicProduceResponse', 'PartitionProduceResponse'])]],
   // a broker's error partition: no high watermark, empty records (clients such as librdkafka
@@ -150,26 +162,8 @@ const SHAPES: ReadonlyMap<number, readonly AclShape[]> = new Map<number, readonl
     resKey: configKey,
     fill (e, out) { out.resourceType = e.resourceType; out.resourceName = e.resourceName; out.configs = [] }
   }]],
-  [ApiKey.AlterConfigs, [{
-    kind: 'entries',
-    versions: ALL,
-    list: 'resources',
-    rList: 'responses',
-    rStruct: 'AlterConfigsResourceResponse',
-    reqKey: configKey,
-    resKey: configKey,
-    fill (e, out) { out.resourceType = e.resourceType; out.resourceName = e.resourceName }
-  }]],
-  [ApiKey.IncrementalAlterConfigs, [{
-    kind: 'entries',
-    versions: ALL,
-    list: 'resources',
-    rList: 'responses',
-    rStruct: 'AlterConfigsResourceResponse',
-    reqKey: configKey,
-    resKey: configKey,
-    fill (e, out) { out.resourceType = e.resourceType; out.resourceName = e.resourceName }
-  }]],
+  [ApiKey.AlterConfigs, ALTER_CONFIGS],
+  [ApiKey.IncrementalAlterConfigs, ALTER_CONFIGS],
   [ApiKey.DescribeGroups, [{
     kind: 'entries',
     versions: ALL,

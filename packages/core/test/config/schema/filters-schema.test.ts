@@ -1,20 +1,10 @@
 import t from 'tap'
 import { configJsonSchema } from '../../../src/config/config-docs.ts'
-import { ConfigError } from '../../../src/config/config-error.ts'
 import { applyLiveChanges } from '../../../src/config/live-reload.ts'
 import { resolveConfig } from '../../../src/config/resolve-config.ts'
 import { BUILTIN_FILTERS } from '../../../src/config/schema/builtin-filters/builtin-filters.ts'
 import { LIVE_KEYS } from '../../../src/config/schema/config-keys.ts'
-
-function errorsOf (fn: () => unknown): string[] {
-  try {
-    fn()
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.errors]
-    throw err
-  }
-  throw new Error('no ConfigError thrown')
-}
+import { errorsOf } from '../errors-of.ts'
 
 const withFilters = (filters: unknown, source: string | null = '/etc/kproxy/kproxy.yaml'): ReturnType<typeof resolveConfig> =>
   resolveConfig({ source, file: { brokerMode: { upstream: ['h:1'], filters } } })

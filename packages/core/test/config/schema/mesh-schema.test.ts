@@ -1,17 +1,7 @@
 import t from 'tap'
-import { ConfigError } from '../../../src/config/config-error.ts'
 import { resolveConfig } from '../../../src/config/resolve-config.ts'
 import { parseConfigFile } from '../../../src/config/config-file.ts'
-
-function errorsOf (fn: () => unknown): string[] {
-  try {
-    fn()
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.errors]
-    throw err
-  }
-  throw new Error('no ConfigError thrown')
-}
+import { errorsOf } from '../errors-of.ts'
 
 const SEED = {
   listen: '127.0.0.1:29092',

@@ -32,44 +32,26 @@ interface Shape {
   error (item: any, s: any, errorCode: number, message: string): any
 }
 
-const CREATE_TOPICS: Shape = {
-  apiKey: ApiKey.CreateTopics,
-  items: 'topics',
-  nameOf: i => i.name,
-  setName: (i, n) => { i.name = n },
-  results: 'topics',
-  resultStruct: 'CreatableTopicResult',
-  resultName: r => r.name,
-  setResultName: (r, n) => { r.name = n },
-  top: (rq, sub) => { sub.timeoutMs = rq.timeoutMs; sub.validateOnly = rq.validateOnly },
-  error: (i, s, errorCode, message) => ({ ...s('CreatableTopicResult'), name: i.name, errorCode, errorMessage: message, numPartitions: -1, replicationFactor: -1, configs: null })
+// Items that are topics, named by `name`: an error result is the result struct with name,
+// error code and message, then `extra` (fields the struct's defaults do not cover).
+function topicShape (apiKey: number, results: string, resultStruct: string, top: Shape['top'], extra: Record<string, unknown> = {}): Shape {
+  return {
+    apiKey,
+    items: 'topics',
+    nameOf: i => i.name,
+    setName: (i, n) => { i.name = n },
+    results,
+    resultStruct,
+    resultName: r => r.name,
+    setResultName: (r, n) => { r.name = n },
+    top,
+    error: (i, s, errorCode, message) => ({ ...s(resultStruct), name: i.name, errorCode, errorMessage: message, ...extra })
+  }
 }
 
-const DELETE_TOPICS: Shape = {
-  apiKey: ApiKey.DeleteTopics,
-  items: 'topics',
-  nameOf: i => i.name,
-  setName: (i, n) => { i.name = n },
-  results: 'responses',
-  resultStruct: 'DeletableTopicResult',
-  resultName: r => r.name,
-  setResultName: (r, n) => { r.name = n },
-  top: (rq, sub) => { sub.timeoutMs = rq.timeoutMs },
-  error: (i, s, errorCode, message) => ({ ...s('DeletableTopicResult'), name: i.name, errorCode, errorMessage: message })
-}
-
-const CREATE_PARTITIONS: Shape = {
-  apiKey: ApiKey.CreatePartitions,
-  items: 'topics',
-  nameOf: i => i.name,
-  setName: (i, n) => { i.name = n },
-  results: 'results',
-  resultStruct: 'CreatePartitionsTopicResult',
-  resultName: r => r.name,
-  setResultName: (r, n) => { r.name = n },
-  top: (rq, sub) => { sub.timeoutMs = rq.timeoutMs; sub.validateOnly = rq.validateOnly },
-  error: (i, s, errorCode, message) => ({ ...s('CreatePartitionsTopicResult'), name: i.name, errorCode, errorMessage: message })
-}
+const CREATE_TOPICS = topicShape(ApiKey.CreateTopics, 'topics', 'CreatableTopicResult', (rq, sub) => { sub.timeoutMs = rq.timeoutMs; sub.validateOnly = rq.validateOnly }, { numPartitions: -1, replicationFactor: -1, configs: null })
+const DELETE_TOPICS = topicShape(ApiKey.DeleteTopics, 'responses', 'DeletableTopicResult', (rq, sub) => { sub.timeoutMs = rq.timeoutMs })
+const CREATE_PARTITIONS = topicShape(ApiKey.CreatePartitions, 'results', 'CreatePartitionsTopicResult', (rq, sub) => { sub.timeoutMs = rq.timeoutMs; sub.validateOnly = rq.validateOnly })
 
 function configShape (apiKey: number, results: string, resultStruct: string, top: Shape['top']): Shape {
   return {

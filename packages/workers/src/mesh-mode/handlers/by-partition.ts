@@ -4,10 +4,10 @@
 // topics, names, partitions and indexes are.
 import { ApiKey } from '@kproxy/core/protocol/api-keys'
 import type { MeshCall } from '../mesh-call.ts'
-import type { MeshCluster } from '../mesh-cluster.ts'
 import type { MeshHost } from '../mesh-host.ts'
 import { ErrorCode } from '@kproxy/core/protocol/codec'
 import { newRequest, newResponse, partFailure, requestStructs, responseStructs, routeTopic, staleLeader, whenRouted } from './common.ts'
+import { partsByLeader } from './leader-parts.ts'
 
 interface Shape {
   apiKey: number
@@ -108,25 +108,7 @@ function byPartition (shape: Shape, call: MeshCall, host: MeshHost): void {
   }
 
   const plan = (): void => {
-    const parts = new Map<string, { cluster: MeshCluster, leader: number, topics: Map<number, number[]> }>()
-    topics.forEach((t, ti) => {
-      const r = routed[ti]
-      if (r === null) return
-      t[shape.partitions].forEach((p: any, pi: number) => {
-        const leader = r.cluster.leader(r.name, p[shape.index])
-        if (leader < 0) {
-          slots[ti]![pi]!.errorCode = r.cluster.down || r.cluster.topics.has(r.name) ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-          r.cluster.stale(r.name)
-          return
-        }
-        const key = `${r.cluster.name}\u0000${leader}`
-        let part = parts.get(key)
-        if (part === undefined) parts.set(key, part = { cluster: r.cluster, leader, topics: new Map() })
-        const list = part.topics.get(ti)
-        if (list === undefined) part.topics.set(ti, [pi])
-        else list.push(pi)
-      })
-    })
+    const parts = partsByLeader(routed, topics.map(t => t[shape.partitions].map((p: any) => p[shape.index])), slots)
     const rs = requestStructs(shape.apiKey)
     for (const part of parts.values()) {
       const sub = newRequest(shape.apiKey)

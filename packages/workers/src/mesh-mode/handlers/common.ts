@@ -63,6 +63,11 @@ export function groupBy<T, K> (items: Iterable<T>, keyOf: (item: T) => K): Map<K
   return out
 }
 
+// The positions of the routed topics, by their cluster (first-seen order); unrouted ones are left out.
+export function topicsByCluster (routed: ReadonlyArray<RoutedTopic | null>): Map<MeshCluster, number[]> {
+  return groupBy(routed.flatMap((r, ti) => r === null ? [] : [ti]), ti => routed[ti]!.cluster)
+}
+
 // A part's failure as the error code its partitions get: retriable, so clients retry.
 export function partFailure (): number {
   return ErrorCode.NOT_LEADER_OR_FOLLOWER

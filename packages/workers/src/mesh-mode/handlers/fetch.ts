@@ -14,10 +14,10 @@
 // always kept, as a broker does.
 import { ApiKey } from '@kproxy/core/protocol/api-keys'
 import type { MeshCall } from '../mesh-call.ts'
-import type { MeshCluster } from '../mesh-cluster.ts'
 import type { MeshHost } from '../mesh-host.ts'
 import { ErrorCode } from '@kproxy/core/protocol/codec'
 import { advertisedLeader, newRequest, newResponse, partFailure, requestStructs, responseStructs, routeTopic, staleLeader, whenRouted } from './common.ts'
+import { partsByLeader } from './leader-parts.ts'
 
 const FINAL_EPOCH = -1
 const EMPTY = Buffer.alloc(0)
@@ -67,25 +67,7 @@ export function fetch (call: MeshCall, host: MeshHost): void {
   call.whenAll = respond
 
   const plan = (): void => {
-    const parts = new Map<string, { cluster: MeshCluster, leader: number, topics: Map<number, number[]> }>()
-    topics.forEach((t, ti) => {
-      const r = routed[ti]
-      if (r === null) return
-      t.partitions.forEach((p: any, pi: number) => {
-        const leader = r.cluster.leader(r.name, p.partition)
-        if (leader < 0) {
-          slots[ti]![pi]!.errorCode = r.cluster.down || r.cluster.topics.has(r.name) ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-          r.cluster.stale(r.name)
-          return
-        }
-        const key = `${r.cluster.name}\u0000${leader}`
-        let part = parts.get(key)
-        if (part === undefined) parts.set(key, part = { cluster: r.cluster, leader, topics: new Map() })
-        const list = part.topics.get(ti)
-        if (list === undefined) part.topics.set(ti, [pi])
-        else list.push(pi)
-      })
-    })
+    const parts = partsByLeader(routed, topics.map(t => t.partitions.map((p: any) => p.partition)), slots)
     const rs = requestStructs(ApiKey.Fetch)
     // an error answered without asking anyone: no reason to wait
     const early = parts.size === 0

@@ -11,7 +11,7 @@ import type { MeshCall } from '../mesh-call.ts'
 import type { MeshCluster } from '../mesh-cluster.ts'
 import type { MeshHost } from '../mesh-host.ts'
 import { ErrorCode } from '@kproxy/core/protocol/codec'
-import { coordinatorMoved, newRequest, newResponse, partFailure, requestStructs, responseStructs, routeTopic } from './common.ts'
+import { coordinatorMoved, newRequest, newResponse, partFailure, requestStructs, responseStructs, routeTopic, topicsByCluster } from './common.ts'
 import { errorAnswer, GROUP_KEY, relayToCoordinator, toCoordinator } from './coordinated.ts'
 
 function homeOf (host: MeshHost, groupId: string): MeshCluster {
@@ -24,40 +24,37 @@ export function membership (call: MeshCall, host: MeshHost): void {
 }
 
 export function describeGroups (call: MeshCall, host: MeshHost): void {
-  const ids: string[] = call.body.groups
   const s = responseStructs(ApiKey.DescribeGroups)
-  const out: any[] = ids.map(groupId => ({ ...s('DescribedGroup'), groupId, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, groupState: '', protocolType: '', protocolData: '', members: [] }))
-  call.whenAll = () => {
-    const body = newResponse(ApiKey.DescribeGroups)
-    body.groups = out
-    call.answer(body)
-  }
-  ids.forEach((groupId, i) => {
-    const sub = newRequest(ApiKey.DescribeGroups)
-    sub.groups = [groupId]
-    sub.includeAuthorizedOperations = call.body.includeAuthorizedOperations
-    toCoordinator(call, homeOf(host, groupId), GROUP_KEY, groupId, sub, (answer, errorCode) => {
-      const g = answer?.groups?.[0]
-      if (g !== undefined) out[i] = g
-      else out[i].errorCode = errorCode !== 0 ? errorCode : ErrorCode.COORDINATOR_NOT_AVAILABLE
+  perGroup(call, host, ApiKey.DescribeGroups, call.body.groups, 'groups',
+    groupId => ({ ...s('DescribedGroup'), groupId, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, groupState: '', protocolType: '', protocolData: '', members: [] }),
+    (sub, groupId) => {
+      sub.groups = [groupId]
+      sub.includeAuthorizedOperations = call.body.includeAuthorizedOperations
     })
-  })
 }
 
 export function deleteGroups (call: MeshCall, host: MeshHost): void {
-  const ids: string[] = call.body.groupsNames
   const s = responseStructs(ApiKey.DeleteGroups)
-  const out: any[] = ids.map(groupId => ({ ...s('DeletableGroupResult'), groupId, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE }))
+  perGroup(call, host, ApiKey.DeleteGroups, call.body.groupsNames, 'results',
+    groupId => ({ ...s('DeletableGroupResult'), groupId, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE }),
+    (sub, groupId) => { sub.groupsNames = [groupId] })
+}
+
+// DescribeGroups, DeleteGroups: one request per group, to its coordinator on its home cluster,
+// answered in the client's order under `results` (the answers' list too); a group its
+// coordinator did not answer for keeps `unanswered`'s result with the error met.
+function perGroup (call: MeshCall, host: MeshHost, apiKey: number, ids: string[], results: string, unanswered: (groupId: string) => any, ask: (sub: any, groupId: string) => void): void {
+  const out: any[] = ids.map(unanswered)
   call.whenAll = () => {
-    const body = newResponse(ApiKey.DeleteGroups)
-    body.results = out
+    const body = newResponse(apiKey)
+    body[results] = out
     call.answer(body)
   }
   ids.forEach((groupId, i) => {
-    const sub = newRequest(ApiKey.DeleteGroups)
-    sub.groupsNames = [groupId]
+    const sub = newRequest(apiKey)
+    ask(sub, groupId)
     toCoordinator(call, homeOf(host, groupId), GROUP_KEY, groupId, sub, (answer, errorCode) => {
-      const r = answer?.results?.[0]
+      const r = answer?.[results]?.[0]
       if (r !== undefined) out[i] = r
       else out[i].errorCode = errorCode !== 0 ? errorCode : ErrorCode.COORDINATOR_NOT_AVAILABLE
     })
@@ -112,13 +109,7 @@ export function offsetCommit (call: MeshCall, host: MeshHost): void {
     body.topics = results
     call.answer(body)
   }
-  const byCluster = new Map<MeshCluster, number[]>()
-  routed.forEach((r, ti) => {
-    if (r === null) return
-    const list = byCluster.get(r.cluster)
-    if (list === undefined) byCluster.set(r.cluster, [ti])
-    else list.push(ti)
-  })
+  const byCluster = topicsByCluster(routed)
   const rs = requestStructs(ApiKey.OffsetCommit)
   for (const [cluster, tis] of byCluster) {
     const sub = newRequest(ApiKey.OffsetCommit)
@@ -195,13 +186,7 @@ export function offsetFetch (call: MeshCall, host: MeshHost): void {
     body.errorCode = errorCode
     call.answer(body)
   }
-  const byCluster = new Map<MeshCluster, number[]>()
-  routed.forEach((r, ti) => {
-    if (r === null) return
-    const list = byCluster.get(r.cluster)
-    if (list === undefined) byCluster.set(r.cluster, [ti])
-    else list.push(ti)
-  })
+  const byCluster = topicsByCluster(routed)
   for (const [cluster, tis] of byCluster) {
     const sub = newRequest(ApiKey.OffsetFetch)
     sub.groupId = groupId

@@ -11,6 +11,7 @@ import { produceShard } from '../mesh-cluster.ts'
 import type { MeshHost } from '../mesh-host.ts'
 import { ErrorCode } from '@kproxy/core/protocol/codec'
 import { advertisedLeader, newRequest, newResponse, partFailure, requestStructs, responseStructs, routeTopic, staleLeader } from './common.ts'
+import { partsByLeader } from './leader-parts.ts'
 
 interface Slot {
   topic: number
@@ -58,26 +59,7 @@ export function produce (call: MeshCall, host: MeshHost): void {
 
   // once every cluster's leaders are known: one part per (cluster, leader)
   const plan = (): void => {
-    const parts = new Map<string, { cluster: MeshCluster, leader: number, shard: number, topics: Map<number, number[]> }>()
-    topics.forEach((t, ti) => {
-      const r = routed[ti]
-      if (r === null) return
-      t.partitionData.forEach((p: any, pi: number) => {
-        const leader = r.cluster.leader(r.name, p.index)
-        if (leader < 0) {
-          slots[ti]![pi]!.errorCode = r.cluster.down || r.cluster.topics.has(r.name) ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-          r.cluster.stale(r.name)
-          return
-        }
-        const shard = produceShard(r.name, p.index)
-        const key = `${r.cluster.name}\u0000${leader}\u0000${shard}`
-        let part = parts.get(key)
-        if (part === undefined) parts.set(key, part = { cluster: r.cluster, leader, shard, topics: new Map() })
-        const list = part.topics.get(ti)
-        if (list === undefined) part.topics.set(ti, [pi])
-        else list.push(pi)
-      })
-    })
+    const parts = partsByLeader(routed, topics.map(t => t.partitionData.map((p: any) => p.index)), slots, produceShard)
     const rs = requestStructs(ApiKey.Produce)
     const counted = new Set<MeshCluster>()
     for (const part of parts.values()) {
