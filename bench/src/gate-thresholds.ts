@@ -41,7 +41,15 @@ function medianOf (m: GateMeasurements, scenario: GateScenario, target: GateTarg
   return median(m.rounds.filter(r => r.scenario === scenario && r.target === target).map(pick))
 }
 
-// Ratios are of medians over rounds (as in bench:compare), never of single rounds.
+function bestOf (m: GateMeasurements, scenario: GateScenario, target: GateTarget, pick: (r: GateRound) => number): number {
+  return Math.min(...m.rounds.filter(r => r.scenario === scenario && r.target === target).map(pick))
+}
+
+// Ratios are of medians over rounds (as in bench:compare), never of single rounds. The added p50
+// is of each target's best round: a cost kproxy adds to every request shows in every round, its
+// best included, while a stall of the machine (the hypervisor took 16-29% of the CPU time on
+// 2026-12-03, and a stalled round's corrected p50 rose to 23-270 ms for either target) falls on
+// some rounds only.
 export const METRICS: Record<string, MetricDef> = {
   'produce.throughputRatio': {
     description: 'kproxy records/s ÷ direct records/s (produce, medians)',
@@ -62,10 +70,10 @@ export const METRICS: Record<string, MetricDef> = {
     compute: m => (medianOf(m, 'roundtrip', 'kproxy', r => r.p99Us) - medianOf(m, 'roundtrip', 'direct', r => r.p99Us)) / 1000
   },
   'roundtrip.addedP50Ms': {
-    description: 'kproxy p50 − direct p50 (roundtrip, medians), ms: the per-request cost, steadier than p99',
+    description: 'kproxy p50 − direct p50 (roundtrip, each target\'s best round), ms: the per-request cost',
     unit: 'ms',
     digits: 3,
-    compute: m => (medianOf(m, 'roundtrip', 'kproxy', r => r.p50Us) - medianOf(m, 'roundtrip', 'direct', r => r.p50Us)) / 1000
+    compute: m => (bestOf(m, 'roundtrip', 'kproxy', r => r.p50Us) - bestOf(m, 'roundtrip', 'direct', r => r.p50Us)) / 1000
   },
   'roundtrip.p99Ratio': {
     description: 'kproxy p99 ÷ direct p99 (roundtrip, medians)',

@@ -18,6 +18,7 @@ import type { Round } from './compare.ts'
 import { evaluate, gateTable, parseMeasurements, parseThresholds } from './gate-thresholds.ts'
 import type { GateMeasurements, GateRound, GateScenario, GateTarget, Threshold, Verdict } from './gate-thresholds.ts'
 import { parseHostPort, usageError } from './options.ts'
+import { machineCpuTimes, stealPercent } from './proc-stats.ts'
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url))
 export const DEFAULT_THRESHOLDS = join(REPO, 'bench', 'gate.json')
@@ -234,6 +235,7 @@ export async function runGateCli (argv: readonly string[]): Promise<number> {
   let measurements: GateMeasurements
   const started = Date.now()
   const loadAtStart = loadavg()[0]!
+  const cpuAtStart = machineCpuTimes()
   if (stored !== null) {
     measurements = stored
   } else {
@@ -262,16 +264,18 @@ export async function runGateCli (argv: readonly string[]): Promise<number> {
 
   const verdicts = evaluate(measurements, thresholds)
   const table = gateTable(measurements, verdicts)
+  // CPU stolen by the hypervisor during the run: where it is high, latencies measure the host
+  const steal = stored !== null ? null : stealPercent(cpuAtStart, machineCpuTimes())
   const header = stored !== null
     ? `release gate, re-evaluated from ${args.fromResults}`
-    : `release gate: ${args.rounds} round(s) × ${args.durationSeconds} s per target and scenario, medians; ${((Date.now() - started) / 1000).toFixed(0)} s; load average ${loadAtStart.toFixed(1)} at the start on ${cpus().length} CPUs`
+    : `release gate: ${args.rounds} round(s) × ${args.durationSeconds} s per target and scenario, medians; ${((Date.now() - started) / 1000).toFixed(0)} s; load average ${loadAtStart.toFixed(1)} at the start on ${cpus().length} CPUs${steal === null ? '' : `; ${steal.toFixed(1)}% of CPU time stolen by the hypervisor`}`
   const extra = stored !== null
     ? { reevaluated: shown(args.fromResults!), thresholds: shown(args.thresholds) }
     : {
         date: new Date().toISOString(),
         commit: commitOf(),
         node: process.version,
-        machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, loadAtStart: Math.round(loadAtStart * 100) / 100, loadAtEnd: Math.round(loadavg()[0]! * 100) / 100 },
+        machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, loadAtStart: Math.round(loadAtStart * 100) / 100, loadAtEnd: Math.round(loadavg()[0]! * 100) / 100, stealPercent: steal === null ? null : Math.round(steal * 10) / 10 },
         roundsPerTarget: args.rounds,
         durationSeconds: args.durationSeconds,
         warmupSeconds: args.warmupSeconds,

@@ -29,6 +29,27 @@ export function cpuSeconds (pid: number): number | null {
   }
 }
 
+// The machine's CPU time from /proc/stat's first line (all CPUs, clock ticks): the total and the
+// part stolen by the hypervisor for other guests (field 8, "steal"). Null where unreadable.
+export interface CpuTimes { total: number, steal: number }
+const STEAL_FIELD = 8
+
+export function machineCpuTimes (): CpuTimes | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!
+    const ticks = line.trim().split(/\s+/).slice(1).map(Number)
+    return { total: ticks.reduce((a, b) => a + b, 0), steal: ticks[STEAL_FIELD - 1] ?? 0 }
+  } catch {
+    return null
+  }
+}
+
+// The share of CPU time stolen between two readings, in percent (null when either is missing).
+export function stealPercent (from: CpuTimes | null, to: CpuTimes | null): number | null {
+  if (from === null || to === null || to.total <= from.total) return null
+  return 100 * (to.steal - from.steal) / (to.total - from.total)
+}
+
 // VmRSS in KiB, or null when the process is gone.
 export function rssKiB (pid: number): number | null {
   try {
