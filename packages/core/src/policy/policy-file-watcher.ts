@@ -1,10 +1,14 @@
 // Live reload of a policy file (credentials, ACL rules, quotas) without a restart. The file is
-// polled (stat every second, unref'd: it keeps no process alive), which also sees the
-// temp-file-and-rename writes that `kproxy users` and editors do; `reload()` is there for
-// SIGHUP and the admin API. A file that does not parse leaves the running value in effect and
+// polled: read every second and compared by content digest with the last version read (an
+// unref'd timer: it keeps no process alive), which also sees the temp-file-and-rename writes that
+// `kproxy users` and editors do. Reading, not fs.watchFile: watchFile takes its first stat
+// asynchronously after it starts, so a change made between the start-up read and that stat
+// became the baseline and was never reported (a quotas test on a loaded machine waited 60 s for
+// it). Policy files are small; one read a second costs nothing. `reload()` is there for SIGHUP
+// and the admin API. A file that does not parse leaves the running value in effect and
 // is reported once per distinct content; the next good version replaces it.
 import { createHash } from 'node:crypto'
-import { readFileSync, unwatchFile, watchFile } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { KproxyError, isKproxyError } from '../kproxy-error.ts'
@@ -103,8 +107,9 @@ export function watchPolicyFile<T> (options: PolicyFileOptions<T>): WatchedPolic
     }
   }
 
-  const listener = (): void => { reload().catch(() => {}) }
-  watchFile(file, { interval: options.intervalMs ?? 1000, persistent: false }, listener)
+  // a poll while a read is still going on is skipped (the read sees the latest content anyway)
+  const timer = setInterval(() => { if (pending === null) reload().catch(() => {}) }, options.intervalMs ?? 1000)
+  timer.unref()
 
   return {
     path: file,
@@ -113,7 +118,7 @@ export function watchPolicyFile<T> (options: PolicyFileOptions<T>): WatchedPolic
     reload,
     close () {
       closed = true
-      unwatchFile(file, listener)
+      clearInterval(timer)
     }
   }
 }
