@@ -1,6 +1,7 @@
 // Shared pieces of the end-to-end tests: durable topics (replication factor 3, min.insync.replicas
 // 2), consumer groups that read a known number of records, and an exact-once tally.
 import type { Admin, Kafka } from 'kafkajs'
+import { Consumer, stringDeserializers } from '@platformatic/kafka'
 import { kcat } from './kafka.ts'
 import { createTopicsAndWait } from './kafkajs-topics.ts'
 
@@ -50,12 +51,19 @@ export function tally (got: readonly string[], expected: Iterable<string>): Tall
   return { count: got.length, missing, duplicates, unexpected, examples }
 }
 
-// A kafkajs consumer group reads `count` records of `topic` from the beginning.
-export async function kafkajsGroupRead (kafka: Kafka, topic: string, groupId: string, count: number, timeoutMs = 90_000): Promise<string[]> {
+// How long a group reader keeps listening after the expected count: anything more that arrives
+// would be a duplicate or a stray.
+const AFTER_COUNT_MS = 500
+// @platformatic/kafka's autocommit interval in pltGroupRead.
+const PLT_AUTOCOMMIT_MS = 1000
+
+// A kafkajs consumer group reads `count` records of `topic` (or of several topics, one group
+// subscribed to all) from the beginning.
+export async function kafkajsGroupRead (kafka: Kafka, topic: string | readonly string[], groupId: string, count: number, timeoutMs = 90_000): Promise<string[]> {
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200, maxBytes: 16 << 20 })
   await consumer.connect()
   try {
-    await consumer.subscribe({ topic, fromBeginning: true })
+    await consumer.subscribe({ topics: typeof topic === 'string' ? [topic] : [...topic], fromBeginning: true })
     const values: string[] = []
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`group ${groupId}: only ${values.length} of ${count} records after ${timeoutMs} ms`)), timeoutMs)
@@ -67,17 +75,45 @@ export async function kafkajsGroupRead (kafka: Kafka, topic: string, groupId: st
       }).catch((err: unknown) => { clearTimeout(timer); reject(err as Error) })
     })
     // anything more that arrives within a moment would be a duplicate or a stray
-    await new Promise(resolve => setTimeout(resolve, 500))
+    await new Promise(resolve => setTimeout(resolve, AFTER_COUNT_MS))
     return values
   } finally {
     await consumer.disconnect()
   }
 }
 
-// kcat (librdkafka) as a consumer group member reads `topic` to its end (-e: every assigned
-// partition at EOF), so records beyond the expected ones would show too. Values, one per line.
-export async function kcatGroupRead (bootstrap: string, topic: string, groupId: string, timeoutMs = 90_000): Promise<string[]> {
-  const r = await kcat(['-b', bootstrap, '-G', groupId, '-X', 'auto.offset.reset=earliest', '-q', '-e', '-f', '%s\n', topic], { timeoutMs })
+// A @platformatic/kafka consumer group (classic protocol) reads `count` records of `topics` from
+// its committed offsets (the earliest for a new group), committing as it goes. Values as strings.
+export async function pltGroupRead (bootstrap: string, topics: readonly string[], groupId: string, count: number, timeoutMs = 90_000): Promise<string[]> {
+  const consumer = new Consumer({ groupId, clientId: groupId, bootstrapBrokers: [bootstrap], deserializers: stringDeserializers, maxWaitTime: 200 })
+  try {
+    const stream = await consumer.consume({ topics: [...topics], mode: 'committed', fallbackMode: 'earliest', autocommit: PLT_AUTOCOMMIT_MS })
+    const values: string[] = []
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`group ${groupId}: only ${values.length} of ${count} records after ${timeoutMs} ms`)), timeoutMs)
+        stream.on('data', (m: { value: string }) => {
+          values.push(m.value)
+          if (values.length >= count) { clearTimeout(timer); resolve() }
+        })
+        stream.on('error', (err: Error) => { clearTimeout(timer); reject(err) })
+      })
+      await new Promise(resolve => setTimeout(resolve, AFTER_COUNT_MS))
+    } finally {
+      await stream.close()
+    }
+    return values
+  } finally {
+    await consumer.close(true)
+  }
+}
+
+// kcat (librdkafka) as a consumer group member reads `topic` (or several topics, one group
+// subscribed to all) to its end (-e: every assigned partition at EOF), so records beyond the
+// expected ones would show too. Values, one per line.
+export async function kcatGroupRead (bootstrap: string, topic: string | readonly string[], groupId: string, timeoutMs = 90_000): Promise<string[]> {
+  const topics = typeof topic === 'string' ? [topic] : topic
+  const r = await kcat(['-b', bootstrap, '-G', groupId, '-X', 'auto.offset.reset=earliest', '-q', '-e', '-f', '%s\n', ...topics], { timeoutMs })
   if (r.code !== 0) throw new Error(`kcat -G ${groupId} exited ${String(r.code)} after ${r.stdout.split('\n').length - 1} records: ${r.stderr.slice(-2000)}`)
   return r.stdout.split('\n').filter(Boolean)
 }
