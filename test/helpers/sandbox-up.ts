@@ -34,6 +34,18 @@ export function sandboxUp<T> (args: readonly string[], env: NodeJS.ProcessEnv = 
   })
 }
 
+// sandboxUp for a whole test file: stopped with SIGTERM (its exit awaited) when `t` tears down,
+// and its start-up time reported
+export async function sandboxForTest<T> (t: { teardown (fn: () => unknown): void, comment (...message: unknown[]): void }, args: readonly string[]): Promise<SandboxUp<T>> {
+  const run = await sandboxUp<T>(args)
+  t.teardown(async () => {
+    run.child.kill('SIGTERM')
+    await run.exited
+  })
+  t.comment(`sandbox (${args.join(' ')}) ready in ${run.readyMs} ms`)
+  return run
+}
+
 export interface ProcessLine {
   pid: number
   args: string

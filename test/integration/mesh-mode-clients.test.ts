@@ -21,7 +21,7 @@ import { groupCoordinatorReady, kafkajsGroupRead, kcatGroupRead, perSecond, pltG
 import type { Tally } from '../helpers/e2e-records.ts'
 import { hasKcat, javaPidsMentioning, kcat } from '../helpers/kafka.ts'
 import { createTopicsAndWait } from '../helpers/kafkajs-topics.ts'
-import { sandboxUp } from '../helpers/sandbox-up.ts'
+import { sandboxForTest } from '../helpers/sandbox-up.ts'
 import { count, scaled } from '../helpers/scale.ts'
 
 const N = scaled(100_000, 10_000)
@@ -43,15 +43,11 @@ function exact (n: number): Tally {
 
 // three clusters, a kproxy, several JVM tool runs and 4 x N records on a shared machine
 t.setTimeout(scaled(3_600_000, 1_200_000))
-const run = await sandboxUp<MeshSandboxInfo>(['--topology', 'mesh'])
-t.teardown(async () => {
-  run.child.kill('SIGTERM')
-  await run.exited
-})
+const run = await sandboxForTest<MeshSandboxInfo>(t, ['--topology', 'mesh'])
 const info = run.info
 const proxy = info.clientBootstrap
 const clusterInfo = (name: ClusterName): MeshSandboxInfo['clusters'][number] => info.clusters.find(c => c.name === name)!
-t.comment(`mesh sandbox ready in ${run.readyMs} ms; kproxy on ${proxy}`)
+t.comment(`kproxy on ${proxy}`)
 
 const kafka = new Kafka({ clientId: 'mesh-clients', brokers: [proxy], logLevel: logLevel.NOTHING })
 const admin = kafka.admin()

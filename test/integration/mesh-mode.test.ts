@@ -11,19 +11,15 @@ import { Kafka, logLevel } from 'kafkajs'
 import { Producer, stringSerializers } from '@platformatic/kafka'
 import { tally } from '../helpers/e2e-records.ts'
 import { hasKcat, javaPidsMentioning, kcat } from '../helpers/kafka.ts'
-import { sandboxUp } from '../helpers/sandbox-up.ts'
+import { sandboxForTest } from '../helpers/sandbox-up.ts'
 
 // three clusters, a kproxy and many JVM tool runs on a shared machine
 t.setTimeout(1_200_000)
-const run = await sandboxUp<MeshSandboxInfo>(['--topology', 'mesh'])
-t.teardown(async () => {
-  run.child.kill('SIGTERM')
-  await run.exited
-})
+const run = await sandboxForTest<MeshSandboxInfo>(t, ['--topology', 'mesh'])
 const info = run.info
 const proxy = info.clientBootstrap
 const direct = Object.fromEntries(info.clusters.map(c => [c.name, c.bootstrap])) as Record<'a' | 'b' | 'c', string>
-t.comment(`mesh sandbox ready in ${run.readyMs} ms; kproxy on ${proxy}`)
+t.comment(`kproxy on ${proxy}`)
 
 function readLog (): string {
   try { return readFileSync(info.kproxy.log, 'utf8') } catch { return '' }
