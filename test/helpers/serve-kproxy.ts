@@ -11,6 +11,9 @@ import { collectOutput } from './process-output.ts'
 
 const KPROXY = fileURLToPath(new URL('../../packages/cli/bin/kproxy', import.meta.url))
 
+// kproxy serve took 26 s to be ready in a full CI run on 2 cores, and once more than 30 s
+const READY_TIMEOUT_MS = 90_000
+
 export interface ServeOptions {
   upstream: string
   workers?: number
@@ -65,13 +68,13 @@ export async function serveKproxy (t: TeardownHost, options: ServeOptions): Prom
   t.teardown(async () => { await stop() })
 
   const started = Date.now()
-  const deadline = started + (options.readyTimeoutMs ?? 30_000)
+  const deadline = started + (options.readyTimeoutMs ?? READY_TIMEOUT_MS)
   for (;;) {
     if (exitStatus !== null) throw new Error(`kproxy serve exited during start-up (${JSON.stringify(exitStatus)}): ${readStderr()}`)
     try {
       if ((await fetch(`${adminUrl}/${options.waitFor ?? 'ready'}`)).status === 200) break
     } catch {}
-    if (Date.now() > deadline) throw new Error(`kproxy serve: /ready not 200 after ${options.readyTimeoutMs ?? 30_000} ms; stderr: ${readStderr()}`)
+    if (Date.now() > deadline) throw new Error(`kproxy serve: /ready not 200 after ${options.readyTimeoutMs ?? READY_TIMEOUT_MS} ms; stderr: ${readStderr()}`)
     await sleep(100)
   }
   t.comment?.(`kproxy serve --workers ${options.workers ?? 2} ready in ${Date.now() - started} ms on 127.0.0.1:${listenPort}`)
