@@ -28,8 +28,10 @@ export const DEFAULT_THRESHOLDS = join(REPO, 'bench', 'gate.json')
 export const WORKLOAD: Record<GateScenario, string[]> = {
   // 1 KiB records, 100 per batch, acks=1, maximum rate (5 requests in flight per connection)
   produce: ['--record-size', '1024', '--records-per-batch', '100', '--acks', '1', '--partitions', '6', '--connections', '4', '--topic', 'kproxy-gate-produce'],
-  // ApiVersions at a fixed rate, latency corrected for coordinated omission
-  roundtrip: ['--request', 'apiversions', '--rate', '500', '--connections', '1']
+  // ApiVersions at a fixed rate, latency corrected for coordinated omission, up to 5 requests in
+  // flight like a Kafka client's default max.in.flight.requests.per.connection: with 1, the rate
+  // needs a round trip under 2 ms, and at 25-38% CPU steal a second hop alone broke that
+  roundtrip: ['--request', 'apiversions', '--rate', '500', '--connections', '1', '--pipeline', '5']
 }
 
 // Maximum-rate produce writes several GB per gate run: small segments, deleted as soon as the
