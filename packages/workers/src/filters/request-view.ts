@@ -72,6 +72,9 @@ export class RequestView implements FilterRequest {
     if (this.#body === UNDECODED) this.#payload = null
   }
 
+  // whether the header has been decoded (by a filter, or for the body)
+  get headerRead (): boolean { return this.#header !== null }
+
   get header (): RequestHeader {
     if (this.#header === null && this.#frame === null && this.#payload === null) throw released('header')
     return (this.#header ??= this.#readHeader())

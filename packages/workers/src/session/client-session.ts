@@ -443,7 +443,9 @@ export class ClientSession implements RouteSink {
       this.#applyRequestAction(entry, member, filters[i]!.index, verdict)
       return
     }
-    if (view.header.clientId !== null) this.context.clientId = view.header.clientId
+    // a client id a filter read (or changed) is the connection's latest; an unread header is not
+    // decoded just for that (the frame's was peeked when the connection had none)
+    if (view.headerRead && view.header.clientId !== null) this.context.clientId = view.header.clientId
     const frames = view.changed ? this.#encodeChanged(entry, view) : null
     if (view.changed && frames === null) return // failed and answered
     this.#forward(entry, frames === null ? entry.frame : null, frames)

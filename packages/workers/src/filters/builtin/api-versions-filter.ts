@@ -1,5 +1,5 @@
 // ApiVersions as a filter. On the way in it reads the client's software name and version (v3+,
-// KIP-511) into the connection context, for every filter and the logs. On the way back the
+// KIP-511) into the connection context, for every filter and the logs, once per connection. On the way back the
 // broker's answer is cut down to what kproxy's codec handles (api-versions.ts), widened by the
 // versions the version bridge converts when it is on, from a per-worker memo: every connection
 // asks, and the answer rarely changes. An answer that differs from the last one also tells the
@@ -23,8 +23,11 @@ export function createApiVersionsFilter (memo: ApiVersionsMemo = defaultMemo): F
       responses: [{ apiKeys: [ApiKey.ApiVersions], level: 'header' }]
     },
     onRequest (request: FilterRequest): void {
-      const body = request.body
       const context = request.connection as SessionContext
+      // the software of a connection does not change (KIP-511): a connection that asks again
+      // (some clients do before every metadata refresh) is not decoded again
+      if (context.clientSoftwareName !== null) return
+      const body = request.body
       if (typeof body.clientSoftwareName === 'string' && body.clientSoftwareName !== '') context.clientSoftwareName = body.clientSoftwareName
       if (typeof body.clientSoftwareVersion === 'string' && body.clientSoftwareVersion !== '') context.clientSoftwareVersion = body.clientSoftwareVersion
     },

@@ -2,6 +2,7 @@ import t from 'tap'
 import { decodeResponse, encodeResponse, getApi } from '@kproxy/core/protocol/codec'
 import { supportedVersions } from '@kproxy/core/protocol/api-keys'
 import { intersectApiVersionsResponse, knowsApiVersionsVersion, unsupportedApiVersionsReply } from '../../../src/filters/builtin/api-versions.ts'
+import { createApiVersionsFilter } from '../../../src/filters/builtin/api-versions-filter.ts'
 
 t.test('the UNSUPPORTED_VERSION reply is a v0 body with header v0', async t => {
   const frame = Buffer.concat(unsupportedApiVersionsReply(31337))
@@ -49,4 +50,22 @@ t.test('with the version bridge: the ranges widened by the versions it converts;
   t.same(learned, [[0, 0, 13], [1, 4, 18], [2, 1, 11]], 'the broker\'s answer as it came')
   const plain = decodeResponse(Buffer.concat(intersectApiVersionsResponse(payload, 3)!).subarray(4), 18, 3)
   t.same(plain.body.apiKeys.find((x: any) => x.apiKey === 1), { apiKey: 1, minVersion: 4, maxVersion: 18 }, 'without the bridge: Fetch from v4')
+})
+
+t.test('the filter reads the client software once per connection, and decodes no later ApiVersions for it', async t => {
+  const filter = createApiVersionsFilter()
+  const connection = { clientSoftwareName: null as string | null, clientSoftwareVersion: null as string | null }
+  let decoded = 0
+  const request = (name: string, version: string): any => ({
+    connection,
+    get body () { decoded++; return { clientSoftwareName: name, clientSoftwareVersion: version } }
+  })
+  t.equal(filter.onRequest!(request('librdkafka', '2.0.2')), undefined, 'passes the request on')
+  t.same([connection.clientSoftwareName, connection.clientSoftwareVersion, decoded], ['librdkafka', '2.0.2', 1])
+  filter.onRequest!(request('other', '9'))
+  filter.onRequest!(request('other', '9'))
+  t.same([connection.clientSoftwareName, connection.clientSoftwareVersion, decoded], ['librdkafka', '2.0.2', 1], 'the first answer stays; no second decode')
+  const anonymous = { clientSoftwareName: null as string | null, clientSoftwareVersion: null as string | null }
+  filter.onRequest!({ connection: anonymous, get body () { decoded++; return { clientSoftwareName: '', clientSoftwareVersion: '' } } } as any)
+  t.same([anonymous.clientSoftwareName, decoded], [null, 2], 'an empty name is not a name: the next ApiVersions is read again')
 })
