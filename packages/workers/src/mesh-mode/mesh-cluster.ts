@@ -162,7 +162,9 @@ export class MeshCluster implements ConnectionListener, ResponseTarget {
     this.#topicsAt.clear()
     this.#coordinators.clear()
     const wasDown = this.down
-    if (failure.phase === 'connect') {
+    // a refused login (or a password kproxy cannot read) is as good as unreachable: every new
+    // connection would fail the same way until the credentials are fixed
+    if (failure.phase === 'connect' || isLoginFailure(failure)) {
       this.down = true
       this.#bootstrapIndex++
     }
@@ -390,3 +392,7 @@ export function produceShard (topic: string, partition: number): number {
   return ((h + partition) >>> 0) % PRODUCE_SHARDS
 }
 const COORDINATOR_NOT_AVAILABLE = 15
+
+function isLoginFailure (failure: UpstreamFailure): boolean {
+  return failure.code === 'KPROXY_ERR_UPSTREAM_SASL' || failure.code === 'KPROXY_ERR_UPSTREAM_PASSWORD'
+}

@@ -14,6 +14,8 @@ import type { SaslMechanismName } from '@kproxy/core/sasl/sasl-mechanism'
 export interface UpstreamLogin {
   readonly mechanism: SaslMechanismName
   readonly username: string
+  // where the config sets this login, for the error messages (default policy.sasl.upstream)
+  readonly configKey?: string
   // read when a connection is made (a rotated password file is picked up); throws
   // KPROXY_ERR_UPSTREAM_PASSWORD when it cannot be read
   credentials (): SaslClientCredentials
@@ -113,7 +115,7 @@ export class UpstreamSaslExchange {
   }
 
   #error (why: string): KproxyError {
-    return new KproxyError('KPROXY_ERR_UPSTREAM_SASL', `kproxy's SASL login (${this.#login.mechanism} as '${this.#login.username}') to ${this.#where} failed: ${why}; check policy.sasl.upstream and the user on the brokers`)
+    return new KproxyError('KPROXY_ERR_UPSTREAM_SASL', `kproxy's SASL login (${this.#login.mechanism} as '${this.#login.username}') to ${this.#where} failed: ${why}; check ${this.#login.configKey ?? 'policy.sasl.upstream'} and the user on the brokers`)
   }
 }
 
