@@ -164,7 +164,9 @@ export class MeshCluster implements ConnectionListener, ResponseTarget {
     const wasDown = this.down
     // a refused login (or a password kproxy cannot read) is as good as unreachable: every new
     // connection would fail the same way until the credentials are fixed
-    if (failure.phase === 'connect' || isLoginFailure(failure)) {
+    const loginFailed = isLoginFailure(failure)
+    if (loginFailed) this.#settings.metrics.upstream(this.name, 'login_failed')
+    if (failure.phase === 'connect' || loginFailed) {
       this.down = true
       this.#bootstrapIndex++
     }

@@ -88,7 +88,7 @@ class MeshMode implements MeshModeListeners, SessionHost, MeshHost {
     this.groups = new HomeRouter(config.groups, config.homeDefaultCluster)
     this.transactions = new HomeRouter(config.transactions, config.homeDefaultCluster)
     for (const [i, c] of config.clusters.entries()) {
-      const dialer = meshClusterDialer(c, i, ctx.logger, ctx.metrics)
+      const dialer = meshClusterDialer(c, i, ctx.logger, ctx.metrics, this.meshMetrics)
       this.#dialers.push(dialer)
       this.clusters.set(c.name, new MeshCluster(c, {
         dialer,
