@@ -213,6 +213,8 @@ t.test('a wrong password fails that cluster only: a retriable error, a coded log
   const m = await proxy.metrics()
   const failed = metricSum(m, 'kproxy_filter_events_total', 'filter="mesh:wrong",event="upstream_login_failed"')
   t.ok(failed >= 1, `kproxy_filter_events_total{filter="mesh:wrong",event="upstream_login_failed"} = ${failed}`)
+  const ready = await fetch(`${proxy.adminUrl}/ready`)
+  t.equal(ready.status, 503, `GET /ready: 503 while a cluster cannot be logged in to (${(await ready.text()).slice(0, 300)})`)
   t.ok(proxy.child.exitCode === null, 'kproxy is still running')
 })
 
