@@ -10,7 +10,9 @@
 // one consumer group spanning both physical clusters; each cluster is then read directly (over its
 // SASL or TLS listener) to see the records landed there. The wrong-password cluster's topic fails
 // with a retriable error and a coded log line while the others keep working. No secret reaches
-// the logs, /config_dump or /metrics.
+// the logs, /config_dump or /metrics. The SASL listener ends sessions after REAUTH_MS
+// (connections.max.reauth.ms, KIP-368): kproxy's connections log in again on the same socket
+// instead of being closed by the broker.
 import t from 'tap'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
@@ -30,8 +32,9 @@ t.setTimeout(900_000)
 const N = 500
 const WORKERS = 2
 const SECRETS = ['alice-secret', 'bob-secret', 'not-alices-password']
+const REAUTH_MS = 4000
 
-const saslCluster = await kafkaCluster(t, { brokers: 1, sasl: true })
+const saslCluster = await kafkaCluster(t, { brokers: 1, sasl: true, brokerConfig: REAUTH_MS > 0 ? { 'listener.name.sasl_plaintext.connections.max.reauth.ms': REAUTH_MS } : {} })
 const tlsCluster = await kafkaCluster(t, { brokers: 1, tls: true })
 const sasl = saslCluster.info.sasl!
 const tls = tlsCluster.info.tls!
@@ -97,8 +100,9 @@ async function acceptsConnections (port: number, timeoutMs: number): Promise<voi
 
 const viaProxy = (clientId: string, extra: Partial<KafkaConfig> = {}): Kafka =>
   new Kafka({ clientId, brokers: [bootstrap], logLevel: logLevel.NOTHING, ...extra })
-// straight at each cluster, over the listener that requires SASL or mTLS
-const saslDirect = new Kafka({ clientId: 'direct-sasl', brokers: [sasl.bootstrap], sasl: { mechanism: 'scram-sha-512', username: alice.name, password: alice.password }, logLevel: logLevel.NOTHING })
+// straight at each cluster: the SASL cluster over its PLAINTEXT listener (kafkajs does not
+// re-authenticate, and the SASL listener's sessions are short), the TLS cluster over mTLS
+const saslDirect = new Kafka({ clientId: 'direct-sasl', brokers: [saslCluster.bootstrap], logLevel: logLevel.NOTHING })
 const tlsDirect = new Kafka({ clientId: 'direct-tls', brokers: [tls.bootstrap], ssl: { ca: [readFileSync(tls.ca, 'utf8')], cert: readFileSync(tls.clientCert, 'utf8'), key: readFileSync(tls.clientKey, 'utf8') }, logLevel: logLevel.NOTHING })
 
 const TOPICS = { scram: 'scram-fruit', plain: 'plain-fruit', mtls: 'mtls-fruit' } as const
@@ -163,6 +167,34 @@ t.test(`kafkajs: ${N} records to each of a SCRAM, a PLAIN and an mTLS cluster th
     t.ok(opened > closed, `mesh:${cluster}: ${opened} connections opened, ${closed} closed, ${opened - closed} open`)
     t.equal(metricSum(m, 'kproxy_filter_events_total', `filter="mesh:${cluster}",event="upstream_login_failed"`), 0, `mesh:${cluster}: no failed login`)
   }
+})
+
+t.test('KIP-368: kproxy renews its login on open connections; the broker closes none of them', { skip: REAUTH_MS > 0 ? false : 'sessions do not expire' }, async t => {
+  const before = await proxy.metrics()
+  const producer = viaProxy('mesh-auth-reauth').producer()
+  await producer.connect()
+  // requests on the same connections across three session lifetimes
+  const until = Date.now() + 3 * REAUTH_MS
+  let sent = 0
+  while (Date.now() < until) {
+    for (const topic of [TOPICS.scram, TOPICS.plain]) {
+      const v = `${topic}-reauth-${sent}`
+      await producer.send({ topic, acks: -1, messages: [{ value: v }] })
+      produced.push(v)
+    }
+    sent++
+    await sleep(50)
+  }
+  await producer.disconnect()
+  t.ok(sent > 0, `${sent * 2} records acknowledged while sessions expired every ${REAUTH_MS} ms`)
+  const after = await proxy.metrics()
+  for (const cluster of ['scram', 'plain']) {
+    const event = (name: string, m: string): number => metricSum(m, 'kproxy_filter_events_total', `filter="mesh:${cluster}",event="${name}"`)
+    const renewed = event('upstream_reauthenticated', after) - event('upstream_reauthenticated', before)
+    t.ok(renewed >= 1, `mesh:${cluster}: ${renewed} re-authentications of shared connections meanwhile (${event('upstream_reauthenticated', after)} in all)`)
+  }
+  const warned = proxy.logs.filter(l => (l.cluster === 'scram' || l.cluster === 'plain') && Number(l.level) >= 40)
+  t.same(warned, [], 'no shared connection to the SASL cluster was closed or refused')
 })
 
 t.test('kcat (librdkafka) through kproxy to the mTLS and the PLAIN cluster', { skip: hasKcat() ? false : 'kcat not installed' }, async t => {

@@ -154,6 +154,10 @@ export class MeshCluster implements ConnectionListener, ResponseTarget {
 
   upstreamFull (): void {}
 
+  upstreamReauthenticated (): void {
+    this.#settings.metrics.upstream(this.name, 'reauthenticated')
+  }
+
   upstreamClosed (conn: KafkaConnection, failure: UpstreamFailure | null): void {
     for (const [k, c] of this.#shared) if (c === conn) this.#shared.delete(k)
     if (failure === null) return

@@ -13,6 +13,8 @@
 //                         number open now
 //   upstream_login_failed kproxy's SASL login (mesh.clusters[].sasl) refused or unreadable
 //                         password, on a shared connection
+//   upstream_reauthenticated  that login renewed on an open shared connection before the
+//                         broker's session ended (KIP-368)
 // Coalescing (client produce requests per upstream produce request) is
 // produce_client_requests / produce_requests.
 import type { FilterEventCounter, ProxyMetrics } from '@kproxy/core/metrics/proxy-metrics'
@@ -29,7 +31,7 @@ export interface MeshMetrics {
   upstream (cluster: string, event: UpstreamEvent): void
 }
 
-export type UpstreamEvent = 'connects' | 'disconnects' | 'login_failed'
+export type UpstreamEvent = 'connects' | 'disconnects' | 'login_failed' | 'reauthenticated'
 
 export const noopMeshMetrics: MeshMetrics = {
   sent () {},
