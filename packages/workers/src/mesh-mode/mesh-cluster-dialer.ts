@@ -15,7 +15,7 @@ import type { MeshMetrics } from './mesh-metrics.ts'
 
 // `index`: the cluster's place in mesh.clusters (error messages name the key).
 export function meshClusterDialer (cluster: MeshClusterConfig, index: number, logger: Logger, metrics: ProxyMetrics, meshMetrics: MeshMetrics): UpstreamDialer {
-  const base = cluster.tls === null ? plainDialer : createUpstreamDialer(cluster.tls, logger, metrics)
+  const base = cluster.tls === null ? plainDialer : createUpstreamDialer(cluster.tls, logger, metrics, `mesh.clusters[${index}].tls`)
   const login = meshClusterLogin(cluster, index)
   return counted(login === null ? base : withLogin(base, () => login), cluster.name, meshMetrics)
 }
