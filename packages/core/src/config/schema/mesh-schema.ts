@@ -55,7 +55,9 @@ export interface MeshConfig {
   filterHoldTimeoutMs: number
 }
 
-const NAME = Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' })
+// a fresh schema per key: a key's doc is attached to its schema object, so a shared one would
+// carry the last key's doc to every other
+const NAME = (): ReturnType<typeof Type.String> => Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' })
 const NAME_ALLOWED = 'letters, digits, . _ - (1 to 64)'
 
 function meshPath (doc: string): ReturnType<typeof key<ReturnType<typeof filePath>>> {
@@ -88,7 +90,7 @@ function checkClusterSasl (value: unknown): string | undefined {
 }
 
 const CLUSTER = group({
-  name: requiredKey(NAME, { allowed: NAME_ALLOWED, doc: 'The name routing rules use.' }),
+  name: requiredKey(NAME(), { allowed: NAME_ALLOWED, doc: 'The name routing rules use.' }),
   bootstrap: requiredKey(Type.Union([Type.String({ minLength: 1 }), Type.Array(hostPort(), { minItems: 1 })]), {
     allowed: 'a non-empty list of HOST:PORT (or one comma-separated string)',
     doc: "The cluster's bootstrap servers.",
@@ -118,13 +120,13 @@ const ROUTE = group({
       return undefined
     }
   }),
-  cluster: requiredKey(NAME, { allowed: 'the name of a cluster', doc: 'The cluster these topics live on.' }),
+  cluster: requiredKey(NAME(), { allowed: 'the name of a cluster', doc: 'The cluster these topics live on.' }),
   rename: key(Type.String({ minLength: 1 }), { allowed: 'a non-empty string', doc: "The upstream side: replaces the prefix (or the exact name); the client's apples is fruit.apples on the cluster." })
 })
 
 const HOME = group({
   prefix: requiredKey(Type.String(), { allowed: 'a string', doc: 'Ids starting with this ("" for all).' }),
-  cluster: requiredKey(NAME, { allowed: 'the name of a cluster', doc: 'Their home cluster.' })
+  cluster: requiredKey(NAME(), { allowed: 'the name of a cluster', doc: 'Their home cluster.' })
 })
 
 export const MESH = group({
@@ -133,7 +135,7 @@ export const MESH = group({
   nodeId: key(int(0, 2_147_483_647, 0), { live: false, doc: 'The node id of the one broker clients see (kproxy); every replica of kproxy advertises the same.' }),
   clusters: key(Type.Array(CLUSTER, { minItems: 1 }), { allowed: 'a non-empty list of mappings', defaultText: '(required)', live: false, doc: 'The upstream clusters, by name.' }),
   routes: key(Type.Array(ROUTE, { default: [] }), { allowed: 'a list of mappings', live: false, doc: 'Ordered routing rules; first match wins; overlapping rules are an error.' }),
-  defaultCluster: key(Type.Union([NAME, Type.Null()], { default: null }), { allowed: 'a cluster name or null', defaultText: 'null (unrouted topics get UNKNOWN_TOPIC_OR_PARTITION)', live: false, doc: 'Where topics no rule matches live, under their own name.' }),
+  defaultCluster: key(Type.Union([NAME(), Type.Null()], { default: null }), { allowed: 'a cluster name or null', defaultText: 'null (unrouted topics get UNKNOWN_TOPIC_OR_PARTITION)', live: false, doc: 'Where topics no rule matches live, under their own name.' }),
   groups: key(Type.Array(HOME, { default: [] }), { allowed: 'a list of mappings', live: false, doc: 'Home cluster of consumer groups by group id prefix (first match); else the default cluster, else the first cluster.' }),
   transactions: key(Type.Array(HOME, { default: [] }), { allowed: 'a list of mappings', live: false, doc: 'Home cluster of transactional producers by transactional id prefix (first match); else as for groups.' }),
   metadataMaxAgeMs: key(int(100, 3_600_000, 30_000), { live: false, doc: "How long kproxy uses a cluster's topic and leader metadata before asking again (errors refresh it at once)." }),
