@@ -9,7 +9,8 @@
 // kafkajs (and kcat) produce through kproxy to the first three and read back through kproxy with
 // one consumer group spanning both physical clusters; each cluster is then read directly (over its
 // SASL or TLS listener) to see the records landed there. The wrong-password cluster's topic fails
-// with a retriable error and a coded log line while the others keep working. No secret reaches
+// with a retriable error and a coded log line while the others keep working, and heals once its
+// password file is fixed. No secret reaches
 // the logs, /config_dump or /metrics. The SASL listener ends sessions after REAUTH_MS
 // (connections.max.reauth.ms, KIP-368): kproxy's connections log in again on the same socket
 // instead of being closed by the broker.
@@ -22,7 +23,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Kafka, logLevel } from 'kafkajs'
 import type { KafkaConfig } from 'kafkajs'
 import { freePort } from '../helpers/broker-proxy.ts'
-import { kafkajsGroupRead, tally } from '../helpers/e2e-records.ts'
+import { kafkajsGroupRead, tally, waitFor } from '../helpers/e2e-records.ts'
 import { hasKcat, kafkaCluster, kcat } from '../helpers/kafka.ts'
 import { metricSum, serveKproxy } from '../helpers/serve-kproxy.ts'
 
@@ -251,6 +252,19 @@ t.test('a wrong password fails that cluster only: a retriable error, a coded log
   const ready = await fetch(`${proxy.adminUrl}/ready`)
   t.equal(ready.status, 503, `GET /ready: 503 while a cluster cannot be logged in to (${(await ready.text()).slice(0, 300)})`)
   t.ok(proxy.child.exitCode === null, 'kproxy is still running')
+})
+
+t.test('the password file fixed: the cluster heals at its next use, without a restart', async t => {
+  writeFileSync(join(dir, 'wrong.pw'), `${alice.password}\n`)
+  const producer = viaProxy('mesh-auth-healed', { retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 2000 } }).producer({ allowAutoTopicCreation: true })
+  await producer.connect()
+  const healed = values('wrong-fruit', 'healed', 10)
+  await producer.send({ topic: 'wrong-fruit', acks: -1, messages: healed.map(value => ({ value })) })
+  await producer.disconnect()
+  const got = await kafkajsGroupRead(saslDirect, 'wrong-fruit', 'direct-wrong-fruit', healed.length)
+  t.same(got.sort(), [...healed].sort(), 'the records are on the SASL cluster')
+  const ready = await waitFor('GET /ready 200', async () => (await fetch(`${proxy.adminUrl}/ready`)).status === 200 ? true : undefined, 30_000, 500)
+  t.ok(ready, 'GET /ready is 200 again')
 })
 
 t.test('no secret in the logs, /config_dump or /metrics', async t => {
