@@ -15,7 +15,10 @@ const KPROXY = fileURLToPath(new URL('../../packages/cli/bin/kproxy', import.met
 const READY_TIMEOUT_MS = 90_000
 
 export interface ServeOptions {
-  upstream: string
+  // null: the config file (--config in args) says where everything is: a mesh config, whose
+  // listen address is `listenPort` (no --upstream or --listen flag is passed)
+  upstream: string | null
+  listenPort?: number
   workers?: number
   // Extra `kproxy serve` flags, e.g. ['--log-level', 'debug'].
   args?: readonly string[]
@@ -43,11 +46,11 @@ export interface ServedKproxy {
 
 export async function serveKproxy (t: TeardownHost, options: ServeOptions): Promise<ServedKproxy> {
   // Broker ports are listen + 1 + node id (ids 1..3 in the sandbox).
-  const listenPort = await freePortRange(8)
+  const listenPort = options.listenPort ?? await freePortRange(8)
   const adminPort = await freePort()
   const adminUrl = `http://127.0.0.1:${adminPort}`
-  const args = ['serve', '--workers', String(options.workers ?? 2), '--upstream', options.upstream,
-    '--listen', `127.0.0.1:${listenPort}`, '--admin', `127.0.0.1:${adminPort}`, ...(options.args ?? [])]
+  const upstream = options.upstream === null ? [] : ['--upstream', options.upstream, '--listen', `127.0.0.1:${listenPort}`]
+  const args = ['serve', '--workers', String(options.workers ?? 2), ...upstream, '--admin', `127.0.0.1:${adminPort}`, ...(options.args ?? [])]
   const child = spawn(KPROXY, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } })
   const { logs, stderr: readStderr } = collectOutput(child)
   let exitStatus: { code: number | null, signal: NodeJS.Signals | null } | null = null

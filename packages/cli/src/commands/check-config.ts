@@ -33,7 +33,7 @@ export const checkConfigCommand: Command = {
     if (config.mesh !== null) {
       const m = config.mesh
       const routes = m.routes.map(r => `${r.kind === 'regex' ? `/${r.match}/` : r.kind === 'prefix' ? `${r.match}*` : r.match} -> ${r.cluster}${r.rename !== null ? ` (as ${r.rename}${r.kind === 'prefix' ? '*' : ''})` : ''}`)
-      process.stdout.write(`${config.source}: ok — mesh mode, listen ${formatHostPort(m.listen)} (advertised as ${m.advertisedHost}, node ${m.nodeId}), clusters ${m.clusters.map(c => `${c.name} (${c.bootstrap.map(formatHostPort).join(',')}${c.tls !== null ? ', TLS' : ''})`).join(', ')}, routes ${routes.length === 0 ? 'none' : routes.join(', ')}, default cluster ${m.defaultCluster ?? 'none'}, ${config.workers} worker(s), admin ${config.admin === null ? 'off' : formatHostPort(config.admin)}\n`)
+      process.stdout.write(`${config.source}: ok — mesh mode, listen ${formatHostPort(m.listen)} (advertised as ${m.advertisedHost}, node ${m.nodeId}), clusters ${m.clusters.map(c => `${c.name} (${c.bootstrap.map(formatHostPort).join(',')}${c.tls !== null ? (c.tls.cert !== null ? ', mTLS' : ', TLS') : ''}${c.sasl !== null ? `, SASL ${c.sasl.mechanism} as ${c.sasl.username}` : ''})`).join(', ')}, routes ${routes.length === 0 ? 'none' : routes.join(', ')}, default cluster ${m.defaultCluster ?? 'none'}, ${config.workers} worker(s), admin ${config.admin === null ? 'off' : formatHostPort(config.admin)}\n`)
       return 0
     }
     const bm = config.brokerMode

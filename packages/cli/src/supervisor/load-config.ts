@@ -13,7 +13,7 @@ import { prepareFilters } from '@kproxy/workers/filters/filter-loader'
 export function loadConfig (file: string | null, flags: Readonly<Record<string, string | undefined>> = {}): ProxyConfig {
   const config = readConfig(file, flags)
   checkTlsFiles(config.brokerMode)
-  for (const c of config.mesh?.clusters ?? []) if (c.tls !== null) checkTlsFiles({ tls: null, upstreamTls: c.tls })
+  for (const [i, c] of (config.mesh?.clusters ?? []).entries()) if (c.tls !== null) checkTlsFiles({ tls: null, upstreamTls: c.tls }, `mesh.clusters[${i}].tls`)
   return config
 }
 

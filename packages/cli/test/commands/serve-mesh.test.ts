@@ -40,6 +40,26 @@ t.test('check-config: a mesh file -> one line; its cross-key errors with line an
   t.match(b.stderr, /brokerMode and mesh are exclusive/)
 })
 
+t.test('check-config: per-cluster TLS and SASL in the summary, SASL mistakes at their key', async t => {
+  const ok = join(scratch, 'secure.yaml')
+  writeFileSync(ok, 'mesh:\n  clusters:\n    - name: one\n      bootstrap: [127.0.0.1:1]\n    - name: two\n      bootstrap: [127.0.0.1:2]\n      tls: { enabled: true }\n      sasl: { mechanism: SCRAM-SHA-256, username: kproxy, passwordEnv: TWO_PW }\n')
+  const r = await kproxy('check-config', ok)
+  t.equal(r.code, 0, r.stderr)
+  t.match(r.stdout, /clusters one \(127\.0\.0\.1:1\), two \(127\.0\.0\.1:2, TLS, SASL SCRAM-SHA-256 as kproxy\)/)
+  const missing = join(scratch, 'missing-ca.yaml')
+  writeFileSync(missing, 'mesh:\n  clusters:\n    - name: one\n      bootstrap: [127.0.0.1:1]\n    - name: two\n      bootstrap: [127.0.0.1:2]\n      tls: { ca: /nonexistent/ca.pem }\n')
+  const m = await kproxy('check-config', missing)
+  t.equal(m.code, 1)
+  t.match(m.stderr, 'mesh.clusters[1].tls.ca: cannot read /nonexistent/ca.pem (ENOENT)', 'a TLS file error names the cluster\'s key')
+  const bad = join(scratch, 'bad-sasl.yaml')
+  writeFileSync(bad, 'mesh:\n  clusters:\n    - name: one\n      bootstrap: [127.0.0.1:1]\n      sasl:\n        mechanism: SCRAM-SHA-1\n        username: kproxy\n        password: hunter2\n')
+  const b = await kproxy('check-config', bad)
+  t.equal(b.code, 1)
+  t.match(b.stderr, `${bad}:6:20: mesh.clusters[0].sasl.mechanism: got string "SCRAM-SHA-1", allowed: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512`)
+  t.match(b.stderr, `${bad}:8:9: mesh.clusters[0].sasl.password: unknown key`)
+  t.notMatch(b.stderr, /hunter2/)
+})
+
 t.test('serve: clusters down, kproxy still answers Metadata as the one broker and stops on SIGTERM', async t => {
   const [listen, admin] = [await freePort(), await freePort()]
   const file = join(scratch, 'down.yaml')

@@ -158,8 +158,8 @@ export const ERROR_CODES = {
     action: 'Use a client that re-authenticates (Kafka clients 2.2+), or raise or remove policy.sasl.maxReauthMs.'
   },
   KPROXY_ERR_UPSTREAM_SASL: {
-    gist: "kproxy's own SASL login to a broker (policy.sasl.upstream) failed or did not finish in time; the client connection that needed it was closed.",
-    action: "Check policy.sasl.upstream (mechanism, username, password) against the user on the brokers; the log says the broker's error."
+    gist: "kproxy's own SASL login to a broker (policy.sasl.upstream, or mesh.clusters[].sasl in mesh mode) failed or did not finish in time; in broker mode the client connection that needed it was closed, in mesh mode that cluster's partitions get retriable errors until a login succeeds.",
+    action: "Check the key the message names (mechanism, username, password) against the user on the brokers; the log says the broker's error."
   },
   KPROXY_ERR_PLAINTEXT_REFUSED: {
     gist: 'A plaintext connection was refused or closed because its listener is (now) brokerMode.tls.mode strict.',
@@ -167,7 +167,7 @@ export const ERROR_CODES = {
   },
   KPROXY_ERR_UPSTREAM_PASSWORD: {
     gist: "kproxy's own SASL password for the brokers is missing or unreadable.",
-    action: 'Set policy.sasl.upstream.passwordFile or passwordEnv to the password of the configured user.'
+    action: 'Set passwordFile or passwordEnv of policy.sasl.upstream (or of mesh.clusters[].sasl) to the password of the configured user.'
   },
   KPROXY_ERR_USERS_NAME: {
     gist: '`kproxy users add` got a user name SASL cannot carry.',

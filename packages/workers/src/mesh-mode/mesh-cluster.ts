@@ -65,6 +65,8 @@ interface Pending {
 // kproxy's own lookups (Metadata, FindCoordinator) of a cluster that stopped answering fail after
 // this long (connecting included), so that requests waiting on them get their errors in time.
 const OWN_REQUEST_TIMEOUT_MS = 8_000
+// how often a cluster that is down is asked again when no client asks for it
+const DOWN_PROBE_MS = 5_000
 
 export class MeshCluster implements ConnectionListener, ResponseTarget {
   readonly name: string
@@ -87,6 +89,8 @@ export class MeshCluster implements ConnectionListener, ResponseTarget {
   readonly #coordinators = new Map<string, number>()
   // Metadata requests under way, by topic-set key, with their waiters
   readonly #refreshing = new Map<string, Answer[]>()
+  #probeTimer: NodeJS.Timeout | null = null
+  #closed = false
 
   constructor (config: MeshClusterConfig, settings: ClusterSettings) {
     this.name = config.name
@@ -154,6 +158,10 @@ export class MeshCluster implements ConnectionListener, ResponseTarget {
 
   upstreamFull (): void {}
 
+  upstreamReauthenticated (): void {
+    this.#settings.metrics.upstream(this.name, 'reauthenticated')
+  }
+
   upstreamClosed (conn: KafkaConnection, failure: UpstreamFailure | null): void {
     for (const [k, c] of this.#shared) if (c === conn) this.#shared.delete(k)
     if (failure === null) return
@@ -162,7 +170,11 @@ export class MeshCluster implements ConnectionListener, ResponseTarget {
     this.#topicsAt.clear()
     this.#coordinators.clear()
     const wasDown = this.down
-    if (failure.phase === 'connect') {
+    // a refused login (or a password kproxy cannot read) is as good as unreachable: every new
+    // connection would fail the same way until the credentials are fixed
+    const loginFailed = isLoginFailure(failure)
+    if (loginFailed) this.#settings.metrics.upstream(this.name, 'login_failed')
+    if (failure.phase === 'connect' || loginFailed) {
       this.down = true
       this.#bootstrapIndex++
     }
@@ -170,6 +182,22 @@ export class MeshCluster implements ConnectionListener, ResponseTarget {
     const fields = { code: failure.code, cluster: this.name, upstream: conn.name }
     if (wasDown) this.#settings.logger.debug(fields, `mesh cluster ${this.name}: ${failure.message}`)
     else this.#settings.logger.warn(fields, `mesh cluster ${this.name}: ${failure.message}; its partitions get retriable errors until it answers`)
+    if (this.down) this.#probeLater()
+  }
+
+  // A cluster that is down is asked again now and then, also without client traffic, so that its
+  // health (GET /ready) comes back once it answers (a fixed password file, a restarted broker).
+  #probeLater (): void {
+    if (this.#probeTimer !== null || this.#closed) return
+    this.#probeTimer = setTimeout(this.#probe, DOWN_PROBE_MS)
+    this.#probeTimer.unref()
+  }
+
+  readonly #probe = (): void => {
+    this.#probeTimer = null
+    if (!this.down || this.#closed) return
+    // an empty topic list: brokers and cluster id only; a failure schedules the next probe
+    this.metadata([], false, ignoreAnswer)
   }
 
   // ---- kproxy's own requests ---------------------------------------------------------------------
@@ -260,8 +288,12 @@ export class MeshCluster implements ConnectionListener, ResponseTarget {
     body.allowAutoTopicCreation = allowAutoTopicCreation
     this.request(ANY_BROKER, ApiKey.Metadata, METADATA_VERSION, body, (answer, error) => {
       this.#refreshing.delete(key)
-      if (answer !== null) this.#learn(answer, topics === null)
-      else this.down = true
+      if (answer !== null) {
+        this.#learn(answer, topics === null)
+      } else {
+        this.down = true
+        this.#probeLater()
+      }
       for (const w of waiters) w(answer, error)
     })
   }
@@ -374,6 +406,9 @@ export class MeshCluster implements ConnectionListener, ResponseTarget {
   }
 
   close (): void {
+    this.#closed = true
+    if (this.#probeTimer !== null) clearTimeout(this.#probeTimer)
+    this.#probeTimer = null
     for (const c of this.#shared.values()) c.close()
     this.#shared.clear()
   }
@@ -390,3 +425,9 @@ export function produceShard (topic: string, partition: number): number {
   return ((h + partition) >>> 0) % PRODUCE_SHARDS
 }
 const COORDINATOR_NOT_AVAILABLE = 15
+
+function ignoreAnswer (): void {}
+
+function isLoginFailure (failure: UpstreamFailure): boolean {
+  return failure.code === 'KPROXY_ERR_UPSTREAM_SASL' || failure.code === 'KPROXY_ERR_UPSTREAM_PASSWORD'
+}

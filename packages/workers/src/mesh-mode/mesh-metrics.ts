@@ -7,6 +7,14 @@
 //   <api>_answered
 //   bytes_sent            request bytes sent to the cluster
 //   produce_client_requests   client Produce requests with a part for this cluster
+//   upstream_connects     connections kproxy opened to the cluster's brokers (shared and the
+//                         clients' own, TLS and SASL login included)
+//   upstream_disconnects  of those, closed again: upstream_connects - upstream_disconnects is the
+//                         number open now
+//   upstream_login_failed kproxy's SASL login (mesh.clusters[].sasl) refused or unreadable
+//                         password, on a shared connection
+//   upstream_reauthenticated  that login renewed on an open shared connection before the
+//                         broker's session ended (KIP-368)
 // Coalescing (client produce requests per upstream produce request) is
 // produce_client_requests / produce_requests.
 import type { FilterEventCounter, ProxyMetrics } from '@kproxy/core/metrics/proxy-metrics'
@@ -19,12 +27,17 @@ export interface MeshMetrics {
   answered (cluster: string, apiKey: number, ms: number, failed: boolean): void
   // a client produce request that had a part for `cluster`
   produceClientRequest (cluster: string): void
+  // a connection to one of `cluster`'s brokers dialled or closed, or its login refused
+  upstream (cluster: string, event: UpstreamEvent): void
 }
+
+export type UpstreamEvent = 'connects' | 'disconnects' | 'login_failed' | 'reauthenticated'
 
 export const noopMeshMetrics: MeshMetrics = {
   sent () {},
   answered () {},
-  produceClientRequest () {}
+  produceClientRequest () {},
+  upstream () {}
 }
 
 interface ApiCounters {
@@ -44,6 +57,7 @@ export function createMeshMetrics (metrics: ProxyMetrics): MeshMetrics {
   const byApi = new Map<string, ApiCounters>()
   const bytes = new Map<string, FilterEventCounter>()
   const clientProduce = new Map<string, FilterEventCounter>()
+  const upstream = new Map<string, FilterEventCounter>()
   const api = (cluster: string, apiKey: number): ApiCounters => {
     const key = `${cluster}\u0000${apiKey}`
     let c = byApi.get(key)
@@ -78,6 +92,12 @@ export function createMeshMetrics (metrics: ProxyMetrics): MeshMetrics {
     produceClientRequest (cluster) {
       let c = clientProduce.get(cluster)
       if (c === undefined) clientProduce.set(cluster, c = counter(`mesh:${cluster}`, 'produce_client_requests'))
+      c.inc()
+    },
+    upstream (cluster, event) {
+      const key = `${cluster}\u0000${event}`
+      let c = upstream.get(key)
+      if (c === undefined) upstream.set(key, c = counter(`mesh:${cluster}`, `upstream_${event}`))
       c.inc()
     }
   }

@@ -22,7 +22,7 @@ import { ClientUsageTap } from '../report/client-usage-tap.ts'
 import { ClientRegistry } from '../report/client-registry.ts'
 import { ListenerSet } from '../net/listener-set.ts'
 import type { Accepted } from '../net/listener-set.ts'
-import { createUpstreamDialer, plainDialer } from '../net/upstream-dialer.ts'
+import { meshClusterDialer } from './mesh-cluster-dialer.ts'
 import type { UpstreamDialer } from '../net/upstream-dialer.ts'
 import { ClientSession } from '../session/client-session.ts'
 import type { SessionHost, SessionSettings } from '../session/client-session.ts'
@@ -87,8 +87,8 @@ class MeshMode implements MeshModeListeners, SessionHost, MeshHost {
     this.topics = new TopicRouter(config.routes, config.defaultCluster)
     this.groups = new HomeRouter(config.groups, config.homeDefaultCluster)
     this.transactions = new HomeRouter(config.transactions, config.homeDefaultCluster)
-    for (const c of config.clusters) {
-      const dialer = c.tls === null ? plainDialer : createUpstreamDialer(c.tls, ctx.logger, ctx.metrics)
+    for (const [i, c] of config.clusters.entries()) {
+      const dialer = meshClusterDialer(c, i, ctx.logger, ctx.metrics, this.meshMetrics)
       this.#dialers.push(dialer)
       this.clusters.set(c.name, new MeshCluster(c, {
         dialer,

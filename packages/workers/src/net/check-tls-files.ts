@@ -4,7 +4,8 @@
 import type { BrokerModeConfig } from '@kproxy/core/config/proxy-config'
 import { downstreamTlsFiles, readTlsFiles, upstreamTlsFiles } from './tls-files.ts'
 
-export function checkTlsFiles (config: Pick<BrokerModeConfig, 'tls' | 'upstreamTls'>): void {
+// `upstreamAt`: the key of upstreamTls in the file, for the errors (mesh: mesh.clusters[i].tls)
+export function checkTlsFiles (config: Pick<BrokerModeConfig, 'tls' | 'upstreamTls'>, upstreamAt?: string): void {
   if (config.tls !== null) readTlsFiles(downstreamTlsFiles(config.tls))
-  if (config.upstreamTls !== null) readTlsFiles(upstreamTlsFiles(config.upstreamTls))
+  if (config.upstreamTls !== null) readTlsFiles(upstreamTlsFiles(config.upstreamTls, upstreamAt))
 }

@@ -55,11 +55,12 @@ export function downstreamTlsFiles (c: DownstreamTlsConfig): PemFile[] {
   return files
 }
 
-export function upstreamTlsFiles (c: UpstreamTlsConfig): PemFile[] {
+// `at`: the key of the settings (mesh mode: mesh.clusters[i].tls)
+export function upstreamTlsFiles (c: UpstreamTlsConfig, at = 'brokerMode.upstreamTls'): PemFile[] {
   const files: PemFile[] = []
-  if (c.ca !== null) files.push({ setting: 'brokerMode.upstreamTls.ca', path: c.ca })
+  if (c.ca !== null) files.push({ setting: `${at}.ca`, path: c.ca })
   if (c.cert !== null && c.key !== null) {
-    files.push({ setting: 'brokerMode.upstreamTls.cert', path: c.cert }, { setting: 'brokerMode.upstreamTls.key', path: c.key })
+    files.push({ setting: `${at}.cert`, path: c.cert }, { setting: `${at}.key`, path: c.key })
   }
   return files
 }

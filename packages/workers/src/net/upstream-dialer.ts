@@ -63,12 +63,12 @@ class TlsDialer implements UpstreamDialer {
   #identities = new WeakMap<ClientIdentity, SecureContext>()
   readonly #unwatch: () => void
 
-  constructor (config: UpstreamTlsConfig, logger: Logger, metrics: ProxyMetrics) {
+  constructor (config: UpstreamTlsConfig, logger: Logger, metrics: ProxyMetrics, at?: string) {
     this.#config = config
     this.#log = logger
     this.#metrics = metrics
     this.#failures = new TlsFailureLog(logger)
-    this.#files = upstreamTlsFiles(config)
+    this.#files = upstreamTlsFiles(config, at)
     this.#context = this.#load()
     this.#unwatch = this.#files.length > 0 ? watchPemFiles(this.#files, this.#reload.bind(this)) : () => {}
   }
@@ -141,8 +141,9 @@ class TlsDialer implements UpstreamDialer {
   }
 }
 
-export function createUpstreamDialer (config: UpstreamTlsConfig | null, logger: Logger, metrics: ProxyMetrics): UpstreamDialer {
-  return config === null ? plainDialer : new TlsDialer(config, logger, metrics)
+// `at`: the key of the settings, for file errors (default brokerMode.upstreamTls)
+export function createUpstreamDialer (config: UpstreamTlsConfig | null, logger: Logger, metrics: ProxyMetrics, at?: string): UpstreamDialer {
+  return config === null ? plainDialer : new TlsDialer(config, logger, metrics, at)
 }
 
 // The same dialer with kproxy's own SASL login on each connection it opens (`login()` is asked

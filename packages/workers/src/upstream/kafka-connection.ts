@@ -41,6 +41,8 @@ export interface ConnectionListener {
   upstreamReady (conn: KafkaConnection): void
   // the write buffer went over its high-water mark (true), or drained (false)
   upstreamFull (conn: KafkaConnection, full: boolean): void
+  // kproxy's SASL login was renewed on the open connection (KIP-368)
+  upstreamReauthenticated? (conn: KafkaConnection): void
   // closed; `failure` says why when it was not asked for (see UpstreamFailure)
   upstreamClosed (conn: KafkaConnection, failure: UpstreamFailure | null): void
 }
@@ -59,7 +61,9 @@ export interface UpstreamFailure {
 export type CorrelationMode = 'client' | 'own'
 
 // 'authenticating': connected, kproxy's own SASL login (dialer.login) runs; requests queue
-export type ConnectionState = 'connecting' | 'authenticating' | 'ready' | 'passthrough' | 'closed'
+// 'reauthenticating': the login again before the broker's session ends (KIP-368); requests sent
+// before it are still answered, new ones queue until it succeeded
+export type ConnectionState = 'connecting' | 'authenticating' | 'ready' | 'reauthenticating' | 'passthrough' | 'closed'
 
 export interface KafkaConnectionOptions {
   readonly dialer: UpstreamDialer
@@ -74,6 +78,8 @@ export interface KafkaConnectionOptions {
 }
 
 const INITIAL_PENDING = 8
+// setTimeout's largest delay (a longer one fires at once)
+const MAX_TIMER_MS = 2_147_483_647
 
 interface OwnRequest {
   apiKey: number
@@ -108,6 +114,9 @@ export class KafkaConnection implements ResponseTarget {
   // responses seen: a connection that answered once is known to work
   answered = 0
   #login: UpstreamSaslExchange | null = null
+  #reauthTimer: NodeJS.Timeout | null = null
+  // during a re-authentication: answers still due to requests written before its handshake
+  #beforeLogin = 0
 
   constructor (options: KafkaConnectionOptions) {
     this.#options = options
@@ -131,7 +140,8 @@ export class KafkaConnection implements ResponseTarget {
   }
 
   get state (): ConnectionState { return this.#state }
-  get ready (): boolean { return this.#state === 'ready' }
+  // requests may be sent (a re-authentication holds them back a moment, it does not refuse them)
+  get ready (): boolean { return this.#state === 'ready' || this.#state === 'reauthenticating' }
   // requests sent and not answered yet
   get pending (): number { return this.#length }
   get secure (): boolean { return this.#options.dialer.secure }
@@ -164,7 +174,7 @@ export class KafkaConnection implements ResponseTarget {
   flush (): void {
     const out = this.#out
     if (out.empty) return
-    if (this.#state === 'closed' || this.#state === 'connecting' || this.#state === 'authenticating') {
+    if (this.#state !== 'ready' && this.#state !== 'passthrough') {
       if (this.#state === 'closed') out.clear()
       return
     }
@@ -247,24 +257,58 @@ export class KafkaConnection implements ResponseTarget {
   }
 
   #writeLogin (frames: readonly Buffer[]): void {
-    if (this.#state !== 'authenticating') return
+    if (this.#state !== 'authenticating' && this.#state !== 'reauthenticating') return
     for (const f of frames) this.#socket.write(f)
   }
 
-  #loggedIn (err: KproxyError | null): void {
+  #loggedIn (err: KproxyError | null, sessionLifetimeMs: number): void {
     this.#login = null
-    if (this.#state !== 'authenticating') return
+    const again = this.#state === 'reauthenticating'
+    if (this.#state !== 'authenticating' && !again) return
     if (err !== null) {
-      this.#failed({ phase: 'open', code: err.code, message: err.message, tls: null, ownLimit: false })
+      this.#failed({ phase: 'open', code: err.code, message: again ? `re-authentication: ${err.message}` : err.message, tls: null, ownLimit: false })
       return
     }
-    this.#opened()
+    this.#scheduleReauth(sessionLifetimeMs)
+    if (!again) {
+      this.#opened()
+      return
+    }
+    if (this.#connectTimer !== null) clearTimeout(this.#connectTimer)
+    this.#connectTimer = null
+    this.#state = 'ready'
+    this.#listener.upstreamReauthenticated?.(this)
+    this.flush()
+  }
+
+  // As Kafka's Java client: at a random point between 85 % and 95 % of the session's lifetime, so
+  // that the connections of one kproxy do not all log in again at once.
+  #scheduleReauth (sessionLifetimeMs: number): void {
+    if (!(sessionLifetimeMs > 0)) return
+    const delay = Math.max(1, Math.floor(sessionLifetimeMs * (0.85 + Math.random() * 0.1)))
+    this.#reauthTimer = setTimeout(this.#reauthenticate.bind(this), Math.min(delay, MAX_TIMER_MS))
+    this.#reauthTimer.unref()
+  }
+
+  // KIP-368: SaslHandshake and SaslAuthenticate again on the same socket. Everything queued so far
+  // is written first; the broker answers those before the handshake, and later requests wait.
+  #reauthenticate (): void {
+    this.#reauthTimer = null
+    if (this.#state !== 'ready') return
+    const login = this.#options.identity != null ? null : this.#options.dialer.login ?? null
+    if (login === null) return
+    this.flush()
+    this.#beforeLogin = this.#length
+    this.#state = 'reauthenticating'
+    this.#connectTimer = setTimeout(this.#onConnectTimeout.bind(this), this.#options.connectTimeoutMs)
+    this.#login = new UpstreamSaslExchange(login, this.name, this.#writeLogin.bind(this), this.#loggedIn.bind(this))
+    this.#login.start()
   }
 
   #onConnectTimeout (): void {
     this.#connectTimer = null
-    if (this.#state === 'authenticating') {
-      this.#failed({ phase: 'open', code: 'KPROXY_ERR_UPSTREAM_SASL', message: `kproxy's SASL login to ${this.name} did not finish within ${this.#options.connectTimeoutMs} ms`, tls: null, ownLimit: false })
+    if (this.#state === 'authenticating' || this.#state === 'reauthenticating') {
+      this.#failed({ phase: 'open', code: 'KPROXY_ERR_UPSTREAM_SASL', message: `kproxy's SASL ${this.#state === 'authenticating' ? 'login' : 're-authentication'} to ${this.name} did not finish within ${this.#options.connectTimeoutMs} ms`, tls: null, ownLimit: false })
       return
     }
     this.#failed({ phase: 'connect', code: 'KPROXY_ERR_UPSTREAM_CONNECT', message: `connecting to ${this.name} took longer than ${this.#options.connectTimeoutMs} ms`, tls: null, ownLimit: false })
@@ -288,10 +332,11 @@ export class KafkaConnection implements ResponseTarget {
 
   #onResponse (frame: Frame): void {
     if (this.#state === 'closed') return
-    if (this.#state === 'authenticating') {
+    if (this.#state === 'authenticating' || (this.#state === 'reauthenticating' && this.#beforeLogin === 0)) {
       this.#login?.response(frameToBuffer(frame))
       return
     }
+    if (this.#state === 'reauthenticating') this.#beforeLogin--
     if (frame.size < 4 || this.#length === 0) {
       this.#failed({ phase: 'open', code: 'KPROXY_ERR_UPSTREAM_PROTOCOL', message: this.#length === 0 ? 'the broker sent a response to no request' : 'the broker sent a frame too short for a response header', tls: null, ownLimit: false })
       return
@@ -369,6 +414,8 @@ export class KafkaConnection implements ResponseTarget {
     this.#state = 'closed'
     this.#login?.abandon()
     this.#login = null
+    if (this.#reauthTimer !== null) clearTimeout(this.#reauthTimer)
+    this.#reauthTimer = null
     if (this.#connectTimer !== null) clearTimeout(this.#connectTimer)
     this.#connectTimer = null
     this.#out.clear()

@@ -1,7 +1,9 @@
 // kproxy's own SASL login on an upstream connection (policy.sasl.upstream), with the core client
 // state machines: SaslHandshake v1 then SaslAuthenticate until the mechanism completes (a SCRAM
 // broker must prove it holds the verifier). It runs on the socket before any client request is
-// sent: the connection queues those and is ready only once the login succeeded. Not on the data
+// sent: the connection queues those and is ready only once the login succeeded. The broker's
+// session lifetime (SaslAuthenticate v1+, KIP-368; 0 for none) is handed to the connection, which
+// runs a new exchange on the same socket before it ends (re-authentication). Not on the data
 // path (once per upstream connection), so plain promises. Nothing secret is logged: a failure
 // says which step failed and the broker's error, never the password.
 import { decodeResponse, encodeRequest, ErrorCode, errorByCode } from '@kproxy/core/protocol/codec'
@@ -14,6 +16,8 @@ import type { SaslMechanismName } from '@kproxy/core/sasl/sasl-mechanism'
 export interface UpstreamLogin {
   readonly mechanism: SaslMechanismName
   readonly username: string
+  // where the config sets this login, for the error messages (default policy.sasl.upstream)
+  readonly configKey?: string
   // read when a connection is made (a rotated password file is picked up); throws
   // KPROXY_ERR_UPSTREAM_PASSWORD when it cannot be read
   credentials (): SaslClientCredentials
@@ -28,15 +32,17 @@ const CLIENT_ID = 'kproxy'
 export class UpstreamSaslExchange {
   readonly #login: UpstreamLogin
   readonly #write: (frames: readonly Buffer[]) => void
-  readonly #done: (err: KproxyError | null) => void
+  readonly #done: (err: KproxyError | null, sessionLifetimeMs: number) => void
   readonly #where: string
   #client: SaslClient | null = null
   #id = FIRST_ID
   // what the next response answers
   #awaiting: 'handshake' | 'authenticate' | 'none' = 'none'
   #finished = false
+  // from the last SaslAuthenticate answer
+  #lifetimeMs = 0
 
-  constructor (login: UpstreamLogin, where: string, write: (frames: readonly Buffer[]) => void, done: (err: KproxyError | null) => void) {
+  constructor (login: UpstreamLogin, where: string, write: (frames: readonly Buffer[]) => void, done: (err: KproxyError | null, sessionLifetimeMs: number) => void) {
     this.#login = login
     this.#where = where
     this.#write = write
@@ -75,6 +81,7 @@ export class UpstreamSaslExchange {
           this.#finish(this.#error(`the broker refused the login of '${this.#login.username}' (${errorName(body.errorCode)}: ${body.errorMessage ?? ''})`))
           return
         }
+        this.#lifetimeMs = Number(body.sessionLifetimeMs)
         this.#next(this.#client!.evaluate(body.authBytes))
         return
       }
@@ -109,11 +116,11 @@ export class UpstreamSaslExchange {
   #finish (err: KproxyError | null): void {
     if (this.#finished) return
     this.#finished = true
-    this.#done(err)
+    this.#done(err, err === null ? this.#lifetimeMs : 0)
   }
 
   #error (why: string): KproxyError {
-    return new KproxyError('KPROXY_ERR_UPSTREAM_SASL', `kproxy's SASL login (${this.#login.mechanism} as '${this.#login.username}') to ${this.#where} failed: ${why}; check policy.sasl.upstream and the user on the brokers`)
+    return new KproxyError('KPROXY_ERR_UPSTREAM_SASL', `kproxy's SASL login (${this.#login.mechanism} as '${this.#login.username}') to ${this.#where} failed: ${why}; check ${this.#login.configKey ?? 'policy.sasl.upstream'} and the user on the brokers`)
   }
 }
 

@@ -4,23 +4,28 @@
 // transactional ids. Exclusive with brokerMode in one config. The cross-key rules (unknown
 // clusters, overlapping rules, rename collisions) sit in resolveMesh, so `kproxy check-config`
 // reports them with the file's line and column.
+import { resolve as resolvePath } from 'node:path'
 import { Type } from 'typebox'
 import type { Static } from 'typebox'
 import { parseHostPort } from '../host-port.ts'
 import type { HostPort, UpstreamTlsConfig } from '../proxy-config.ts'
+import type { UpstreamSaslConfig } from '../../policy/policy-config.ts'
+import { SASL_MECHANISMS } from '../../sasl/sasl-mechanism.ts'
 import { ruleConflicts } from '../../mesh/topic-router.ts'
 import type { MeshRule } from '../../mesh/topic-router.ts'
 import { FILTER_KEYS, resolveFilters } from './filters-schema.ts'
 import type { ResolvedFilter } from './filters-schema.ts'
 import { formatPath, group, key, requiredKey } from './schema-kit.ts'
 import type { ResolveContext } from './resolve-context.ts'
-import { API_KEY_LIST_ALLOWED, apiKeyList, apiKeyNumbers, bool, checkApiKeyList, checkHostPort, dnsName, filePath, hostPort, int } from './value-kinds.ts'
+import { API_KEY_LIST_ALLOWED, apiKeyList, apiKeyNumbers, bool, checkApiKeyList, checkHostPort, dnsName, filePath, hostPort, int, literals } from './value-kinds.ts'
 import { withDefaults } from './defaults.ts'
 
 export interface MeshClusterConfig {
   readonly name: string
   readonly bootstrap: readonly HostPort[]
   readonly tls: UpstreamTlsConfig | null
+  // kproxy's own SASL login to this cluster's brokers (the password is read at each connection)
+  readonly sasl: UpstreamSaslConfig | null
 }
 
 export interface MeshHomeRule {
@@ -50,7 +55,9 @@ export interface MeshConfig {
   filterHoldTimeoutMs: number
 }
 
-const NAME = Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' })
+// a fresh schema per key: a key's doc is attached to its schema object, so a shared one would
+// carry the last key's doc to every other
+const NAME = (): ReturnType<typeof Type.String> => Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' })
 const NAME_ALLOWED = 'letters, digits, . _ - (1 to 64)'
 
 function meshPath (doc: string): ReturnType<typeof key<ReturnType<typeof filePath>>> {
@@ -66,8 +73,24 @@ const CLUSTER_TLS = group({
   serverName: key(dnsName(), { allowed: 'a DNS name', defaultText: "(the broker's host)", doc: 'Name sent as SNI and checked in the certificate instead of the host.' })
 })
 
+// kproxy's own login to the cluster, as policy.sasl.upstream in broker mode; the password itself
+// never goes in the config (there is no key for it: `password` is an unknown key).
+const CLUSTER_SASL = group({
+  mechanism: requiredKey(literals(SASL_MECHANISMS), { doc: 'The SASL mechanism kproxy logs in with (the listener must offer it).' }),
+  username: requiredKey(Type.String({ minLength: 1 }), { allowed: 'a non-empty string', doc: "The user kproxy logs in to this cluster's brokers as." }),
+  passwordFile: key(filePath(), { allowed: 'a file path (relative: to the config file)', doc: 'File holding the password (one trailing newline dropped), read at each new connection so a rotated password is picked up; set this or passwordEnv.' }),
+  passwordEnv: key(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), { allowed: 'an environment variable name', doc: 'Environment variable holding the password; set this or passwordFile.' })
+})
+
+function checkClusterSasl (value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined
+  const v = value as Record<string, unknown>
+  if ((v.passwordFile === undefined) === (v.passwordEnv === undefined)) return 'give exactly one of passwordFile and passwordEnv (the password itself never goes in the config)'
+  return undefined
+}
+
 const CLUSTER = group({
-  name: requiredKey(NAME, { allowed: NAME_ALLOWED, doc: 'The name routing rules use.' }),
+  name: requiredKey(NAME(), { allowed: NAME_ALLOWED, doc: 'The name routing rules use.' }),
   bootstrap: requiredKey(Type.Union([Type.String({ minLength: 1 }), Type.Array(hostPort(), { minItems: 1 })]), {
     allowed: 'a non-empty list of HOST:PORT (or one comma-separated string)',
     doc: "The cluster's bootstrap servers.",
@@ -81,7 +104,8 @@ const CLUSTER = group({
       return undefined
     }
   }),
-  tls: key(CLUSTER_TLS, { doc: 'TLS to this cluster (enabled by enabled: true, ca or cert).' })
+  tls: key(CLUSTER_TLS, { doc: 'TLS to this cluster (enabled by enabled: true, ca or cert).' }),
+  sasl: key(CLUSTER_SASL, { allowed: 'a mapping: mechanism, username, passwordFile or passwordEnv', doc: "kproxy's own SASL login to this cluster's brokers (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512), on every connection before its first request.", check: checkClusterSasl })
 })
 
 const ROUTE = group({
@@ -96,13 +120,13 @@ const ROUTE = group({
       return undefined
     }
   }),
-  cluster: requiredKey(NAME, { allowed: 'the name of a cluster', doc: 'The cluster these topics live on.' }),
+  cluster: requiredKey(NAME(), { allowed: 'the name of a cluster', doc: 'The cluster these topics live on.' }),
   rename: key(Type.String({ minLength: 1 }), { allowed: 'a non-empty string', doc: "The upstream side: replaces the prefix (or the exact name); the client's apples is fruit.apples on the cluster." })
 })
 
 const HOME = group({
   prefix: requiredKey(Type.String(), { allowed: 'a string', doc: 'Ids starting with this ("" for all).' }),
-  cluster: requiredKey(NAME, { allowed: 'the name of a cluster', doc: 'Their home cluster.' })
+  cluster: requiredKey(NAME(), { allowed: 'the name of a cluster', doc: 'Their home cluster.' })
 })
 
 export const MESH = group({
@@ -111,7 +135,7 @@ export const MESH = group({
   nodeId: key(int(0, 2_147_483_647, 0), { live: false, doc: 'The node id of the one broker clients see (kproxy); every replica of kproxy advertises the same.' }),
   clusters: key(Type.Array(CLUSTER, { minItems: 1 }), { allowed: 'a non-empty list of mappings', defaultText: '(required)', live: false, doc: 'The upstream clusters, by name.' }),
   routes: key(Type.Array(ROUTE, { default: [] }), { allowed: 'a list of mappings', live: false, doc: 'Ordered routing rules; first match wins; overlapping rules are an error.' }),
-  defaultCluster: key(Type.Union([NAME, Type.Null()], { default: null }), { allowed: 'a cluster name or null', defaultText: 'null (unrouted topics get UNKNOWN_TOPIC_OR_PARTITION)', live: false, doc: 'Where topics no rule matches live, under their own name.' }),
+  defaultCluster: key(Type.Union([NAME(), Type.Null()], { default: null }), { allowed: 'a cluster name or null', defaultText: 'null (unrouted topics get UNKNOWN_TOPIC_OR_PARTITION)', live: false, doc: 'Where topics no rule matches live, under their own name.' }),
   groups: key(Type.Array(HOME, { default: [] }), { allowed: 'a list of mappings', live: false, doc: 'Home cluster of consumer groups by group id prefix (first match); else the default cluster, else the first cluster.' }),
   transactions: key(Type.Array(HOME, { default: [] }), { allowed: 'a list of mappings', live: false, doc: 'Home cluster of transactional producers by transactional id prefix (first match); else as for groups.' }),
   metadataMaxAgeMs: key(int(100, 3_600_000, 30_000), { live: false, doc: "How long kproxy uses a cluster's topic and leader metadata before asking again (errors refresh it at once)." }),
@@ -143,7 +167,12 @@ export function resolveMesh (file: MeshFile, ctx: ResolveContext): MeshConfig {
   ;(m.clusters ?? []).forEach((c, i) => {
     if (names.has(c.name)) ctx.report(['mesh', 'clusters', i, 'name'], `mesh.clusters[${i}].name: '${c.name}' is used by another cluster; allowed: unique names`)
     names.add(c.name)
-    clusters.push({ name: c.name, bootstrap: hostList(c.bootstrap).map(hp => parseHostPort(hp) as HostPort), tls: resolveClusterTls(c.tls, ['mesh', 'clusters', i, 'tls'], ctx) })
+    clusters.push({
+      name: c.name,
+      bootstrap: hostList(c.bootstrap).map(hp => parseHostPort(hp) as HostPort),
+      tls: resolveClusterTls(c.tls, ['mesh', 'clusters', i, 'tls'], ctx),
+      sasl: resolveClusterSasl(c.sasl, ctx.baseDir)
+    })
   })
   const known = (name: string): boolean => names.has(name) || ctx.failed(['mesh', 'clusters'])
   const unknownText = (name: string): string => `cluster '${name}' is not in mesh.clusters; allowed: ${[...names].join(', ')}`
@@ -200,4 +229,15 @@ function resolveClusterTls (file: Static<typeof CLUSTER_TLS> | undefined, at: Ar
   }
   if ((cert === null) !== (tlsKey === null)) ctx.report(at, `${formatPath(at)}: a client certificate needs both cert and key`)
   return { ca, cert, key: tlsKey, checkHostname: t.checkHostname!, serverName: t.serverName ?? null, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3' }
+}
+
+// The key check (checkClusterSasl) already refused a config without exactly one password source.
+function resolveClusterSasl (file: Static<typeof CLUSTER_SASL> | undefined, baseDir: string): UpstreamSaslConfig | null {
+  if (file === undefined) return null
+  return {
+    mechanism: file.mechanism,
+    username: file.username,
+    passwordFile: file.passwordFile !== undefined ? resolvePath(baseDir, file.passwordFile) : null,
+    passwordEnv: file.passwordEnv ?? null
+  }
 }

@@ -97,3 +97,68 @@ t.test('schema errors: unknown keys, bad addresses, missing clusters', async t =
   t.match(errors, /mesh\.routes\[0\]\.colour: unknown key/)
   t.match(errorsOf(() => resolveConfig({ file: { mesh: {} } })).join('\n'), /mesh\.clusters is required/)
 })
+
+t.test("a cluster's SASL login: mechanisms and password sources as policy.sasl.upstream; a relative file is the config file's", async t => {
+  const c = resolveConfig({
+    source: '/etc/kproxy/mesh.yaml',
+    file: {
+      mesh: {
+        clusters: [
+          { name: 'one', bootstrap: ['h:1'], sasl: { mechanism: 'SCRAM-SHA-512', username: 'kproxy', passwordFile: 'one.pw' } },
+          { name: 'two', bootstrap: ['h:2'], tls: { ca: '/ca.pem' }, sasl: { mechanism: 'PLAIN', username: 'k', passwordEnv: 'TWO_PW' } },
+          { name: 'three', bootstrap: ['h:3'] }
+        ]
+      }
+    }
+  })
+  t.same(c.mesh!.clusters.map(x => x.sasl), [
+    { mechanism: 'SCRAM-SHA-512', username: 'kproxy', passwordFile: '/etc/kproxy/one.pw', passwordEnv: null },
+    { mechanism: 'PLAIN', username: 'k', passwordFile: null, passwordEnv: 'TWO_PW' },
+    null
+  ])
+  t.equal(c.mesh!.clusters[1]!.tls?.ca, '/ca.pem', 'TLS and SASL together (SASL_SSL)')
+})
+
+t.test('bad SASL settings of a cluster are errors at their key, with line and column', async t => {
+  const yaml = `mesh:
+  clusters:
+    - name: one
+      bootstrap: [h:1]
+      sasl:
+        mechanism: GSSAPI
+        username: kproxy
+        passwordFile: one.pw
+    - name: two
+      bootstrap: [h:2]
+      sasl:
+        mechanism: PLAIN
+        username: kproxy
+        passwordFile: two.pw
+        passwordEnv: TWO_PW
+    - name: three
+      bootstrap: [h:3]
+      sasl:
+        mechanism: PLAIN
+        username: kproxy
+    - name: four
+      bootstrap: [h:4]
+      sasl:
+        mechanism: SCRAM-SHA-256
+        username: kproxy
+        password: hunter2
+    - name: five
+      bootstrap: [h:5]
+      sasl:
+        mechanism: PLAIN
+        passwordEnv: 'not a name'
+`
+  const parsed = parseConfigFile(yaml, '/m.yaml')
+  const errors = errorsOf(() => resolveConfig({ source: '/m.yaml', file: parsed.value, locate: parsed.locate })).join('\n')
+  t.match(errors, /\/m\.yaml:6:\d+: mesh\.clusters\[0\]\.sasl\.mechanism: got string "GSSAPI", allowed: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512/)
+  t.match(errors, /\/m\.yaml:12:\d+: mesh\.clusters\[1\]\.sasl: give exactly one of passwordFile and passwordEnv/)
+  t.match(errors, /\/m\.yaml:19:\d+: mesh\.clusters\[2\]\.sasl: give exactly one of passwordFile and passwordEnv/)
+  t.match(errors, /\/m\.yaml:26:\d+: mesh\.clusters\[3\]\.sasl\.password: unknown key; allowed keys here: mechanism, username, passwordFile, passwordEnv/)
+  t.match(errors, /mesh\.clusters\[4\]\.sasl\.username is required/)
+  t.match(errors, /mesh\.clusters\[4\]\.sasl\.passwordEnv: got string "not a name", allowed: an environment variable name/)
+  t.notMatch(errors, /hunter2/, 'the refused password is not echoed')
+})
