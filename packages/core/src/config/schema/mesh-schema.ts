@@ -7,7 +7,7 @@
 import { Type } from 'typebox'
 import type { Static } from 'typebox'
 import { parseHostPort } from '../host-port.ts'
-import type { HostPort, UpstreamTlsConfig } from '../proxy-config.ts'
+import type { DownstreamTlsConfig, HostPort, UpstreamTlsConfig } from '../proxy-config.ts'
 import { ruleConflicts } from '../../mesh/topic-router.ts'
 import type { MeshRule } from '../../mesh/topic-router.ts'
 import { FILTER_KEYS, resolveFilters } from './filters-schema.ts'
@@ -16,6 +16,7 @@ import { formatPath, group, key, requiredKey } from './schema-kit.ts'
 import type { ResolveContext } from './resolve-context.ts'
 import { API_KEY_LIST_ALLOWED, apiKeyList, apiKeyNumbers, bool, checkApiKeyList, checkHostPort, dnsName, filePath, hostPort, int } from './value-kinds.ts'
 import { withDefaults } from './defaults.ts'
+import { downstreamTlsGroup, resolveDownstreamTls } from './downstream-tls-schema.ts'
 
 export interface MeshClusterConfig {
   readonly name: string
@@ -48,6 +49,8 @@ export interface MeshConfig {
   apiKeysDenied: readonly number[]
   filters: readonly ResolvedFilter[]
   filterHoldTimeoutMs: number
+  // TLS toward clients on the mesh listener; null: plaintext
+  tls: DownstreamTlsConfig | null
 }
 
 const NAME = Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' })
@@ -120,7 +123,8 @@ export const MESH = group({
   upstreamConnectTimeoutMs: key(int(100, 600_000, 10_000), { live: false, doc: 'How long connecting to a cluster broker may take.' }),
   apiKeysAllowed: key(Object.assign(apiKeyList(), { default: [] }), { allowed: API_KEY_LIST_ALLOWED, defaultText: '[] (all)', live: false, doc: 'If non-empty, only these APIs pass; others get an error response.', check: checkApiKeyList }),
   apiKeysDenied: key(Object.assign(apiKeyList(), { default: [] }), { allowed: API_KEY_LIST_ALLOWED, live: false, doc: 'These APIs get an error response (counted as denied).', check: checkApiKeyList }),
-  ...FILTER_KEYS
+  ...FILTER_KEYS,
+  tls: key(downstreamTlsGroup(false), { doc: "TLS toward clients on the mesh listener (enabled by setting cert and key), as brokerMode.tls. Files are watched and reloaded; mode is live, the other keys need a restart." })
 })
 
 export type MeshFile = Static<typeof MESH>
@@ -184,7 +188,8 @@ export function resolveMesh (file: MeshFile, ctx: ResolveContext): MeshConfig {
     apiKeysAllowed: apiKeyNumbers(m.apiKeysAllowed!),
     apiKeysDenied: apiKeyNumbers(m.apiKeysDenied!),
     filters: resolveFilters(m.filters!, ctx.baseDir),
-    filterHoldTimeoutMs: m.filterHoldTimeoutMs!
+    filterHoldTimeoutMs: m.filterHoldTimeoutMs!,
+    tls: resolveDownstreamTls(m.tls, 'mesh', ctx, false)
   }
 }
 
