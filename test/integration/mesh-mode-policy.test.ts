@@ -6,7 +6,10 @@
 //   - ACLs on the client's topic names: carol may write apples-N (cluster a) and partition 0 of
 //     berries-N (cluster b, where it is fruit.berries-N: the mesh renames it), nothing else; dave
 //     may read every topic;
-//   - a quota: dave's Metadata requests held at 1 per second.
+//   - a quota: dave's Metadata requests held at 1 per second;
+//   - mesh.tls in mode permissive: the SASL clients above in plaintext (counted), one over TLS;
+//     then a reload (POST /reload) to strict that also gives carol avocados-N: plaintext refused,
+//     the new rule in force.
 // Proven with kafkajs (SCRAM-SHA-512) and kcat (PLAIN): the allowed records are read back through
 // kproxy and directly from their own cluster under their upstream name; the denied produce gets
 // TOPIC_AUTHORIZATION_FAILED and nothing of it reaches a cluster; carol's topic list shows only
@@ -19,6 +22,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Kafka, logLevel } from 'kafkajs'
+import { createCa, issueCertificate } from '@kproxy/core/certs/x509'
 import type { MeshSandboxInfo } from '@kproxy/cli/sandbox/mesh-topology'
 import { hasKcat, kcat } from '../helpers/kafka.ts'
 import { createTopicsAndWait } from '../helpers/kafkajs-topics.ts'
@@ -59,8 +63,13 @@ async function main (): Promise<void> {
   const adminPort = await freePort()
   const bootstrap = `127.0.0.1:${listenPort}`
   const adminUrl = `http://127.0.0.1:${adminPort}`
+  const ca = await createCa({ days: 2 })
+  const server = await issueCertificate(ca, { name: 'kproxy', server: true, sans: ['IP:127.0.0.1', 'DNS:localhost'], days: 2 })
+  writeFileSync(join(dir, 'server.crt'), server.chain)
+  writeFileSync(join(dir, 'server.key'), server.key, { mode: 0o600 })
+  writeFileSync(join(dir, 'ca.crt'), ca.cert)
   const configFile = join(dir, 'mesh.yaml')
-  writeFileSync(configFile, [
+  const config = (mode: string, extraRules: readonly string[] = []): string => [
     `admin: 127.0.0.1:${adminPort}`,
     'mesh:',
     `  listen: ${bootstrap}`,
@@ -70,6 +79,7 @@ async function main (): Promise<void> {
     '  routes:',
     '    - { prefix: a, cluster: a }',
     '    - { prefix: b, cluster: b, rename: fruit.b }',
+    `  tls: { cert: ${join(dir, 'server.crt')}, key: ${join(dir, 'server.key')}, mode: ${mode} }`,
     'policy:',
     '  sasl:',
     '    mechanisms: [PLAIN, SCRAM-SHA-512]',
@@ -80,11 +90,13 @@ async function main (): Promise<void> {
     `      - { allow: [Write], principal: User:carol, topic: ${apples} }`,
     `      - { allow: [Write], principal: User:carol, topic: ${berries}, partitions: [0] }`,
     '      - { allow: [Read], principal: User:dave, topic: "*" }',
+    ...extraRules,
     '  quotas:',
     '    entities:',
     '      - { user: dave, requests: [{ apis: [Metadata], perSecond: 1 }] }',
     ''
-  ].join('\n'))
+  ].join('\n')
+  writeFileSync(configFile, config('permissive'))
 
   const check = spawnSync(KPROXY, ['check-config', '--config', configFile], { encoding: 'utf8' })
   t.equal(check.status, 0, `kproxy check-config accepts the policy section in mesh mode: ${check.stdout}${check.stderr}`)
@@ -119,9 +131,10 @@ async function main (): Promise<void> {
     await admin.disconnect()
   }
 
-  const kafkaAs = (user: typeof CAROL, clientId: string): Kafka => new Kafka({
+  const kafkaAs = (user: typeof CAROL, clientId: string, tls = false): Kafka => new Kafka({
     clientId,
     brokers: [bootstrap],
+    ...(tls ? { ssl: { ca: [ca.cert], servername: 'localhost' } } : {}),
     sasl: { mechanism: 'scram-sha-512', username: user.name, password: user.password },
     logLevel: logLevel.NOTHING,
     retry: { retries: 0 }
@@ -197,5 +210,32 @@ async function main (): Promise<void> {
     t.ok(throttled > 0, 'dave\'s Metadata answers carried throttle_time_ms')
     t.ok(seconds > 0, 'kproxy counts his throttle time')
     t.equal(metricSum(metrics, 'kproxy_quota_throttled_responses_total', 'principal="carol"'), 0, 'carol is never throttled')
+  })
+
+  t.test('mesh.tls permissive: SASL over TLS on the same port; plaintext counted; a reload to strict with a new ACL rule', async t => {
+    const producer = kafkaAs(CAROL, 'mesh-policy-carol-tls', true).producer({ allowAutoTopicCreation: false })
+    await producer.connect()
+    t.teardown(() => producer.disconnect())
+    await producer.send({ topic: apples, acks: -1, messages: values('tls-apples').map(value => ({ partition: 2, value })) })
+    t.same((await readThrough(apples, 2)).values, values('tls-apples'), 'carol over SASL_SSL wrote partition 2; dave reads it back in plaintext')
+    const before = await (await fetch(`${adminUrl}/metrics`)).text()
+    t.ok(metricSum(before, 'kproxy_plaintext_connections_total', 'listener="mesh"') > 0, 'the plaintext connections on the permissive mesh listener are counted')
+
+    writeFileSync(configFile, config('strict', [`      - { allow: [Write], principal: User:carol, topic: ${avocados} }`]))
+    const reload = await fetch(`${adminUrl}/reload`, { method: 'POST' })
+    const body = await reload.text()
+    t.equal(reload.status, 200, body)
+    t.match(body, /mesh\.tls\.mode/, 'mesh.tls.mode applied live')
+    t.match(body, /policy/, 'and the policy section')
+    // the workers apply the reload after answering it
+    let refused = null
+    for (let i = 0; i < 50; i++) {
+      refused = await kcat(['-L', '-b', bootstrap, '-m', '5', ...sasl(DAVE)], { timeoutMs: 20_000 })
+      if (refused.code !== 0) break
+      await sleep(200)
+    }
+    t.not(refused?.code, 0, 'a plaintext client is refused after the reload to strict')
+    await producer.send({ topic: avocados, acks: -1, messages: values('tls-avocados').map(value => ({ partition: 0, value })) })
+    t.same(await readDirect(direct.a!, avocados, 0), values('tls-avocados'), `the reloaded rule lets carol write ${avocados} (on cluster a), over the TLS connection she already had`)
   })
 }

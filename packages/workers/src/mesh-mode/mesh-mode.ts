@@ -15,7 +15,6 @@
 import type { Logger } from 'pino'
 import type { MeshConfig } from '@kproxy/core/config/proxy-config'
 import type { PolicySection } from '@kproxy/core/config/schema/policy-schema'
-import { ApiKey, supportedVersions } from '@kproxy/core/protocol/api-keys'
 import type { ProxyMetrics } from '@kproxy/core/metrics/proxy-metrics'
 import type { FlowRegistry } from '@kproxy/core/metrics/flow-registry'
 import { HomeRouter, TopicRouter } from '@kproxy/core/mesh/topic-router'
@@ -74,9 +73,6 @@ export interface MeshModeListeners {
   // (a chain that cannot be built leaves the running one, logged); other mesh keys need a restart
   reload (config: MeshConfig, policy: PolicySection | undefined): Promise<void>
 }
-
-// what a client must be able to send while kproxy terminates SASL (the stage answers them)
-const SASL_APIS: ReadonlySet<number> = new Set([ApiKey.SaslHandshake, ApiKey.SaslAuthenticate])
 
 const LISTENER_NAME = 'mesh'
 
@@ -173,10 +169,8 @@ class MeshMode implements MeshModeListeners, SessionHost, MeshHost {
 
   #recomputeVersions (): void {
     const c = this.#ctx.config
-    const versions = meshVersions([...this.clusters.values()].map(x => x.apiVersions), c.apiKeysAllowed, c.apiKeysDenied)
-    // SASL termination: the session's SASL stage answers these before the route sees anything
-    if (this.#policy.sasl !== null) for (const v of supportedVersions()) if (SASL_APIS.has(v.apiKey)) versions.push({ apiKey: v.apiKey, minVersion: v.minVersion, maxVersion: v.maxVersion })
-    this.#versions = versions.sort((a, b) => a.apiKey - b.apiKey)
+    // SASL termination: the session's SASL stage answers SaslHandshake and SaslAuthenticate
+    this.#versions = meshVersions([...this.clusters.values()].map(x => x.apiVersions), c.apiKeysAllowed, c.apiKeysDenied, this.#policy.sasl !== null)
   }
 
   #buildChain (prepared: readonly PreparedFilter[]): FilterChain {
