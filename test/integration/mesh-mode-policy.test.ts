@@ -98,7 +98,7 @@ async function main (): Promise<void> {
   ].join('\n')
   writeFileSync(configFile, config('permissive'))
 
-  const check = spawnSync(KPROXY, ['check-config', '--config', configFile], { encoding: 'utf8' })
+  const check = spawnSync(KPROXY, ['check-config', configFile], { encoding: 'utf8' })
   t.equal(check.status, 0, `kproxy check-config accepts the policy section in mesh mode: ${check.stdout}${check.stderr}`)
 
   const child = spawn(KPROXY, ['serve', '--config', configFile, '--workers', '1'], { stdio: ['ignore', 'pipe', 'pipe'] })
