@@ -10,7 +10,7 @@
 //   - mesh.tls in mode permissive: the SASL clients above in plaintext (counted), one over TLS;
 //     then a reload (POST /reload) to strict that also gives carol avocados-N: plaintext refused,
 //     the new rule in force.
-// Proven with kafkajs (SCRAM-SHA-512) and kcat (PLAIN): the allowed records are read back through
+// Proven with kafkajs (SCRAM-SHA-512) and kcat (PLAIN, and SCRAM-SHA-512 for a topic list): the allowed records are read back through
 // kproxy and directly from their own cluster under their upstream name; the denied produce gets
 // TOPIC_AUTHORIZATION_FAILED and nothing of it reaches a cluster; carol's topic list shows only
 // her topics; dave's Metadata answers carry throttle time (counted by kproxy).
@@ -194,6 +194,9 @@ async function main (): Promise<void> {
     const err = await wrong.connect().then(() => null, (e: any) => e)
     await wrong.disconnect().catch(() => {})
     t.equal(err?.name, 'KafkaJSSASLAuthenticationError', String(err?.message))
+    const scram = await kcat(['-L', '-b', bootstrap, '-m', '10', '-t', apples, '-X', 'security.protocol=sasl_plaintext', '-X', 'sasl.mechanisms=SCRAM-SHA-512', '-X', `sasl.username=${CAROL.name}`, '-X', `sasl.password=${CAROL.password}`], { timeoutMs: 30_000 })
+    t.equal(scram.code, 0, `kcat (librdkafka) SCRAM-SHA-512 as carol: ${scram.stderr.slice(-1000)}`)
+    t.match(scram.stdout, new RegExp(`topic "${apples}" with 3 partitions`), 'and sees her topic')
     const plain = await kcat(['-L', '-b', bootstrap, '-m', '5'], { timeoutMs: 20_000 })
     t.not(plain.code, 0, 'a client without SASL gets nothing (kcat -L fails)')
   })
