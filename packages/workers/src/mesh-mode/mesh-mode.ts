@@ -10,8 +10,8 @@
 // looked up in every cluster, mesh-topic-ids.ts), quotas. With mesh.tls the listener is a TLS
 // server (strict, or permissive/disabled with plaintext counted as in broker mode). What mesh mode
 // refuses (kproxy's own upstream login in policy.sasl.upstream, upstreamIdentity certificate) is
-// refused by the config check. A reload applies the policy section and mesh.tls.mode; the other
-// mesh keys need a restart.
+// refused by the config check. A reload applies the policy section, mesh.tls.mode and
+// mesh.filters; the other mesh keys need a restart.
 import type { Logger } from 'pino'
 import type { MeshConfig } from '@kproxy/core/config/proxy-config'
 import type { PolicySection } from '@kproxy/core/config/schema/policy-schema'
