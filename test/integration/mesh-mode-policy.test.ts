@@ -1,5 +1,5 @@
 // Issue 10's "the policy filters must work in mesh mode too", against real clusters: the mesh
-// sandbox (`kproxy sandbox up --topology mesh --proxy-workers 1`: clusters a, b, c) and a
+// sandbox (`kproxy sandbox up --topology mesh`: clusters a, b, c and its own kproxy, unused here) and a
 // `kproxy serve --workers 1` of this test in mesh mode over clusters a and b, with
 //   - SASL termination toward clients (PLAIN, SCRAM-SHA-512) against a `kproxy users` file; the
 //     users exist only at kproxy, the clusters have no SASL at all;
@@ -37,14 +37,11 @@ const DAVE = { name: 'dave', password: 'dave-at-kproxy' }
 const N = 200
 
 t.setTimeout(900_000)
-if (!hasKcat()) {
-  t.plan(0, 'kcat not installed')
-} else {
-  await main()
-}
 
-async function main (): Promise<void> {
-  const run = await sandboxForTest<MeshSandboxInfo>(t, ['--topology', 'mesh', '--proxy-workers', '1'])
+// one parent test: the sandbox, the files and kproxy live as long as it (root-level awaits of
+// the set-up let the root test end early)
+t.test('mesh mode with SASL termination, ACLs, quotas and TLS toward clients', { skip: hasKcat() ? false : 'kcat not installed' }, async t => {
+  const run = await sandboxForTest<MeshSandboxInfo>(t, ['--topology', 'mesh'])
   const direct = Object.fromEntries(run.info.clusters.map(c => [c.name, c.bootstrap])) as Record<string, string>
   const dir = mkdtempSync(join(tmpdir(), 'kproxy-mesh-policy-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -241,4 +238,4 @@ async function main (): Promise<void> {
     await producer.send({ topic: avocados, acks: -1, messages: values('tls-avocados').map(value => ({ partition: 0, value })) })
     t.same(await readDirect(direct.a!, avocados, 0), values('tls-avocados'), `the reloaded rule lets carol write ${avocados} (on cluster a), over the TLS connection she already had`)
   })
-}
+})
