@@ -6,7 +6,7 @@
 //   - ACLs on the client's topic names: carol may write apples-N (cluster a) and partition 0 of
 //     berries-N (cluster b, where it is fruit.berries-N: the mesh renames it), nothing else; dave
 //     may read every topic;
-//   - a quota: dave's Metadata requests held at 1 per second;
+//   - a quota: dave's Metadata requests held at 2 per second;
 //   - mesh.tls in mode permissive: the SASL clients above in plaintext (counted), one over TLS;
 //     then a reload (POST /reload) to strict that also gives carol avocados-N: plaintext refused,
 //     the new rule in force.
@@ -90,7 +90,7 @@ t.test('mesh mode with SASL termination, ACLs, quotas and TLS toward clients', {
     ...extraRules,
     '  quotas:',
     '    entities:',
-    '      - { user: dave, requests: [{ apis: [Metadata], perSecond: 1 }] }',
+    '      - { user: dave, requests: [{ apis: [Metadata], perSecond: 2 }] }',
     ''
   ].join('\n')
   writeFileSync(configFile, config('permissive'))
@@ -198,12 +198,20 @@ t.test('mesh mode with SASL termination, ACLs, quotas and TLS toward clients', {
     t.not(plain.code, 0, 'a client without SASL gets nothing (kcat -L fails)')
   })
 
-  t.test('quota: dave\'s Metadata requests are held at 1/s with throttle_time_ms, counted by kproxy', async t => {
+  t.test('quota: dave\'s Metadata requests are held at 2/s with throttle_time_ms, counted by kproxy', async t => {
     const admin = kafkaAs(DAVE, 'mesh-policy-dave').admin()
     await admin.connect()
     t.teardown(() => admin.disconnect())
-    for (let i = 0; i < 6; i++) await admin.fetchTopicMetadata({ topics: [apples] })
-    const metrics = await (await fetch(`${adminUrl}/metrics`)).text()
+    // the rate is measured over the quota window (11 samples of 1 s, as Kafka): a burst has to
+    // pass 2/s over that window (over 20 requests) before answers carry throttle time
+    let metrics = ''
+    let sent = 0
+    while (sent < 80) {
+      for (let i = 0; i < 10; i++, sent++) await admin.fetchTopicMetadata({ topics: [apples] })
+      metrics = await (await fetch(`${adminUrl}/metrics`)).text()
+      if (metricSum(metrics, 'kproxy_quota_throttled_responses_total', 'principal="dave"') > 0) break
+    }
+    t.comment(`${sent} Metadata requests sent by dave`)
     const throttled = metricSum(metrics, 'kproxy_quota_throttled_responses_total', 'principal="dave"')
     const seconds = metricSum(metrics, 'kproxy_quota_throttle_time_seconds_total', 'principal="dave"')
     t.comment(`dave: ${throttled} throttled answers, ${seconds.toFixed(3)} s of throttle time`)
