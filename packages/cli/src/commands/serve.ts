@@ -117,6 +117,7 @@ async function serve (argv: string[]): Promise<number> {
           clusters: m.clusters.map(c => ({ name: c.name, bootstrap: c.bootstrap.map(formatHostPort), tls: c.tls !== null })),
           routes: m.routes.length,
           defaultCluster: m.defaultCluster,
+          tls: m.tls === null ? null : { mode: m.tls.mode, clientAuth: m.tls.clientAuth },
           admin: admin === null ? null : formatHostPort(admin.address),
           workers: config.workers,
           startMs: Date.now() - startedAt

@@ -9,7 +9,7 @@ import type { ConfigFile } from './config-file.ts'
 import { formatHostPort, parseHostPort } from './host-port.ts'
 import type { AdminConfig, HostPort, ProxyConfig } from './proxy-config.ts'
 import { resolveStats } from './schema/stats-schema.ts'
-import { resolvePolicy } from './schema/policy-schema.ts'
+import { checkMeshPolicy, resolvePolicy } from './schema/policy-schema.ts'
 import { resolveBrokerMode } from './schema/broker-mode-schema.ts'
 import { resolveMesh } from './schema/mesh-schema.ts'
 import { COMMON_KEYS } from './schema/common-schema.ts'
@@ -98,6 +98,7 @@ export function resolveConfig (sources: ConfigSources): ProxyConfig {
   const mesh = meshFile === undefined ? null : resolveMesh(meshFile, ctx)
   const admin = resolveAdmin(common.admin)
   const policy = resolvePolicy(settings.policy, ctx)
+  if (mesh !== null) checkMeshPolicy(policy, ctx)
   const listenPort = mesh !== null ? mesh.listen.port : brokerMode.listen.port
   if (admin !== null && admin.port === listenPort) {
     ctx.report(['admin'], `admin: ${formatHostPort(admin)} uses the listen port; allowed: another port`)

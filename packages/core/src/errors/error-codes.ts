@@ -162,7 +162,7 @@ export const ERROR_CODES = {
     action: "Check the key the message names (mechanism, username, password) against the user on the brokers; the log says the broker's error."
   },
   KPROXY_ERR_PLAINTEXT_REFUSED: {
-    gist: 'A plaintext connection was refused or closed because its listener is (now) brokerMode.tls.mode strict.',
+    gist: 'A plaintext connection was refused or closed because its listener is (now) strict (brokerMode.tls.mode or mesh.tls.mode).',
     action: 'Move the client to TLS (see kproxy_plaintext_connections_total for who still uses plaintext), or set the mode to permissive while it moves.'
   },
   KPROXY_ERR_UPSTREAM_PASSWORD: {

@@ -99,7 +99,11 @@ export class ScramServer implements SaslServer {
     const parsed = parseClientFinal(token.toString('utf8'))
     if (!parsed.ok) return this.#fail(parsed.reason)
     const final = parsed.message
-    if (final.nonce !== state.nonce) return this.#fail('invalid client nonce in the final client message')
+    // As Kafka's ScramSaslServer: the final nonce must END with the server's (client + server
+    // nonce). librdkafka sends its client nonce again in front of it ("r=" cnonce + server nonce;
+    // kcat with librdkafka 2.0.2 failed here), and Kafka accepts that; the proof below covers whatever
+    // nonce the client sent, since it is part of the signed AuthMessage.
+    if (!final.nonce.endsWith(state.nonce)) return this.#fail('invalid client nonce in the final client message')
     // Only the 'n' flag exists (no channel binding), so the binding is a gs2 header 'n,...'.
     if (!final.channelBinding.toString('latin1').startsWith('n,')) return this.#fail('the channel binding is not a gs2 header without channel binding')
     const message = authMessage(state.clientFirstBare, state.serverFirst, final.withoutProof)

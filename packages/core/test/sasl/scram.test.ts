@@ -2,7 +2,7 @@
 import t from 'tap'
 import { ScramServer } from '../../src/sasl/scram-server.ts'
 import { ScramClient } from '../../src/sasl/scram-client.ts'
-import { scramCredential } from '../../src/sasl/scram-formulas.ts'
+import { clientProof, saltedPassword, scramCredential } from '../../src/sasl/scram-formulas.ts'
 import type { ScramCredential } from '../../src/sasl/scram-formulas.ts'
 import { SCRAM_MECHANISMS } from '../../src/sasl/sasl-mechanism.ts'
 import type { ScramMechanismName } from '../../src/sasl/sasl-mechanism.ts'
@@ -136,4 +136,26 @@ t.test('the client refuses a hostile server', async t => {
   t.equal((await c.evaluate(Buffer.from('r=cnonceX,s=AAAA,i=4096'))).kind, 'send')
   t.match(await c.evaluate(Buffer.from('e=invalid-proof')), { kind: 'failed', reason: /refused: invalid-proof/ })
   t.match(await c.evaluate(Buffer.from('v=AAAA')), { kind: 'failed', reason: /state failed/ })
+})
+
+t.test('librdkafka\'s final nonce (its client nonce again in front of the server\'s) is accepted, as Kafka does; a nonce without the server\'s is not', async t => {
+  const mech = 'SCRAM-SHA-512'
+  const params = SCRAM_MECHANISMS[mech]
+  const salt = Buffer.from('salt-of-carol-1234')
+  const credentials = store([[mech, 'carol', await scramCredential(params, 'pw-carol', salt, 4096)]])
+  const salted = await saltedPassword(params, 'pw-carol', salt, 4096)
+  const exchange = async (finalNonce: (cnonce: string, serverNonce: string) => string): Promise<SaslServerStep> => {
+    const server = new ScramServer(mech, credentials)
+    const cnonce = 'Z3/7TeDRnEUiLc^9XEflTAKtef\\vRfIw'
+    const first = `n=carol,r=${cnonce}`
+    const serverFirst = text(await server.evaluate(Buffer.from(`n,,${first}`)))
+    const serverNonce = /r=([^,]+)/.exec(serverFirst)![1]!
+    const withoutProof = `c=biws,r=${finalNonce(cnonce, serverNonce)}`
+    const proof = clientProof(params, salted, `${first},${serverFirst},${withoutProof}`)
+    return await server.evaluate(Buffer.from(`${withoutProof},p=${proof.toString('base64')}`))
+  }
+  t.match(await exchange((_c, s) => s), { kind: 'complete', user: 'carol' }, 'RFC 5802: the server nonce')
+  t.match(await exchange((c, s) => c + s), { kind: 'complete', user: 'carol' }, 'librdkafka: client nonce + server nonce')
+  t.match(await exchange((c) => c), { kind: 'failed', failure: { reason: /nonce/ } }, 'the client nonce alone')
+  t.match(await exchange((_c, s) => s + 'x'), { kind: 'failed', failure: { reason: /nonce/ } }, 'anything after the server nonce')
 })

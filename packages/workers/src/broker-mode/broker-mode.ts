@@ -24,11 +24,8 @@ import { createApiKeyPolicy } from '../filters/builtin/api-key-policy.ts'
 import { createApiVersionsFilter } from '../filters/builtin/api-versions-filter.ts'
 import { ApiVersionsMemo } from '../filters/builtin/api-versions-memo.ts'
 import { createVersionBridge } from '../filters/builtin/version-bridge.ts'
-import { ACL_FILTER, createAclFilter } from '../policy/acl-filter.ts'
-import { AclState } from '../policy/acl-state.ts'
-import { TopicIdDirectory } from '../policy/acl-topic-ids.ts'
 import { fetchTopicIds } from '../policy/acl-topic-lookup.ts'
-import { quotaMember } from '../policy/quota-member.ts'
+import { ListenerPolicy } from '../policy/listener-policy.ts'
 import { ClientUsageTap } from '../report/client-usage-tap.ts'
 import { ClientRegistry } from '../report/client-registry.ts'
 import type { ClientsSnapshot } from '@kproxy/core/bridge/client-report'
@@ -42,7 +39,6 @@ import { createUpstreamDialer, withLogin } from '../net/upstream-dialer.ts'
 import { NO_POLICY, policyOf } from '@kproxy/core/config/schema/policy-schema'
 import type { SaslPolicyConfig } from '@kproxy/core/policy/policy-config'
 import { upstreamCredentials } from '@kproxy/core/policy/upstream-credentials'
-import { SaslTermination } from '../policy/sasl-termination.ts'
 import type { UpstreamLogin } from '../upstream/upstream-sasl-login.ts'
 import { UpstreamIdentity } from '../policy/upstream-identity.ts'
 import type { UpstreamIdentityConfig } from '@kproxy/core/policy/policy-config'
@@ -106,14 +102,13 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
   // what the upstream accepts from the brokers' answers
   readonly #apiVersionsMemo: ApiVersionsMemo
   readonly #apiVersionsMemoBridged: ApiVersionsMemo
-  // the ACL rules in force (policy.acl) and the topic ids this worker knows
-  readonly #acl: AclState
-  readonly #topicIds: TopicIdDirectory
+  // SASL termination (policy.sasl), the ACL rules in force (policy.acl) with the topic ids this
+  // worker knows, and the quota filter (policy.quotas): shared with mesh mode
+  readonly #policy: ListenerPolicy
   #stopped = false
   #drainWaiter: (() => void) | null = null
   readonly listener: ListenerInfo
-  // policy.sasl: clients authenticate at kproxy; kproxy logs in upstream with its own login
-  #sasl: SaslTermination | null = null
+  // policy.sasl.upstream: kproxy logs in upstream with its own login
   #upstreamLogin: UpstreamLogin | null = null
   // policy.upstreamIdentity: certificate
   identity: UpstreamIdentity | null = null
@@ -122,18 +117,21 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
     this.#ctx = ctx
     this.#workerId = workerId
     const config = ctx.config
-    // both read their files now: a missing or mismatched certificate stops the start here
+    // these read their files now (credentials, ACL rules, certificates): a bad one stops the
+    // start here
     const policy = policyOf(ctx.policy ?? NO_POLICY)
-    this.#applySasl(policy.sasl)
+    this.#policy = new ListenerPolicy({
+      logger: ctx.logger,
+      metrics: ctx.metrics,
+      quotas: ctx.quotas,
+      topicLookup: () => fetchTopicIds(ctx.config.upstream, ctx.config.upstreamConnectTimeoutMs, this.dialer)
+    }, ctx.policy)
+    this.#applyUpstreamLogin(policy.sasl)
     this.#applyIdentity(policy.upstreamIdentity)
     this.dialer = withLogin(createUpstreamDialer(config.upstreamTls, ctx.logger, ctx.metrics), () => this.#upstreamLogin)
     this.#tls = config.tls !== null ? new DownstreamTls(config.tls, ctx.logger, ctx.metrics) : null
     this.listener = { name: LISTENER_NAME, port: config.listen.port, tls: this.#tls !== null }
     this.#view = new ClusterView(ctx, this, this.dialer, this.health)
-    // reads the rules file now: a bad one stops the start here
-    this.#acl = new AclState(ctx.logger)
-    this.#acl.apply(ctx.policy ?? NO_POLICY, true)
-    this.#topicIds = new TopicIdDirectory(() => fetchTopicIds(ctx.config.upstream, ctx.config.upstreamConnectTimeoutMs, this.dialer))
     const upstream = this.#view.upstreamVersions
     this.#apiVersionsMemo = new ApiVersionsMemo({ learn: ranges => upstream.learn(ranges) })
     this.#apiVersionsMemoBridged = new ApiVersionsMemo({ widen: true, learn: ranges => upstream.learn(ranges) })
@@ -167,7 +165,7 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
     const members: ChainMember[] = []
     const policy = createApiKeyPolicy(ctx.config.apiKeysAllowed, ctx.config.apiKeysDenied, ctx.metrics, ctx.logger)
     if (policy !== null) members.push({ label: 'apiKeyPolicy', filter: policy, builtin: true })
-    const quota = quotaMember(ctx)
+    const quota = this.#policy.quotaMember()
     if (quota !== null) members.push(quota)
     const bridge = ctx.config.versionBridge
     if (bridge?.enabled === true) {
@@ -180,25 +178,18 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
       members.push({ label: 'versionBridge', filter, builtin: true })
     }
     // after the bridge (requests at versions the upstream accepts), before the configured filters
-    if (this.#acl.enabled) {
-      members.push({ label: ACL_FILTER, filter: createAclFilter({ state: this.#acl, topicIds: this.#topicIds, metrics: ctx.metrics, logger: ctx.logger.child({ filter: ACL_FILTER }) }), builtin: true })
-    }
+    const acl = this.#policy.aclMember()
+    if (acl !== null) members.push(acl)
     members.push(...createMembers(prepared, { logger: ctx.logger, workerId: this.#workerId, metrics: ctx.metrics }))
     members.push({ label: 'apiVersions', filter: createApiVersionsFilter(bridge?.enabled === true ? this.#apiVersionsMemoBridged : this.#apiVersionsMemo), builtin: true })
     members.push({ label: 'addressRewrite', filter: createAddressRewriteFilter(this.#view.rewriteTarget), builtin: true })
     return new FilterChain(members, [new MetricsTap(ctx.metrics), this.#usageTap])
   }
 
-  // SASL termination and the upstream login from policy.sasl. A credentials file that cannot be
-  // read stops the start; on a reload it leaves the running termination in place (logged).
-  #applySasl (sasl: SaslPolicyConfig | null): void {
-    const running = this.#sasl
-    if (JSON.stringify(running?.config ?? null) === JSON.stringify(sasl)) return
-    this.#sasl = sasl === null ? null : new SaslTermination({ config: sasl, logger: this.#ctx.logger, metrics: this.#ctx.metrics })
+  // The upstream login from policy.sasl.upstream (SASL termination itself: ListenerPolicy).
+  #applyUpstreamLogin (sasl: SaslPolicyConfig | null): void {
     const up = sasl?.upstream ?? null
     this.#upstreamLogin = up === null ? null : { mechanism: up.mechanism, username: up.username, credentials: () => upstreamCredentials(up) }
-    // connections already authenticated keep their stage; its credentials stop being watched
-    if (running !== null) setTimeout(() => running.close(), 60_000).unref()
   }
 
   // upstreamIdentity certificate: certificates come from the supervisor and are presented over
@@ -226,7 +217,8 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
   #reloadPolicy (): void {
     try {
       const policy = policyOf(this.#ctx.policy ?? NO_POLICY)
-      this.#applySasl(policy.sasl)
+      // a credentials file that cannot be read leaves the running termination and login
+      if (this.#policy.applySasl(policy.sasl)) this.#applyUpstreamLogin(policy.sasl)
       this.#applyIdentity(policy.upstreamIdentity)
     } catch (err) {
       this.#ctx.logger.error({ code: (err as { code?: string }).code ?? 'KPROXY_ERR_CREDENTIALS_FILE', err: (err as Error).message }, 'the reloaded policy.sasl cannot be used; the running SASL termination stays')
@@ -247,7 +239,7 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
     this.#applyTlsMode(config)
     const old = this.#chain
     // a policy.acl that cannot be used leaves the running rules (logged)
-    this.#acl.apply(this.#ctx.policy ?? NO_POLICY)
+    this.#policy.acl.apply(this.#ctx.policy ?? NO_POLICY)
     try {
       const prepared = await prepareFilters(config.filters ?? [], filtersWhere(this.#ctx))
       this.#chain = this.#buildChain(prepared)
@@ -370,9 +362,8 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
 
   async stopAccepting (): Promise<void> {
     this.#stopped = true
-    this.#sasl?.close()
+    this.#policy.close()
     this.#view.stop()
-    this.#acl.close()
     this.#listeners.close()
     this.dialer.close()
   }
@@ -412,7 +403,7 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
     const permissive = c.plaintext && this.#ctx.config.tls?.mode === 'permissive'
     const session = new ClientSession(this, c.socket, {
       principal: c.principal,
-      sasl: this.#sasl,
+      sasl: this.#policy.sasl,
       plaintextOn: permissive ? LISTENER_NAME : null,
       logFields: { target: c.key === 'bootstrap' ? 'bootstrap' : `broker-${c.key}` },
       route: sink => new BrokerRoute(sink, this, target, c.principal ?? 'ANONYMOUS')

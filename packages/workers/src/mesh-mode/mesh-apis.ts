@@ -62,9 +62,13 @@ export function handlerFor (apiKey: number): Handler | null {
   return TABLE.get(apiKey)?.handler ?? null
 }
 
+// answered by the session's SASL stage while kproxy terminates SASL (policy.sasl), never routed
+const SASL_APIS: ReadonlySet<number> = new Set([ApiKey.SaslHandshake, ApiKey.SaslAuthenticate])
+
 // What the mesh offers: kproxy's codec and caps, narrowed by each cluster that answered
-// ApiVersions (an API some cluster lacks is left out, except those kproxy answers itself).
-export function meshVersions (clusters: ReadonlyArray<readonly VersionRange[] | null>, apiKeysAllowed: readonly number[], apiKeysDenied: readonly number[]): VersionRange[] {
+// ApiVersions (an API some cluster lacks is left out, except those kproxy answers itself); with
+// SASL termination also SaslHandshake and SaslAuthenticate, at the versions kproxy's codec reads.
+export function meshVersions (clusters: ReadonlyArray<readonly VersionRange[] | null>, apiKeysAllowed: readonly number[], apiKeysDenied: readonly number[], saslTermination = false): VersionRange[] {
   let ranges: VersionRange[] = []
   for (const v of supportedVersions()) {
     const t = TABLE.get(v.apiKey)
@@ -85,7 +89,10 @@ export function meshVersions (clusters: ReadonlyArray<readonly VersionRange[] | 
       return lo <= hi ? [{ apiKey: r.apiKey, minVersion: lo, maxVersion: hi }] : []
     })
   }
-  return ranges.filter(r => !apiKeysDenied.includes(r.apiKey) && (apiKeysAllowed.length === 0 || apiKeysAllowed.includes(r.apiKey) || r.apiKey === ApiKey.ApiVersions))
+  ranges = ranges.filter(r => !apiKeysDenied.includes(r.apiKey) && (apiKeysAllowed.length === 0 || apiKeysAllowed.includes(r.apiKey) || r.apiKey === ApiKey.ApiVersions))
+  // not subject to the API key lists: a client cannot authenticate without them
+  if (saslTermination) for (const v of supportedVersions()) if (SASL_APIS.has(v.apiKey)) ranges.push({ apiKey: v.apiKey, minVersion: v.minVersion, maxVersion: v.maxVersion })
+  return ranges.sort((a, b) => a.apiKey - b.apiKey)
 }
 
 // ApiVersions v0 with UNSUPPORTED_VERSION: what a broker answers a version it does not know.

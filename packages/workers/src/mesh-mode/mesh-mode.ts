@@ -1,10 +1,20 @@
 // Mesh mode in one worker thread: one listener (SO_REUSEPORT, shared by every worker), the
 // clusters with their metadata and shared connections, and a session per client connection whose
 // route is a MeshRoute. The filter chain is broker mode's without what is specific to one
-// upstream cluster: the API key policy, the configured filters, and the metrics and client-usage
-// taps. ApiVersions is answered by the route (every cluster's versions ∩ kproxy's).
+// upstream cluster: the API key policy, the quota filter, the ACL filter, the configured filters,
+// and the metrics and client-usage taps. ApiVersions is answered by the route (every cluster's
+// versions ∩ kproxy's, plus SaslHandshake and SaslAuthenticate while kproxy terminates SASL).
+//
+// The policy section (docs/policy.md) is broker mode's, through the same ListenerPolicy: SASL
+// termination toward clients, ACLs on the client's topic names (before any mesh rename; topic ids
+// looked up in every cluster, mesh-topic-ids.ts), quotas. With mesh.tls the listener is a TLS
+// server (strict, or permissive/disabled with plaintext counted as in broker mode). What mesh mode
+// refuses (kproxy's own upstream login in policy.sasl.upstream, upstreamIdentity certificate) is
+// refused by the config check. A reload applies the policy section, mesh.tls.mode and
+// mesh.filters; the other mesh keys need a restart.
 import type { Logger } from 'pino'
 import type { MeshConfig } from '@kproxy/core/config/proxy-config'
+import type { PolicySection } from '@kproxy/core/config/schema/policy-schema'
 import type { ProxyMetrics } from '@kproxy/core/metrics/proxy-metrics'
 import type { FlowRegistry } from '@kproxy/core/metrics/flow-registry'
 import { HomeRouter, TopicRouter } from '@kproxy/core/mesh/topic-router'
@@ -23,6 +33,11 @@ import { ClientRegistry } from '../report/client-registry.ts'
 import { ListenerSet } from '../net/listener-set.ts'
 import type { Accepted } from '../net/listener-set.ts'
 import { meshClusterDialer } from './mesh-cluster-dialer.ts'
+import { DownstreamTls } from '../net/downstream-tls.ts'
+import { ListenerPolicy } from '../policy/listener-policy.ts'
+import type { QuotaService } from '../policy/quota-service.ts'
+import { meshTopicLookup } from './mesh-topic-ids.ts'
+import { createUpstreamDialer, plainDialer } from '../net/upstream-dialer.ts'
 import type { UpstreamDialer } from '../net/upstream-dialer.ts'
 import { ClientSession } from '../session/client-session.ts'
 import type { SessionHost, SessionSettings } from '../session/client-session.ts'
@@ -36,8 +51,12 @@ import { MeshRoute } from './mesh-route.ts'
 
 export interface MeshModeContext {
   config: MeshConfig
+  // the config's policy section (SASL termination, ACLs, quotas); absent: no policy
+  policy?: PolicySection
   metrics: ProxyMetrics
   logger: Logger
+  // policy.quotas of this worker (absent or without an enforcer: no quota filter)
+  quotas?: QuotaService
 }
 
 // How long start-up waits for a cluster's ApiVersions before going on without it (a cluster down
@@ -51,6 +70,9 @@ export interface MeshModeListeners {
   readonly activeConnections: number
   readonly upstreamHealthy: boolean
   clients (): ClientsSnapshot
+  // a reloaded config: the policy section and mesh.tls.mode are applied, the filter chain rebuilt
+  // (a chain that cannot be built leaves the running one, logged); other mesh keys need a restart
+  reload (config: MeshConfig, policy: PolicySection | undefined): Promise<void>
 }
 
 const LISTENER_NAME = 'mesh'
@@ -66,7 +88,12 @@ class MeshMode implements MeshModeListeners, SessionHost, MeshHost {
   readonly metrics: ProxyMetrics
   readonly meshMetrics: MeshMetrics
   readonly #listeners: ListenerSet<'mesh'>
+  readonly #tls: DownstreamTls | null
+  readonly #policy: ListenerPolicy
   readonly #sessions = new Set<ClientSession>()
+  // plaintext connections on a TLS listener (mode permissive or disabled): closed when a reload
+  // makes the listener strict
+  readonly #plaintext = new Set<ClientSession>()
   readonly #dialers: UpstreamDialer[] = []
   readonly #flushes = new FlushQueue()
   readonly #clients = new ClientRegistry()
@@ -99,12 +126,21 @@ class MeshMode implements MeshModeListeners, SessionHost, MeshHost {
         metrics: this.meshMetrics
       }))
     }
-    this.listener = { name: LISTENER_NAME, port: config.listen.port, tls: false }
+    // reads the credentials and rules files now: a bad one stops the start here
+    this.#policy = new ListenerPolicy({
+      logger: ctx.logger,
+      metrics: ctx.metrics,
+      quotas: ctx.quotas,
+      topicLookup: meshTopicLookup(() => this.clusters.values(), this.topics)
+    }, ctx.policy)
+    this.#tls = config.tls !== null ? new DownstreamTls(config.tls, ctx.logger, ctx.metrics) : null
+    this.listener = { name: LISTENER_NAME, port: config.listen.port, tls: this.#tls !== null }
     this.#listeners = new ListenerSet<'mesh'>({
       host: config.listen.host,
       reusePort,
-      tls: null,
+      tls: this.#tls,
       logger: ctx.logger,
+      tlsMode: () => this.#ctx.config.tls?.mode ?? 'strict',
       accept: this.#accept.bind(this)
     })
     this.#chain = this.#buildChain([])
@@ -134,7 +170,8 @@ class MeshMode implements MeshModeListeners, SessionHost, MeshHost {
 
   #recomputeVersions (): void {
     const c = this.#ctx.config
-    this.#versions = meshVersions([...this.clusters.values()].map(x => x.apiVersions), c.apiKeysAllowed, c.apiKeysDenied)
+    // SASL termination: the session's SASL stage answers SaslHandshake and SaslAuthenticate
+    this.#versions = meshVersions([...this.clusters.values()].map(x => x.apiVersions), c.apiKeysAllowed, c.apiKeysDenied, this.#policy.sasl !== null)
   }
 
   #buildChain (prepared: readonly PreparedFilter[]): FilterChain {
@@ -142,8 +179,41 @@ class MeshMode implements MeshModeListeners, SessionHost, MeshHost {
     const members: ChainMember[] = []
     const policy = createApiKeyPolicy(ctx.config.apiKeysAllowed, ctx.config.apiKeysDenied, ctx.metrics, ctx.logger)
     if (policy !== null) members.push({ label: 'apiKeyPolicy', filter: policy, builtin: true })
+    const quota = this.#policy.quotaMember()
+    if (quota !== null) members.push(quota)
+    // before the configured filters, as in broker mode: rules name the client's topics
+    const acl = this.#policy.aclMember()
+    if (acl !== null) members.push(acl)
     members.push(...createMembers(prepared, { logger: ctx.logger, workerId: this.#workerId, metrics: ctx.metrics }))
     return new FilterChain(members, [new MetricsTap(ctx.metrics), this.#usageTap])
+  }
+
+  async reload (config: MeshConfig, policy: PolicySection | undefined): Promise<void> {
+    // the runtime keeps the running value of every key that needs a restart
+    this.#ctx.config = config
+    this.#ctx.policy = policy
+    this.#policy.reload(policy)
+    this.#recomputeVersions()
+    this.#applyTlsMode(config)
+    const old = this.#chain
+    try {
+      const prepared = await prepareFilters(config.filters ?? [], 'mesh.filters')
+      this.#chain = this.#buildChain(prepared)
+    } catch (err) {
+      this.#ctx.logger.error({ code: (err as { code?: string }).code ?? 'KPROXY_ERR_FILTER_CONFIG', err: (err as Error).message }, 'the reloaded filter chain cannot be used; the running one stays')
+      return
+    }
+    // requests already in the old chain finish with it; its filters' resources go after a while
+    setTimeout(() => old.close(), 60_000).unref()
+  }
+
+  // A reload to strict: every plaintext connection is closed (TLS ones carry on); new ones are
+  // refused at the listener.
+  #applyTlsMode (config: MeshConfig): void {
+    if (config.tls?.mode !== 'strict' || this.#plaintext.size === 0) return
+    const n = this.#plaintext.size
+    for (const s of [...this.#plaintext]) s.close('KPROXY_ERR_PLAINTEXT_REFUSED', 'mesh.tls.mode is now strict: plaintext connections are closed')
+    this.#ctx.logger.warn({ code: 'KPROXY_ERR_PLAINTEXT_REFUSED', closed: n }, `mesh.tls.mode is now strict: ${n} plaintext connection(s) closed; TLS connections carry on`)
   }
 
   // ---- MeshHost ------------------------------------------------------------------------------------
@@ -175,7 +245,7 @@ class MeshMode implements MeshModeListeners, SessionHost, MeshHost {
   get workerId (): number { return this.#workerId }
   get settings (): SessionSettings { return this.#ctx.config }
   get chain (): FilterChain { return this.#chain }
-  get downstreamTls (): boolean { return false }
+  get downstreamTls (): boolean { return this.#tls !== null }
 
   advertisedBrokers (): AdvertisedBroker[] {
     return [{ nodeId: this.nodeId, host: this.advertisedHost, port: this.advertisedPort }]
@@ -183,6 +253,7 @@ class MeshMode implements MeshModeListeners, SessionHost, MeshHost {
 
   sessionClosed (session: ClientSession): void {
     this.#sessions.delete(session)
+    this.#plaintext.delete(session)
     this.#clients.closed(session.context)
     if (this.#sessions.size === 0 && this.#drainWaiter !== null) {
       const waiter = this.#drainWaiter
@@ -202,6 +273,7 @@ class MeshMode implements MeshModeListeners, SessionHost, MeshHost {
 
   async stopAccepting (): Promise<void> {
     this.#stopped = true
+    this.#policy.close()
     this.#listeners.close()
   }
 
@@ -231,12 +303,17 @@ class MeshMode implements MeshModeListeners, SessionHost, MeshHost {
       c.socket.destroy()
       return
     }
+    const permissive = c.plaintext && this.#ctx.config.tls?.mode === 'permissive'
     const session = new ClientSession(this, c.socket, {
       principal: c.principal,
+      sasl: this.#policy.sasl,
+      plaintextOn: permissive ? LISTENER_NAME : null,
       logFields: { target: 'mesh' },
       route: sink => new MeshRoute(sink, this, this.#flushes)
     })
-    if (!session.closed) this.#sessions.add(session)
+    if (session.closed) return
+    this.#sessions.add(session)
+    if (c.plaintext) this.#plaintext.add(session)
   }
 }
 

@@ -48,7 +48,8 @@ const metrics: MetricsRegistry = createWorkerMetrics(data.config, () => logger)
 const knownBrokers = new Set<number>()
 // broker mode's pipeline, or mesh mode's (config.mesh set); `listeners` is whichever runs
 let broker: BrokerModeListeners | null = null
-let listeners: MeshModeListeners | null = null
+let mesh: MeshModeListeners | null = null
+let listeners: BrokerModeListeners | MeshModeListeners | null = null
 let started = false
 const early: Array<{ nodeId: number, address: HostPort | undefined }> = []
 // Pushed without being asked, so the counters of a worker that crashes are mostly kept.
@@ -101,9 +102,11 @@ function applyConfig (config: WorkerData['config'], quota: WorkerQuota | null): 
     logger.error({ code: 'KPROXY_ERR_QUOTAS', err: (err as Error).message }, 'the reloaded quotas cannot be used; the running ones stay')
   }
   // the filter chain (API key policy, configured filters) is rebuilt from the new config
-  // mesh mode's keys all need a restart (reloading them is not supported yet)
+  // mesh mode: the policy section and mesh.tls.mode (its other keys need a restart)
   if (config.mesh !== null) {
-    logger.info({ logLevel: config.logLevel }, 'configuration reloaded (mesh mode: log level only)')
+    void mesh?.reload(config.mesh, config.policy).then(() => {
+      logger.info({ logLevel: config.logLevel }, 'configuration reloaded (mesh mode: policy, mesh.tls.mode, filters, log level)')
+    })
     return
   }
   void broker?.reload(config.brokerMode).then(() => {
@@ -191,7 +194,8 @@ function begin (workerId: number, config: WorkerData['config'], quota: WorkerQuo
     // a bad quotas file stops the start here, with its file:line problems
     quotas.configure(policyOf(config.policy).quotas, quota, true)
     if (config.mesh !== null) {
-      listeners = startMeshMode({ config: config.mesh, metrics, logger }, { reusePort: true, workerId })
+      mesh = startMeshMode({ config: config.mesh, policy: config.policy, metrics, logger, quotas }, { reusePort: true, workerId })
+      listeners = mesh
     } else {
       broker = startBrokerMode(ctx, { reusePort: true, workerId })
       listeners = broker

@@ -36,3 +36,14 @@ t.test('apiKeysAllowed / apiKeysDenied narrow the offer', async t => {
   const only = meshVersions([], [ApiKey.Metadata, ApiKey.Produce], [])
   t.same(only.map(r => r.apiKey).sort((x, y) => x - y), [ApiKey.Produce, ApiKey.Metadata, ApiKey.ApiVersions].sort((x, y) => x - y))
 })
+
+t.test('SASL termination: SaslHandshake and SaslAuthenticate offered (the session answers them, no handler routes them), whatever the clusters and API key lists say', async t => {
+  const cluster = [{ apiKey: ApiKey.Produce, minVersion: 0, maxVersion: 13 }]
+  const v = meshVersions([cluster], [ApiKey.Produce], [], true)
+  t.same(range(v, ApiKey.SaslHandshake), [0, 1])
+  t.same(range(v, ApiKey.SaslAuthenticate)?.[0], 0)
+  t.ok((range(v, ApiKey.SaslAuthenticate)?.[1] ?? -1) >= 1)
+  t.equal(handlerFor(ApiKey.SaslHandshake), null, 'never routed')
+  t.same(v.map(r => r.apiKey), [...v.map(r => r.apiKey)].sort((a, b) => a - b), 'in key order')
+  t.equal(range(meshVersions([cluster], [], []), ApiKey.SaslAuthenticate), null, 'not without termination')
+})

@@ -4,8 +4,7 @@
 import { Type } from 'typebox'
 import type { Static } from 'typebox'
 import { parseHostPort } from '../host-port.ts'
-import { parsePrincipalRules } from '../../tls/principal-mapping.ts'
-import type { BrokerModeConfig, BrokerPortMapping, DownstreamTlsConfig, HostPort, SniConfig, TlsVersion, UpstreamTlsConfig } from '../proxy-config.ts'
+import type { BrokerModeConfig, BrokerPortMapping, HostPort, SniConfig, TlsVersion, UpstreamTlsConfig } from '../proxy-config.ts'
 import { FILTER_KEYS, resolveFilters } from './filters-schema.ts'
 import { group, key } from './schema-kit.ts'
 import type { ResolveContext } from './resolve-context.ts'
@@ -14,6 +13,7 @@ import {
 } from './value-kinds.ts'
 import { withDefaults } from './defaults.ts'
 import { resolveVersionBridge, VERSION_BRIDGE } from './version-bridge-schema.ts'
+import { downstreamTlsGroup, resolveDownstreamTls } from './downstream-tls-schema.ts'
 
 function path (doc: string, flag?: string, defaultText?: string): ReturnType<typeof key<ReturnType<typeof filePath>>> {
   return key(filePath(), { allowed: 'a file path', doc, live: false, ...(flag !== undefined ? { flag } : {}), ...(defaultText !== undefined ? { defaultText } : {}) })
@@ -23,7 +23,7 @@ function tlsVersion (doc: string, dflt: TlsVersion): ReturnType<typeof key<Retur
   return key(literals(TLS_VERSIONS, dflt), { allowed: TLS_VERSIONS.join(' or '), doc, live: false })
 }
 
-export const TLS_MODES = ['strict', 'permissive', 'disabled'] as const
+export { TLS_MODES } from './downstream-tls-schema.ts'
 
 const UPSTREAM_ALLOWED = 'a non-empty list of HOST:PORT (or one comma-separated string)'
 
@@ -31,45 +31,8 @@ function upstreamList (value: unknown): string[] {
   return typeof value === 'string' ? value.split(',').map(s => s.trim()) : value as string[]
 }
 
-// Every key of brokerMode.tls needs a restart except `mode`, which a reload applies to new and open
-// connections (docs/policy.md: moving a listener from permissive to strict).
-const TLS = group({
-  cert: path('PEM certificate chain (leaf first) clients see.', '--tls-cert'),
-  key: path('PEM private key of that certificate (never logged or shown).', '--tls-key'),
-  ca: path('PEM CA certificates trusted for client certificates.', '--tls-ca'),
-  clientAuth: key(literals(['none', 'request', 'require']), {
-    allowed: 'none, request or require',
-    defaultText: 'none (require when ca is set)',
-    flag: '--tls-client-auth',
-    live: false,
-    doc: 'Client certificates: none; request (verified when sent); require (mTLS).'
-  }),
-  minVersion: tlsVersion('Oldest TLS version accepted.', 'TLSv1.2'),
-  maxVersion: tlsVersion('Newest TLS version offered.', 'TLSv1.3'),
-  ciphers: key(Type.String({ minLength: 1 }), { allowed: 'an OpenSSL cipher list', defaultText: "Node's default", live: false, doc: 'TLS 1.2 cipher suites.' }),
-  principalMappingRules: key(Type.Array(Type.String(), { default: ['DEFAULT'] }), {
-    allowed: 'a list of RULE:regex/replacement/[LU], SAN:regex/replacement/[LU] or DEFAULT',
-    defaultText: '[DEFAULT] (the full subject DN)',
-    live: false,
-    doc: "Client certificate -> principal, like Kafka's ssl.principal.mapping.rules; first match wins.",
-    check: v => {
-      if (!Array.isArray(v) || !v.every(r => typeof r === 'string')) return undefined
-      try {
-        parsePrincipalRules(v as string[])
-      } catch (err) {
-        return (err as Error).message
-      }
-      return undefined
-    }
-  }),
-  handshakeTimeoutMs: key(int(100, 600_000, 10_000), { live: false, doc: 'A TLS handshake that takes longer is refused (handshake_timeout); on a permissive listener also the wait for the first bytes.' }),
-  mode: key(literals(TLS_MODES, 'strict'), {
-    allowed: 'strict, permissive or disabled',
-    flag: '--tls-mode',
-    live: true,
-    doc: 'strict: TLS only; permissive: TLS and plaintext on the same port (a ClientHello gets the handshake, anything else is plaintext as ANONYMOUS, counted); disabled: plaintext only.'
-  })
-})
+// Every key of brokerMode.tls needs a restart except `mode` (downstream-tls-schema.ts).
+const TLS = downstreamTlsGroup(true)
 
 const UPSTREAM_TLS = group({
   enabled: key(bool(), { defaultText: 'false (true when ca or cert is set)', flag: '--upstream-tls', doc: 'Connect to the upstream with TLS.' }),
@@ -190,7 +153,7 @@ export function resolveBrokerMode (file: BrokerModeFile, ctx: ResolveContext, up
     if (base > 65535) ctx.report(['brokerMode', 'listen'], `brokerMode.brokerPorts.base: listen port + 1 is ${base}; allowed: set a base from 1 to 65535`)
     brokerPorts = { kind: 'offset', base }
   }
-  const tls = resolveTls(bm.tls, ctx)
+  const tls = resolveDownstreamTls(bm.tls, 'brokerMode', ctx, true)
   if (tls !== null && tls.mode !== 'strict' && bm.sni !== undefined) ctx.report(['brokerMode', 'tls', 'mode'], `brokerMode.tls.mode: ${tls.mode} cannot be used with brokerMode.sni (the server name of a TLS ClientHello picks the broker); allowed: strict`)
   return {
     listen,
@@ -217,32 +180,6 @@ function checkVersionRange (t: { minVersion?: TlsVersion, maxVersion?: TlsVersio
   const maxVersion = t.maxVersion!
   if (minVersion > maxVersion) ctx.report(['brokerMode', at, 'minVersion'], `brokerMode.${at}: minVersion ${minVersion} is above maxVersion ${maxVersion}`)
   return { minVersion, maxVersion }
-}
-
-function resolveTls (file: Static<typeof TLS> | undefined, ctx: ResolveContext): DownstreamTlsConfig | null {
-  if (file === undefined || Object.keys(file).length === 0) return null
-  const t = withDefaults(TLS, file)
-  const { cert, key } = t
-  if (cert === undefined || key === undefined) {
-    ctx.report(['brokerMode', 'tls'], `brokerMode.tls: set both cert and key (--tls-cert, --tls-key) to enable TLS; got ${cert === undefined ? 'no cert' : 'no key'}`)
-    return null
-  }
-  const ca = t.ca ?? null
-  const clientAuth = t.clientAuth ?? (ca !== null ? 'require' : 'none')
-  if (clientAuth !== 'none' && ca === null) {
-    ctx.report(['brokerMode', 'tls', 'clientAuth'], `brokerMode.tls.clientAuth: ${clientAuth} needs brokerMode.tls.ca (--tls-ca), the CA that signs client certificates`)
-  }
-  return {
-    mode: t.mode ?? 'strict',
-    cert,
-    key,
-    ca,
-    clientAuth,
-    ...checkVersionRange(t, 'tls', ctx),
-    ciphers: t.ciphers ?? null,
-    principalMappingRules: t.principalMappingRules!,
-    handshakeTimeoutMs: t.handshakeTimeoutMs!
-  }
 }
 
 function resolveUpstreamTls (file: Static<typeof UPSTREAM_TLS> | undefined, ctx: ResolveContext): UpstreamTlsConfig | null {

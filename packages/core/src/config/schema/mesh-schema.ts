@@ -8,7 +8,7 @@ import { resolve as resolvePath } from 'node:path'
 import { Type } from 'typebox'
 import type { Static } from 'typebox'
 import { parseHostPort } from '../host-port.ts'
-import type { HostPort, UpstreamTlsConfig } from '../proxy-config.ts'
+import type { DownstreamTlsConfig, HostPort, UpstreamTlsConfig } from '../proxy-config.ts'
 import type { UpstreamSaslConfig } from '../../policy/policy-config.ts'
 import { SASL_MECHANISMS } from '../../sasl/sasl-mechanism.ts'
 import { ruleConflicts } from '../../mesh/topic-router.ts'
@@ -19,6 +19,7 @@ import { formatPath, group, key, requiredKey } from './schema-kit.ts'
 import type { ResolveContext } from './resolve-context.ts'
 import { API_KEY_LIST_ALLOWED, apiKeyList, apiKeyNumbers, bool, checkApiKeyList, checkHostPort, dnsName, filePath, hostPort, int, literals } from './value-kinds.ts'
 import { withDefaults } from './defaults.ts'
+import { downstreamTlsGroup, resolveDownstreamTls } from './downstream-tls-schema.ts'
 
 export interface MeshClusterConfig {
   readonly name: string
@@ -53,6 +54,8 @@ export interface MeshConfig {
   apiKeysDenied: readonly number[]
   filters: readonly ResolvedFilter[]
   filterHoldTimeoutMs: number
+  // TLS toward clients on the mesh listener; null: plaintext
+  tls: DownstreamTlsConfig | null
 }
 
 // a fresh schema per key: a key's doc is attached to its schema object, so a shared one would
@@ -144,7 +147,8 @@ export const MESH = group({
   upstreamConnectTimeoutMs: key(int(100, 600_000, 10_000), { live: false, doc: 'How long connecting to a cluster broker may take.' }),
   apiKeysAllowed: key(Object.assign(apiKeyList(), { default: [] }), { allowed: API_KEY_LIST_ALLOWED, defaultText: '[] (all)', live: false, doc: 'If non-empty, only these APIs pass; others get an error response.', check: checkApiKeyList }),
   apiKeysDenied: key(Object.assign(apiKeyList(), { default: [] }), { allowed: API_KEY_LIST_ALLOWED, live: false, doc: 'These APIs get an error response (counted as denied).', check: checkApiKeyList }),
-  ...FILTER_KEYS
+  ...FILTER_KEYS,
+  tls: key(downstreamTlsGroup(false), { doc: "TLS toward clients on the mesh listener (enabled by setting cert and key), as brokerMode.tls. Files are watched and reloaded; mode is live, the other keys need a restart." })
 })
 
 export type MeshFile = Static<typeof MESH>
@@ -213,7 +217,8 @@ export function resolveMesh (file: MeshFile, ctx: ResolveContext): MeshConfig {
     apiKeysAllowed: apiKeyNumbers(m.apiKeysAllowed!),
     apiKeysDenied: apiKeyNumbers(m.apiKeysDenied!),
     filters: resolveFilters(m.filters!, ctx.baseDir),
-    filterHoldTimeoutMs: m.filterHoldTimeoutMs!
+    filterHoldTimeoutMs: m.filterHoldTimeoutMs!,
+    tls: resolveDownstreamTls(m.tls, 'mesh', ctx, false)
   }
 }
 

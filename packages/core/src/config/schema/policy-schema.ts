@@ -46,6 +46,24 @@ export function resolvePolicy (file: PolicyFile | undefined, ctx: ResolveContext
   return { file, baseDir: ctx.baseDir }
 }
 
+// What mesh mode cannot do with the section (docs/mesh.md), refused by the config check rather
+// than ignored: kproxy's own SASL login toward the brokers (policy.sasl.upstream is one login
+// for one cluster; mesh mode's upstream connections belong to each cluster) and
+// upstreamIdentity certificate (mesh mode shares its upstream connections between clients, so
+// no connection can carry one client's certificate).
+export function checkMeshPolicy (section: PolicySection, ctx: ResolveContext): void {
+  const file = section.file as Record<string, unknown> | null
+  if (file === null) return
+  const sasl = file.sasl as Record<string, unknown> | undefined
+  if (sasl !== null && typeof sasl === 'object' && sasl.upstream !== undefined) {
+    ctx.report(['policy', 'sasl', 'upstream'], 'policy.sasl.upstream: not available in mesh mode (it is one login for one cluster, and mesh mode connects to several); allowed: remove it and give each cluster its own login in mesh.clusters[].sasl (clients still authenticate at kproxy with policy.sasl)')
+  }
+  const identity = file.upstreamIdentity as Record<string, unknown> | undefined
+  if (identity !== null && typeof identity === 'object' && identity.mode === 'certificate') {
+    ctx.report(['policy', 'upstreamIdentity', 'mode'], "policy.upstreamIdentity.mode: certificate is not available in mesh mode (its upstream connections are shared by every client, so none can present one client's certificate); allowed: none")
+  }
+}
+
 const resolved = new WeakMap<PolicySection, PolicyConfig>()
 
 // The rules of a checked section (resolvePolicy already refused one with errors). Files named in

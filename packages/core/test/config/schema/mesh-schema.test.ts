@@ -1,4 +1,7 @@
 import t from 'tap'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { resolveConfig } from '../../../src/config/resolve-config.ts'
 import { parseConfigFile } from '../../../src/config/config-file.ts'
 import { errorsOf } from '../errors-of.ts'
@@ -161,4 +164,34 @@ t.test('bad SASL settings of a cluster are errors at their key, with line and co
   t.match(errors, /mesh\.clusters\[4\]\.sasl\.username is required/)
   t.match(errors, /mesh\.clusters\[4\]\.sasl\.passwordEnv: got string "not a name", allowed: an environment variable name/)
   t.notMatch(errors, /hunter2/, 'the refused password is not echoed')
+})
+
+t.test('the policy section in mesh mode: SASL termination, ACLs and quotas accepted; kproxy\'s own upstream login and upstreamIdentity certificate refused with the key', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'kproxy-mesh-policy-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  writeFileSync(join(dir, 'users.yaml'), 'version: 1\nusers: {}\n')
+  const policy = {
+    sasl: { mechanisms: ['PLAIN', 'SCRAM-SHA-512'], credentialsFile: 'users.yaml' },
+    acl: { defaultDecision: 'deny', rules: [{ allow: ['Write'], principal: 'User:alice', topic: 'apples' }] },
+    quotas: { entities: [{ user: 'alice', requestsPerSecond: 10 }] }
+  }
+  const c = resolveConfig({ source: join(dir, 'mesh.yaml'), file: { mesh: SEED, policy } })
+  t.ok(c.mesh)
+  t.same(c.policy.file, policy)
+  t.equal(c.policy.baseDir, dir)
+
+  const upstream = errorsOf(() => resolveConfig({ source: join(dir, 'mesh.yaml'), file: { mesh: SEED, policy: { sasl: { ...policy.sasl, upstream: { mechanism: 'PLAIN', username: 'kproxy', passwordEnv: 'PW' } } } } })).join('\n')
+  t.match(upstream, /policy\.sasl\.upstream: not available in mesh mode/)
+  const identity = errorsOf(() => resolveConfig({ source: join(dir, 'mesh.yaml'), file: { mesh: SEED, policy: { upstreamIdentity: { mode: 'certificate', caDir: 'ca' } } } })).join('\n')
+  t.match(identity, /policy\.upstreamIdentity\.mode: certificate is not available in mesh mode/)
+  t.doesNotThrow(() => resolveConfig({ file: { brokerMode: { upstream: ['h:1'] }, policy: { sasl: { ...policy.sasl, upstream: { mechanism: 'PLAIN', username: 'kproxy', passwordEnv: 'PW' } } } }, source: join(dir, 'k.yaml') }), 'broker mode keeps policy.sasl.upstream')
+})
+
+t.test('mesh.tls: TLS toward clients, as brokerMode.tls (mode live), its cross-key rules at mesh.tls', async t => {
+  const c = resolveConfig({ file: { mesh: { ...SEED, tls: { cert: '/etc/kproxy/cert.pem', key: '/etc/kproxy/key.pem', mode: 'permissive' } } } })
+  t.match(c.mesh!.tls, { cert: '/etc/kproxy/cert.pem', key: '/etc/kproxy/key.pem', mode: 'permissive', clientAuth: 'none', minVersion: 'TLSv1.2' })
+  t.equal(resolveConfig({ file: { mesh: SEED } }).mesh!.tls, null, 'absent: plaintext')
+  t.match(errorsOf(() => resolveConfig({ file: { mesh: { ...SEED, tls: { cert: '/c.pem' } } } })).join('\n'), /mesh\.tls: set both cert and key to enable TLS; got no key/)
+  t.match(errorsOf(() => resolveConfig({ file: { mesh: { ...SEED, tls: { cert: '/c.pem', key: '/k.pem', clientAuth: 'require' } } } })).join('\n'), /mesh\.tls\.clientAuth: require needs mesh\.tls\.ca/)
+  t.match(errorsOf(() => resolveConfig({ file: { mesh: { ...SEED, tls: { cert: '/c.pem', key: '/k.pem', mode: 'lax' } } } })).join('\n'), /mesh\.tls\.mode/)
 })
