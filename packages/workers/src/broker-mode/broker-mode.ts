@@ -19,6 +19,8 @@ import type { ListenerInfo } from '../filters/filter-api.ts'
 import { FilterChain } from '../filters/filter-chain.ts'
 import type { ChainMember } from '../filters/filter-chain.ts'
 import { createMembers, prepareFilters } from '../filters/filter-loader.ts'
+import { rebuildChain } from '../filters/chain-reload.ts'
+import { PlaintextSessions } from '../session/plaintext-sessions.ts'
 import type { PreparedFilter } from '../filters/filter-loader.ts'
 import { createApiKeyPolicy } from '../filters/builtin/api-key-policy.ts'
 import { createApiVersionsFilter } from '../filters/builtin/api-versions-filter.ts'
@@ -91,7 +93,7 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
   readonly #sessions = new Set<ClientSession>()
   // plaintext connections on the TLS listeners (mode permissive or disabled): closed when a
   // reload makes the listeners strict
-  readonly #plaintext = new Set<ClientSession>()
+  readonly #plaintext = new PlaintextSessions()
   readonly #listening: Array<Promise<void>> = []
   // brokers to listen for once the filters are ready
   #early: Array<{ nodeId: number, address?: HostPort }> | null = []
@@ -225,30 +227,12 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
     }
   }
 
-  // A reload to strict: every plaintext connection is closed (TLS ones carry on); new ones are
-  // refused at the listener.
-  #applyTlsMode (config: BrokerModeConfig): void {
-    if (config.tls?.mode !== 'strict' || this.#plaintext.size === 0) return
-    const n = this.#plaintext.size
-    for (const s of [...this.#plaintext]) s.close('KPROXY_ERR_PLAINTEXT_REFUSED', 'brokerMode.tls.mode is now strict: plaintext connections are closed')
-    this.#ctx.logger.warn({ code: 'KPROXY_ERR_PLAINTEXT_REFUSED', closed: n }, `brokerMode.tls.mode is now strict: ${n} plaintext connection(s) closed; TLS connections carry on`)
-  }
-
   async reload (config: BrokerModeConfig): Promise<void> {
     this.#reloadPolicy()
-    this.#applyTlsMode(config)
-    const old = this.#chain
+    this.#plaintext.closeIfStrict(config.tls?.mode, 'brokerMode.tls.mode', this.#ctx.logger)
     // a policy.acl that cannot be used leaves the running rules (logged)
     this.#policy.acl.apply(this.#ctx.policy ?? NO_POLICY)
-    try {
-      const prepared = await prepareFilters(config.filters ?? [], filtersWhere(this.#ctx))
-      this.#chain = this.#buildChain(prepared)
-    } catch (err) {
-      this.#ctx.logger.error({ code: (err as { code?: string }).code ?? 'KPROXY_ERR_FILTER_CONFIG', err: (err as Error).message }, 'the reloaded filter chain cannot be used; the running one stays')
-      return
-    }
-    // requests already in the old chain finish with it; its filters' resources go after a while
-    setTimeout(() => old.close(), 60_000).unref()
+    this.#chain = await rebuildChain(this.#chain, config.filters ?? [], filtersWhere(this.#ctx), this.#buildChain.bind(this), this.#ctx.logger)
   }
 
   // ---- SessionHost ---------------------------------------------------------------------------------

@@ -24,6 +24,8 @@ import type { ListenerInfo } from '../filters/filter-api.ts'
 import { FilterChain } from '../filters/filter-chain.ts'
 import type { ChainMember } from '../filters/filter-chain.ts'
 import { createMembers, prepareFilters } from '../filters/filter-loader.ts'
+import { rebuildChain } from '../filters/chain-reload.ts'
+import { PlaintextSessions } from '../session/plaintext-sessions.ts'
 import type { PreparedFilter } from '../filters/filter-loader.ts'
 import { createApiKeyPolicy } from '../filters/builtin/api-key-policy.ts'
 import { MetricsTap } from '../filters/builtin/metrics-tap.ts'
@@ -37,7 +39,6 @@ import { DownstreamTls } from '../net/downstream-tls.ts'
 import { ListenerPolicy } from '../policy/listener-policy.ts'
 import type { QuotaService } from '../policy/quota-service.ts'
 import { meshTopicLookup } from './mesh-topic-ids.ts'
-import { createUpstreamDialer, plainDialer } from '../net/upstream-dialer.ts'
 import type { UpstreamDialer } from '../net/upstream-dialer.ts'
 import { ClientSession } from '../session/client-session.ts'
 import type { SessionHost, SessionSettings } from '../session/client-session.ts'
@@ -93,7 +94,7 @@ class MeshMode implements MeshModeListeners, SessionHost, MeshHost {
   readonly #sessions = new Set<ClientSession>()
   // plaintext connections on a TLS listener (mode permissive or disabled): closed when a reload
   // makes the listener strict
-  readonly #plaintext = new Set<ClientSession>()
+  readonly #plaintext = new PlaintextSessions()
   readonly #dialers: UpstreamDialer[] = []
   readonly #flushes = new FlushQueue()
   readonly #clients = new ClientRegistry()
@@ -194,26 +195,8 @@ class MeshMode implements MeshModeListeners, SessionHost, MeshHost {
     this.#ctx.policy = policy
     this.#policy.reload(policy)
     this.#recomputeVersions()
-    this.#applyTlsMode(config)
-    const old = this.#chain
-    try {
-      const prepared = await prepareFilters(config.filters ?? [], 'mesh.filters')
-      this.#chain = this.#buildChain(prepared)
-    } catch (err) {
-      this.#ctx.logger.error({ code: (err as { code?: string }).code ?? 'KPROXY_ERR_FILTER_CONFIG', err: (err as Error).message }, 'the reloaded filter chain cannot be used; the running one stays')
-      return
-    }
-    // requests already in the old chain finish with it; its filters' resources go after a while
-    setTimeout(() => old.close(), 60_000).unref()
-  }
-
-  // A reload to strict: every plaintext connection is closed (TLS ones carry on); new ones are
-  // refused at the listener.
-  #applyTlsMode (config: MeshConfig): void {
-    if (config.tls?.mode !== 'strict' || this.#plaintext.size === 0) return
-    const n = this.#plaintext.size
-    for (const s of [...this.#plaintext]) s.close('KPROXY_ERR_PLAINTEXT_REFUSED', 'mesh.tls.mode is now strict: plaintext connections are closed')
-    this.#ctx.logger.warn({ code: 'KPROXY_ERR_PLAINTEXT_REFUSED', closed: n }, `mesh.tls.mode is now strict: ${n} plaintext connection(s) closed; TLS connections carry on`)
+    this.#plaintext.closeIfStrict(config.tls?.mode, 'mesh.tls.mode', this.#ctx.logger)
+    this.#chain = await rebuildChain(this.#chain, config.filters ?? [], 'mesh.filters', this.#buildChain.bind(this), this.#ctx.logger)
   }
 
   // ---- MeshHost ------------------------------------------------------------------------------------
