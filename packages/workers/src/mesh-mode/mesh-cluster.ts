@@ -65,8 +65,14 @@ interface Pending {
 // kproxy's own lookups (Metadata, FindCoordinator) of a cluster that stopped answering fail after
 // this long (connecting included), so that requests waiting on them get their errors in time.
 const OWN_REQUEST_TIMEOUT_MS = 8_000
-// how often a cluster that is down is asked again when no client asks for it
+// how often a cluster that is down is asked again (by kproxy, whether clients ask for it or not)
 const DOWN_PROBE_MS = 5_000
+
+// 'up': asked as clients need it. 'down': the last contact failed; Metadata is answered at once
+// from what kproxy knew (leaders unavailable) instead of waiting OWN_REQUEST_TIMEOUT_MS for a
+// cluster that is not answering, and a probe asks again every DOWN_PROBE_MS. 'probing': down,
+// with the probe's request under way.
+type ClusterHealth = 'up' | 'down' | 'probing'
 
 export class MeshCluster implements ConnectionListener, ResponseTarget {
   readonly name: string
@@ -81,8 +87,7 @@ export class MeshCluster implements ConnectionListener, ResponseTarget {
   #allTopicsAt = 0
   clusterId: string | null = null
   apiVersions: VersionRange[] | null = null
-  // the last contact failed: its partitions are answered with retriable errors until one works
-  down = false
+  #health: ClusterHealth = 'up'
   #shared = new Map<number, KafkaConnection>()
   readonly #coalescers = new Map<number, ProduceCoalescer>()
   #bootstrapIndex = 0
@@ -99,6 +104,20 @@ export class MeshCluster implements ConnectionListener, ResponseTarget {
   }
 
   get dialer (): UpstreamDialer { return this.#settings.dialer }
+
+  // The last contact failed: its partitions are answered with retriable errors until one works.
+  get down (): boolean { return this.#health !== 'up' }
+
+  #markUp (): void {
+    this.#health = 'up'
+    if (this.#probeTimer !== null) clearTimeout(this.#probeTimer)
+    this.#probeTimer = null
+  }
+
+  #markDown (): void {
+    if (this.#health === 'up') this.#health = 'down'
+    this.#probeLater()
+  }
 
   // The address of a node (ANY_BROKER: a known broker, else a bootstrap server).
   address (node: number): HostPort | null {
@@ -153,7 +172,7 @@ export class MeshCluster implements ConnectionListener, ResponseTarget {
   // ---- ConnectionListener ------------------------------------------------------------------------
 
   upstreamReady (): void {
-    this.down = false
+    this.#markUp()
   }
 
   upstreamFull (): void {}
@@ -175,14 +194,13 @@ export class MeshCluster implements ConnectionListener, ResponseTarget {
     const loginFailed = isLoginFailure(failure)
     if (loginFailed) this.#settings.metrics.upstream(this.name, 'login_failed')
     if (failure.phase === 'connect' || loginFailed) {
-      this.down = true
+      this.#markDown()
       this.#bootstrapIndex++
     }
     // once per outage, not once per client request that finds it down
     const fields = { code: failure.code, cluster: this.name, upstream: conn.name }
     if (wasDown) this.#settings.logger.debug(fields, `mesh cluster ${this.name}: ${failure.message}`)
     else this.#settings.logger.warn(fields, `mesh cluster ${this.name}: ${failure.message}; its partitions get retriable errors until it answers`)
-    if (this.down) this.#probeLater()
   }
 
   // A cluster that is down is asked again now and then, also without client traffic, so that its
@@ -195,9 +213,10 @@ export class MeshCluster implements ConnectionListener, ResponseTarget {
 
   readonly #probe = (): void => {
     this.#probeTimer = null
-    if (!this.down || this.#closed) return
+    if (this.#health !== 'down' || this.#closed) return
+    this.#health = 'probing'
     // an empty topic list: brokers and cluster id only; a failure schedules the next probe
-    this.metadata([], false, ignoreAnswer)
+    this.#askMetadata([], false, ignoreAnswer)
   }
 
   // ---- kproxy's own requests ---------------------------------------------------------------------
@@ -238,7 +257,7 @@ export class MeshCluster implements ConnectionListener, ResponseTarget {
   readonly #onTimeout = (p: Pending): void => {
     p.timer = null
     if (p.settled) return
-    this.down = true
+    this.#markDown()
     this.#deliver(p, null, `cluster ${this.name} did not answer within ${OWN_REQUEST_TIMEOUT_MS} ms`)
   }
 
@@ -274,7 +293,16 @@ export class MeshCluster implements ConnectionListener, ResponseTarget {
 
   // Metadata for `topics` (upstream names; null: every topic), then `done` with the cluster's
   // answer (or null and why). Requests for the same topics are merged while one is under way.
+  // While the cluster is down the answer is null at once: the probe asks for everybody.
   metadata (topics: readonly string[] | null, allowAutoTopicCreation: boolean, done: Answer): void {
+    if (this.#health !== 'up') {
+      done(null, `cluster ${this.name} is down (asked again every ${DOWN_PROBE_MS} ms)`)
+      return
+    }
+    this.#askMetadata(topics, allowAutoTopicCreation, done)
+  }
+
+  #askMetadata (topics: readonly string[] | null, allowAutoTopicCreation: boolean, done: Answer): void {
     const key = topics === null ? '*' : `${allowAutoTopicCreation ? '+' : '-'}${topics.join('\u0000')}`
     const waiting = this.#refreshing.get(key)
     if (waiting !== undefined) {
@@ -291,8 +319,8 @@ export class MeshCluster implements ConnectionListener, ResponseTarget {
       if (answer !== null) {
         this.#learn(answer, topics === null)
       } else {
-        this.down = true
-        this.#probeLater()
+        if (this.#health === 'probing') this.#health = 'down'
+        this.#markDown()
       }
       for (const w of waiters) w(answer, error)
     })
@@ -312,7 +340,7 @@ export class MeshCluster implements ConnectionListener, ResponseTarget {
 
   #learn (body: any, all: boolean): void {
     const now = Date.now()
-    this.down = false
+    this.#markUp()
     this.clusterId = body.clusterId ?? this.clusterId
     for (const b of body.brokers) {
       const old = this.brokers.get(b.nodeId)
