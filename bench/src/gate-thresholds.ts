@@ -6,7 +6,8 @@ import { formatTable } from './report.ts'
 import { median } from './compare.ts'
 
 export type GateScenario = 'produce' | 'roundtrip'
-export type GateTarget = 'direct' | 'kproxy'
+export type GateTarget = 'direct' | 'kproxy' | 'envoy'
+export const GATE_TARGETS: readonly GateTarget[] = ['direct', 'kproxy', 'envoy']
 
 // One measured round of one target, reduced to what the metrics and the table need.
 export interface GateRound {
@@ -22,6 +23,9 @@ export interface GateRound {
   errors: number
   unanswered: number
   unsent: number
+  // the target process's CPU seconds per GB on the wire (null: direct, or not measured; results
+  // stored before 2026-12-03 lack it)
+  cpuSecondsPerGB?: number | null
 }
 
 export interface GateMeasurements {
@@ -34,11 +38,18 @@ interface MetricDef {
   description: string
   unit: string
   digits: number
+  // a metric that compares with Envoy is skipped (not failed) when the run had no Envoy rounds
+  needsEnvoy?: boolean
   compute (m: GateMeasurements): number
 }
 
 function medianOf (m: GateMeasurements, scenario: GateScenario, target: GateTarget, pick: (r: GateRound) => number): number {
   return median(m.rounds.filter(r => r.scenario === scenario && r.target === target).map(pick))
+}
+
+function cpuMedian (m: GateMeasurements, scenario: GateScenario, target: GateTarget): number {
+  const cpu = m.rounds.filter(r => r.scenario === scenario && r.target === target && typeof r.cpuSecondsPerGB === 'number').map(r => r.cpuSecondsPerGB!)
+  return cpu.length === 0 ? NaN : median(cpu)
 }
 
 function bestOf (m: GateMeasurements, scenario: GateScenario, target: GateTarget, pick: (r: GateRound) => number): number {
@@ -81,6 +92,27 @@ export const METRICS: Record<string, MetricDef> = {
     digits: 3,
     compute: m => medianOf(m, 'roundtrip', 'kproxy', r => r.p99Us) / medianOf(m, 'roundtrip', 'direct', r => r.p99Us)
   },
+  'produce.envoyRatio': {
+    description: 'kproxy records/s ÷ Envoy tcp_proxy records/s (produce, medians, both 1 thread)',
+    unit: '×',
+    digits: 3,
+    needsEnvoy: true,
+    compute: m => medianOf(m, 'produce', 'kproxy', r => r.throughput) / medianOf(m, 'produce', 'envoy', r => r.throughput)
+  },
+  'produce.envoyCpuRatio': {
+    description: 'kproxy CPU s/GB ÷ Envoy CPU s/GB (produce, medians)',
+    unit: '×',
+    digits: 3,
+    needsEnvoy: true,
+    compute: m => cpuMedian(m, 'produce', 'kproxy') / cpuMedian(m, 'produce', 'envoy')
+  },
+  'roundtrip.envoyCpuRatio': {
+    description: 'kproxy CPU per request ÷ Envoy CPU per request (roundtrip at the fixed rate, medians)',
+    unit: '×',
+    digits: 3,
+    needsEnvoy: true,
+    compute: m => cpuMedian(m, 'roundtrip', 'kproxy') / cpuMedian(m, 'roundtrip', 'envoy')
+  },
   'kproxy.failedRequests': {
     description: 'Kafka errors + unanswered requests in all kproxy rounds',
     unit: '',
@@ -105,6 +137,14 @@ export interface Verdict {
   value: number
   threshold: Threshold
   pass: boolean
+  // why it was not checked (it passes): a comparison with Envoy in a run without Envoy
+  skipped: string | null
+}
+
+export const NO_ENVOY = 'no Envoy rounds in this run'
+
+export function hasEnvoyRounds (m: GateMeasurements): boolean {
+  return m.rounds.some(r => r.target === 'envoy')
 }
 
 // bench/gate.json grammar:
@@ -142,11 +182,14 @@ export function parseThresholds (text: string, file: string): Threshold[] {
 }
 
 export function evaluate (m: GateMeasurements, thresholds: readonly Threshold[]): Verdict[] {
+  const envoy = hasEnvoyRounds(m)
   return thresholds.map(t => {
-    const value = METRICS[t.metric]!.compute(m)
+    const def = METRICS[t.metric]!
+    if (def.needsEnvoy === true && !envoy) return { metric: t.metric, value: NaN, threshold: t, pass: true, skipped: NO_ENVOY }
+    const value = def.compute(m)
     // NaN (a target without rounds, a zero baseline) never passes
     const pass = Number.isFinite(value) && (t.min === null || value >= t.min) && (t.max === null || value <= t.max)
-    return { metric: t.metric, value, threshold: t, pass }
+    return { metric: t.metric, value, threshold: t, pass, skipped: null }
   })
 }
 
@@ -162,21 +205,26 @@ function bounds (t: Threshold): string {
 // Medians per scenario and target, then one line per metric: measured, threshold, PASS/FAIL.
 export function gateTable (m: GateMeasurements, verdicts: readonly Verdict[]): string {
   const ms = (us: number): string => Number.isNaN(us) ? 'n/a' : (us / 1000).toFixed(3)
-  const rows: string[][] = [['scenario', 'target', 'rounds', 'per s (median)', 'range', 'p50 ms', 'p99 ms', 'p99 range ms']]
+  const rows: string[][] = [['scenario', 'target', 'rounds', 'per s (median)', 'range', 'p50 ms', 'p99 ms', 'p99 range ms', 'CPU s/GB']]
   for (const scenario of ['produce', 'roundtrip'] as const) {
-    for (const target of ['direct', 'kproxy'] as const) {
+    for (const target of GATE_TARGETS) {
       const mine = m.rounds.filter(r => r.scenario === scenario && r.target === target)
       if (mine.length === 0) continue
       const tp = mine.map(r => r.throughput)
       const p99 = mine.map(r => r.p99Us)
       rows.push([scenario, target, String(mine.length), String(Math.round(median(tp))), `${Math.round(Math.min(...tp))}-${Math.round(Math.max(...tp))}`,
-        ms(median(mine.map(r => r.p50Us))), ms(median(p99)), `${ms(Math.min(...p99))}-${ms(Math.max(...p99))}`])
+        ms(median(mine.map(r => r.p50Us))), ms(median(p99)), `${ms(Math.min(...p99))}-${ms(Math.max(...p99))}`,
+        Number.isNaN(cpuMedian(m, scenario, target)) ? 'n/a' : cpuMedian(m, scenario, target).toFixed(2)])
     }
   }
   const checks: string[][] = [['metric', 'measured', 'threshold', 'result']]
-  for (const v of verdicts) checks.push([v.metric, fmt(v.metric, v.value), bounds(v.threshold), v.pass ? 'pass' : 'FAIL'])
+  for (const v of verdicts) checks.push([v.metric, fmt(v.metric, v.value), bounds(v.threshold), v.skipped !== null ? `skipped: ${v.skipped}` : v.pass ? 'pass' : 'FAIL'])
   const failed = verdicts.filter(v => !v.pass).map(v => v.metric)
-  const last = failed.length === 0 ? `gate: PASS (${verdicts.length} of ${verdicts.length} metrics within thresholds)` : `gate: FAIL (${failed.join(', ')})`
+  const checked = verdicts.filter(v => v.skipped === null).length
+  const skipped = verdicts.length - checked
+  const last = failed.length === 0
+    ? `gate: PASS (${checked} of ${checked} metrics within thresholds${skipped > 0 ? `; ${skipped} skipped: ${NO_ENVOY}` : ''})`
+    : `gate: FAIL (${failed.join(', ')})`
   return `${formatTable(rows)}\n\n${formatTable(checks)}\n\n${last}`
 }
 
@@ -190,7 +238,7 @@ export function parseMeasurements (text: string, file: string): GateMeasurements
   }
   const rounds = doc?.rounds
   const ok = Array.isArray(rounds) && rounds.length > 0 && rounds.every((r: Partial<GateRound> | null) =>
-    r !== null && typeof r === 'object' && (r.scenario === 'produce' || r.scenario === 'roundtrip') && (r.target === 'direct' || r.target === 'kproxy') &&
+    r !== null && typeof r === 'object' && (r.scenario === 'produce' || r.scenario === 'roundtrip') && GATE_TARGETS.includes(r.target as GateTarget) &&
     ['round', 'throughput', 'p50Us', 'p99Us', 'p999Us', 'errors', 'unanswered', 'unsent'].every(k => typeof (r as Record<string, unknown>)[k] === 'number'))
   if (!ok || typeof doc.workload !== 'object' || doc.workload === null) {
     throw usageError(`The results file ${file} holds no gate measurements (expected the gate-results.json that --out or --json writes).`)

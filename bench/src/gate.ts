@@ -15,10 +15,11 @@ import { parseArgs } from 'node:util'
 import { isKproxyError } from '@kproxy/core/kproxy-error'
 import { runCompare } from './compare.ts'
 import type { Round } from './compare.ts'
-import { evaluate, gateTable, parseMeasurements, parseThresholds } from './gate-thresholds.ts'
+import { evaluate, gateTable, NO_ENVOY, parseMeasurements, parseThresholds } from './gate-thresholds.ts'
 import type { GateMeasurements, GateRound, GateScenario, GateTarget, Threshold, Verdict } from './gate-thresholds.ts'
 import { parseHostPort, usageError } from './options.ts'
 import { machineCpuTimes, stealPercent } from './proc-stats.ts'
+import { findEnvoy } from './targets-process.ts'
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url))
 export const DEFAULT_THRESHOLDS = join(REPO, 'bench', 'gate.json')
@@ -40,12 +41,15 @@ const SANDBOX_RETENTION = { 'log.segment.bytes': 64 * 1024 * 1024, 'log.retentio
 
 export const GATE_USAGE = `Usage: pnpm bench:gate [--thresholds FILE (bench/gate.json)] [--out DIR] [--json]
          [--rounds N (5)] [--duration SECONDS (3, per round)] [--warmup SECONDS (3, per target)]
-         [--timeout SECONDS (280, the whole run)] [--bootstrap HOST:PORT (default: start a 1-node sandbox)]
+         [--timeout SECONDS (420, the whole run)] [--bootstrap HOST:PORT (default: start a 1-node sandbox)]
+         [--envoy auto|off (auto: Envoy too when installed)] [--envoy-bin PATH]
        pnpm bench:gate --from-results DIR/gate-results.json [--thresholds FILE] [--json]
 
 Runs produce (1 KiB records, batched, acks=1, maximum rate) and roundtrip (ApiVersions at a fixed
-rate) against direct and kproxy (broker mode), alternating, and compares the ratios of medians
-with the thresholds. Exit 0 pass, 1 a metric failed, 2 usage or set-up error. See docs/releasing.md.`
+rate) against direct, kproxy (broker mode) and Envoy tcp_proxy (when installed: pnpm bench:peers),
+alternating, and compares the ratios of medians with the thresholds; without Envoy its metrics are
+skipped and the gate falls back to direct. Exit 0 pass, 1 a metric failed, 2 usage or set-up
+error. See docs/releasing.md.`
 
 export interface GateArgs {
   thresholds: string
@@ -57,6 +61,9 @@ export interface GateArgs {
   timeoutSeconds: number
   bootstrap: string | null
   fromResults: string | null
+  // 'auto': Envoy is measured too when its binary is found; 'off': direct and kproxy only
+  envoy: 'auto' | 'off'
+  envoyBin: string | null
 }
 
 function numberFlag (name: string, text: string | undefined, fallback: number, min: number, max: number, whole: boolean): number {
@@ -84,6 +91,8 @@ export function parseGateArgs (argv: readonly string[]): GateArgs {
         warmup: { type: 'string' },
         timeout: { type: 'string' },
         bootstrap: { type: 'string' },
+        envoy: { type: 'string' },
+        'envoy-bin': { type: 'string' },
         'from-results': { type: 'string' }
       }
     }))
@@ -94,9 +103,11 @@ export function parseGateArgs (argv: readonly string[]): GateArgs {
   const bootstrap = s('bootstrap') ?? null
   if (bootstrap !== null) parseHostPort(bootstrap, '--bootstrap')
   const fromResults = s('from-results') ?? null
-  if (fromResults !== null && ['rounds', 'duration', 'warmup', 'bootstrap', 'out'].some(k => values[k] !== undefined)) {
+  if (fromResults !== null && ['rounds', 'duration', 'warmup', 'bootstrap', 'out', 'envoy', 'envoy-bin'].some(k => values[k] !== undefined)) {
     throw usageError('--from-results re-evaluates stored measurements; it takes only --thresholds and --json.')
   }
+  const envoy = s('envoy') ?? 'auto'
+  if (envoy !== 'auto' && envoy !== 'off') throw usageError(`--envoy must be auto or off, not '${envoy}'.`)
   return {
     thresholds: s('thresholds') ?? DEFAULT_THRESHOLDS,
     json: values.json === true,
@@ -104,9 +115,11 @@ export function parseGateArgs (argv: readonly string[]): GateArgs {
     rounds: numberFlag('rounds', s('rounds'), 5, 1, 20, true),
     durationSeconds: numberFlag('duration', s('duration'), 3, 0.5, 60, false),
     warmupSeconds: numberFlag('warmup', s('warmup'), 3, 0, 60, false),
-    timeoutSeconds: numberFlag('timeout', s('timeout'), 280, 10, 3600, false),
+    timeoutSeconds: numberFlag('timeout', s('timeout'), 420, 10, 3600, false),
     bootstrap,
-    fromResults
+    fromResults,
+    envoy,
+    envoyBin: s('envoy-bin') ?? null
   }
 }
 
@@ -141,7 +154,8 @@ function toGateRound (scenario: GateScenario, r: Round): GateRound {
     p999Us: res.latencyUs.p999,
     errors: Object.values(res.errors).reduce((n, c) => n + c, 0),
     unanswered: res.unanswered,
-    unsent: res.unsent
+    unsent: res.unsent,
+    cpuSecondsPerGB: r.cpuSeconds === null || res.wireBytes <= 0 ? null : r.cpuSeconds / (res.wireBytes / 1e9)
   }
 }
 
@@ -149,6 +163,11 @@ function toGateRound (scenario: GateScenario, r: Round): GateRound {
 export async function measureGate (args: GateArgs, log: (m: string) => void): Promise<GateMeasurements> {
   let cluster: { stop (): Promise<void> } | null = null
   const rounds: GateRound[] = []
+  const envoyBin = args.envoy === 'off' ? null : findEnvoy(args.envoyBin)
+  if (args.envoy === 'off') log(`gate: --envoy off: direct and kproxy only (${NO_ENVOY}: the kproxy ÷ Envoy metrics are skipped)`)
+  else if (envoyBin === null) log(`gate: Envoy is not installed (${args.envoyBin ?? 'scripts/install-peers.sh envoy installs it'}): direct and kproxy only, the kproxy ÷ Envoy metrics are skipped`)
+  const targets = envoyBin === null ? ['direct', 'kproxy'] : ['direct', 'kproxy', 'envoy']
+  let envoyFailed: string | null = null
   try {
     let bootstrap = args.bootstrap
     if (bootstrap === null) {
@@ -163,10 +182,11 @@ export async function measureGate (args: GateArgs, log: (m: string) => void): Pr
       }
     }
     for (const scenario of ['produce', 'roundtrip'] as const) {
-      log(`gate: ${scenario}, direct vs kproxy, ${args.rounds} round(s) of ${args.durationSeconds} s`)
+      log(`gate: ${scenario}, ${targets.join(' vs ')}, ${args.rounds} round(s) of ${args.durationSeconds} s`)
       const { rows, rounds: measured } = await runCompare({
+        envoyBin,
         scenario,
-        targets: ['direct', 'kproxy'],
+        targets,
         rounds: args.rounds,
         warmupSeconds: args.warmupSeconds,
         bootstrap,
@@ -179,10 +199,17 @@ export async function measureGate (args: GateArgs, log: (m: string) => void): Pr
       const kproxy = rows.find(r => r.target === 'kproxy')!
       if (direct.skipped !== null) throw new GateAbort(`The direct baseline failed (${scenario}): ${direct.skipped}`, false)
       if (kproxy.skipped !== null) throw new GateAbort(`kproxy failed (${scenario}): ${kproxy.skipped}`, true)
+      const envoy = rows.find(r => r.target === 'envoy')
+      if (envoy !== undefined && envoy.skipped !== null) envoyFailed = `${scenario}: ${envoy.skipped}`
       rounds.push(...measured.map(r => toGateRound(scenario, r)))
     }
   } finally {
     await cluster?.stop()
+  }
+  // Envoy is a second baseline, not what is gated: when it failed, fall back to direct alone
+  if (envoyFailed !== null) {
+    log(`gate: Envoy failed (${envoyFailed}): its rounds are dropped and the kproxy ÷ Envoy metrics skipped`)
+    return { workload: WORKLOAD, rounds: rounds.filter(r => r.target !== 'envoy') }
   }
   return { workload: WORKLOAD, rounds }
 }
@@ -205,7 +232,7 @@ export function gateReport (m: GateMeasurements, verdicts: readonly Verdict[], e
   return {
     ...extra,
     pass: verdicts.every(v => v.pass),
-    metrics: verdicts.map(v => ({ metric: v.metric, value: Number.isFinite(v.value) ? v.value : null, min: v.threshold.min, max: v.threshold.max, pass: v.pass })),
+    metrics: verdicts.map(v => ({ metric: v.metric, value: Number.isFinite(v.value) ? v.value : null, min: v.threshold.min, max: v.threshold.max, pass: v.pass, ...(v.skipped === null ? {} : { skipped: v.skipped }) })),
     workload: m.workload,
     rounds: m.rounds
   }

@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DEFAULT_THRESHOLDS, loadThresholds, parseGateArgs } from '../src/gate.ts'
+import { evaluate, gateTable } from '../src/gate-thresholds.ts'
+import type { GateRound, GateScenario, GateTarget } from '../src/gate-thresholds.ts'
 
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), 'kproxy-gate-test-'))
@@ -27,7 +29,7 @@ function gate (args: string[], timeoutMs = 30_000): { status: number | null, std
 
 t.test('the committed bench/gate.json parses and checks every metric', async t => {
   const th = loadThresholds(DEFAULT_THRESHOLDS)
-  t.same(th.map(x => x.metric).sort(), ['kproxy.failedRequests', 'produce.throughputRatio', 'roundtrip.addedP50Ms', 'roundtrip.addedP99Ms', 'roundtrip.p99Ratio', 'roundtrip.throughputRatio'])
+  t.same(th.map(x => x.metric).sort(), ['kproxy.failedRequests', 'produce.envoyCpuRatio', 'produce.envoyRatio', 'produce.throughputRatio', 'roundtrip.addedP50Ms', 'roundtrip.addedP99Ms', 'roundtrip.envoyCpuRatio', 'roundtrip.p99Ratio', 'roundtrip.throughputRatio'])
   t.ok(th.every(x => x.comment.length > 10), 'every threshold says what it means')
 })
 
@@ -48,6 +50,9 @@ t.test('bad usage and malformed thresholds: exit 2, one sentence, nothing starte
   t.equal(flag.status, 2)
   t.match(flag.stderr, /--rounds must be a whole number from 1 to 20, not 'many'\./)
   t.throws(() => parseGateArgs(['--from-results', 'x.json', '--rounds', '2']), /takes only --thresholds and --json/)
+  t.throws(() => parseGateArgs(['--from-results', 'x.json', '--envoy', 'off']), /takes only --thresholds and --json/)
+  t.throws(() => parseGateArgs(['--envoy', 'maybe']), /--envoy must be auto or off, not 'maybe'\./)
+  t.equal(parseGateArgs([]).envoy, 'auto', 'Envoy is measured when installed unless --envoy off')
   // a gate that started a sandbox or a kproxy says so on stdout/stderr before anything else
   for (const r of [malformed, unknown, noBound, missing, flag]) t.notMatch(r.stdout + r.stderr, /sandbox|Kafka|kproxy serve|starting/i, 'no sandbox was started')
 })
@@ -57,7 +62,8 @@ t.test('a real short run fails a threshold above what is measured; stored result
   const tooHigh = thresholdsFile('too-high.json', { 'produce.throughputRatio': { min: 50, comment: 'far above anything measurable' }, 'roundtrip.throughputRatio': { min: 0.01 } })
   const started = Date.now()
   const run = await new Promise<{ code: number | null, stdout: string, stderr: string }>(resolve => {
-    const child = spawn(process.execPath, [main, 'gate', '--thresholds', tooHigh, '--rounds', '1', '--duration', '1', '--warmup', '0', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] })
+    // --envoy off: the same two targets whether or not this machine has Envoy installed
+    const child = spawn(process.execPath, [main, 'gate', '--thresholds', tooHigh, '--rounds', '1', '--duration', '1', '--warmup', '0', '--envoy', 'off', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', b => { stdout += b })
@@ -100,4 +106,40 @@ t.test('a real short run fails a threshold above what is measured; stored result
   const notResults = gate(['--from-results', tooHigh])
   t.equal(notResults.status, 2)
   t.match(notResults.stderr, /^kproxy bench gate: The results file .*too-high\.json holds no gate measurements/)
+})
+
+// Envoy rounds of made-up numbers: the kproxy ÷ Envoy metrics are the ratios of medians (of CPU
+// per GB too), and a run without Envoy skips them instead of failing.
+function round (scenario: GateScenario, target: GateTarget, i: number, throughput: number, cpuSecondsPerGB: number | null): GateRound {
+  return { scenario, target, round: i, throughput, p50Us: 200, p99Us: 900, p999Us: 1500, errors: 0, unanswered: 0, unsent: 0, cpuSecondsPerGB }
+}
+
+t.test('kproxy ÷ Envoy metrics: ratios of medians; skipped, not failed, without Envoy rounds', async t => {
+  const rounds: GateRound[] = []
+  for (let i = 1; i <= 3; i++) {
+    rounds.push(round('produce', 'direct', i, 1000, null), round('produce', 'kproxy', i, [800, 900, 100][i - 1]!, [1.0, 1.2, 9][i - 1]!), round('produce', 'envoy', i, 1000, 0.6))
+    rounds.push(round('roundtrip', 'direct', i, 500, null), round('roundtrip', 'kproxy', i, 500, 150 + i), round('roundtrip', 'envoy', i, 500, 100))
+  }
+  const thresholds = loadThresholds(thresholdsFile('envoy.json', {
+    'produce.envoyRatio': { min: 0.85 },
+    'produce.envoyCpuRatio': { max: 2.5 },
+    'roundtrip.envoyCpuRatio': { max: 1.5 },
+    'produce.throughputRatio': { min: 0.5 }
+  }))
+  const m = { workload: { produce: [], roundtrip: [] }, rounds }
+  const v = Object.fromEntries(evaluate(m, thresholds).map(x => [x.metric, x]))
+  t.equal(v['produce.envoyRatio']!.value, 0.8, 'median 800 ÷ median 1000')
+  t.equal(v['produce.envoyRatio']!.pass, false)
+  t.equal(v['produce.envoyCpuRatio']!.value, 2, 'median 1.2 ÷ 0.6')
+  t.equal(v['roundtrip.envoyCpuRatio']!.value, 1.52, 'median 152 ÷ 100')
+  t.equal(v['roundtrip.envoyCpuRatio']!.pass, false)
+  t.match(gateTable(m, Object.values(v)), /\nproduce\s+envoy\s+3\s+1000\s+1000-1000\s+0\.200\s+0\.900\s+0\.900-0\.900\s+0\.60\n/)
+  t.match(gateTable(m, Object.values(v)), /gate: FAIL \(produce\.envoyRatio, roundtrip\.envoyCpuRatio\)$/)
+
+  const without = { workload: m.workload, rounds: rounds.filter(r => r.target !== 'envoy') }
+  const w = evaluate(without, thresholds)
+  t.same(w.filter(x => x.skipped !== null).map(x => x.metric).sort(), ['produce.envoyCpuRatio', 'produce.envoyRatio', 'roundtrip.envoyCpuRatio'])
+  t.ok(w.every(x => x.pass), 'skipped metrics pass; produce.throughputRatio 800 ÷ 1000 passes its 0.5')
+  t.match(gateTable(without, w), /produce\.envoyRatio\s+n\/a\s+>= 0\.850\s+skipped: no Envoy rounds in this run\n/)
+  t.match(gateTable(without, w), /gate: PASS \(1 of 1 metrics within thresholds; 3 skipped: no Envoy rounds in this run\)$/)
 })
