@@ -24,6 +24,8 @@ import type { ConnectionListener, ResponseTarget, UpstreamFailure } from '../ups
 // Every Kafka 4 broker answers Metadata v12 and FindCoordinator v3.
 const METADATA_VERSION = 12
 const FIND_COORDINATOR_VERSION = 3
+// or the cluster's highest when lower
+const INIT_PRODUCER_ID_VERSION = 4
 export const ANY_BROKER = -1
 
 export interface PartitionMeta {
@@ -388,6 +390,22 @@ export class MeshCluster implements ConnectionListener, ResponseTarget {
       this.brokers.set(answer.nodeId, { host: answer.host, port: answer.port })
       this.#coordinators.set(k, answer.nodeId)
       done(answer.nodeId, 0)
+    })
+  }
+
+  // kproxy's own producer id on this cluster (InitProducerId without transactional id, which any
+  // broker answers), for an idempotent producer whose id another cluster allocated
+  // (producer-ids.ts).
+  newProducerId (done: (producer: { producerId: bigint, producerEpoch: number } | null, error: string | null) => void): void {
+    const range = this.apiVersions?.find(v => v.apiKey === ApiKey.InitProducerId)
+    const version = range === undefined ? INIT_PRODUCER_ID_VERSION : Math.min(INIT_PRODUCER_ID_VERSION, range.maxVersion)
+    const body = getApi(ApiKey.InitProducerId).request.create()
+    body.transactionalId = null
+    body.transactionTimeoutMs = 60_000
+    this.request(ANY_BROKER, ApiKey.InitProducerId, version, body, (answer, error) => {
+      if (answer === null) done(null, error)
+      else if (answer.errorCode !== 0) done(null, `InitProducerId answered error code ${answer.errorCode}`)
+      else done({ producerId: BigInt(answer.producerId), producerEpoch: answer.producerEpoch }, null)
     })
   }
 
