@@ -10,6 +10,7 @@
 // next batch would be out of order. Checked directly on each cluster, from the batch headers of a
 // raw Fetch: every record exactly once, and the batches on b carrying a producer id other than X.
 import t from 'tap'
+import { runKafkaTool } from '@kproxy/cli'
 import { Kafka, logLevel } from 'kafkajs'
 import type { Producer } from 'kafkajs'
 import { ApiKey } from '@kproxy/core/protocol/api-keys'
@@ -175,4 +176,30 @@ t.test('an idempotent producer through kproxy whose producer id of cluster a is 
   t.same(b0.filter(b => b.producerId === M).map(b => b.baseSequence), bases, `b partition 0: the client's base sequences as it sent them (${bases.join(', ')})`)
   t.same(b1.filter(b => b.producerId === M).map(b => b.baseSequence), bases, 'b partition 1: the same')
   t.same(a0.map(b => b.baseSequence), bases, 'a: the same, under the client\'s own producer id')
+})
+
+t.test('the Java producer (idempotent, acks=all) through kproxy to a topic of b: its batches there under the one producer id kproxy took on b', async t => {
+  const viaProxy = new Kafka({ clientId: 'pid-java-admin', brokers: [proxy], logLevel: logLevel.NOTHING })
+  const admin = viaProxy.admin()
+  await admin.connect()
+  await createTopicsAndWait(admin, [{ topic: 'bjava', numPartitions: 2 }])
+  await admin.disconnect()
+  // ids taken directly just before and after bracket the ones taken in between
+  const beforeA = await takeProducerId(direct.a)
+  const beforeB = await takeProducerId(direct.b)
+  const N = 20_000
+  const perf = await runKafkaTool('org.apache.kafka.tools.ProducerPerformance', [
+    '--topic', 'bjava', '--num-records', String(N), '--throughput', '-1', '--payload-monotonic',
+    '--producer-props', `bootstrap.servers=${proxy}`, 'acks=all', 'enable.idempotence=true', 'linger.ms=5', 'batch.size=16384'
+  ], { timeoutMs: 120_000 })
+  t.equal(perf.code, 0, `ProducerPerformance: ${perf.stderr.slice(-2000)}`)
+  const afterA = await takeProducerId(direct.a)
+  const afterB = await takeProducerId(direct.b)
+  t.equal(afterA - beforeA, 2n, `the Java producer took its id (${beforeA + 1n}) on a, the default home cluster`)
+  t.equal(afterB - beforeB, 2n, `and kproxy took one id (${beforeB + 1n}) on b for it`)
+  const batches = [...await batchesOn(direct.b, 'bjava', 0), ...await batchesOn(direct.b, 'bjava', 1)]
+  const values = batches.flatMap(b => b.values)
+  t.same(counts(values), { count: N, duplicates: 0 }, `b: ${N} records, each once`)
+  t.same(new Set(values), new Set(Array.from({ length: N }, (_, i) => String(i))), 'exactly the values sent')
+  t.same([...new Set(batches.map(b => b.producerId))], [beforeB + 1n], `every batch on b under kproxy's producer id ${beforeB + 1n}`)
 })
