@@ -17,6 +17,7 @@ import { ApiKey } from '@kproxy/core/protocol/api-keys'
 import { decodeResponse, encodeRequest, getApi } from '@kproxy/core/protocol/codec'
 import { readBatches } from '@kproxy/core/protocol/record-batch'
 import { decodeRecordBatch } from '@kproxy/core/protocol/record-batch-records'
+import { encodeRecordBatch } from '@kproxy/core/protocol/record-batch-encode'
 import type { MeshSandboxInfo } from '@kproxy/cli/sandbox/mesh-topology'
 import { sandboxForTest } from '../helpers/sandbox-up.ts'
 import { createTopicsAndWait } from '../helpers/kafkajs-topics.ts'
@@ -202,4 +203,21 @@ t.test('the Java producer (idempotent, acks=all) through kproxy to a topic of b:
   t.same(counts(values), { count: N, duplicates: 0 }, `b: ${N} records, each once`)
   t.same(new Set(values), new Set(Array.from({ length: N }, (_, i) => String(i))), 'exactly the values sent')
   t.same([...new Set(batches.map(b => b.producerId))], [beforeB + 1n], `every batch on b under kproxy's producer id ${beforeB + 1n}`)
+})
+
+t.test('a corrupt idempotent batch bound for a mapped cluster is refused with CORRUPT_MESSAGE, as the broker of its own cluster refuses it', async t => {
+  // a producer id no worker saw allocated: taken to be the default home cluster's (a)
+  const batch = encodeRecordBatch({ baseTimestamp: BigInt(Date.now()), producerId: 4242n, producerEpoch: 0, baseSequence: 0, records: [{ value: Buffer.from('corrupt') }] })
+  batch[batch.length - 1] ^= 0xff
+  const s = getApi(ApiKey.Produce).request.structs
+  const answer = await call(proxy, ApiKey.Produce, 9, {
+    transactionalId: null,
+    acks: -1,
+    timeoutMs: 10_000,
+    topicData: ['apid', 'bpid'].map(name => ({ ...s.TopicProduceData!(), name, partitionData: [{ ...s.PartitionProduceData!(), index: 0, records: batch }] }))
+  })
+  const codes = Object.fromEntries(answer.responses.map((r: any) => [r.name, r.partitionResponses[0].errorCode]))
+  t.same(codes, { apid: 2, bpid: 2 }, 'apid (cluster a, the batch as sent): the broker\'s CORRUPT_MESSAGE; bpid (cluster b, mapped): kproxy\'s')
+  const b0 = await batchesOn(direct.b, 'bpid', 0)
+  t.notOk(b0.some(b => b.values.includes('corrupt')), 'nothing written on b')
 })
