@@ -10,6 +10,7 @@
 // next batch would be out of order. Checked directly on each cluster, from the batch headers of a
 // raw Fetch: every record exactly once, and the batches on b carrying a producer id other than X.
 import t from 'tap'
+import { readFileSync } from 'node:fs'
 import { runKafkaTool } from '@kproxy/cli'
 import { Kafka, logLevel } from 'kafkajs'
 import type { Producer } from 'kafkajs'
@@ -20,6 +21,7 @@ import { decodeRecordBatch } from '@kproxy/core/protocol/record-batch-records'
 import { encodeRecordBatch } from '@kproxy/core/protocol/record-batch-encode'
 import type { MeshSandboxInfo } from '@kproxy/cli/sandbox/mesh-topology'
 import { sandboxForTest } from '../helpers/sandbox-up.ts'
+import { javaPidsMentioning } from '../helpers/kafka.ts'
 import { createTopicsAndWait } from '../helpers/kafkajs-topics.ts'
 import { WireConnection } from '../helpers/wire-connection.ts'
 
@@ -220,4 +222,52 @@ t.test('a corrupt idempotent batch bound for a mapped cluster is refused with CO
   t.same(codes, { apid: 2, bpid: 2 }, 'apid (cluster a, the batch as sent): the broker\'s CORRUPT_MESSAGE; bpid (cluster b, mapped): kproxy\'s')
   const b0 = await batchesOn(direct.b, 'bpid', 0)
   t.notOk(b0.some(b => b.values.includes('corrupt')), 'nothing written on b')
+})
+
+t.test('cluster b frozen (SIGSTOP): the mapping cannot be made; only b\'s partition fails, retriably; the retry after b is back is written once on each cluster', async t => {
+  const pids = javaPidsMentioning(info.clusters.find(c => c.name === 'b')!.dataDir)
+  t.equal(pids.length, 1, 'the JVM of cluster b')
+  let resumed = false
+  const resume = (): void => {
+    if (resumed) return
+    resumed = true
+    for (const pid of pids) { try { process.kill(pid, 'SIGCONT') } catch {} }
+  }
+  t.teardown(resume)
+  // a producer id no worker has mapped yet
+  const batch = encodeRecordBatch({ baseTimestamp: BigInt(Date.now()), producerId: 7777n, producerEpoch: 0, baseSequence: 0, records: [{ value: Buffer.from('frozen-b') }] })
+  const s = getApi(ApiKey.Produce).request.structs
+  const produce = async (): Promise<Record<string, number>> => {
+    const answer = await call(proxy, ApiKey.Produce, 9, {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 30_000,
+      topicData: ['afrozen', 'bfrozen'].map(name => ({ ...s.TopicProduceData!(), name, partitionData: [{ ...s.PartitionProduceData!(), index: 0, records: batch }] }))
+    })
+    return Object.fromEntries(answer.responses.map((r: any) => [r.name, r.partitionResponses[0].errorCode]))
+  }
+  const admin = new Kafka({ clientId: 'pid-frozen-admin', brokers: [proxy], logLevel: logLevel.NOTHING }).admin()
+  await admin.connect()
+  await createTopicsAndWait(admin, [{ topic: 'afrozen', numPartitions: 1 }, { topic: 'bfrozen', numPartitions: 1 }])
+  await admin.disconnect()
+  for (const pid of pids) process.kill(pid, 'SIGSTOP')
+  t.same(await produce(), { afrozen: 0, bfrozen: 6 }, 'afrozen written on a; bfrozen NOT_LEADER_OR_FOLLOWER (retriable)')
+  let line: string | undefined
+  for (let i = 0; i < 50 && line === undefined; i++) {
+    line = readFileSync(info.kproxy.log, 'utf8').split('\n').find(l => l.includes('KPROXY_WARN_MESH_PRODUCER_ID_FAILED'))
+    if (line === undefined) await new Promise(resolve => setTimeout(resolve, 200))
+  }
+  t.match(line, /"cluster":"b".*"producerId":"7777"/, 'logged with its code, naming cluster b and the producer')
+  resume()
+  // the client's retry, as an idempotent client sends it: the same batch to both partitions
+  let codes: Record<string, number> = {}
+  for (let i = 0; i < 30; i++) {
+    codes = await produce()
+    if (codes.bfrozen === 0) break
+    await new Promise(resolve => setTimeout(resolve, 500))
+  }
+  t.same(codes, { afrozen: 0, bfrozen: 0 }, 'the retry: acknowledged on both (a drops it as a duplicate)')
+  const onA = (await batchesOn(direct.a, 'afrozen', 0)).flatMap(b => b.values).filter(v => v === 'frozen-b')
+  const onB = (await batchesOn(direct.b, 'bfrozen', 0)).flatMap(b => b.values).filter(v => v === 'frozen-b')
+  t.same([onA.length, onB.length], [1, 1], 'the record once on a and once on b')
 })

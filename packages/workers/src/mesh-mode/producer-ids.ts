@@ -102,6 +102,8 @@ export class MeshProducerIds {
     }
     const waiters = [done]
     this.#pending.set(key, waiters)
+    // a cluster known to be down has said so in the log already
+    const wasDown = cluster.down
     cluster.newProducerId((producer, error) => {
       this.#pending.delete(key)
       if (producer !== null) {
@@ -109,7 +111,7 @@ export class MeshProducerIds {
       } else {
         const fields = { code: 'KPROXY_WARN_MESH_PRODUCER_ID_FAILED', cluster: cluster.name, producerId: String(from.producerId), error }
         const message = `mesh: cannot get a producer id on cluster ${cluster.name} for producer ${from.producerId}: ${error}; its partitions there get a retriable error`
-        if (cluster.down) this.#logger.debug(fields, message)
+        if (wasDown) this.#logger.debug(fields, message)
         else this.#logger.warn(fields, message)
       }
       for (const w of waiters) w(producer, error)

@@ -119,3 +119,12 @@ t.test('which cluster allocated a producer id: as forwarded, else the default ho
   ids.allocated(-1n, 'c')
   t.equal(ids.allocatorOf(-1n, 'a'), 'a', 'no producer id: nothing recorded')
 })
+
+t.test('a cluster already down when asked: the failure is logged at debug only', async t => {
+  const { logger, lines } = recordingLogger()
+  const ids = new MeshProducerIds(logger)
+  const b = { ...source('b'), down: true }
+  b.newProducerId = (done: ProducerAnswer) => { done(null, 'down') }
+  ids.lookup(b, { producerId: 1n, producerEpoch: 0 }, () => {})
+  t.match(lines, [{ level: 20, code: 'KPROXY_WARN_MESH_PRODUCER_ID_FAILED' }])
+})
