@@ -333,6 +333,14 @@ export const ERROR_CODES = {
     gist: 'A transactional producer added a partition (or committed offsets) of a cluster other than its transactional id\'s home cluster; the request was refused with INVALID_TXN_STATE.',
     action: 'Keep a transaction on one cluster, or route its transactional id (mesh.transactions) to the cluster of its topics.'
   },
+  KPROXY_WARN_MESH_PRODUCER_ID_FAILED: {
+    gist: 'kproxy could not get a producer id of its own on a cluster for an idempotent producer whose id another cluster allocated; that producer\'s partitions on that cluster got a retriable error (its other partitions were written).',
+    action: 'Check that cluster (the log line names it and the error); the client retries, and the next batch asks again.'
+  },
+  KPROXY_WARN_MESH_PRODUCER_IDS_FULL: {
+    gist: 'A worker holds as many producer id mappings (client producer id and epoch -> kproxy\'s producer id on another cluster) as it may; the least recently used are dropped before they went idle. Logged at most once a minute.',
+    action: 'Expected only with more than 10,000 idempotent producers per worker writing across clusters: add workers or replicas, or route each producer\'s topics to one cluster.'
+  },
   KPROXY_WARN_BOOTSTRAP_SERVER_SKIPPED: {
     gist: 'An upstream bootstrap server refused a connection, dropped it or left its first requests unanswered, so new bootstrap connections try the other servers first for 30 s.',
     action: 'Check that broker (a stopped or overloaded JVM answers TCP but not Kafka); clients are served by the other bootstrap servers meanwhile.'

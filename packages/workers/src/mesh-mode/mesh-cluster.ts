@@ -12,18 +12,23 @@ import type { HostPort } from '@kproxy/core/config/proxy-config'
 import type { MeshClusterConfig } from '@kproxy/core/config/schema/mesh-schema'
 import { ApiKey } from '@kproxy/core/protocol/api-keys'
 import type { VersionRange } from '@kproxy/core/protocol/api-keys'
-import { decodeResponse, encodeRequest, getApi } from '@kproxy/core/protocol/codec'
+import { decodeResponse, encodeRequest, ErrorCode, errorByCode, getApi } from '@kproxy/core/protocol/codec'
 import { frameToBuffer } from '@kproxy/core/protocol/frame-reader'
 import type { Frame } from '@kproxy/core/protocol/frame-reader'
 import type { UpstreamDialer } from '../net/upstream-dialer.ts'
 import { ProduceCoalescer } from './produce-coalescer.ts'
 import type { MeshMetrics } from './mesh-metrics.ts'
+import type { ProducerAnswer } from './producer-ids.ts'
 import { KafkaConnection } from '../upstream/kafka-connection.ts'
 import type { ConnectionListener, ResponseTarget, UpstreamFailure } from '../upstream/kafka-connection.ts'
 
 // Every Kafka 4 broker answers Metadata v12 and FindCoordinator v3.
 const METADATA_VERSION = 12
 const FIND_COORDINATOR_VERSION = 3
+// or the cluster's highest when lower
+const INIT_PRODUCER_ID_VERSION = 4
+const PRODUCER_ID_ATTEMPTS = 5
+const PRODUCER_ID_RETRY_MS = 200
 export const ANY_BROKER = -1
 
 export interface PartitionMeta {
@@ -416,6 +421,29 @@ export class MeshCluster implements ConnectionListener, ResponseTarget {
       this.brokers.set(answer.nodeId, { host: answer.host, port: answer.port })
       this.#coordinators.set(k, answer.nodeId)
       done(answer.nodeId, 0)
+    })
+  }
+
+  // kproxy's own producer id on this cluster (InitProducerId without transactional id, which any
+  // broker answers), for an idempotent producer whose id another cluster allocated
+  // (producer-ids.ts). A broker still waiting for its first block of producer ids (a fresh
+  // cluster) answers COORDINATOR_LOAD_IN_PROGRESS: asked again a few times, 200 ms apart.
+  newProducerId (done: ProducerAnswer, attempt = 0): void {
+    const range = this.apiVersions?.find(v => v.apiKey === ApiKey.InitProducerId)
+    const version = range === undefined ? INIT_PRODUCER_ID_VERSION : Math.min(INIT_PRODUCER_ID_VERSION, range.maxVersion)
+    const body = getApi(ApiKey.InitProducerId).request.create()
+    body.transactionalId = null
+    body.transactionTimeoutMs = 60_000
+    this.request(ANY_BROKER, ApiKey.InitProducerId, version, body, (answer, error) => {
+      if (answer === null) {
+        done(null, error)
+      } else if (answer.errorCode === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS && attempt < PRODUCER_ID_ATTEMPTS - 1 && !this.#closed) {
+        setTimeout(() => this.newProducerId(done, attempt + 1), PRODUCER_ID_RETRY_MS).unref()
+      } else if (answer.errorCode !== 0) {
+        done(null, `InitProducerId answered ${errorByCode(answer.errorCode)?.name ?? answer.errorCode}`)
+      } else {
+        done({ producerId: answer.producerId, producerEpoch: answer.producerEpoch }, null)
+      }
     })
   }
 

@@ -49,6 +49,7 @@ import type { MeshMetrics } from './mesh-metrics.ts'
 import { meshVersions } from './mesh-apis.ts'
 import { FlushQueue } from './flush-queue.ts'
 import { MeshRoute } from './mesh-route.ts'
+import { MeshProducerIds } from './producer-ids.ts'
 
 export interface MeshModeContext {
   config: MeshConfig
@@ -88,6 +89,7 @@ class MeshMode implements MeshModeListeners, SessionHost, MeshHost {
   readonly transactions: HomeRouter
   readonly metrics: ProxyMetrics
   readonly meshMetrics: MeshMetrics
+  readonly producerIds: MeshProducerIds
   readonly #listeners: ListenerSet<'mesh'>
   readonly #tls: DownstreamTls | null
   readonly #policy: ListenerPolicy
@@ -112,6 +114,7 @@ class MeshMode implements MeshModeListeners, SessionHost, MeshHost {
     const config = ctx.config
     this.metrics = ctx.metrics
     this.meshMetrics = createMeshMetrics(ctx.metrics)
+    this.producerIds = new MeshProducerIds(ctx.logger)
     this.topics = new TopicRouter(config.routes, config.defaultCluster)
     this.groups = new HomeRouter(config.groups, config.homeDefaultCluster)
     this.transactions = new HomeRouter(config.transactions, config.homeDefaultCluster)

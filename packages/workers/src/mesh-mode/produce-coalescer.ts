@@ -4,8 +4,10 @@
 // one batch per partition, so a part naming a partition already in a request goes into a later
 // one (requests on one connection are handled in order: the order per partition is kept). A
 // request is closed at MAX_REQUEST_BYTES of records. The broker's answer is split back into each
-// part's topics and partitions. Records are never touched: each partition's batch goes up as the
-// client sent it (compressed or not).
+// part's topics and partitions. Records are never touched here: each partition's batch goes up
+// as the handler handed it over (the client's bytes, compressed or not; handlers/produce.ts
+// rewrites the producer fields of an idempotent batch bound for a cluster other than its
+// producer id's before that).
 import { ApiKey } from '@kproxy/core/protocol/api-keys'
 import { decodeResponse, encodeRequest, getApi } from '@kproxy/core/protocol/codec'
 import { frameToBuffer } from '@kproxy/core/protocol/frame-reader'

@@ -5,7 +5,8 @@
 // partition of another cluster is refused (INVALID_TXN_STATE for those partitions,
 // OPERATION_NOT_ATTEMPTED for the rest) with a log line naming both clusters.
 // An idempotent producer without a transactional id gets its producer id from the default home
-// cluster and uses it on every cluster it writes to (see docs/mesh.md for what that means).
+// cluster; the worker remembers which cluster allocated it, and its batches bound for the other
+// clusters carry a producer id kproxy takes there (producer-ids.ts, handlers/produce.ts).
 import { ApiKey } from '@kproxy/core/protocol/api-keys'
 import type { MeshCall } from '../mesh-call.ts'
 import type { MeshCluster } from '../mesh-cluster.ts'
@@ -24,6 +25,7 @@ export function initProducerId (call: MeshCall, host: MeshHost): void {
   if (id === null) {
     const cluster = host.clusters.get(host.config.homeDefaultCluster)!
     call.send(cluster, ANY_BROKER, 'shared', call.body, (answer) => {
+      if (answer !== null && answer.errorCode === 0) host.producerIds.allocated(answer.producerId, cluster.name)
       call.answer(answer ?? errorAnswer(ApiKey.InitProducerId, 15 /* ErrorCode.COORDINATOR_NOT_AVAILABLE */))
     })
     return

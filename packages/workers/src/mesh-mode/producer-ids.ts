@@ -1,0 +1,145 @@
+// Producer ids of idempotent producers across the clusters of a mesh, per worker. A producer id
+// is allocated by one cluster (the one its InitProducerId went to: the default home cluster for
+// a producer without transactional id) and means nothing on the others: there the same number
+// may be another producer's, whose sequence numbers would then collide with this one's
+// (OUT_OF_ORDER_SEQUENCE_NUMBER, or a batch taken for a duplicate: acknowledged, never written).
+// So for each (client producer id, epoch, other cluster) kproxy takes a producer id of its own
+// on that cluster (InitProducerId without transactional id, on the worker's shared connection)
+// and the produce handler writes it into the batches bound there (record-batch-producer.ts).
+//
+// Bounds: at most MAX_ENTRIES mappings per worker, least recently used first out; one unused for
+// IDLE_MS is dropped when a new one is made. A dropped mapping costs a new id on the next batch:
+// the cluster takes a new producer id with any first sequence, so the producer carries on; only
+// a retry of a batch sent before the drop could then be written twice, which is why a mapping is
+// never dropped for idleness before far more than a client's delivery timeout (2 min by default).
+// Which cluster allocated a client's producer id is learnt from the InitProducerId answers this
+// worker forwarded (at most MAX_ENTRIES, oldest first out); an id not seen here (the client asked
+// on another connection that landed on another worker, or before a restart) is taken to be the
+// default home cluster's, where every non-transactional InitProducerId of the mesh goes.
+import type { Logger } from 'pino'
+import type { BatchProducer } from '@kproxy/core/protocol/record-batch-producer'
+
+export const MAX_ENTRIES = 10_000
+export const IDLE_MS = 15 * 60_000
+// the warning that mappings still in use are dropped, at most this often
+const FULL_WARNING_MS = 60_000
+
+export interface UpstreamProducer {
+  readonly producerId: bigint
+  readonly producerEpoch: number
+}
+
+export type ProducerAnswer = (producer: UpstreamProducer | null, error: string | null) => void
+
+// A cluster as the map needs it: a name, whether it is down, and kproxy's own InitProducerId there.
+export interface ProducerIdSource {
+  readonly name: string
+  readonly down: boolean
+  newProducerId (done: ProducerAnswer): void
+}
+
+export interface ProducerIdBounds {
+  readonly maxEntries: number
+  readonly idleMs: number
+}
+
+interface Mapping {
+  readonly producer: UpstreamProducer
+  usedAt: number
+}
+
+export class MeshProducerIds {
+  readonly #logger: Logger
+  readonly #bounds: ProducerIdBounds
+  readonly #now: () => number
+  // client producer id -> the cluster that allocated it (insertion order: oldest first)
+  readonly #allocatedBy = new Map<bigint, string>()
+  // cluster, client producer id, epoch -> kproxy's producer there (least recently used first)
+  readonly #mapped = new Map<string, Mapping>()
+  // InitProducerId under way, by the same key, with their waiters
+  readonly #pending = new Map<string, ProducerAnswer[]>()
+  #fullWarnedAt = Number.NEGATIVE_INFINITY
+
+  constructor (logger: Logger, bounds: ProducerIdBounds = { maxEntries: MAX_ENTRIES, idleMs: IDLE_MS }, now: () => number = Date.now) {
+    this.#logger = logger
+    this.#bounds = bounds
+    this.#now = now
+  }
+
+  get size (): number { return this.#mapped.size }
+
+  // An InitProducerId answer kproxy forwarded: `cluster` allocated `producerId`.
+  allocated (producerId: bigint, cluster: string): void {
+    if (producerId < 0n) return
+    this.#allocatedBy.delete(producerId)
+    this.#allocatedBy.set(producerId, cluster)
+    if (this.#allocatedBy.size > this.#bounds.maxEntries) this.#allocatedBy.delete(this.#allocatedBy.keys().next().value!)
+  }
+
+  // The cluster that allocated `producerId`; `otherwise` when this worker never saw it allocated.
+  allocatorOf (producerId: bigint, otherwise: string): string {
+    return this.#allocatedBy.get(producerId) ?? otherwise
+  }
+
+  // kproxy's producer on `cluster` standing for the client's `from`: at once when known, else
+  // after kproxy's own InitProducerId there (one per key, however many batches wait for it).
+  // An error is not remembered: the next batch asks again.
+  lookup (cluster: ProducerIdSource, from: BatchProducer, done: ProducerAnswer): void {
+    const key = `${cluster.name}\u0000${from.producerId}\u0000${from.producerEpoch}`
+    const known = this.#mapped.get(key)
+    if (known !== undefined) {
+      known.usedAt = this.#now()
+      // most recently used last
+      this.#mapped.delete(key)
+      this.#mapped.set(key, known)
+      done(known.producer, null)
+      return
+    }
+    const waiting = this.#pending.get(key)
+    if (waiting !== undefined) {
+      waiting.push(done)
+      return
+    }
+    const waiters = [done]
+    this.#pending.set(key, waiters)
+    // a cluster known to be down has said so in the log already
+    const wasDown = cluster.down
+    cluster.newProducerId((producer, error) => {
+      this.#pending.delete(key)
+      if (producer !== null) {
+        this.#insert(key, { producer, usedAt: this.#now() })
+      } else {
+        const fields = { code: 'KPROXY_WARN_MESH_PRODUCER_ID_FAILED', cluster: cluster.name, producerId: String(from.producerId), error }
+        const message = `mesh: cannot get a producer id on cluster ${cluster.name} for producer ${from.producerId}: ${error}; its partitions there get a retriable error`
+        if (wasDown) this.#logger.debug(fields, message)
+        else this.#logger.warn(fields, message)
+      }
+      for (const w of waiters) w(producer, error)
+    })
+  }
+
+  // The cluster refused kproxy's producer (its state there is gone or fenced): the next batch of
+  // `from` gets a new one.
+  forget (cluster: string, from: BatchProducer, producer: UpstreamProducer): void {
+    const key = `${cluster}\u0000${from.producerId}\u0000${from.producerEpoch}`
+    if (this.#mapped.get(key)?.producer === producer) this.#mapped.delete(key)
+  }
+
+  #insert (key: string, mapping: Mapping): void {
+    const now = mapping.usedAt
+    // idle ones first (the least recently used are first in the map)
+    for (const [k, m] of this.#mapped) {
+      if (now - m.usedAt < this.#bounds.idleMs) break
+      this.#mapped.delete(k)
+    }
+    if (this.#mapped.size >= this.#bounds.maxEntries) {
+      this.#mapped.delete(this.#mapped.keys().next().value!)
+      if (now - this.#fullWarnedAt >= FULL_WARNING_MS) {
+        this.#fullWarnedAt = now
+        this.#logger.warn({ code: 'KPROXY_WARN_MESH_PRODUCER_IDS_FULL', entries: this.#bounds.maxEntries },
+          `mesh: ${this.#bounds.maxEntries} producer id mappings in use on this worker; the least recently used ones are dropped before going idle`)
+      }
+    }
+    this.#mapped.set(key, mapping)
+  }
+}

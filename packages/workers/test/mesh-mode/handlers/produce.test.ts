@@ -1,0 +1,225 @@
+// The Produce handler's producer id mapping on recording parts: which batches are rewritten
+// (only idempotent ones bound for a cluster that did not allocate their id), what a failed
+// mapping fails, the order of a client's requests while one waits, and a mapping the cluster
+// refused. That the clusters accept the batches is test/integration/mesh-mode-producer-ids.test.ts.
+import t from 'tap'
+import pino from 'pino'
+import { ApiKey } from '@kproxy/core/protocol/api-keys'
+import { decodeResponse, ErrorCode, getApi } from '@kproxy/core/protocol/codec'
+import { encodeRecordBatch } from '@kproxy/core/protocol/record-batch-encode'
+import { readBatchHeader, verifyBatchCrc } from '@kproxy/core/protocol/record-batch'
+import { produce } from '../../../src/mesh-mode/handlers/produce.ts'
+import { MeshCall } from '../../../src/mesh-mode/mesh-call.ts'
+import type { CallSink, PartAnswer } from '../../../src/mesh-mode/mesh-call.ts'
+import type { MeshCluster } from '../../../src/mesh-mode/mesh-cluster.ts'
+import type { MeshHost } from '../../../src/mesh-mode/mesh-host.ts'
+import { noopMeshMetrics } from '../../../src/mesh-mode/mesh-metrics.ts'
+import { MeshProducerIds } from '../../../src/mesh-mode/producer-ids.ts'
+import type { ProducerAnswer } from '../../../src/mesh-mode/producer-ids.ts'
+import type { InFlight } from '../../../src/session/in-flight.ts'
+
+const VERSION = 9
+
+interface FakeCluster {
+  name: string
+  down: boolean
+  topics: Map<string, unknown>
+  asked: ProducerAnswer[]
+  ensure (names: readonly string[], done: () => void): void
+  leader (): number
+  stale (): void
+  newProducerId (done: ProducerAnswer): void
+}
+
+function cluster (name: string): FakeCluster {
+  const c: FakeCluster = {
+    name,
+    down: false,
+    topics: new Map(),
+    asked: [],
+    ensure: (_names, done) => done(),
+    leader: () => 1,
+    stale: () => {},
+    newProducerId: done => { c.asked.push(done) }
+  }
+  return c
+}
+
+interface SentPart { cluster: string, body: any, done: PartAnswer }
+
+// a client connection: its serial queue, its parts, its answers
+function client (clusters: FakeCluster[]) {
+  const parts: SentPart[] = []
+  const answers: any[] = []
+  const tasks: Array<(release: () => void) => void> = []
+  const runNext = (): void => {
+    const task = tasks[0]
+    if (task === undefined) return
+    let released = false
+    task(() => {
+      if (released) return
+      released = true
+      tasks.shift()
+      runNext()
+    })
+  }
+  const sink: CallSink = {
+    answered: (_call, frames) => { answers.push(decodeResponse(Buffer.concat(frames as Buffer[]).subarray(4), ApiKey.Produce, VERSION).body) },
+    serial: task => {
+      tasks.push(task)
+      if (tasks.length === 1) runNext()
+    },
+    sendPart: (_call, c, _node, _lane, _apiKey, _apiVersion, body, _expect, done) => {
+      parts.push({ cluster: c.name, body, done })
+      return true
+    }
+  }
+  const host = {
+    config: { homeDefaultCluster: 'a' },
+    logger: pino({ level: 'silent' }),
+    clusters: new Map(clusters.map(c => [c.name, c as unknown as MeshCluster])),
+    topics: { route: (name: string) => ({ cluster: name[0]!, name }) },
+    meshMetrics: noopMeshMetrics,
+    producerIds: new MeshProducerIds(pino({ level: 'silent' })),
+    nodeId: 0
+  } as unknown as MeshHost
+  const send = (body: any): void => {
+    const call = new MeshCall(sink, {} as InFlight, ApiKey.Produce, VERSION, 1, body)
+    call.begin()
+    produce(call, host)
+    call.end()
+  }
+  return { parts, answers, send, host }
+}
+
+const idempotent = (producerId: bigint, baseSequence = 0): Buffer =>
+  encodeRecordBatch({ baseTimestamp: 1n, producerId, producerEpoch: 0, baseSequence, records: [{ value: Buffer.from('v') }] })
+const plain = (): Buffer => encodeRecordBatch({ baseTimestamp: 1n, records: [{ value: Buffer.from('v') }] })
+
+function request (topics: Array<[string, Buffer]>, transactionalId: string | null = null): any {
+  const s = getApi(ApiKey.Produce).request.structs
+  return {
+    ...getApi(ApiKey.Produce).request.create(),
+    transactionalId,
+    acks: -1,
+    timeoutMs: 30_000,
+    topicData: topics.map(([name, records]) => ({ ...s.TopicProduceData!(), name, partitionData: [{ ...s.PartitionProduceData!(), index: 0, records }] }))
+  }
+}
+
+function answerAll (parts: SentPart[], errorCode = 0): void {
+  const s = getApi(ApiKey.Produce).response.structs
+  for (const p of parts.splice(0)) {
+    p.done({
+      ...getApi(ApiKey.Produce).response.create(),
+      responses: p.body.topicData.map((td: any) => ({ ...s.TopicProduceResponse!(), name: td.name, partitionResponses: td.partitionData.map((pd: any) => ({ ...s.PartitionProduceResponse!(), index: pd.index, errorCode })) }))
+    }, null)
+  }
+}
+
+const codes = (answer: any): Record<string, number> => Object.fromEntries(answer.responses.map((r: any) => [r.name, r.partitionResponses[0].errorCode]))
+const recordsOf = (part: SentPart): Buffer => part.body.topicData[0].partitionData[0].records
+
+t.test('batches without producer id, idempotent ones on their own cluster and transactional ones go up as the client\'s bytes', async t => {
+  const a = cluster('a')
+  const b = cluster('b')
+  const c = client([a, b])
+  const noId = plain()
+  const own = idempotent(5n)
+  c.send(request([['apples', own], ['berries', noId]]))
+  t.equal(c.parts.length, 2)
+  t.equal(recordsOf(c.parts.find(p => p.cluster === 'a')!), own, 'a: the same buffer')
+  t.equal(recordsOf(c.parts.find(p => p.cluster === 'b')!), noId, 'b, no producer id: the same buffer')
+  answerAll(c.parts)
+  const txn = idempotent(6n)
+  c.send(request([['berries', txn]], 'tx'))
+  t.equal(recordsOf(c.parts[0]!), txn, 'transactional: the same buffer')
+  t.equal(b.asked.length, 0, 'no producer id asked for')
+})
+
+t.test('an idempotent batch for another cluster waits for kproxy\'s id there, then goes up rewritten; the next ones at once', async t => {
+  const a = cluster('a')
+  const b = cluster('b')
+  const c = client([a, b])
+  const batch = idempotent(5n, 17)
+  c.send(request([['apples', idempotent(5n, 3)], ['berries', batch]]))
+  t.equal(c.parts.length, 0, 'nothing sent while b\'s id is being asked for')
+  t.equal(b.asked.length, 1)
+  b.asked[0]!({ producerId: 900n, producerEpoch: 2 }, null)
+  t.equal(c.parts.length, 2)
+  const up = recordsOf(c.parts.find(p => p.cluster === 'b')!)
+  t.not(up, batch, 'a copy')
+  const h = readBatchHeader(up)
+  t.same([h.producerId, h.producerEpoch, h.baseSequence, verifyBatchCrc(up)], [900n, 2, 17, true], 'kproxy\'s id and epoch, the client\'s base sequence, a valid CRC')
+  t.equal(readBatchHeader(batch).producerId, 5n, 'the client\'s bytes untouched')
+  answerAll(c.parts)
+  t.same(codes(c.answers[0]), { apples: 0, berries: 0 })
+  c.send(request([['berries', idempotent(5n, 18)]]))
+  t.equal(b.asked.length, 1, 'the mapping is reused')
+  t.equal(readBatchHeader(recordsOf(c.parts[0]!)).producerId, 900n)
+})
+
+t.test('a failed mapping fails only that cluster\'s partitions, retriably', async t => {
+  const a = cluster('a')
+  const b = cluster('b')
+  const c = client([a, b])
+  c.send(request([['apples', idempotent(5n)], ['berries', idempotent(5n)]]))
+  b.asked[0]!(null, 'cluster b did not answer')
+  t.same(c.parts.map(p => p.cluster), ['a'], 'only a\'s part is sent')
+  answerAll(c.parts)
+  t.same(codes(c.answers[0]), { apples: 0, berries: ErrorCode.NOT_LEADER_OR_FOLLOWER })
+})
+
+t.test('a client\'s later request stays behind one waiting for its mapping; another client does not', async t => {
+  const a = cluster('a')
+  const b = cluster('b')
+  const c1 = client([a, b])
+  c1.send(request([['berries', idempotent(5n)]]))
+  c1.send(request([['berries', plain()]]))
+  t.equal(c1.parts.length, 0, 'the second request waits behind the first')
+  const c2 = client([a, b])
+  c2.send(request([['berries', plain()]]))
+  t.equal(c2.parts.length, 1, 'another client goes on')
+  b.asked[0]!({ producerId: 900n, producerEpoch: 0 }, null)
+  t.same(c1.parts.map(p => readBatchHeader(recordsOf(p)).producerId), [900n, -1n], 'then both, in order')
+})
+
+t.test('a corrupt batch is refused with CORRUPT_MESSAGE, not made valid', async t => {
+  const a = cluster('a')
+  const b = cluster('b')
+  const c = client([a, b])
+  const corrupt = idempotent(5n)
+  corrupt[corrupt.length - 1] ^= 0xff
+  c.send(request([['berries', corrupt]]))
+  b.asked[0]!({ producerId: 900n, producerEpoch: 0 }, null)
+  t.equal(c.parts.length, 0, 'nothing sent')
+  t.same(codes(c.answers[0]), { berries: ErrorCode.CORRUPT_MESSAGE })
+})
+
+t.test('a cluster that refuses kproxy\'s producer: the client gets a retriable error and its retry a new id', async t => {
+  const a = cluster('a')
+  const b = cluster('b')
+  const c = client([a, b])
+  c.send(request([['berries', idempotent(5n)]]))
+  b.asked[0]!({ producerId: 900n, producerEpoch: 0 }, null)
+  answerAll(c.parts, ErrorCode.UNKNOWN_PRODUCER_ID)
+  t.same(codes(c.answers[0]), { berries: ErrorCode.NOT_LEADER_OR_FOLLOWER })
+  c.send(request([['berries', idempotent(5n)]]))
+  t.equal(b.asked.length, 2, 'asked again')
+  b.asked[1]!({ producerId: 901n, producerEpoch: 0 }, null)
+  t.equal(readBatchHeader(recordsOf(c.parts[0]!)).producerId, 901n)
+})
+
+t.test('a producer id seen allocated by another cluster is mapped on the default home cluster too', async t => {
+  const a = cluster('a')
+  const b = cluster('b')
+  const c = client([a, b])
+  c.host.producerIds.allocated(5n, 'b')
+  const onB = idempotent(5n)
+  c.send(request([['apples', idempotent(5n)], ['berries', onB]]))
+  t.equal(b.asked.length, 0)
+  t.equal(a.asked.length, 1, 'asked on a')
+  a.asked[0]!({ producerId: 70n, producerEpoch: 0 }, null)
+  t.equal(recordsOf(c.parts.find(p => p.cluster === 'b')!), onB, 'b: as sent')
+  t.equal(readBatchHeader(recordsOf(c.parts.find(p => p.cluster === 'a')!)).producerId, 70n, 'a: kproxy\'s id')
+})

@@ -1,0 +1,130 @@
+// The per-worker producer id map: one InitProducerId per (cluster, client producer id, epoch),
+// shared by the batches that wait for it; errors not remembered; bounds and idle eviction. That
+// the clusters accept the mapped batches is the integration test's part
+// (test/integration/mesh-mode-producer-ids.test.ts).
+import t from 'tap'
+import pino from 'pino'
+import { MeshProducerIds } from '../../src/mesh-mode/producer-ids.ts'
+import type { ProducerAnswer, ProducerIdSource } from '../../src/mesh-mode/producer-ids.ts'
+
+function source (name: string): ProducerIdSource & { asked: ProducerAnswer[], next: bigint } {
+  const s = {
+    name,
+    down: false,
+    asked: [] as ProducerAnswer[],
+    next: 1000n,
+    newProducerId (done: ProducerAnswer) { s.asked.push(done) }
+  }
+  return s
+}
+
+function recordingLogger (): { logger: pino.Logger, lines: any[] } {
+  const lines: any[] = []
+  const logger = pino({ level: 'debug' }, { write: (l: string) => { lines.push(JSON.parse(l)) } })
+  return { logger, lines }
+}
+
+t.test('one InitProducerId per key however many batches wait; then answered from the cache', async t => {
+  const ids = new MeshProducerIds(pino({ level: 'silent' }))
+  const b = source('b')
+  const got: Array<[number, unknown]> = []
+  ids.lookup(b, { producerId: 5n, producerEpoch: 0 }, p => got.push([1, p]))
+  ids.lookup(b, { producerId: 5n, producerEpoch: 0 }, p => got.push([2, p]))
+  ids.lookup(b, { producerId: 5n, producerEpoch: 1 }, p => got.push([3, p]))
+  t.equal(b.asked.length, 2, 'epoch 0 and epoch 1: two keys, two requests')
+  b.asked[0]!({ producerId: 1000n, producerEpoch: 0 }, null)
+  b.asked[1]!({ producerId: 1001n, producerEpoch: 0 }, null)
+  t.same(got, [[1, { producerId: 1000n, producerEpoch: 0 }], [2, { producerId: 1000n, producerEpoch: 0 }], [3, { producerId: 1001n, producerEpoch: 0 }]])
+  let cached: unknown = null
+  ids.lookup(b, { producerId: 5n, producerEpoch: 0 }, p => { cached = p })
+  t.same(cached, { producerId: 1000n, producerEpoch: 0 }, 'synchronously from the cache')
+  t.equal(b.asked.length, 2, 'no new request')
+  const c = source('c')
+  ids.lookup(c, { producerId: 5n, producerEpoch: 0 }, () => {})
+  t.equal(c.asked.length, 1, 'another cluster: its own id')
+  t.equal(ids.size, 2)
+})
+
+t.test('an error reaches every waiter, is logged with its code and is not remembered', async t => {
+  const { logger, lines } = recordingLogger()
+  const ids = new MeshProducerIds(logger)
+  const b = source('b')
+  const got: unknown[] = []
+  ids.lookup(b, { producerId: 7n, producerEpoch: 0 }, (p, e) => got.push([p, e]))
+  ids.lookup(b, { producerId: 7n, producerEpoch: 0 }, (p, e) => got.push([p, e]))
+  b.asked[0]!(null, 'cluster b did not answer')
+  t.same(got, [[null, 'cluster b did not answer'], [null, 'cluster b did not answer']])
+  t.match(lines, [{ level: 40, code: 'KPROXY_WARN_MESH_PRODUCER_ID_FAILED', cluster: 'b', producerId: '7' }])
+  ids.lookup(b, { producerId: 7n, producerEpoch: 0 }, () => {})
+  t.equal(b.asked.length, 2, 'asked again')
+})
+
+t.test('forget: the next lookup gets a new id; a stale forget does not drop a newer mapping', async t => {
+  const ids = new MeshProducerIds(pino({ level: 'silent' }))
+  const b = source('b')
+  const from = { producerId: 3n, producerEpoch: 0 }
+  let first: any = null
+  ids.lookup(b, from, p => { first = p })
+  b.asked[0]!({ producerId: 50n, producerEpoch: 0 }, null)
+  ids.forget('b', from, first)
+  let second: any = null
+  ids.lookup(b, from, p => { second = p })
+  t.equal(b.asked.length, 2)
+  b.asked[1]!({ producerId: 51n, producerEpoch: 0 }, null)
+  ids.forget('b', from, first)
+  let third: any = null
+  ids.lookup(b, from, p => { third = p })
+  t.equal(third, second, 'the newer mapping stays')
+})
+
+t.test('bounds: idle mappings dropped when a new one is made; at most maxEntries, least recently used out, warned once', async t => {
+  const { logger, lines } = recordingLogger()
+  let now = 0
+  const ids = new MeshProducerIds(logger, { maxEntries: 3, idleMs: 1000 }, () => now)
+  const b = source('b')
+  // a lookup, answered at once when it asked the cluster
+  const map = (pid: bigint): void => {
+    const before = b.asked.length
+    ids.lookup(b, { producerId: pid, producerEpoch: 0 }, () => {})
+    if (b.asked.length > before) b.asked.at(-1)!({ producerId: 1000n + pid, producerEpoch: 0 }, null)
+  }
+  map(1n); now = 100; map(2n); now = 200; map(3n)
+  t.equal(ids.size, 3)
+  now = 300
+  map(1n) // used again: now the most recent
+  t.equal(b.asked.length, 3, 'a hit')
+  now = 400
+  map(4n) // full: 2 (least recently used) goes
+  t.equal(ids.size, 3)
+  t.match(lines, [{ code: 'KPROXY_WARN_MESH_PRODUCER_IDS_FULL' }])
+  map(2n)
+  t.equal(b.asked.length, 5, '2 was dropped: asked again')
+  map(1n)
+  t.equal(b.asked.length, 5, '1 was kept')
+  t.equal(lines.filter(l => l.code === 'KPROXY_WARN_MESH_PRODUCER_IDS_FULL').length, 1, 'warned once a minute at most')
+  now = 5000
+  map(9n) // every other one idle for over 1000 ms
+  t.equal(ids.size, 1, 'idle mappings dropped')
+})
+
+t.test('which cluster allocated a producer id: as forwarded, else the default home cluster; bounded', async t => {
+  const ids = new MeshProducerIds(pino({ level: 'silent' }), { maxEntries: 2, idleMs: 1000 })
+  ids.allocated(1n, 'a')
+  ids.allocated(2n, 'c')
+  t.equal(ids.allocatorOf(1n, 'a'), 'a')
+  t.equal(ids.allocatorOf(2n, 'a'), 'c')
+  t.equal(ids.allocatorOf(99n, 'a'), 'a', 'never seen: the default home cluster')
+  ids.allocated(3n, 'c')
+  t.equal(ids.allocatorOf(1n, 'x'), 'x', 'the oldest forgotten beyond the bound')
+  ids.allocated(-1n, 'c')
+  t.equal(ids.allocatorOf(-1n, 'a'), 'a', 'no producer id: nothing recorded')
+})
+
+t.test('a cluster already down when asked: the failure is logged at debug only', async t => {
+  const { logger, lines } = recordingLogger()
+  const ids = new MeshProducerIds(logger)
+  const b = { ...source('b'), down: true }
+  b.newProducerId = (done: ProducerAnswer) => { done(null, 'down') }
+  ids.lookup(b, { producerId: 1n, producerEpoch: 0 }, () => {})
+  t.match(lines, [{ level: 20, code: 'KPROXY_WARN_MESH_PRODUCER_ID_FAILED' }])
+})
