@@ -6,6 +6,7 @@ import { KproxyError } from '@kproxy/core/kproxy-error'
 import { mergeHistograms, encodeHistogram, summarize } from './histogram.ts'
 import { parseBenchArgs, parseHostPort, SCENARIOS, usageError } from './options.ts'
 import { cpuSeconds } from './proc-stats.ts'
+import type { ProduceCounters } from './targets.ts'
 import { formatTable, writeOutputs } from './report.ts'
 import { runScenario } from './scenarios.ts'
 import type { ScenarioResult } from './scenarios.ts'
@@ -18,7 +19,9 @@ export const COMPARE_USAGE = `Usage: pnpm bench:compare --scenario ${SCENARIOS.j
 
 targets: ${Object.values(TARGETS).map(t => `${t.name} (${t.description})`).join(', ')}`
 
-export interface Round { target: string, round: number, result: ScenarioResult, cpuSeconds: number | null }
+// brokerCpuSeconds: the (first) sandbox broker's CPU during the round, when the sandbox was started
+// here; produce: the mesh target's client and upstream produce requests during the round
+export interface Round { target: string, round: number, result: ScenarioResult, cpuSeconds: number | null, brokerCpuSeconds?: number | null, produce?: ProduceCounters | null }
 
 export interface CompareRow {
   target: string
@@ -30,6 +33,10 @@ export interface CompareRow {
   p99: number
   p999: number
   cpuSecondsPerGB: number | null
+  // the broker's CPU µs per record (median over rounds; null when the broker is not ours)
+  brokerCpuUsPerRecord: number | null
+  // mesh targets: client produce requests per upstream produce request, over all rounds
+  clientPerUpstream: number | null
   // connections scenario: the target process's RSS growth per connection (median), KiB
   kibPerConnection: number | null
   throughputRatio: number | null
@@ -51,6 +58,13 @@ export function summarizeRounds (targets: readonly string[], rounds: readonly Ro
     const mine = reason === null ? rounds.filter(r => r.target === name) : []
     const tp = (r: ScenarioResult): number => r.scenario === 'roundtrip' || r.scenario === 'connections' ? r.requestsPerSec : r.recordsPerSec
     const cpu = mine.filter(r => r.cpuSeconds !== null && r.result.wireBytes > 0).map(r => r.cpuSeconds! / (r.result.wireBytes / 1e9))
+    const brokerCpu = mine.filter(r => typeof r.brokerCpuSeconds === 'number' && r.result.records > 0).map(r => r.brokerCpuSeconds! * 1e6 / r.result.records)
+    const produced = { client: 0, upstream: 0 }
+    for (const r of mine) {
+      if (r.produce == null) continue
+      produced.client += r.produce.client
+      produced.upstream += r.produce.upstream
+    }
     rows.push({
       target: name,
       skipped: reason,
@@ -61,6 +75,8 @@ export function summarizeRounds (targets: readonly string[], rounds: readonly Ro
       p99: median(mine.map(r => r.result.latencyUs.p99)),
       p999: median(mine.map(r => r.result.latencyUs.p999)),
       cpuSecondsPerGB: cpu.length === 0 ? null : median(cpu),
+      brokerCpuUsPerRecord: brokerCpu.length === 0 ? null : median(brokerCpu),
+      clientPerUpstream: produced.upstream > 0 ? produced.client / produced.upstream : null,
       kibPerConnection: mine.some(r => r.result.memory !== null) ? median(mine.filter(r => r.result.memory !== null).map(r => r.result.memory!.perConnectionKiB)) : null,
       throughputRatio: null,
       p99Ratio: null
@@ -78,6 +94,11 @@ export function summarizeRounds (targets: readonly string[], rounds: readonly Ro
 export function compareTable (scenario: string, rows: readonly CompareRow[]): string {
   const unit = scenario === 'roundtrip' || scenario === 'connections' ? 'req/s' : 'records/s'
   const header = ['target', 'rounds', unit, 'MB/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'CPU s/GB', `${unit} x direct`, 'p99 x direct']
+  // shown when measured: the broker's CPU per record (a sandbox started here), coalescing (mesh)
+  const brokerColumn = rows.some(r => r.skipped === null && r.brokerCpuUsPerRecord !== null && r.brokerCpuUsPerRecord !== undefined)
+  const coalescingColumn = rows.some(r => r.skipped === null && r.clientPerUpstream !== null && r.clientPerUpstream !== undefined)
+  if (brokerColumn) header.push('broker CPU µs/record')
+  if (coalescingColumn) header.push('client req per upstream req')
   const out: string[][] = [header]
   const skippedLines: string[] = []
   const ms = (us: number): string => Number.isNaN(us) ? 'n/a' : (us / 1000).toFixed(3)
@@ -86,7 +107,9 @@ export function compareTable (scenario: string, rows: readonly CompareRow[]): st
     out.push([r.target, String(r.rounds), String(Math.round(r.throughput)), r.mbPerSec.toFixed(2), ms(r.p50), ms(r.p99), ms(r.p999),
       r.cpuSecondsPerGB === null ? 'n/a' : r.cpuSecondsPerGB.toFixed(2),
       r.throughputRatio === null ? 'n/a' : r.throughputRatio.toFixed(3),
-      r.p99Ratio === null ? 'n/a' : r.p99Ratio.toFixed(3)])
+      r.p99Ratio === null ? 'n/a' : r.p99Ratio.toFixed(3),
+      ...(brokerColumn ? [r.brokerCpuUsPerRecord == null ? 'n/a' : r.brokerCpuUsPerRecord.toFixed(1)] : []),
+      ...(coalescingColumn ? [r.clientPerUpstream == null ? 'n/a' : r.clientPerUpstream.toFixed(1)] : [])])
   }
   const memory = rows.filter(r => r.skipped === null && r.kibPerConnection !== null).map(r => `${r.target}: ${r.kibPerConnection!.toFixed(1)} KiB of target RSS per connection`)
   return [formatTable(out), ...memory, ...skippedLines].join('\n')
@@ -202,6 +225,8 @@ export async function runCompare (args: CompareArgs, log: (m: string) => void): 
         const options = parseBenchArgs([args.scenario, '--target', `${t.host}:${t.port}`, '--label', name, ...args.rest, ...extraArgs(args.scenario, t)])
         if (options.scenario === 'connections' && t.pid !== null) options.targetPid = t.pid
         const cpuBefore = name === 'direct' ? null : targetCpu(t)
+        const brokerBefore = brokerPid === null ? null : cpuSeconds(brokerPid)
+        const producedBefore = options.scenario === 'produce' && t.produceCounters !== undefined ? await t.produceCounters() : null
         let result: ScenarioResult
         try {
           result = await runScenario(options)
@@ -214,7 +239,16 @@ export async function runCompare (args: CompareArgs, log: (m: string) => void): 
           continue
         }
         const cpuAfter = name === 'direct' ? null : targetCpu(t)
-        rounds.push({ target: name, round, result, cpuSeconds: cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore })
+        const brokerAfter = brokerPid === null ? null : cpuSeconds(brokerPid)
+        const producedAfter = producedBefore === null ? null : await t.produceCounters!()
+        rounds.push({
+          target: name,
+          round,
+          result,
+          cpuSeconds: cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore,
+          brokerCpuSeconds: brokerBefore === null || brokerAfter === null ? null : brokerAfter - brokerBefore,
+          produce: producedBefore === null || producedAfter === null ? null : { client: producedAfter.client - producedBefore.client, upstream: producedAfter.upstream - producedBefore.upstream }
+        })
         log(`round ${round} ${name}: ${Math.round(options.scenario === 'roundtrip' || options.scenario === 'connections' ? result.requestsPerSec : result.recordsPerSec)}/s, p99 ${(result.latencyUs.p99 / 1000).toFixed(3)} ms${result.sendLagUs === null ? '' : ` (generator send lag p50 ${(result.sendLagUs.p50 / 1000).toFixed(3)} ms, p99 ${(result.sendLagUs.p99 / 1000).toFixed(3)} ms)`}`)
       }
     }

@@ -39,7 +39,25 @@ export interface RunningTarget {
   pids?: number[]
   // options added to produce/fetch runs against this target (e.g. --pin-target)
   extraArgs?: string[]
+  // mesh mode: its produce counters so far, summed over clusters (client produce requests, and
+  // the upstream produce requests they were coalesced into); null when they cannot be read
+  produceCounters? (): Promise<ProduceCounters | null>
   stop (): Promise<void>
+}
+
+export interface ProduceCounters { client: number, upstream: number }
+
+// kproxy_filter_events_total{filter="mesh:<cluster>",event="produce_client_requests"|"produce_requests"}
+// summed over clusters, from a Prometheus text page
+export function meshProduceCounters (page: string): ProduceCounters {
+  const out = { client: 0, upstream: 0 }
+  for (const line of page.split('\n')) {
+    if (!line.startsWith('kproxy_filter_events_total{') || !line.includes('filter="mesh:')) continue
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1))
+    if (line.includes('event="produce_client_requests"')) out.client += value
+    else if (line.includes('event="produce_requests"')) out.upstream += value
+  }
+  return out
 }
 
 export interface TargetDef {
@@ -128,6 +146,14 @@ function kproxyMesh (name: string, workers: number): TargetDef {
         host: '127.0.0.1',
         port: base,
         pid: child.pid ?? null,
+        produceCounters: async () => {
+          try {
+            const res = await fetch(`http://127.0.0.1:${admin}/metrics`)
+            return res.ok ? meshProduceCounters(await res.text()) : null
+          } catch {
+            return null
+          }
+        },
         stop: async () => {
           await stopChild(child)
           rmSync(dir, { recursive: true, force: true })

@@ -3,6 +3,7 @@ import { isKproxyError } from '@kproxy/core/kproxy-error'
 import { compareTable, median, parseCompareArgs, summarizeRounds } from '../src/compare.ts'
 import type { Round } from '../src/compare.ts'
 import { newHistogram } from '../src/histogram.ts'
+import { meshProduceCounters } from '../src/targets.ts'
 import type { ScenarioResult } from '../src/scenarios.ts'
 
 function result (recordsPerSec: number, p99: number, wireBytes = 1e9): ScenarioResult {
@@ -60,4 +61,39 @@ t.test('compare arguments', async t => {
   t.match(bad(['--scenario', 'produce', '--bootstrap', 'nope']), /--bootstrap must be HOST:PORT/)
   t.match(bad(['--scenario', 'produce', '--warmup', 'soon']), /--warmup must be/)
   t.match(bad(['--scenario', 'bogus']), /Unknown scenario 'bogus'/)
+})
+
+t.test('the broker\'s CPU per record and mesh coalescing, when measured', async t => {
+  const rounds: Round[] = [
+    // records = recordsPerSec over the 1 s result: 1000 and 2000 records
+    { target: 'direct', round: 1, result: result(1000, 2000), cpuSeconds: null, brokerCpuSeconds: 0.05 },
+    { target: 'kproxy-mesh', round: 1, result: result(2000, 2000), cpuSeconds: 1, brokerCpuSeconds: 0.02, produce: { client: 2000, upstream: 150 } },
+    { target: 'direct', round: 2, result: result(1000, 2000), cpuSeconds: null, brokerCpuSeconds: 0.07 },
+    { target: 'kproxy-mesh', round: 2, result: result(2000, 2000), cpuSeconds: 1, brokerCpuSeconds: 0.04, produce: { client: 2000, upstream: 250 } }
+  ]
+  const rows = summarizeRounds(['direct', 'kproxy-mesh'], rounds, new Map())
+  t.ok(Math.abs(rows[0]!.brokerCpuUsPerRecord! - 60) < 1e-9, 'median of 50 and 70 µs per record')
+  t.ok(Math.abs(rows[1]!.brokerCpuUsPerRecord! - 15) < 1e-9, 'median of 10 and 20 µs per record')
+  t.equal(rows[0]!.clientPerUpstream, null, 'direct coalesces nothing')
+  t.equal(rows[1]!.clientPerUpstream, 10, '4000 client requests in 400 upstream ones')
+  const table = compareTable('produce', rows)
+  t.match(table, /p99 x direct\s+broker CPU µs\/record\s+client req per upstream req\n/)
+  t.match(table, /kproxy-mesh\s+2 .*\s+15\.0\s+10\.0\n?/)
+  t.match(table, /direct\s+2 .*\s+60\.0\s+n\/a\n/)
+  // rounds without these measurements (an external cluster, broker mode) leave the columns out
+  t.notMatch(compareTable('produce', summarizeRounds(['direct'], [{ target: 'direct', round: 1, result: result(1000, 2000), cpuSeconds: null }], new Map())), /broker CPU|upstream req/)
+})
+
+t.test('mesh produce counters from a /metrics page, summed over clusters', async t => {
+  const page = [
+    '# TYPE kproxy_filter_events_total counter',
+    'kproxy_filter_events_total{filter="mesh:a",event="produce_client_requests"} 1200',
+    'kproxy_filter_events_total{filter="mesh:a",event="produce_requests"} 100',
+    'kproxy_filter_events_total{filter="mesh:b",event="produce_client_requests"} 300',
+    'kproxy_filter_events_total{filter="mesh:b",event="produce_requests"} 50',
+    'kproxy_filter_events_total{filter="mesh:b",event="fetch_requests"} 7',
+    'kproxy_filter_events_total{filter="faultInjection",event="produce_requests"} 999'
+  ].join('\n')
+  t.same(meshProduceCounters(page), { client: 1500, upstream: 150 })
+  t.same(meshProduceCounters(''), { client: 0, upstream: 0 })
 })
