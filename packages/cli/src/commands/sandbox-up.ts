@@ -13,7 +13,8 @@ export const upUsage = `  up [--brokers 1|3] [--tls] [--dir DIR]   start a real 
                                             tears everything down
      --sasl                                 also a SASL_PLAINTEXT listener per broker (PLAIN,
                                             SCRAM-SHA-256, SCRAM-SHA-512); sandbox.json gains sasl
-                                            (bootstrap, users, mechanisms)
+                                            (bootstrap, users, mechanisms); with --tls also a SASL_SSL
+                                            listener (sasl.sslBootstrap, certificate from tls.ca)
      --broker-heap SIZE                     maximum heap of each broker JVM (default 1g; e.g. 768m, 2g)
      --broker-config KEY=VALUE              a server.properties entry for every broker (repeatable),
                                             e.g. num.partitions=4; node.id, listeners, log.dirs,
