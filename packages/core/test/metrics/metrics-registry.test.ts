@@ -211,6 +211,21 @@ t.test('mesh mode: upstream latency per cluster and API, open connections per cl
   }
 })
 
+t.test('mesh mode in /stats (Envoy shape): the connections gauge and the upstream latency per cluster and API', async t => {
+  const r = new MetricsRegistry()
+  for (const us of [1000, 2000]) r.meshLatency('east', 0)!.record(us)
+  r.meshConnections('east').add(3)
+  const stats = renderEnvoyStats(mergeSnapshots([r.snapshot()]), 'edge')
+  const counters = new Map(stats.stats.flatMap(s => 'name' in s ? [[s.name, s.value]] : []))
+  t.equal(counters.get('kproxy.edge.mesh.east.upstream_cx_active'), 3)
+  const hist = stats.stats.find(s => 'histograms' in s)
+  if (hist === undefined || !('histograms' in hist)) return t.fail('no histograms')
+  const produce = hist.histograms.computed_quantiles.find(q => q.name === 'kproxy.edge.mesh.east.produce_upstream_duration')
+  t.ok(produce !== undefined, 'produce_upstream_duration of cluster east')
+  const p100 = produce!.values[9]!.cumulative!
+  t.ok(p100 >= 1.99 && p100 <= 2.01, `p100 in ms: ${p100}`)
+})
+
 t.test('mesh mode: nothing recorded when the stats selection excludes the latency family; clusters bounded', async t => {
   const off = new MetricsRegistry({ meshLatency: false })
   t.equal(off.meshLatency('east', 0), null)
