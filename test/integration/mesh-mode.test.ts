@@ -222,6 +222,18 @@ t.test('transactions on one cluster through kproxy: aborted records unseen, comm
     if (line === undefined) await new Promise(resolve => setTimeout(resolve, 200))
   }
   t.match(line, /"home":"a".*"other":"b"/, 'and kproxy logs why, naming both clusters')
+
+  // @platformatic/kafka too, at once: it adds the partition (AddPartitionsToTxn v3) before the
+  // first Produce, once it has the topic's metadata (berries exists since the seed example; for a
+  // topic that does not exist yet and no autocreateTopics it asks Metadata again every second,
+  // through kproxy as straight at a broker, and never gets that far)
+  const crossPlt = new Producer({ clientId: 'mesh-txn-cross-plt', bootstrapBrokers: [proxy], idempotent: true, transactionalId: 'mesh-cross-plt', serializers: stringSerializers })
+  t.teardown(() => crossPlt.close())
+  const tx4 = await crossPlt.beginTransaction()
+  const refused = await tx4.send({ messages: [{ topic: 'berries', key: 'k', value: 'cross-plt' }] }).then(() => null, (err: unknown) => err)
+  const codes: string[] = []
+  for (let e: any = refused, i = 0; e != null && i < 6; e = e.errors?.[0] ?? e.cause, i++) if (typeof e.apiId === 'string') codes.push(e.apiId)
+  t.same(codes, ['INVALID_TXN_STATE'], '@platformatic/kafka\'s send to cluster b in a transaction of cluster a fails with INVALID_TXN_STATE')
 })
 
 t.test('cluster c frozen (SIGSTOP): producers and consumers of a and b carry on; c\'s topics fail, then recover', async t => {

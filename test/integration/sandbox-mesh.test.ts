@@ -70,12 +70,15 @@ t.test('three independent clusters a, b, c', async t => {
   t.notOk(existsSync(dir), 'the directory it created is gone')
 })
 
-t.test('SIGKILL of the CLI: the reapers remove all three clusters', async t => {
-  const run = await sandboxUp<MeshSandboxInfo>(['--topology', 'mesh'])
+t.test('--proxy-workers 1, then SIGKILL of the CLI: the reapers remove all three clusters', async t => {
+  const run = await sandboxUp<MeshSandboxInfo>(['--topology', 'mesh', '--proxy-workers', '1'])
   t.teardown(() => { run.child.kill('SIGKILL') })
   const dir = run.info.dataDir
   t.match(dir, /kproxy-sandbox-mesh-/)
   t.equal(javaPidsMentioning(dir).length, 3)
+  t.equal(run.info.kproxy.workers, 1, 'sandbox.json: the mesh kproxy has the workers asked for')
+  const workers = await (await fetch(`${run.info.kproxy.adminUrl}/api/workers`)).json() as { configured: number, workers: unknown[] }
+  t.same({ configured: workers.configured, running: workers.workers.length }, { configured: 1, running: 1 }, 'and runs them (its admin API)')
   run.child.kill('SIGKILL')
   await run.exited
   let clean = false

@@ -28,6 +28,7 @@ import type { StatsConfig } from '@kproxy/core/metrics/stats-config'
 import type { LiveChange } from '@kproxy/core/config/live-reload'
 import type { Supervisor } from '../supervisor/supervisor.ts'
 import { AdminAccess, exposureWarning } from './admin-access.ts'
+import { meshView } from './mesh-view.ts'
 import { apisView, DEFAULT_FLOW_LIMIT, flowsView, MAX_FLOW_LIMIT, overviewView, tlsView, upstreamsView, workersView } from './api-views.ts'
 import { MetricsSampler } from './metrics-sampler.ts'
 import { DASHBOARD_CSP, loadDashboardFiles } from './dashboard-files.ts'
@@ -150,6 +151,11 @@ const ROUTES: Readonly<Record<string, Route>> = {
     access: 'api',
     summary: 'TLS handshakes and failures by reason',
     methods: { async GET ({ server }) { return json(200, tlsView(await server.sampler.current())) } }
+  },
+  '/api/mesh': {
+    access: 'api',
+    summary: 'mesh mode per cluster: open upstream connections, requests, upstream latency percentiles (all APIs and per API)',
+    methods: { async GET ({ server }) { return json(200, meshView(await server.sampler.current())) } }
   },
   '/api/upstreams': {
     access: 'api',

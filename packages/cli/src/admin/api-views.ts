@@ -14,7 +14,7 @@ import { intervalSeconds, perSecond } from './metrics-sampler.ts'
 import type { ProbeResult, ServerProbe } from './upstream-probe.ts'
 import type { SamplePair } from './metrics-sampler.ts'
 
-type Histogram = ReturnType<typeof createLatencyHistogram>
+export type Histogram = ReturnType<typeof createLatencyHistogram>
 
 // Points of the percentile plot (HDR style: the x axis is the percentile, the tail stretched).
 export const PLOT_PERCENTILES = [0, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 100] as const
@@ -81,7 +81,7 @@ export interface LatencyView {
   percentiles: Array<[number, number]>
 }
 
-function latencyOf (h: Histogram | null): LatencyView | null {
+export function latencyOf (h: Histogram | null): LatencyView | null {
   if (h === null || h.totalCount === 0) return null
   const ms = (p: number): number => h.getValueAtPercentile(p) / 1000
   return {
@@ -97,7 +97,7 @@ function latencyOf (h: Histogram | null): LatencyView | null {
 // The requests of the last interval alone: the cumulative histogram minus the earlier one. Null
 // when that cannot be told (no earlier sample; a worker's counts lost with a crash made a bucket
 // go down).
-function windowOf (now: Histogram | undefined, before: Histogram | undefined): Histogram | null {
+export function windowOf (now: Histogram | undefined, before: Histogram | undefined): Histogram | null {
   if (now === undefined) return null
   if (before === undefined) return null
   if (before.totalCount > now.totalCount) return null

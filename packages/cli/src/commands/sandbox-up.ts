@@ -13,7 +13,8 @@ export const upUsage = `  up [--brokers 1|3] [--tls] [--dir DIR]   start a real 
                                             tears everything down
      --sasl                                 also a SASL_PLAINTEXT listener per broker (PLAIN,
                                             SCRAM-SHA-256, SCRAM-SHA-512); sandbox.json gains sasl
-                                            (bootstrap, users, mechanisms)
+                                            (bootstrap, users, mechanisms); with --tls also a SASL_SSL
+                                            listener (sasl.sslBootstrap, certificate from tls.ca)
      --broker-heap SIZE                     maximum heap of each broker JVM (default 1g; e.g. 768m, 2g)
      --broker-config KEY=VALUE              a server.properties entry for every broker (repeatable),
                                             e.g. num.partitions=4; node.id, listeners, log.dirs,
@@ -31,13 +32,13 @@ export const upUsage = `  up [--brokers 1|3] [--tls] [--dir DIR]   start a real 
      --replicas N                           N kproxy serve processes behind HAProxy (Debian haproxy)
                                             in front of the cluster (3 brokers unless --brokers);
                                             sandbox.json gains clientBootstrap, loadBalancer, replicas
-     --proxy-workers N                      worker threads of each kproxy (default 1)`
+     --proxy-workers N                      worker threads of each kproxy (default 1, mesh 2)`
 
 const EXIT_BROKER_DIED = 1
 
 type Topology = 'plain' | 'double-proxy-tls' | 'mesh' | 'replicas'
 
-interface UpOptions {
+export interface UpOptions {
   topology: Topology
   brokers: 1 | 3
   tls: boolean
@@ -124,7 +125,7 @@ export async function up (argv: string[], usageError: (message: string) => numbe
 }
 
 // A UpOptions, or the sentence of a usage error.
-async function parseUpArgs (argv: string[]): Promise<UpOptions | string> {
+export async function parseUpArgs (argv: string[]): Promise<UpOptions | string> {
   let values: {
     brokers?: string, tls?: boolean, sasl?: boolean, dir?: string, topology?: string, 'proxy-workers'?: string,
     'broker-heap'?: string, 'broker-config'?: string[], 'no-restart'?: boolean, replicas?: string
@@ -162,7 +163,7 @@ async function parseUpArgs (argv: string[]): Promise<UpOptions | string> {
   if (brokers !== 1 && brokers !== 3) return `--brokers must be 1 or 3, not '${values.brokers}'.`
   if (values.sasl === true && topology !== 'plain') return '--sasl cannot be combined with --topology or --replicas.'
   if (values.tls === true && (topology === 'mesh' || topology === 'replicas')) return `--tls cannot be combined with ${topology === 'mesh' ? '--topology mesh' : '--replicas'}.`
-  if (values['proxy-workers'] !== undefined && topology !== 'double-proxy-tls' && topology !== 'replicas') return '--proxy-workers needs --topology double-proxy-tls or --replicas.'
+  if (values['proxy-workers'] !== undefined && topology === 'plain') return '--proxy-workers needs --topology double-proxy-tls, --topology mesh or --replicas (a plain sandbox runs no kproxy).'
   const proxyWorkers = values['proxy-workers'] === undefined ? (topology === 'mesh' ? 2 : 1) : Number(values['proxy-workers'])
   if (!Number.isInteger(proxyWorkers) || proxyWorkers < 1 || proxyWorkers > 64) return `--proxy-workers must be 1 to 64, not '${values['proxy-workers']}'.`
   const [{ parseBrokerConfig }, { parseHeapSize }] = await Promise.all([import('../sandbox/broker-config.ts'), import('../sandbox/broker-heap.ts')])

@@ -26,6 +26,8 @@ export interface StartClusterOptions {
   tls?: boolean
   // An extra SASL_PLAINTEXT listener per broker (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; users in
   // SandboxInfo.sasl). The PLAINTEXT listener stays, and brokers talk to each other over it.
+  // With `tls` too, also a SASL_SSL listener per broker (the same users over TLS, the sandbox's
+  // CA, no client certificate; SandboxInfo.sasl.sslBootstrap).
   sasl?: boolean
   // Where node data, configs, logs and certificates go; a fresh mkdtemp directory by default.
   dir?: string
@@ -52,11 +54,15 @@ export interface SandboxBrokerInfo {
   port: number
   tlsPort?: number
   saslPort?: number
+  saslSslPort?: number
 }
 
 export interface SandboxSaslInfo {
   // The SASL_PLAINTEXT listeners.
   bootstrap: string
+  // The SASL_SSL listeners (same users and mechanisms; their certificate is signed by tls.ca),
+  // when the sandbox has TLS too.
+  sslBootstrap?: string
   users: SaslUser[]
   mechanisms: string[]
 }
@@ -213,7 +219,8 @@ class SandboxCluster implements Cluster {
     await this.makeBase()
     const tls = this.options.tls === true ? tlsLayout(this.base) : null
     const sasl = this.options.sasl === true ? SASL_USERS : null
-    const perNode = 2 + (tls === null ? 0 : 1) + (sasl === null ? 0 : 1)
+    const saslSsl = tls !== null && sasl !== null
+    const perNode = 2 + (tls === null ? 0 : 1) + (sasl === null ? 0 : 1) + (saslSsl ? 1 : 0)
     const ports = await freePorts(this.size * perNode)
     const layouts: NodeLayout[] = []
     for (let i = 0; i < this.size; i++) {
@@ -222,7 +229,8 @@ class SandboxCluster implements Cluster {
         port: port!,
         controllerPort: controllerPort!,
         ...(tls === null ? {} : { tlsPort: extraPorts.shift()! }),
-        ...(sasl === null ? {} : { saslPort: extraPorts.shift()! })
+        ...(sasl === null ? {} : { saslPort: extraPorts.shift()! }),
+        ...(saslSsl ? { saslSslPort: extraPorts.shift()! } : {})
       }))
     }
     const spec = {
@@ -249,7 +257,7 @@ class SandboxCluster implements Cluster {
       ...layouts.map(node => this.format(node, clusterId, sasl === null ? [] : scramFormatArgs(sasl))),
       ...(tls === null ? [] : [writeTlsFiles(tls)])
     ])
-    log(`kproxy: starting Kafka ${KAFKA_VERSION} (${this.size} node(s)${tls === null ? '' : ', TLS'}${sasl === null ? '' : ', SASL'})`)
+    log(`kproxy: starting Kafka ${KAFKA_VERSION} (${this.size} node(s)${tls === null ? '' : ', TLS'}${sasl === null ? '' : ', SASL'}${saslSsl ? ', SASL_SSL' : ''})`)
     for (const node of this.nodes) this.startNode(node)
     await Promise.all(this.nodes.map(node => node.waitStarted(deadline)))
     await this.waitForBrokers(this.nodes, deadline)
@@ -261,7 +269,8 @@ class SandboxCluster implements Cluster {
         host: '127.0.0.1',
         port: l.port,
         ...(tls === null ? {} : { tlsPort: l.tlsPort! }),
-        ...(sasl === null ? {} : { saslPort: l.saslPort! })
+        ...(sasl === null ? {} : { saslPort: l.saslPort! }),
+        ...(saslSsl ? { saslSslPort: l.saslSslPort! } : {})
       })),
       ...(tls === null
         ? {}
@@ -280,6 +289,7 @@ class SandboxCluster implements Cluster {
         : {
             sasl: {
               bootstrap: layouts.map(l => `127.0.0.1:${l.saslPort!}`).join(','),
+              ...(saslSsl ? { sslBootstrap: layouts.map(l => `127.0.0.1:${l.saslSslPort!}`).join(',') } : {}),
               users: sasl.map(u => ({ ...u })),
               mechanisms: [...SASL_MECHANISMS]
             }

@@ -16,6 +16,8 @@ export interface NodeLayout {
   controllerPort: number
   tlsPort?: number
   saslPort?: number
+  // SASL over TLS (SASL_SSL), when the sandbox has both TLS and SASL
+  saslSslPort?: number
 }
 
 export interface TlsFiles {
@@ -30,7 +32,7 @@ export interface TlsFiles {
   clientProperties: string
 }
 
-export function nodeLayout (base: string, id: number, ports: { port: number, controllerPort: number, tlsPort?: number, saslPort?: number }): NodeLayout {
+export function nodeLayout (base: string, id: number, ports: { port: number, controllerPort: number, tlsPort?: number, saslPort?: number, saslSslPort?: number }): NodeLayout {
   const dir = join(base, `node-${id}`)
   return {
     id,
@@ -89,13 +91,15 @@ export function scramFormatArgs (users: readonly SaslUser[]): string[] {
   return args
 }
 
-function saslProperties (users: readonly SaslUser[]): Record<string, PropertyValue> {
+// `listener`: the listener's name in lower case (sasl_plaintext, sasl_ssl); both have the same
+// users and mechanisms (SCRAM credentials are the cluster's, PLAIN's are per listener).
+function saslProperties (users: readonly SaslUser[], listener: string): Record<string, PropertyValue> {
   const plainUsers = users.map(u => `user_${u.name}=${jaasQuote(u.password)}`).join(' ')
   return {
-    'listener.name.sasl_plaintext.sasl.enabled.mechanisms': SASL_MECHANISMS.join(','),
-    'listener.name.sasl_plaintext.plain.sasl.jaas.config': `org.apache.kafka.common.security.plain.PlainLoginModule required ${plainUsers};`,
-    'listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config': 'org.apache.kafka.common.security.scram.ScramLoginModule required;',
-    'listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config': 'org.apache.kafka.common.security.scram.ScramLoginModule required;'
+    [`listener.name.${listener}.sasl.enabled.mechanisms`]: SASL_MECHANISMS.join(','),
+    [`listener.name.${listener}.plain.sasl.jaas.config`]: `org.apache.kafka.common.security.plain.PlainLoginModule required ${plainUsers};`,
+    [`listener.name.${listener}.scram-sha-256.sasl.jaas.config`]: 'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+    [`listener.name.${listener}.scram-sha-512.sasl.jaas.config`]: 'org.apache.kafka.common.security.scram.ScramLoginModule required;'
   }
 }
 
@@ -109,7 +113,10 @@ export function formatProperties (props: Record<string, PropertyValue>): string 
   return Object.entries(props).map(([k, v]) => `${k}=${escapeValue(v)}\n`).join('')
 }
 
-// `sasl`: users of a SASL_PLAINTEXT listener on node.saslPort (null: no such listener).
+// `sasl`: users of a SASL_PLAINTEXT listener on node.saslPort (null: no such listener). With both
+// `tls` and `sasl`, also a SASL_SSL listener on node.saslSslPort: the same users and mechanisms
+// over TLS with the broker's certificate, no client certificate asked (as a SASL_SSL listener
+// usually is).
 export function serverProperties (node: NodeLayout, all: readonly NodeLayout[], tls: TlsFiles | null, extra: Record<string, PropertyValue> = {}, sasl: readonly SaslUser[] | null = null): Record<string, PropertyValue> {
   const n = all.length
   const rf = n >= 3 ? 3 : 1
@@ -122,6 +129,10 @@ export function serverProperties (node: NodeLayout, all: readonly NodeLayout[], 
   if (sasl !== null) {
     listeners.push(`SASL_PLAINTEXT://127.0.0.1:${node.saslPort}`)
     protocols.push('SASL_PLAINTEXT:SASL_PLAINTEXT')
+  }
+  if (sasl !== null && tls !== null) {
+    listeners.push(`SASL_SSL://127.0.0.1:${node.saslSslPort}`)
+    protocols.push('SASL_SSL:SASL_SSL')
   }
   const props: Record<string, PropertyValue> = {
     'process.roles': 'broker,controller',
@@ -157,7 +168,16 @@ export function serverProperties (node: NodeLayout, all: readonly NodeLayout[], 
       'listener.name.ssl.ssl.truststore.location': tls.ca
     })
   }
-  if (sasl !== null) Object.assign(props, saslProperties(sasl))
+  if (sasl !== null) Object.assign(props, saslProperties(sasl, 'sasl_plaintext'))
+  if (sasl !== null && tls !== null) {
+    Object.assign(props, saslProperties(sasl, 'sasl_ssl'), {
+      'listener.name.sasl_ssl.ssl.client.auth': 'none',
+      'listener.name.sasl_ssl.ssl.keystore.type': 'PEM',
+      'listener.name.sasl_ssl.ssl.keystore.location': tls.brokerKeystore,
+      'listener.name.sasl_ssl.ssl.truststore.type': 'PEM',
+      'listener.name.sasl_ssl.ssl.truststore.location': tls.ca
+    })
+  }
   return { ...props, ...extra }
 }
 

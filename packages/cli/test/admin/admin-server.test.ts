@@ -128,7 +128,7 @@ t.test('the debug endpoint, when enabled', async t => {
 t.test('the JSON API: shapes, and rates once there are two samples', async t => {
   const { get, registry, flows, client } = await start(t)
   const index = JSON.parse((await get('/api')).text) as { endpoints: Array<{ path: string }> }
-  t.same(index.endpoints.map(e => e.path).filter(p => p.startsWith('/api/')), ['/api/overview', '/api/apis', '/api/flows', '/api/workers', '/api/tls', '/api/upstreams'])
+  t.same(index.endpoints.map(e => e.path).filter(p => p.startsWith('/api/')), ['/api/overview', '/api/apis', '/api/flows', '/api/workers', '/api/tls', '/api/mesh', '/api/upstreams'])
   const first = JSON.parse((await get('/api/overview')).text)
   t.equal(first.intervalSeconds, null, 'one sample: no rates yet')
   t.equal(first.requests.perSecond, null)
@@ -167,6 +167,36 @@ t.test('the JSON API: shapes, and rates once there are two samples', async t => 
   // nothing listens on 127.0.0.1:9092 in the stand-in's config (the probe really tries)
   t.match(upstreams, { tls: false, brokers: [{ nodeId: 1, upstream: '10.0.0.1:9092', localPort: 19094 }], workers: [{ id: 0, upstreamHealthy: true }, { id: 1, upstreamHealthy: null }] })
   t.match(upstreams.servers, [{ server: '127.0.0.1:9092', reachable: false, error: { code: /^KPROXY_ERR_UPSTREAM_(CONNECT|CLOSED)$/ } }])
+})
+
+t.test('/api/mesh: per cluster connections, requests and upstream latency, all APIs and per API, with a window', async t => {
+  const { get, registry } = await start(t)
+  t.same(JSON.parse((await get('/api/mesh')).text).clusters, [], 'not in mesh mode: no clusters')
+  // the admin server samples the workers at most once per MIN_SAMPLE_MS
+  await new Promise(resolve => setTimeout(resolve, 1000))
+  const conns = registry.meshConnections('a')
+  conns.add(1); conns.add(1)
+  registry.filterCounter('mesh:a', 'produce_requests').inc(3)
+  registry.filterCounter('mesh:a', 'produce_client_requests').inc(30)
+  registry.filterCounter('mesh:a', 'fetch_requests').inc(1)
+  registry.filterCounter('mesh:a', 'fetch_failed').inc(1)
+  registry.filterCounter('mesh:a', 'bytes_sent').inc(4096)
+  registry.meshLatency('a', 0)!.record(1000)
+  registry.meshLatency('a', 1)!.record(2000)
+  const first = JSON.parse((await get('/api/mesh')).text)
+  t.match(first.clusters, [{ cluster: 'a', connections: 2, requests: 4, failed: 1, bytesSent: 4096, latency: { count: 2, p50: 1, max: 2 }, latencyWindow: { count: 2 } }])
+  t.match(first.clusters[0].apis, [{ api: 'produce', apiKey: 0, name: 'Produce', latency: { count: 1, p50: 1 } }, { api: 'fetch', apiKey: 1, latency: { count: 1, p50: 2 } }])
+  for (let i = 0; i < 4; i++) registry.meshLatency('a', 0)!.record(500)
+  registry.meshLatency('b', 0)!.record(700)
+  registry.filterCounter('mesh:a', 'produce_requests').inc(4)
+  await new Promise(resolve => setTimeout(resolve, 1000))
+  const second = JSON.parse((await get('/api/mesh')).text)
+  const [a, b] = second.clusters
+  t.match(a, { cluster: 'a', requests: 8, latency: { count: 6 }, latencyWindow: { count: 4, p50: 0.5, max: 0.5 } })
+  t.ok(Math.abs(a.requestsPerSecond - 4 / second.intervalSeconds) < 1e-9, 'requests per second over the interval')
+  t.match(a.apis[0], { api: 'produce', latency: { count: 5 }, latencyWindow: { count: 4 } })
+  t.match(a.apis[1], { api: 'fetch', latency: { count: 1 }, latencyWindow: null }, 'no Fetch answer in the interval')
+  t.match(b, { cluster: 'b', connections: 0, latency: { count: 1 }, latencyWindow: { count: 1, p50: 0.7 }, apis: [{ api: 'produce', latencyWindow: { count: 1 } }] }, 'a cluster new in this interval: its window is all it has')
 })
 
 t.test('bad input: 404, 405 with Allow, 413, HEAD', async t => {

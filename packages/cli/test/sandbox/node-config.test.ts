@@ -82,3 +82,21 @@ t.test('SASL: a SASL_PLAINTEXT listener with PLAIN and SCRAM users; brokers stil
   ])
   t.notOk(Object.keys(serverProperties(nodes[0]!, nodes, null)).some(k => k.includes('sasl')), 'no SASL unless asked')
 })
+
+t.test('SASL and TLS: a SASL_SSL listener too, the same users over TLS, no client certificate asked', async t => {
+  const users = [{ name: 'alice', password: 'alice-secret' }]
+  const tls = tlsLayout('/sb')
+  const nodes = [1].map(id => nodeLayout('/sb', id, { port: 9000 + id, controllerPort: 9100 + id, tlsPort: 9200 + id, saslPort: 9300 + id, saslSslPort: 9400 + id }))
+  const p = serverProperties(nodes[0]!, nodes, tls, {}, users)
+  t.equal(p.listeners, 'PLAINTEXT://127.0.0.1:9001,SSL://127.0.0.1:9201,SASL_PLAINTEXT://127.0.0.1:9301,SASL_SSL://127.0.0.1:9401,CONTROLLER://127.0.0.1:9101')
+  t.equal(p['listener.security.protocol.map'], 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL')
+  t.equal(p['inter.broker.listener.name'], 'PLAINTEXT')
+  t.equal(p['listener.name.sasl_ssl.sasl.enabled.mechanisms'], 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512')
+  t.equal(p['listener.name.sasl_ssl.plain.sasl.jaas.config'], 'org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="alice-secret";')
+  t.equal(p['listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config'], 'org.apache.kafka.common.security.scram.ScramLoginModule required;')
+  t.equal(p['listener.name.sasl_ssl.ssl.client.auth'], 'none')
+  t.equal(p['listener.name.sasl_ssl.ssl.keystore.location'], '/sb/tls/broker-keystore.pem')
+  t.equal(p['listener.name.ssl.ssl.client.auth'], 'required', 'the SSL listener still wants a client certificate')
+  t.notOk(Object.keys(serverProperties(nodes[0]!, nodes, tls)).some(k => k.includes('sasl')), 'TLS alone: no SASL_SSL')
+  t.notOk(Object.keys(serverProperties(nodes[0]!, nodes, null, {}, users)).some(k => k.includes('sasl_ssl')), 'SASL alone: no SASL_SSL')
+})

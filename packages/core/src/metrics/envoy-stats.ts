@@ -7,6 +7,11 @@
 // plus kproxy's own extras under kproxy.<prefix>.*, among them
 //   kproxy.<prefix>.tls.handshake                     counter (Envoy's listener ssl.handshake)
 //   kproxy.<prefix>.tls.handshake_failures.<reason>   counter, every reason
+//   kproxy.<prefix>.mesh.<cluster>.upstream_cx_active  gauge, mesh mode: connections open to the
+//                                                     cluster's brokers
+//   kproxy.<prefix>.mesh.<cluster>.<api>_upstream_duration  histogram, milliseconds, mesh mode:
+//                                                     the cluster's answer time
+import type { Histogram } from 'hdr-histogram-js'
 import type { MergedMetrics } from './metrics-merge.ts'
 import { apiLabel, errorLabel } from './metric-names.ts'
 import { TLS_FAILURE_REASONS } from '../tls/handshake-failure.ts'
@@ -52,10 +57,15 @@ export function renderEnvoyStats (m: MergedMetrics, statPrefix: string, selectio
   counters.push({ name: `${x}.downstream_cx_tx_bytes_total`, value: m.bytesOut })
   counters.push({ name: `${x}.tls.handshake`, value: m.tlsHandshakes })
   TLS_FAILURE_REASONS.forEach((reason, i) => counters.push({ name: `${x}.tls.handshake_failures.${reason}`, value: m.tlsHandshakeFailures[i] ?? 0 }))
+  for (const [cluster, n] of m.meshConnections) counters.push({ name: `${x}.mesh.${cluster}.upstream_cx_active`, value: n })
   const kept = counters.filter(c => selection.name(c.name))
   kept.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
-  const computed = [...m.latency].sort((a, b) => a[0] - b[0]).filter(([k]) => selection.name(`${p}.response.${apiLabel(k)}_response_duration`)).map(([k, h]) => ({
-    name: `${p}.response.${apiLabel(k)}_response_duration`,
+  const histograms: Array<[string, Histogram]> = [...m.latency].sort((a, b) => a[0] - b[0]).map(([k, h]) => [`${p}.response.${apiLabel(k)}_response_duration`, h])
+  for (const [cluster, byApi] of [...m.meshLatency].sort((a, b) => a[0] < b[0] ? -1 : 1)) {
+    for (const [k, h] of [...byApi].sort((a, b) => a[0] - b[0])) histograms.push([`${x}.mesh.${cluster}.${apiLabel(k)}_upstream_duration`, h])
+  }
+  const computed = histograms.filter(([name]) => selection.name(name)).map(([name, h]) => ({
+    name,
     values: ENVOY_SUPPORTED_QUANTILES.map(q => {
       const ms = h.totalCount === 0 ? null : h.getValueAtPercentile(q === 0 ? 0.0001 : q) / 1000
       return { interval: null, cumulative: ms }

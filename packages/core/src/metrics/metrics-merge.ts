@@ -38,6 +38,10 @@ export interface MergedMetrics extends ScalarCounters {
   // 'listener\0peer\0clientId' -> count (at most MAX_PLAINTEXT_PEERS sets per listener and
   // 'other')
   plaintext: Map<string, number>
+  // mesh mode: cluster -> apiKey -> upstream answer time in µs
+  meshLatency: Map<string, Map<number, Histogram>>
+  // mesh mode: cluster -> connections open now to its brokers
+  meshConnections: Map<string, number>
 }
 
 export interface QuotaCounts {
@@ -85,7 +89,9 @@ export function mergeSnapshots (snapshots: readonly MetricsSnapshot[]): MergedMe
     bridged: new Map(),
     aclDenials: new Map(),
     sasl: new Map(),
-    plaintext: new Map()
+    plaintext: new Map(),
+    meshLatency: new Map(),
+    meshConnections: new Map()
   }
   m.flows = mergeFlows(snapshots.map(s => s.flows))
   for (const s of snapshots) {
@@ -133,18 +139,30 @@ export function mergeSnapshots (snapshots: readonly MetricsSnapshot[]): MergedMe
     for (const [k, encoded] of s.latency) {
       let h = m.latency.get(k)
       if (h === undefined) m.latency.set(k, h = createLatencyHistogram())
-      const decoded = hdr.decodeFromCompressedBase64(encoded, 32, false)
-      h.add(decoded)
-      decoded.destroy()
+      addEncoded(h, encoded)
     }
+    for (const [cluster, k, encoded] of s.meshLatency ?? []) {
+      let byApi = m.meshLatency.get(cluster)
+      if (byApi === undefined) m.meshLatency.set(cluster, byApi = new Map())
+      let h = byApi.get(k)
+      if (h === undefined) byApi.set(k, h = createLatencyHistogram())
+      addEncoded(h, encoded)
+    }
+    for (const [cluster, n] of s.meshConnections ?? []) m.meshConnections.set(cluster, (m.meshConnections.get(cluster) ?? 0) + n)
   }
   return m
+}
+
+function addEncoded (h: Histogram, encoded: string): void {
+  const decoded = hdr.decodeFromCompressedBase64(encoded, 32, false)
+  h.add(decoded)
+  decoded.destroy()
 }
 
 // Counters of a worker that died stay in the totals (Prometheus counters must not go down); its
 // connections are gone.
 export function retireSnapshot (s: MetricsSnapshot): MetricsSnapshot {
-  return { ...s, connectionsActive: 0 }
+  return { ...s, connectionsActive: 0, meshConnections: (s.meshConnections ?? []).map(([cluster]): [string, number] => [cluster, 0]) }
 }
 
 // Retired snapshots pile up with restarts; fold them into one.
@@ -166,6 +184,8 @@ export function foldSnapshots (snapshots: readonly MetricsSnapshot[]): MetricsSn
     quotas: [...m.quotas.values()].map((q): [string, string, number, number, number] => [q.principal, q.quota, q.throttled, q.ms, q.refusals]),
     ...(m.flowsRecorded ? { flows: m.flows } : {}),
     sasl: [...m.sasl].map(([k, n]): [string, string, number] => { const [a, b] = k.split('\u0000'); return [a!, b!, n] }),
+    meshLatency: [...m.meshLatency].flatMap(([cluster, byApi]) => [...byApi].map(([k, h]): [string, number, string] => [cluster, k, hdr.encodeIntoCompressedBase64(h)])),
+    meshConnections: [...m.meshConnections].map(([cluster]): [string, number] => [cluster, 0]),
     plaintext: [...m.plaintext].map(([k, n]): [string, string, string, number] => { const [a, b, c] = k.split('\u0000'); return [a!, b!, c!, n] }),
     bridged: [...m.bridged].map(([key, n]): [number, number, number, number] => {
       const [k, from, to] = key.split('/').map(Number)

@@ -4,7 +4,7 @@
 // object (sparse counters, histograms compressed to base64) for the supervisor to merge.
 import * as hdr from 'hdr-histogram-js'
 import type { Histogram } from 'hdr-histogram-js'
-import type { FilterEventCounter, ProxyMetrics, QuotaEventCounter } from './proxy-metrics.ts'
+import type { FilterEventCounter, GaugeRecorder, LatencyRecorder, ProxyMetrics, QuotaEventCounter } from './proxy-metrics.ts'
 import type { FlowRegistry, FlowSnapshot } from './flow-registry.ts'
 import { TLS_FAILURE_INDEX, TLS_FAILURE_REASONS } from '../tls/handshake-failure.ts'
 import type { TlsFailureReason } from '../tls/handshake-failure.ts'
@@ -15,6 +15,11 @@ export const MAX_VERSIONS = 32
 export const ERROR_SLOTS = 256
 // Latencies above this are recorded as this (60 s).
 export const MAX_LATENCY_MICROS = 60_000_000
+
+// A latency in µs as a histogram records it: at least 1, at most MAX_LATENCY_MICROS, whole.
+export function clampLatency (latencyMicros: number): number {
+  return latencyMicros < 1 ? 1 : latencyMicros > MAX_LATENCY_MICROS ? MAX_LATENCY_MICROS : Math.round(latencyMicros)
+}
 
 export function createLatencyHistogram (): Histogram {
   return hdr.build({
@@ -72,6 +77,10 @@ export interface MetricsSnapshot extends ScalarCounters {
   sasl?: Array<[string, string, number]>
   // [listener, peer address, client id, count] of plaintext connections on permissive listeners
   plaintext?: Array<[string, string, string, number]>
+  // mesh mode: [cluster, apiKey, histogram of upstream answer time in µs, compressed base64]
+  meshLatency?: Array<[string, number, string]>
+  // mesh mode: [cluster, connections open now to its brokers]
+  meshConnections?: Array<[string, number]>
 }
 
 export interface MetricsRegistryOptions {
@@ -79,6 +88,8 @@ export interface MetricsRegistryOptions {
   latency?: boolean
   // per-flow counters (flow-registry.ts), when stats.flows is on
   flows?: FlowRegistry | null
+  // false: no mesh upstream latency histograms (kproxy_mesh_upstream_latency_seconds excluded)
+  meshLatency?: boolean
 }
 
 // Beyond this many distinct (filter, event) pairs per worker, events count under event "other".
@@ -139,6 +150,30 @@ class FilterEvent implements FilterEventCounter {
   inc (n = 1): void { this.value += n }
 }
 
+// Beyond this many distinct (cluster, api) histograms, or clusters with a connection gauge, per
+// worker, the new ones count under cluster "other" (clusters come from the config: this is a
+// guard, not a limit anyone should meet).
+export const MAX_MESH_CLUSTERS = 256
+
+class MeshLatency implements LatencyRecorder {
+  readonly cluster: string
+  readonly apiKey: number
+  readonly histogram = createLatencyHistogram()
+  constructor (cluster: string, apiKey: number) {
+    this.cluster = cluster
+    this.apiKey = apiKey
+  }
+
+  record (latencyMicros: number): void { this.histogram.recordValue(clampLatency(latencyMicros)) }
+}
+
+class MeshConnections implements GaugeRecorder {
+  readonly cluster: string
+  value = 0
+  constructor (cluster: string) { this.cluster = cluster }
+  add (n: number): void { this.value += n }
+}
+
 export class MetricsRegistry implements ProxyMetrics {
   readonly requests = new Float64Array(MAX_API_KEYS * MAX_VERSIONS)
   readonly responses = new Float64Array(MAX_API_KEYS * MAX_VERSIONS)
@@ -160,10 +195,14 @@ export class MetricsRegistry implements ProxyMetrics {
   readonly throttledByKey = new Float64Array(MAX_API_KEYS)
   readonly throttleMsByKey = new Float64Array(MAX_API_KEYS)
   readonly recordsLatency: boolean
+  readonly recordsMeshLatency: boolean
   readonly flows: FlowRegistry | null
+  readonly #meshLatency = new Map<string, MeshLatency>()
+  readonly #meshConnections = new Map<string, MeshConnections>()
 
   constructor (options: MetricsRegistryOptions = {}) {
     this.recordsLatency = options.latency ?? true
+    this.recordsMeshLatency = options.meshLatency ?? true
     this.flows = options.flows ?? null
   }
   // (apiKey * MAX_VERSIONS + from) * MAX_VERSIONS + to -> count; only bridged requests come here
@@ -205,8 +244,36 @@ export class MetricsRegistry implements ProxyMetrics {
     if (!this.recordsLatency) return
     let h = this.latency[apiKey]
     if (h === undefined) h = this.latency[apiKey] = createLatencyHistogram()
-    const v = latencyMicros < 1 ? 1 : latencyMicros > MAX_LATENCY_MICROS ? MAX_LATENCY_MICROS : Math.round(latencyMicros)
-    h.recordValue(v)
+    h.recordValue(clampLatency(latencyMicros))
+  }
+
+  meshLatency (cluster: string, apiKey: number): LatencyRecorder | null {
+    if (!this.recordsMeshLatency) return null
+    let key = `${cluster}\u0000${apiKey}`
+    let h = this.#meshLatency.get(key)
+    if (h === undefined) {
+      if (this.#meshLatency.size >= MAX_MESH_CLUSTERS) {
+        cluster = 'other'
+        key = `${cluster}\u0000${apiKey}`
+        h = this.#meshLatency.get(key)
+        if (h !== undefined) return h
+      }
+      this.#meshLatency.set(key, h = new MeshLatency(cluster, apiKey))
+    }
+    return h
+  }
+
+  meshConnections (cluster: string): GaugeRecorder {
+    let g = this.#meshConnections.get(cluster)
+    if (g === undefined) {
+      if (this.#meshConnections.size >= MAX_MESH_CLUSTERS) {
+        cluster = 'other'
+        g = this.#meshConnections.get(cluster)
+        if (g !== undefined) return g
+      }
+      this.#meshConnections.set(cluster, g = new MeshConnections(cluster))
+    }
+    return g
   }
 
   responseError (apiKey: number, errorCode: number): void {
@@ -331,7 +398,9 @@ export class MetricsRegistry implements ProxyMetrics {
       aclDenials: [...this.#aclDenials.values()].filter(c => c.value !== 0).map((c): [string, string, string, number] => [c.principal, c.operation, c.resourceType, c.value]),
       quotas: [...this.#quotaEvents.values()].filter(e => e.throttledCount !== 0 || e.refusals !== 0).map((e): [string, string, number, number, number] => [e.principal, e.quota, e.throttledCount, e.throttleMs, e.refusals]),
       sasl: [...this.#sasl].map(([k, n]): [string, string, number] => { const [m, e] = k.split('\u0000'); return [m!, e!, n] }),
-      plaintext: [...this.#plaintext].map(([k, n]): [string, string, string, number] => { const [l, p, c] = k.split('\u0000'); return [l!, p!, c!, n] })
+      plaintext: [...this.#plaintext].map(([k, n]): [string, string, string, number] => { const [l, p, c] = k.split('\u0000'); return [l!, p!, c!, n] }),
+      meshLatency: [...this.#meshLatency.values()].filter(h => h.histogram.totalCount !== 0).map((h): [string, number, string] => [h.cluster, h.apiKey, hdr.encodeIntoCompressedBase64(h.histogram)]),
+      meshConnections: [...this.#meshConnections.values()].map((g): [string, number] => [g.cluster, g.value])
     }
     if (this.flows !== null) snap.flows = this.flows.snapshot()
     return snap

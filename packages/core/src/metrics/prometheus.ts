@@ -5,6 +5,7 @@
 // linter rejects a *_microseconds metric.
 // What is written goes through the stats selection (stats-selection.ts); the flow families come
 // from prometheus-flows.ts.
+import type { Histogram } from 'hdr-histogram-js'
 import type { MergedMetrics } from './metrics-merge.ts'
 import { apiLabel, errorLabel } from './metric-names.ts'
 import { TLS_FAILURE_REASONS } from '../tls/handshake-failure.ts'
@@ -28,6 +29,14 @@ export interface PrometheusExtras {
 
 function sorted<V> (m: Map<number, V>): Array<[number, V]> {
   return [...m].sort((a, b) => a[0] - b[0])
+}
+
+// One summary's series from an HDR histogram in µs: the LATENCY_QUANTILES, _sum and _count, in
+// seconds.
+function latencySummary (w: PrometheusWriter, name: string, labels: Record<string, string>, h: Histogram): void {
+  for (const q of LATENCY_QUANTILES) w.sample(name, { ...labels, quantile: q }, h.getValueAtPercentile(q * 100) / 1e6)
+  w.sample(`${name}_sum`, labels, Math.round(h.mean * h.totalCount) / 1e6)
+  w.sample(`${name}_count`, labels, h.totalCount)
 }
 
 export function renderPrometheus (m: MergedMetrics, extra: PrometheusExtras = {}): string {
@@ -95,13 +104,12 @@ export function renderPrometheus (m: MergedMetrics, extra: PrometheusExtras = {}
   if (extra.workersExpected !== undefined) w.single('kproxy_workers_configured', 'gauge', 'Worker threads configured.', extra.workersExpected)
   if (extra.workerRestarts !== undefined) w.single('kproxy_worker_restarts_total', 'counter', 'Worker threads that died and were restarted.', extra.workerRestarts)
   w.family('kproxy_response_latency_seconds', 'summary', 'Time from a request to its response (measured in microseconds), by API.')
-  for (const [k, h] of sorted(m.latency)) {
-    const api = apiLabel(k)
-    for (const q of LATENCY_QUANTILES) {
-      w.sample('kproxy_response_latency_seconds', { api, quantile: q }, h.getValueAtPercentile(q * 100) / 1e6)
-    }
-    w.sample('kproxy_response_latency_seconds_sum', { api }, Math.round(h.mean * h.totalCount) / 1e6)
-    w.sample('kproxy_response_latency_seconds_count', { api }, h.totalCount)
+  for (const [k, h] of sorted(m.latency)) latencySummary(w, 'kproxy_response_latency_seconds', { api: apiLabel(k) }, h)
+  w.family('kproxy_mesh_upstream_connections', 'gauge', 'Mesh mode: connections open now to each cluster\'s brokers (shared and the clients\' own), by cluster.')
+  for (const [cluster, n] of [...m.meshConnections].sort((a, b) => a[0] < b[0] ? -1 : 1)) w.sample('kproxy_mesh_upstream_connections', { cluster }, n)
+  w.family('kproxy_mesh_upstream_latency_seconds', 'summary', 'Mesh mode: time from a request kproxy sent to a cluster to its answer (measured in microseconds), by cluster and API.')
+  for (const [cluster, byApi] of [...m.meshLatency].sort((a, b) => a[0] < b[0] ? -1 : 1)) {
+    for (const [k, h] of sorted(byApi)) latencySummary(w, 'kproxy_mesh_upstream_latency_seconds', { cluster, api: apiLabel(k) }, h)
   }
   if (extra.flows !== undefined && m.flowsRecorded) extra.flows.write(w, m.flows)
   return w.text()

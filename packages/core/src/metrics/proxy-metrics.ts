@@ -38,6 +38,21 @@ export interface ProxyMetrics {
   // a plaintext client on a permissive TLS listener (kproxy_plaintext_connections_total{listener,
   // peer, client_id}): who still has to move to TLS before the listener goes strict
   plaintextConnection? (listener: string, peer: string, clientId: string): void
+  // mesh mode: the HDR histogram of one upstream cluster's answer time for one API
+  // (kproxy_mesh_upstream_latency_seconds{cluster, api}); asked for once, then recorded into on
+  // the hot path. Null when the stats selection excludes the family (nothing is recorded).
+  meshLatency? (cluster: string, apiKey: number): LatencyRecorder | null
+  // mesh mode: the connections open now to one cluster's brokers
+  // (kproxy_mesh_upstream_connections{cluster}); asked for once, then moved by +1/-1
+  meshConnections? (cluster: string): GaugeRecorder
+}
+
+export interface LatencyRecorder {
+  record (latencyMicros: number): void
+}
+
+export interface GaugeRecorder {
+  add (n: number): void
 }
 
 export interface QuotaEventCounter {

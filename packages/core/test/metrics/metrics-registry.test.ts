@@ -1,6 +1,6 @@
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
-import { MetricsRegistry, MAX_QUOTA_LABELS, MAX_VERSIONS } from '../../src/metrics/metrics-registry.ts'
+import { MetricsRegistry, MAX_MESH_CLUSTERS, MAX_QUOTA_LABELS, MAX_VERSIONS } from '../../src/metrics/metrics-registry.ts'
 import { foldSnapshots, mergeSnapshots, retireSnapshot } from '../../src/metrics/metrics-merge.ts'
 import { escapeLabel, renderPrometheus } from '../../src/metrics/prometheus.ts'
 import { renderEnvoyStats } from '../../src/metrics/envoy-stats.ts'
@@ -162,4 +162,80 @@ t.test('quota counters: by principal and quota, merged across workers, principal
   t.match(text, 'kproxy_quota_refusals_total{principal="bob",quota="connections"} 1\n')
   const folded = foldSnapshots([a.snapshot(), b.snapshot()])
   t.same(mergeSnapshots([folded]).quotas.get('bob\u0000connections')?.refusals, 1, 'kept when a dead worker\'s counters are folded')
+})
+
+t.test('mesh mode: upstream latency per cluster and API, open connections per cluster; merged, retired, folded, exported', async t => {
+  const a = new MetricsRegistry()
+  const b = new MetricsRegistry()
+  const aProduce = a.meshLatency('east', 0)!
+  t.equal(a.meshLatency('east', 0), aProduce, 'one recorder per cluster and API')
+  for (const us of [100, 200, 300]) aProduce.record(us)
+  a.meshLatency('east', 1)!.record(40_000)
+  b.meshLatency('east', 0)!.record(400)
+  b.meshLatency('west', 0)!.record(0.2)
+  b.meshLatency('west', 3)
+  const eastA = a.meshConnections('east')
+  eastA.add(1); eastA.add(1); eastA.add(1); eastA.add(-1)
+  b.meshConnections('east').add(1)
+  b.meshConnections('west').add(1)
+  b.meshConnections('west').add(-1)
+  const sa = a.snapshot()
+  t.same(sa.meshConnections, [['east', 2]])
+  t.same(sa.meshLatency?.map(([c, k]) => [c, k]), [['east', 0], ['east', 1]])
+  t.same(b.snapshot().meshLatency?.map(([c, k]) => [c, k]), [['east', 0], ['west', 0]], 'a histogram with nothing recorded is not sent')
+  const m = mergeSnapshots([sa, b.snapshot()])
+  t.equal(m.meshLatency.get('east')!.get(0)!.totalCount, 4, 'histograms of both workers added')
+  t.equal(m.meshLatency.get('east')!.get(0)!.maxValue, 400)
+  t.equal(m.meshLatency.get('west')!.get(0)!.minNonZeroValue, 1, 'below 1 µs counts as 1 µs')
+  t.same([...m.meshConnections], [['east', 3], ['west', 0]])
+  const text = renderPrometheus(m)
+  t.match(text, /^# TYPE kproxy_mesh_upstream_connections gauge$/m)
+  t.match(text, /^kproxy_mesh_upstream_connections\{cluster="east"\} 3$/m)
+  t.match(text, /^kproxy_mesh_upstream_connections\{cluster="west"\} 0$/m)
+  t.match(text, /^# TYPE kproxy_mesh_upstream_latency_seconds summary$/m)
+  t.match(text, /^kproxy_mesh_upstream_latency_seconds\{cluster="east",api="produce",quantile="0.5"\} 0.0002$/m)
+  t.match(text, /^kproxy_mesh_upstream_latency_seconds\{cluster="east",api="produce",quantile="0.99"\} 0.0004$/m)
+  t.match(text, /^kproxy_mesh_upstream_latency_seconds_count\{cluster="east",api="produce"\} 4$/m)
+  t.match(text, /^kproxy_mesh_upstream_latency_seconds_sum\{cluster="east",api="produce"\} 0.001$/m)
+  t.match(text, /^kproxy_mesh_upstream_latency_seconds_count\{cluster="east",api="fetch"\} 1$/m)
+  // a worker that died: its connections are gone, its latencies stay in the totals
+  const retired = retireSnapshot(sa)
+  t.same(retired.meshConnections, [['east', 0]])
+  const folded = foldSnapshots([retired, b.snapshot()])
+  const again = mergeSnapshots([folded])
+  t.equal(again.meshLatency.get('east')!.get(0)!.totalCount, 4, 'histograms survive folding')
+  t.same([...again.meshConnections], [['east', 0], ['west', 0]], 'folded snapshots hold no open connections')
+  if (spawnSync('promtool', ['--version'], { stdio: 'ignore' }).status === 0) {
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' })
+    t.equal(check.status, 0, `promtool check metrics: ${check.stdout}${check.stderr}`)
+  }
+})
+
+t.test('mesh mode in /stats (Envoy shape): the connections gauge and the upstream latency per cluster and API', async t => {
+  const r = new MetricsRegistry()
+  for (const us of [1000, 2000]) r.meshLatency('east', 0)!.record(us)
+  r.meshConnections('east').add(3)
+  const stats = renderEnvoyStats(mergeSnapshots([r.snapshot()]), 'edge')
+  const counters = new Map(stats.stats.flatMap(s => 'name' in s ? [[s.name, s.value]] : []))
+  t.equal(counters.get('kproxy.edge.mesh.east.upstream_cx_active'), 3)
+  const hist = stats.stats.find(s => 'histograms' in s)
+  if (hist === undefined || !('histograms' in hist)) return t.fail('no histograms')
+  const produce = hist.histograms.computed_quantiles.find(q => q.name === 'kproxy.edge.mesh.east.produce_upstream_duration')
+  t.ok(produce !== undefined, 'produce_upstream_duration of cluster east')
+  const p100 = produce!.values[9]!.cumulative!
+  t.ok(p100 >= 1.99 && p100 <= 2.01, `p100 in ms: ${p100}`)
+})
+
+t.test('mesh mode: nothing recorded when the stats selection excludes the latency family; clusters bounded', async t => {
+  const off = new MetricsRegistry({ meshLatency: false })
+  t.equal(off.meshLatency('east', 0), null)
+  t.same(off.snapshot().meshLatency, [])
+  const r = new MetricsRegistry()
+  for (let i = 0; i < MAX_MESH_CLUSTERS + 10; i++) {
+    r.meshLatency(`c${i}`, 0)!.record(10)
+    r.meshConnections(`c${i}`).add(1)
+  }
+  const s = r.snapshot()
+  t.equal(s.meshLatency!.length, MAX_MESH_CLUSTERS + 1, 'past the bound: cluster "other"')
+  t.same(s.meshConnections!.find(([c]) => c === 'other'), ['other', 10])
 })

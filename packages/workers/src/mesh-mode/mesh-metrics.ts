@@ -1,6 +1,9 @@
-// Per-cluster counters of mesh mode. They go through the registry's filter-event counters (merged
-// by the supervisor like every other metric), as kproxy_filter_events_total{filter="mesh:<cluster>",
-// event=...}, so no new exporter code is needed:
+// Per-cluster metrics of mesh mode. The answer time of every request kproxy sends to a cluster
+// goes into an HDR histogram per cluster and API (kproxy_mesh_upstream_latency_seconds{cluster,
+// api}, merged by the supervisor like broker mode's kproxy_response_latency_seconds, and in
+// /api/mesh), the connections open to a cluster's brokers into a gauge
+// (kproxy_mesh_upstream_connections{cluster}). The counters go through the registry's
+// filter-event counters, as kproxy_filter_events_total{filter="mesh:<cluster>", event=...}:
 //   <api>_requests        sub-requests sent to the cluster (e.g. produce_requests)
 //   <api>_failed          of those, lost (connection closed, cluster down) before an answer
 //   <api>_latency_ms      summed answer time; divide by <api>_answered for the mean
@@ -17,7 +20,7 @@
 //                         broker's session ended (KIP-368)
 // Coalescing (client produce requests per upstream produce request) is
 // produce_client_requests / produce_requests.
-import type { FilterEventCounter, ProxyMetrics } from '@kproxy/core/metrics/proxy-metrics'
+import type { FilterEventCounter, GaugeRecorder, LatencyRecorder, ProxyMetrics } from '@kproxy/core/metrics/proxy-metrics'
 import { apiByKey } from '@kproxy/core/protocol/api-keys'
 
 export interface MeshMetrics {
@@ -45,7 +48,11 @@ interface ApiCounters {
   failed: FilterEventCounter
   latency: FilterEventCounter
   answered: FilterEventCounter
+  // null when the stats selection excludes kproxy_mesh_upstream_latency_seconds
+  histogram: LatencyRecorder | null
 }
+
+const noGauge: GaugeRecorder = { add () {} }
 
 function snake (name: string): string {
   return name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase()
@@ -58,6 +65,9 @@ export function createMeshMetrics (metrics: ProxyMetrics): MeshMetrics {
   const bytes = new Map<string, FilterEventCounter>()
   const clientProduce = new Map<string, FilterEventCounter>()
   const upstream = new Map<string, FilterEventCounter>()
+  const open = new Map<string, GaugeRecorder>()
+  const histogram = metrics.meshLatency?.bind(metrics)
+  const gauge = metrics.meshConnections?.bind(metrics)
   const api = (cluster: string, apiKey: number): ApiCounters => {
     const key = `${cluster}\u0000${apiKey}`
     let c = byApi.get(key)
@@ -68,7 +78,8 @@ export function createMeshMetrics (metrics: ProxyMetrics): MeshMetrics {
         requests: counter(filter, `${name}_requests`),
         failed: counter(filter, `${name}_failed`),
         latency: counter(filter, `${name}_latency_ms`),
-        answered: counter(filter, `${name}_answered`)
+        answered: counter(filter, `${name}_answered`),
+        histogram: histogram?.(cluster, apiKey) ?? null
       })
     }
     return c
@@ -88,6 +99,7 @@ export function createMeshMetrics (metrics: ProxyMetrics): MeshMetrics {
       }
       c.answered.inc()
       c.latency.inc(ms)
+      c.histogram?.record(ms * 1000)
     },
     produceClientRequest (cluster) {
       let c = clientProduce.get(cluster)
@@ -99,6 +111,10 @@ export function createMeshMetrics (metrics: ProxyMetrics): MeshMetrics {
       let c = upstream.get(key)
       if (c === undefined) upstream.set(key, c = counter(`mesh:${cluster}`, `upstream_${event}`))
       c.inc()
+      if (event !== 'connects' && event !== 'disconnects') return
+      let g = open.get(cluster)
+      if (g === undefined) open.set(cluster, g = gauge?.(cluster) ?? noGauge)
+      g.add(event === 'connects' ? 1 : -1)
     }
   }
 }

@@ -63,7 +63,9 @@ export function createQuotaFilter (options: QuotaFilterOptions): Filter {
   const counter = (st: ConnectionQuotaState, kind: string): QuotaEventCounter => {
     const counters = (st.counters ??= new Map())
     let c = counters.get(kind)
-    if (c === undefined) counters.set(kind, c = metrics.quotaCounter?.(st.principal, kind) ?? NO_COUNTER)
+    // labelled by the name quotas key on (`alice`, the `user` of the quota entity), whether the
+    // connection is User:alice by a SASL login or alice by its certificate
+    if (c === undefined) counters.set(kind, c = metrics.quotaCounter?.(principalName(st.principal), kind) ?? NO_COUNTER)
     return c
   }
 

@@ -99,6 +99,25 @@ t.test('a Metadata rate over its bound: throttle_time_ms in the answer, the conn
   t.notMatch(text, /principal="bob"/)
 })
 
+t.test('metrics name the principal as quotas key on it: a SASL login User:carol is carol, as a certificate\'s carol', async t => {
+  const s = setup({ window: WINDOW, entities: [{ user: 'carol', requests: [{ apis: ['Metadata'], perSecond: 1 }] }] })
+  const sasl = harness({ chain: s.chain, principal: 'User:carol', logger: s.logger })
+  const cert = harness({ chain: s.chain, principal: 'carol', logger: s.logger })
+  const anonymous = harness({ chain: s.chain, principal: null, logger: s.logger })
+  t.teardown(() => { sasl.session.close(null, 'test over'); cert.session.close(null, 'test over'); anonymous.session.close(null, 'test over') })
+  sasl.socket.send(request(META, 12, 1, metadataBody()), request(META, 12, 2, metadataBody()), request(META, 12, 3, metadataBody()))
+  for (let i = 0; i < 3; i++) sasl.route.answer(i, metadataAnswer())
+  cert.socket.send(request(META, 12, 1, metadataBody()))
+  cert.route.answer(0, metadataAnswer())
+  anonymous.socket.send(request(META, 12, 1, metadataBody()))
+  anonymous.route.answer(0, metadataAnswer())
+  const throttled = [...sasl.socket.responses(), ...cert.socket.responses()].filter(p => decoded(p, META, 12).body.throttleTimeMs > 0).length
+  t.ok(throttled >= 2, `one quota for both identities: ${throttled} of 4 answers throttled`)
+  const text = renderPrometheus(mergeSnapshots([s.metrics.snapshot()]))
+  t.match(text, new RegExp(`^kproxy_quota_throttled_responses_total\\{principal="carol",quota="requests:Metadata/second"\\} ${throttled}$`, 'm'), 'one series, the bare name')
+  t.notMatch(text, /principal="User:/, 'no User: prefix in the quota metrics')
+})
+
 t.test('reading resumes when the throttle time is over', async t => {
   const s = setup({ window: WINDOW, maxThrottleMs: 30, entities: [{ user: 'alice', requestsPerSecond: 1 }] })
   const alice = harness({ chain: s.chain, principal: 'alice', logger: s.logger })

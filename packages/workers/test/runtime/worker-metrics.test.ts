@@ -26,3 +26,15 @@ t.test('stats.flows and an excluded latency family', async t => {
   t.match(JSON.parse(lines[0]!), { code: 'KPROXY_WARN_STATS_OVERFLOW', table: 'flows', cap: 2 })
   t.equal(lines.length, 1)
 })
+
+t.test('mesh upstream latency: recorded by default, not when its family is excluded (and only that one)', async t => {
+  const on = createWorkerMetrics({}, () => pino({ level: 'silent' }))
+  on.meshLatency('a', 0)!.record(100)
+  t.equal(on.snapshot().meshLatency!.length, 1)
+  const off = createWorkerMetrics({ stats: { ...DEFAULT_STATS_CONFIG, exclusionRegexps: ['kproxy_mesh_upstream_latency_seconds'] } }, () => pino({ level: 'silent' }))
+  t.equal(off.meshLatency('a', 0), null, 'no histogram kept')
+  off.response(0, 9, 100)
+  t.equal(off.snapshot().latency.length, 1, 'broker-mode latency still recorded')
+  const brokerOff = createWorkerMetrics({ stats: { ...DEFAULT_STATS_CONFIG, exclusionRegexps: ['kproxy_response_latency_seconds'] } }, () => pino({ level: 'silent' }))
+  t.ok(brokerOff.meshLatency('a', 0) !== null, 'excluding the client-side latency leaves the mesh one')
+})

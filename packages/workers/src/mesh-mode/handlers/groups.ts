@@ -3,7 +3,10 @@
 // Heartbeat, LeaveGroup), DescribeGroups and DeleteGroups go to its coordinator there, with
 // kproxy as the coordinator clients see. Committed offsets live on each topic's own cluster:
 // OffsetCommit is split by cluster, the home cluster's part as the member sent it, the others'
-// as simple commits (generation -1, no member id; the group has no members there), and
+// as simple commits (generation -1, no member id; the group has no members there) — except on a
+// mesh cluster that is the home's physical cluster (the same cluster id, e.g. the same brokers
+// under another login): the group has its members there, a simple commit would be refused
+// (UNKNOWN_MEMBER_ID), so that part goes as the member sent it too —, and
 // OffsetFetch asks every cluster concerned and merges the answers, so that lag is right for each
 // topic. ListGroups asks every broker of every cluster and lists a group once, from its home.
 import { ApiKey } from '@kproxy/core/protocol/api-keys'
@@ -16,6 +19,11 @@ import { errorAnswer, GROUP_KEY, relayToCoordinator, toCoordinator } from './coo
 
 function homeOf (host: MeshHost, groupId: string): MeshCluster {
   return host.clusters.get(host.groups.home(groupId))!
+}
+
+// Two mesh clusters over one Kafka cluster (the cluster ids their Metadata answers gave).
+function sameCluster (a: MeshCluster, b: MeshCluster): boolean {
+  return a.clusterId !== null && a.clusterId === b.clusterId
 }
 
 // JoinGroup, SyncGroup, Heartbeat, LeaveGroup: the group's coordinator on its home cluster.
@@ -114,7 +122,7 @@ export function offsetCommit (call: MeshCall, host: MeshHost): void {
   for (const [cluster, tis] of byCluster) {
     const sub = newRequest(ApiKey.OffsetCommit)
     sub.groupId = groupId
-    if (cluster === home) {
+    if (cluster === home || sameCluster(cluster, home)) {
       sub.generationIdOrMemberEpoch = rq.generationIdOrMemberEpoch
       sub.memberId = rq.memberId
       sub.groupInstanceId = rq.groupInstanceId
