@@ -70,3 +70,21 @@ export function javaPidsMentioning (text: string): number[] {
     .filter((m): m is RegExpExecArray => m !== null && /(^|\/)java\s/.test(m[2]!) && m[2]!.includes(text))
     .map(m => Number(m[1]))
 }
+
+// A JVM frozen with SIGSTOP keeps its connections open and answers nothing (a hung broker).
+// freeze() stops the processes, resume() continues them (once; later calls do nothing); the
+// caller registers resume as a teardown so that a failed test never leaves a cluster stopped.
+export function freezer (pids: readonly number[]): { freeze (): void, resume (): void } {
+  let frozen = false
+  return {
+    freeze () {
+      frozen = true
+      for (const pid of pids) process.kill(pid, 'SIGSTOP')
+    },
+    resume () {
+      if (!frozen) return
+      frozen = false
+      for (const pid of pids) { try { process.kill(pid, 'SIGCONT') } catch {} }
+    }
+  }
+}

@@ -21,7 +21,7 @@ import { decodeRecordBatch } from '@kproxy/core/protocol/record-batch-records'
 import { encodeRecordBatch } from '@kproxy/core/protocol/record-batch-encode'
 import type { MeshSandboxInfo } from '@kproxy/cli/sandbox/mesh-topology'
 import { sandboxForTest } from '../helpers/sandbox-up.ts'
-import { javaPidsMentioning } from '../helpers/kafka.ts'
+import { freezer, javaPidsMentioning } from '../helpers/kafka.ts'
 import { createTopicsAndWait } from '../helpers/kafkajs-topics.ts'
 import { WireConnection } from '../helpers/wire-connection.ts'
 
@@ -227,12 +227,7 @@ t.test('a corrupt idempotent batch bound for a mapped cluster is refused with CO
 t.test('cluster b frozen (SIGSTOP): the mapping cannot be made; only b\'s partition fails, retriably; the retry after b is back is written once on each cluster', async t => {
   const pids = javaPidsMentioning(info.clusters.find(c => c.name === 'b')!.dataDir)
   t.equal(pids.length, 1, 'the JVM of cluster b')
-  let resumed = false
-  const resume = (): void => {
-    if (resumed) return
-    resumed = true
-    for (const pid of pids) { try { process.kill(pid, 'SIGCONT') } catch {} }
-  }
+  const { freeze, resume } = freezer(pids)
   t.teardown(resume)
   // a producer id no worker has mapped yet
   const batch = encodeRecordBatch({ baseTimestamp: BigInt(Date.now()), producerId: 7777n, producerEpoch: 0, baseSequence: 0, records: [{ value: Buffer.from('frozen-b') }] })
@@ -250,7 +245,7 @@ t.test('cluster b frozen (SIGSTOP): the mapping cannot be made; only b\'s partit
   await admin.connect()
   await createTopicsAndWait(admin, [{ topic: 'afrozen', numPartitions: 1 }, { topic: 'bfrozen', numPartitions: 1 }])
   await admin.disconnect()
-  for (const pid of pids) process.kill(pid, 'SIGSTOP')
+  freeze()
   t.same(await produce(), { afrozen: 0, bfrozen: 6 }, 'afrozen written on a; bfrozen NOT_LEADER_OR_FOLLOWER (retriable)')
   let line: string | undefined
   for (let i = 0; i < 50 && line === undefined; i++) {

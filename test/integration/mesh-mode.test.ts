@@ -10,7 +10,7 @@ import type { MeshSandboxInfo } from '@kproxy/cli/sandbox/mesh-topology'
 import { Kafka, logLevel } from 'kafkajs'
 import { Producer, stringSerializers } from '@platformatic/kafka'
 import { tally } from '../helpers/e2e-records.ts'
-import { hasKcat, javaPidsMentioning, kcat } from '../helpers/kafka.ts'
+import { freezer, hasKcat, javaPidsMentioning, kcat } from '../helpers/kafka.ts'
 import { sandboxForTest } from '../helpers/sandbox-up.ts'
 
 // three clusters, a kproxy and many JVM tool runs on a shared machine
@@ -239,14 +239,9 @@ t.test('transactions on one cluster through kproxy: aborted records unseen, comm
 t.test('cluster c frozen (SIGSTOP): producers and consumers of a and b carry on; c\'s topics fail, then recover', async t => {
   const pids = javaPidsMentioning(info.clusters.find(c => c.name === 'c')!.dataDir)
   t.equal(pids.length, 1, 'the JVM of cluster c')
-  for (const pid of pids) process.kill(pid, 'SIGSTOP')
-  let resumed = false
-  const resume = (): void => {
-    if (resumed) return
-    resumed = true
-    for (const pid of pids) { try { process.kill(pid, 'SIGCONT') } catch {} }
-  }
+  const { freeze, resume } = freezer(pids)
   t.teardown(resume)
+  freeze()
   const kafka = new Kafka({ clientId: 'mesh-frozen', brokers: [proxy], logLevel: logLevel.NOTHING, retry: { retries: 0 } })
   const producer = kafka.producer()
   await producer.connect()

@@ -174,6 +174,18 @@ class MeshConnections implements GaugeRecorder {
   add (n: number): void { this.value += n }
 }
 
+// The series of `label` (with `rest`, the other label values) in `map`, made on first use. A map
+// that holds `cap` series makes none for a new label: new labels share the series of 'other'.
+function cappedSeries<T> (map: Map<string, T>, cap: number, label: string, rest: string, make: (label: string) => T): T {
+  const found = map.get(`${label}\u0000${rest}`)
+  if (found !== undefined) return found
+  const shown = map.size >= cap ? 'other' : label
+  const key = `${shown}\u0000${rest}`
+  let series = map.get(key)
+  if (series === undefined) map.set(key, series = make(shown))
+  return series
+}
+
 export class MetricsRegistry implements ProxyMetrics {
   readonly requests = new Float64Array(MAX_API_KEYS * MAX_VERSIONS)
   readonly responses = new Float64Array(MAX_API_KEYS * MAX_VERSIONS)
@@ -249,31 +261,11 @@ export class MetricsRegistry implements ProxyMetrics {
 
   meshLatency (cluster: string, apiKey: number): LatencyRecorder | null {
     if (!this.recordsMeshLatency) return null
-    let key = `${cluster}\u0000${apiKey}`
-    let h = this.#meshLatency.get(key)
-    if (h === undefined) {
-      if (this.#meshLatency.size >= MAX_MESH_CLUSTERS) {
-        cluster = 'other'
-        key = `${cluster}\u0000${apiKey}`
-        h = this.#meshLatency.get(key)
-        if (h !== undefined) return h
-      }
-      this.#meshLatency.set(key, h = new MeshLatency(cluster, apiKey))
-    }
-    return h
+    return cappedSeries(this.#meshLatency, MAX_MESH_CLUSTERS, cluster, String(apiKey), c => new MeshLatency(c, apiKey))
   }
 
   meshConnections (cluster: string): GaugeRecorder {
-    let g = this.#meshConnections.get(cluster)
-    if (g === undefined) {
-      if (this.#meshConnections.size >= MAX_MESH_CLUSTERS) {
-        cluster = 'other'
-        g = this.#meshConnections.get(cluster)
-        if (g !== undefined) return g
-      }
-      this.#meshConnections.set(cluster, g = new MeshConnections(cluster))
-    }
-    return g
+    return cappedSeries(this.#meshConnections, MAX_MESH_CLUSTERS, cluster, '', c => new MeshConnections(c))
   }
 
   responseError (apiKey: number, errorCode: number): void {
@@ -318,33 +310,11 @@ export class MetricsRegistry implements ProxyMetrics {
   }
 
   aclDenials (principal: string, operation: string, resourceType: string): FilterEventCounter {
-    let key = `${principal}\u0000${operation}\u0000${resourceType}`
-    let c = this.#aclDenials.get(key)
-    if (c === undefined) {
-      if (this.#aclDenials.size >= MAX_ACL_DENIAL_SERIES) {
-        key = `other\u0000${operation}\u0000${resourceType}`
-        c = this.#aclDenials.get(key)
-        if (c === undefined) this.#aclDenials.set(key, c = new AclDenialCounter('other', operation, resourceType))
-        return c
-      }
-      this.#aclDenials.set(key, c = new AclDenialCounter(principal, operation, resourceType))
-    }
-    return c
+    return cappedSeries(this.#aclDenials, MAX_ACL_DENIAL_SERIES, principal, `${operation}\u0000${resourceType}`, p => new AclDenialCounter(p, operation, resourceType))
   }
 
   quotaCounter (principal: string, quota: string): QuotaEventCounter {
-    let key = `${principal}\u0000${quota}`
-    let c = this.#quotaEvents.get(key)
-    if (c === undefined) {
-      if (this.#quotaEvents.size >= MAX_QUOTA_LABELS) {
-        principal = 'other'
-        key = `${principal}\u0000${quota}`
-        c = this.#quotaEvents.get(key)
-        if (c !== undefined) return c
-      }
-      this.#quotaEvents.set(key, c = new QuotaEvent(principal, quota))
-    }
-    return c
+    return cappedSeries(this.#quotaEvents, MAX_QUOTA_LABELS, principal, quota, p => new QuotaEvent(p, quota))
   }
 
   bridged (apiKey: number, fromVersion: number, toVersion: number): void {
