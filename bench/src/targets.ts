@@ -129,17 +129,20 @@ const envoy: TargetDef = {
 
 // kproxy in mesh mode in front of the one cluster (every topic routed to it by defaultCluster):
 // what mesh mode's decoding, splitting and produce coalescing cost or save against direct.
-function kproxyMesh (name: string, workers: number): TargetDef {
+function kproxyMesh (name: string, workers: number, tree: () => string | null = () => REPO): TargetDef {
   return {
     name,
-    description: `kproxy mesh mode (one cluster behind it), ${workers} worker thread(s)`,
+    description: `kproxy mesh mode (one cluster behind it)${tree === baseTree ? ' from the checkout in KPROXY_BENCH_BASE' : ''}, ${workers} worker thread(s)`,
     async start (ctx) {
+      const root = tree()
+      if (root === null) throw new KproxyError('KPROXY_ERR_BENCH_TARGET', `${name} needs KPROXY_BENCH_BASE=DIR, a checkout of kproxy with its dependencies installed`)
+      const checkout = root.endsWith('/') ? root : `${root}/`
       const base = await freePortRange(2)
       const admin = base + 1
       const dir = mkdtempSync(join(tmpdir(), 'kproxy-bench-mesh-'))
       const config = join(dir, 'mesh.yaml')
       writeFileSync(config, `mesh:\n  listen: 127.0.0.1:${base}\n  clusters:\n    - name: one\n      bootstrap: [${ctx.host}:${ctx.port}]\n  defaultCluster: one\nadmin: 127.0.0.1:${admin}\nlogLevel: warn\n`)
-      const args = [`${REPO}packages/cli/src/main.ts`, 'serve', '--config', config, '--workers', String(workers)]
+      const args = [`${checkout}packages/cli/src/main.ts`, 'serve', '--config', config, '--workers', String(workers)]
       const { child } = await startProcess(name, process.execPath, args, '127.0.0.1', base, adminReady(admin))
       return {
         name,
@@ -163,14 +166,20 @@ function kproxyMesh (name: string, workers: number): TargetDef {
   }
 }
 
+function baseTree (): string | null {
+  return process.env.KPROXY_BENCH_BASE ?? null
+}
+
 export const TARGETS: Record<string, TargetDef> = {
   'kproxy-mesh': kproxyMesh('kproxy-mesh', 1),
   'kproxy-mesh-2w': kproxyMesh('kproxy-mesh-2w', 2),
+  // the A/B of a mesh change: mesh mode from the checkout in KPROXY_BENCH_BASE
+  'kproxy-mesh-2w-base': kproxyMesh('kproxy-mesh-2w-base', 2, baseTree),
   direct,
   envoy,
   kproxy: kproxyBroker('kproxy', 1),
   'kproxy-2w': kproxyBroker('kproxy-2w', 2),
-  'kproxy-base': kproxyBroker('kproxy-base', 1, [], () => process.env.KPROXY_BENCH_BASE ?? null),
+  'kproxy-base': kproxyBroker('kproxy-base', 1, [], baseTree),
   // the version bridge on: what it costs current clients (it should be nothing)
   'kproxy-bridge': kproxyBroker('kproxy-bridge', 1, ['--version-bridge']),
   'kproxy-2w-bridge': kproxyBroker('kproxy-2w-bridge', 2, ['--version-bridge']),
