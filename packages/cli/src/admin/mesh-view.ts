@@ -56,6 +56,7 @@ export function meshView (pair: SamplePair): Stamp & { clusters: MeshClusterView
     const byApi = m.meshLatency.get(cluster)
     const before = b?.meshLatency.get(cluster)
     const requests = sumEvents(events, '_requests')
+    const all = allApis(byApi)
     return {
       cluster,
       connections: m.meshConnections.get(cluster) ?? 0,
@@ -63,8 +64,8 @@ export function meshView (pair: SamplePair): Stamp & { clusters: MeshClusterView
       requestsPerSecond: perSecond(requests, b === undefined ? undefined : sumEvents(b.filterEvents.get(`mesh:${cluster}`), '_requests'), s),
       failed: sumEvents(events, '_failed'),
       bytesSent: events?.get('bytes_sent') ?? 0,
-      latency: latencyOf(allApis(byApi) ?? null),
-      latencyWindow: latencyOf(windowOf(allApis(byApi), b === undefined ? undefined : allApis(before) ?? createLatencyHistogram())),
+      latency: latencyOf(all ?? null),
+      latencyWindow: latencyOf(windowOf(all, b === undefined ? undefined : allApis(before) ?? createLatencyHistogram())),
       apis: [...(byApi ?? new Map<number, Histogram>())].sort((x, y) => x[0] - y[0]).map(([k, h]): MeshApiView => ({
         api: apiLabel(k),
         apiKey: k,
