@@ -266,3 +266,48 @@ t.test('cluster b frozen (SIGSTOP): the mapping cannot be made; only b\'s partit
   const onB = (await batchesOn(direct.b, 'bfrozen', 0)).flatMap(b => b.values).filter(v => v === 'frozen-b')
   t.same([onA.length, onB.length], [1, 1], 'the record once on a and once on b')
 })
+
+t.test('a retry on a new connection, whichever worker it lands on, goes up under the same producer id on b and is written once', async t => {
+  // A client whose request timed out reconnects and sends the batch again with the same producer
+  // id and sequence; with reusePort the new connection lands on either of the sandbox's 2
+  // workers. The producer id mappings are the process's (the supervisor's registry), so both
+  // workers send it to b under the one id kproxy took there, and b answers the repeats as
+  // duplicates. 16 connections: all on one worker with probability 2^-15.
+  const CONNECTIONS = 16
+  const admin = new Kafka({ clientId: 'pid-retry-admin', brokers: [proxy], logLevel: logLevel.NOTHING }).admin()
+  await admin.connect()
+  await createTopicsAndWait(admin, [{ topic: 'aretry', numPartitions: 1 }, { topic: 'bretry', numPartitions: 1 }])
+  await admin.disconnect()
+  const beforeB = await takeProducerId(direct.b)
+  // a producer id no worker has mapped yet: taken to be the default home cluster's (a)
+  const batch = encodeRecordBatch({ baseTimestamp: BigInt(Date.now()), producerId: 8888n, producerEpoch: 0, baseSequence: 0, records: [{ value: Buffer.from('retried') }] })
+  const s = getApi(ApiKey.Produce).request.structs
+  const send = async (): Promise<string> => {
+    // call() opens a connection of its own each time
+    const answer = await call(proxy, ApiKey.Produce, 9, {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 30_000,
+      topicData: ['aretry', 'bretry'].map(name => ({ ...s.TopicProduceData!(), name, partitionData: [{ ...s.PartitionProduceData!(), index: 0, records: batch }] }))
+    })
+    return answer.responses.map((r: any) => `${r.name}:${r.partitionResponses[0].errorCode}`).join(',')
+  }
+  const answers: string[] = []
+  for (let i = 0; i < CONNECTIONS; i++) {
+    // NOT_LEADER_OR_FOLLOWER (6) while a worker does not know the new topics' leaders yet: sent
+    // again, as a client retries it
+    let answer = await send()
+    for (let attempt = 0; attempt < 20 && answer.includes(':6'); attempt++) {
+      await new Promise(resolve => setTimeout(resolve, 250))
+      answer = await send()
+    }
+    answers.push(answer)
+  }
+  t.same(new Set(answers), new Set(['aretry:0,bretry:0']), `all ${CONNECTIONS} sends acknowledged on both clusters`)
+  const afterB = await takeProducerId(direct.b)
+  t.equal(afterB - beforeB, 2n, `kproxy took one producer id on b (${beforeB + 1n}) for the client's, whichever worker the sends came through`)
+  const onA = (await batchesOn(direct.a, 'aretry', 0)).flatMap(b => b.values)
+  const onB = await batchesOn(direct.b, 'bretry', 0)
+  t.same([onA.length, onB.flatMap(b => b.values).length], [1, 1], 'the record once on a and once on b')
+  t.same(onB.map(b => b.producerId), [beforeB + 1n], 'on b under that producer id')
+})

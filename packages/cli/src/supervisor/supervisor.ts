@@ -17,6 +17,7 @@ import { SharedQuotaState } from '@kproxy/workers/policy/quota-shared'
 import { NO_POLICY, policyOf } from '@kproxy/core/config/schema/policy-schema'
 import { isKproxyError } from '@kproxy/core/kproxy-error'
 import { PrincipalCertService } from './principal-cert-service.ts'
+import { ProducerIdRegistry } from '@kproxy/workers/mesh-mode/producer-id-registry'
 
 const WORKER_ENTRY = new URL(import.meta.resolve('@kproxy/workers/runtime/worker-main'))
 const QUERY_TIMEOUT_MS = 2000
@@ -74,6 +75,8 @@ export class Supervisor {
   readonly #owner = new Map<Worker, Slot | 'spare'>()
   // the quota table every worker shares (made once, kept across worker restarts and reloads)
   readonly #quota: SharedQuotaState
+  // mesh mode: the producer id mappings every worker shares
+  readonly #producerIds = new ProducerIdRegistry()
   // upstreamIdentity: certificate (null when the mode is none)
   #certs: PrincipalCertService | null = null
 
@@ -232,6 +235,20 @@ export class Supervisor {
       case 'principal-cert':
         this.#principalCert(worker, m.requestId, m.principal)
         break
+      case 'producer-id-claim': {
+        const requestId = m.requestId
+        this.#producerIds.claim(slot.id, m.key, claim => {
+          // the asker may have died meanwhile; its claims die with it
+          try { worker.postMessage({ type: 'producer-id-claim', requestId, claim } satisfies ToWorker) } catch {}
+        })
+        break
+      }
+      case 'producer-id-made':
+        this.#producerIds.made(slot.id, m.key, m.producer, m.error)
+        break
+      case 'producer-id-release':
+        this.#producerIds.release(m.key, m.producer)
+        break
     }
   }
 
@@ -242,6 +259,7 @@ export class Supervisor {
     slot.state = 'down'
     // its connections are gone with it: their places in the quota table are free again
     this.#quota.workerGone(slot.id)
+    this.#producerIds.workerGone(slot.id)
     if (slot.lastSnapshot !== null) {
       this.#retired = foldSnapshots(this.#retired === null ? [retireSnapshot(slot.lastSnapshot)] : [this.#retired, retireSnapshot(slot.lastSnapshot)])
       slot.lastSnapshot = null

@@ -50,6 +50,7 @@ import { meshVersions } from './mesh-apis.ts'
 import { FlushQueue } from './flush-queue.ts'
 import { MeshRoute } from './mesh-route.ts'
 import { MeshProducerIds } from './producer-ids.ts'
+import type { ProducerIdClaims } from './producer-id-registry.ts'
 
 export interface MeshModeContext {
   config: MeshConfig
@@ -59,6 +60,8 @@ export interface MeshModeContext {
   logger: Logger
   // policy.quotas of this worker (absent or without an enforcer: no quota filter)
   quotas?: QuotaService
+  // the process's producer id mappings (the supervisor's registry); absent: this worker's own
+  producerIdClaims?: ProducerIdClaims
 }
 
 // How long start-up waits for a cluster's ApiVersions before going on without it (a cluster down
@@ -114,7 +117,7 @@ class MeshMode implements MeshModeListeners, SessionHost, MeshHost {
     const config = ctx.config
     this.metrics = ctx.metrics
     this.meshMetrics = createMeshMetrics(ctx.metrics)
-    this.producerIds = new MeshProducerIds(ctx.logger)
+    this.producerIds = new MeshProducerIds(ctx.logger, ctx.producerIdClaims)
     this.topics = new TopicRouter(config.routes, config.defaultCluster)
     this.groups = new HomeRouter(config.groups, config.homeDefaultCluster)
     this.transactions = new HomeRouter(config.transactions, config.homeDefaultCluster)

@@ -1,23 +1,27 @@
-// Producer ids of idempotent producers across the clusters of a mesh, per worker. A producer id
-// is allocated by one cluster (the one its InitProducerId went to: the default home cluster for
-// a producer without transactional id) and means nothing on the others: there the same number
-// may be another producer's, whose sequence numbers would then collide with this one's
+// Producer ids of idempotent producers across the clusters of a mesh. A producer id is allocated
+// by one cluster (the one its InitProducerId went to: the default home cluster for a producer
+// without transactional id) and means nothing on the others: there the same number may be
+// another producer's, whose sequence numbers would then collide with this one's
 // (OUT_OF_ORDER_SEQUENCE_NUMBER, or a batch taken for a duplicate: acknowledged, never written).
 // So for each (client producer id, epoch, other cluster) kproxy takes a producer id of its own
 // on that cluster (InitProducerId without transactional id, on the worker's shared connection)
 // and the produce handler writes it into the batches bound there (record-batch-producer.ts).
+// The mappings are the process's, not a worker's: a worker caches them and asks the registry
+// (producer-id-registry.ts, held by the supervisor) on a miss, so a client that reconnects to
+// another worker and retries a batch gets the same producer id on the cluster, and the cluster
+// answers the retry as a duplicate instead of writing it twice.
 //
-// Bounds: at most MAX_ENTRIES mappings per worker, least recently used first out; one unused for
-// IDLE_MS is dropped when a new one is made. A dropped mapping costs a new id on the next batch:
-// the cluster takes a new producer id with any first sequence, so the producer carries on; only
-// a retry of a batch sent before the drop could then be written twice, which is why a mapping is
-// never dropped for idleness before far more than a client's delivery timeout (2 min by default).
+// Bounds of the cache: at most MAX_ENTRIES mappings per worker, least recently used first out;
+// one unused for IDLE_MS is dropped when a new one is made. A dropped entry is asked of the
+// registry again on the next batch.
 // Which cluster allocated a client's producer id is learnt from the InitProducerId answers this
 // worker forwarded (at most MAX_ENTRIES, oldest first out); an id not seen here (the client asked
 // on another connection that landed on another worker, or before a restart) is taken to be the
 // default home cluster's, where every non-transactional InitProducerId of the mesh goes.
 import type { Logger } from 'pino'
 import type { BatchProducer } from '@kproxy/core/protocol/record-batch-producer'
+import { localClaims } from './producer-id-registry.ts'
+import type { ProducerClaim, ProducerIdClaims } from './producer-id-registry.ts'
 
 export const MAX_ENTRIES = 10_000
 export const IDLE_MS = 15 * 60_000
@@ -52,6 +56,7 @@ export class MeshProducerIds {
   readonly #logger: Logger
   readonly #bounds: ProducerIdBounds
   readonly #now: () => number
+  readonly #claims: ProducerIdClaims
   // client producer id -> the cluster that allocated it (insertion order: oldest first)
   readonly #allocatedBy = new Map<bigint, string>()
   // cluster, client producer id, epoch -> kproxy's producer there (least recently used first)
@@ -60,8 +65,9 @@ export class MeshProducerIds {
   readonly #pending = new Map<string, ProducerAnswer[]>()
   #fullWarnedAt = Number.NEGATIVE_INFINITY
 
-  constructor (logger: Logger, bounds: ProducerIdBounds = { maxEntries: MAX_ENTRIES, idleMs: IDLE_MS }, now: () => number = Date.now) {
+  constructor (logger: Logger, claims: ProducerIdClaims = localClaims(), bounds: ProducerIdBounds = { maxEntries: MAX_ENTRIES, idleMs: IDLE_MS }, now: () => number = Date.now) {
     this.#logger = logger
+    this.#claims = claims
     this.#bounds = bounds
     this.#now = now
   }
@@ -81,11 +87,12 @@ export class MeshProducerIds {
     return this.#allocatedBy.get(producerId) ?? otherwise
   }
 
-  // kproxy's producer on `cluster` standing for the client's `from`: at once when known, else
-  // after kproxy's own InitProducerId there (one per key, however many batches wait for it).
+  // kproxy's producer on `cluster` standing for the client's `from`: at once when cached, else
+  // from the registry, which has it or lets this worker take one (kproxy's own InitProducerId
+  // there; one per key, however many batches of however many workers wait for it).
   // An error is not remembered: the next batch asks again.
   lookup (cluster: ProducerIdSource, from: BatchProducer, done: ProducerAnswer): void {
-    const key = `${cluster.name}\u0000${from.producerId}\u0000${from.producerEpoch}`
+    const key = keyOf(cluster.name, from)
     const known = this.#mapped.get(key)
     if (known !== undefined) {
       known.usedAt = this.#now()
@@ -102,27 +109,39 @@ export class MeshProducerIds {
     }
     const waiters = [done]
     this.#pending.set(key, waiters)
+    const finish = (producer: UpstreamProducer | null, error: string | null): void => {
+      this.#pending.delete(key)
+      if (producer !== null) this.#insert(key, { producer, usedAt: this.#now() })
+      for (const w of waiters) w(producer, error)
+    }
+    this.#claims.claim(key, (claim: ProducerClaim) => {
+      if (claim.kind === 'known') finish(claim.producer, null)
+      else if (claim.kind === 'failed') finish(null, claim.error)
+      else this.#make(cluster, from, key, finish)
+    })
+  }
+
+  #make (cluster: ProducerIdSource, from: BatchProducer, key: string, finish: ProducerAnswer): void {
     // a cluster known to be down has said so in the log already
     const wasDown = cluster.down
     cluster.newProducerId((producer, error) => {
-      this.#pending.delete(key)
-      if (producer !== null) {
-        this.#insert(key, { producer, usedAt: this.#now() })
-      } else {
+      this.#claims.made(key, producer, error)
+      if (producer === null) {
         const fields = { code: 'KPROXY_WARN_MESH_PRODUCER_ID_FAILED', cluster: cluster.name, producerId: String(from.producerId), error }
         const message = `mesh: cannot get a producer id on cluster ${cluster.name} for producer ${from.producerId}: ${error}; its partitions there get a retriable error`
         if (wasDown) this.#logger.debug(fields, message)
         else this.#logger.warn(fields, message)
       }
-      for (const w of waiters) w(producer, error)
+      finish(producer, error)
     })
   }
 
   // The cluster refused kproxy's producer (its state there is gone or fenced): the next batch of
   // `from` gets a new one.
   forget (cluster: string, from: BatchProducer, producer: UpstreamProducer): void {
-    const key = `${cluster}\u0000${from.producerId}\u0000${from.producerEpoch}`
+    const key = keyOf(cluster, from)
     if (this.#mapped.get(key)?.producer === producer) this.#mapped.delete(key)
+    this.#claims.release(key, producer)
   }
 
   #insert (key: string, mapping: Mapping): void {
@@ -142,4 +161,8 @@ export class MeshProducerIds {
     }
     this.#mapped.set(key, mapping)
   }
+}
+
+function keyOf (cluster: string, from: BatchProducer): string {
+  return `${cluster}\u0000${from.producerId}\u0000${from.producerEpoch}`
 }

@@ -5,6 +5,8 @@ import type { MetricsSnapshot } from '@kproxy/core/metrics/metrics-registry'
 import type { KproxyCode } from '@kproxy/core/errors/error-codes'
 import type { ClientsSnapshot } from '@kproxy/core/bridge/client-report'
 import type { PrincipalCertificate } from '@kproxy/core/policy/principal-certificates'
+import type { ProducerClaim } from '../mesh-mode/producer-id-registry.ts'
+import type { UpstreamProducer } from '../mesh-mode/producer-ids.ts'
 
 export type LogLevel = ProxyConfig['logLevel']
 
@@ -39,6 +41,8 @@ export type ToWorker =
   | { type: 'crash' }
   // the answer to a 'principal-cert' request (upstreamIdentity: certificate)
   | { type: 'principal-cert', requestId: number, cert: PrincipalCertificate | null, code?: KproxyCode, message?: string }
+  // the answer to a 'producer-id-claim' (mesh mode, producer-id-registry.ts)
+  | { type: 'producer-id-claim', requestId: number, claim: ProducerClaim }
 
 export interface WorkerStatus {
   activeConnections: number
@@ -61,3 +65,7 @@ export type FromWorker =
   // upstreamIdentity: certificate: the principal's upstream client certificate, signed by the
   // supervisor (off every worker's event loop)
   | { type: 'principal-cert', requestId: number, principal: string }
+  // mesh mode: the process-wide producer id mappings the supervisor holds (producer-id-registry.ts)
+  | { type: 'producer-id-claim', requestId: number, key: string }
+  | { type: 'producer-id-made', key: string, producer: UpstreamProducer | null, error: string | null }
+  | { type: 'producer-id-release', key: string, producer: UpstreamProducer }

@@ -19,6 +19,7 @@ import { policyOf } from '@kproxy/core/config/schema/policy-schema'
 import { QuotaService } from '../policy/quota-service.ts'
 import type { PrincipalCertificate } from '@kproxy/core/policy/principal-certificates'
 import { KproxyError } from '@kproxy/core/kproxy-error'
+import type { ClaimAnswer, ProducerIdClaims } from '../mesh-mode/producer-id-registry.ts'
 
 if (parentPort === null) throw new Error('worker-main.ts runs only as a worker thread')
 
@@ -60,6 +61,18 @@ const quotas = new QuotaService({ logger: () => logger })
 // upstream certificates asked of the supervisor, by request id
 const certRequests = new Map<number, { resolve (cert: PrincipalCertificate): void, reject (err: Error): void }>()
 let nextCertRequest = 1
+// mesh mode: producer id claims asked of the supervisor, by request id
+const claimRequests = new Map<number, ClaimAnswer>()
+let nextClaimRequest = 1
+const producerIdClaims: ProducerIdClaims = {
+  claim (key, answer) {
+    const requestId = nextClaimRequest++
+    claimRequests.set(requestId, answer)
+    post({ type: 'producer-id-claim', requestId, key })
+  },
+  made (key, producer, error) { post({ type: 'producer-id-made', key, producer, error }) },
+  release (key, producer) { post({ type: 'producer-id-release', key, producer }) }
+}
 
 const ctx: ProxyContext = {
   config: data.config.brokerMode,
@@ -160,6 +173,13 @@ port.on('message', (message: ToWorker) => {
       else waiter.reject(new KproxyError(message.code ?? 'KPROXY_ERR_PRINCIPAL_CERT', message.message ?? 'no certificate'))
       break
     }
+    case 'producer-id-claim': {
+      const answer = claimRequests.get(message.requestId)
+      if (answer === undefined) break
+      claimRequests.delete(message.requestId)
+      answer(message.claim)
+      break
+    }
     case 'crash':
       logger.warn({ code: 'KPROXY_DEBUG_CRASH' }, 'crashing on request (KPROXY_DEBUG_ENDPOINTS)')
       setImmediate(() => { throw new Error('worker crash requested through /debug/crash-worker') })
@@ -194,7 +214,7 @@ function begin (workerId: number, config: WorkerData['config'], quota: WorkerQuo
     // a bad quotas file stops the start here, with its file:line problems
     quotas.configure(policyOf(config.policy).quotas, quota, true)
     if (config.mesh !== null) {
-      mesh = startMeshMode({ config: config.mesh, policy: config.policy, metrics, logger, quotas }, { reusePort: true, workerId })
+      mesh = startMeshMode({ config: config.mesh, policy: config.policy, metrics, logger, quotas, producerIdClaims }, { reusePort: true, workerId })
       listeners = mesh
     } else {
       broker = startBrokerMode(ctx, { reusePort: true, workerId })

@@ -1,11 +1,13 @@
-// The per-worker producer id map: one InitProducerId per (cluster, client producer id, epoch),
-// shared by the batches that wait for it; errors not remembered; bounds and idle eviction. That
-// the clusters accept the mapped batches is the integration test's part
+// The producer id map: one InitProducerId per (cluster, client producer id, epoch), shared by the
+// batches that wait for it, across workers through the registry (a worker that did not make a
+// mapping gets the same one); errors not remembered; bounds and idle eviction of a worker's
+// cache. That the clusters accept the mapped batches is the integration test's part
 // (test/integration/mesh-mode-producer-ids.test.ts).
 import t from 'tap'
 import pino from 'pino'
 import { MeshProducerIds } from '../../src/mesh-mode/producer-ids.ts'
 import type { ProducerAnswer, ProducerIdSource } from '../../src/mesh-mode/producer-ids.ts'
+import { localClaims, ProducerIdRegistry } from '../../src/mesh-mode/producer-id-registry.ts'
 
 function source (name: string): ProducerIdSource & { asked: ProducerAnswer[], next: bigint } {
   const s = {
@@ -80,7 +82,7 @@ t.test('forget: the next lookup gets a new id; a stale forget does not drop a ne
 t.test('bounds: idle mappings dropped when a new one is made; at most maxEntries, least recently used out, warned once', async t => {
   const { logger, lines } = recordingLogger()
   let now = 0
-  const ids = new MeshProducerIds(logger, { maxEntries: 3, idleMs: 1000 }, () => now)
+  const ids = new MeshProducerIds(logger, localClaims(), { maxEntries: 3, idleMs: 1000 }, () => now)
   const b = source('b')
   // a lookup, answered at once when it asked the cluster
   const map = (pid: bigint): void => {
@@ -97,18 +99,22 @@ t.test('bounds: idle mappings dropped when a new one is made; at most maxEntries
   map(4n) // full: 2 (least recently used) goes
   t.equal(ids.size, 3)
   t.match(lines, [{ code: 'KPROXY_WARN_MESH_PRODUCER_IDS_FULL' }])
-  map(2n)
-  t.equal(b.asked.length, 5, '2 was dropped: asked again')
+  t.equal(b.asked.length, 4)
+  let again: any = null
+  ids.lookup(b, { producerId: 2n, producerEpoch: 0 }, p => { again = p })
+  t.same(again, { producerId: 1002n, producerEpoch: 0 }, '2 was dropped from the cache: the registry still has it')
+  t.equal(b.asked.length, 4, 'no new InitProducerId for it')
+  t.equal(ids.size, 3, 'back in the cache, 1 out (least recently used)')
   map(1n)
-  t.equal(b.asked.length, 5, '1 was kept')
+  t.equal(b.asked.length, 4, '1 comes back from the registry too')
   t.equal(lines.filter(l => l.code === 'KPROXY_WARN_MESH_PRODUCER_IDS_FULL').length, 1, 'warned once a minute at most')
   now = 5000
   map(9n) // every other one idle for over 1000 ms
-  t.equal(ids.size, 1, 'idle mappings dropped')
+  t.equal(ids.size, 1, 'idle mappings dropped from the cache')
 })
 
 t.test('which cluster allocated a producer id: as forwarded, else the default home cluster; bounded', async t => {
-  const ids = new MeshProducerIds(pino({ level: 'silent' }), { maxEntries: 2, idleMs: 1000 })
+  const ids = new MeshProducerIds(pino({ level: 'silent' }), localClaims(), { maxEntries: 2, idleMs: 1000 })
   ids.allocated(1n, 'a')
   ids.allocated(2n, 'c')
   t.equal(ids.allocatorOf(1n, 'a'), 'a')
@@ -127,4 +133,56 @@ t.test('a cluster already down when asked: the failure is logged at debug only',
   b.newProducerId = (done: ProducerAnswer) => { done(null, 'down') }
   ids.lookup(b, { producerId: 1n, producerEpoch: 0 }, () => {})
   t.match(lines, [{ level: 20, code: 'KPROXY_WARN_MESH_PRODUCER_ID_FAILED' }])
+})
+
+t.test('two workers, one registry: the second gets the producer id the first made, also while it is being made', async t => {
+  const registry = new ProducerIdRegistry()
+  const w0 = new MeshProducerIds(pino({ level: 'silent' }), localClaims(registry, 0))
+  const w1 = new MeshProducerIds(pino({ level: 'silent' }), localClaims(registry, 1))
+  const b0 = source('b')
+  const b1 = source('b')
+  const from = { producerId: 8n, producerEpoch: 0 }
+  const got: unknown[] = []
+  w0.lookup(b0, from, p => got.push(['w0', p]))
+  w1.lookup(b1, from, p => got.push(['w1', p]))
+  t.equal(b0.asked.length, 1, 'the first worker takes the producer id')
+  t.equal(b1.asked.length, 0, 'the second waits for it instead of taking its own')
+  b0.asked[0]!({ producerId: 700n, producerEpoch: 0 }, null)
+  t.same(Object.fromEntries(got as Array<[string, unknown]>), { w0: { producerId: 700n, producerEpoch: 0 }, w1: { producerId: 700n, producerEpoch: 0 } })
+  const w2 = new MeshProducerIds(pino({ level: 'silent' }), localClaims(registry, 2))
+  let later: unknown = null
+  w2.lookup(source('b'), from, p => { later = p })
+  t.same(later, { producerId: 700n, producerEpoch: 0 }, 'a worker asking later: the same, at once')
+  t.equal(registry.size, 1)
+})
+
+t.test('registry: a failure reaches the waiting workers and is not remembered; a released mapping is made again; the claims on a dead worker fail', async t => {
+  const registry = new ProducerIdRegistry(2)
+  const claims: Array<[number, string]> = []
+  registry.claim(0, 'k', c => claims.push([0, c.kind]))
+  registry.claim(1, 'k', c => claims.push([1, c.kind]))
+  registry.made(1, 'k', { producerId: 1n, producerEpoch: 0 }, null)
+  t.same(claims, [[0, 'make']], 'only the worker that was told to make it may report it')
+  registry.made(0, 'k', null, 'cluster b did not answer')
+  t.same(claims, [[0, 'make'], [1, 'failed']])
+  registry.claim(1, 'k', c => claims.push([1, c.kind]))
+  t.same(claims.at(-1), [1, 'make'], 'asked again after the failure')
+  registry.made(1, 'k', { producerId: 9n, producerEpoch: 0 }, null)
+  registry.release('k', { producerId: 8n, producerEpoch: 0 })
+  t.equal(registry.size, 1, 'a stale release keeps the newer mapping')
+  registry.release('k', { producerId: 9n, producerEpoch: 0 })
+  t.equal(registry.size, 0, 'released')
+  registry.claim(0, 'x', () => {})
+  let told: any = null
+  registry.claim(1, 'x', c => { told = c })
+  registry.workerGone(0)
+  t.match(told, { kind: 'failed', error: /worker 0 stopped/ })
+  for (const k of ['p', 'q', 'r']) {
+    registry.claim(0, k, () => {})
+    registry.made(0, k, { producerId: 1n, producerEpoch: 0 }, null)
+  }
+  t.equal(registry.size, 2, 'bounded: the least recently claimed out')
+  let kind = ''
+  registry.claim(0, 'p', c => { kind = c.kind })
+  t.equal(kind, 'make', 'p was the one dropped')
 })
