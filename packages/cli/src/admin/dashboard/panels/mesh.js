@@ -24,10 +24,11 @@ registerPanel({
         clear(tableBox)
         tableBox.append(table(['cluster', 'connections', 'req/s', 'requests', 'failed', 'p50', 'p99', 'p99.9', 'max', 'slowest API (p99)'], clusters.map(c => {
           const w = c.latencyWindow ?? c.latency
-          const slowest = c.apis.filter(a => (a.latencyWindow ?? a.latency) !== null)
-            .sort((x, y) => (y.latencyWindow ?? y.latency).p99 - (x.latencyWindow ?? x.latency).p99)[0]
+          // the same span as the cluster's columns: the last interval when it had requests
+          const spanOf = a => c.latencyWindow !== null ? a.latencyWindow : a.latency
+          const slowest = c.apis.filter(a => spanOf(a) !== null).sort((x, y) => spanOf(y).p99 - spanOf(x).p99)[0]
           return [{ text: c.cluster, class: 'text' }, count(c.connections), rate(c.requestsPerSecond), count(c.requests), count(c.failed),
-            ms(w?.p50), ms(w?.p99), ms(w?.p999), ms(w?.max), slowest === undefined ? '–' : `${slowest.name} ${ms((slowest.latencyWindow ?? slowest.latency).p99)}`]
+            ms(w?.p50), ms(w?.p99), ms(w?.p999), ms(w?.max), slowest === undefined ? '–' : `${slowest.name} ${ms(spanOf(slowest).p99)}`]
         }), i => clusters[i].failed > 0 ? 'bad' : undefined))
         const plotted = clusters.filter(c => (c.latencyWindow ?? c.latency) !== null)
         plotTitle.hidden = plotBox.hidden = plotted.length === 0

@@ -1,5 +1,6 @@
 // The Kafka cluster behind kproxy: bootstrap servers, brokers learned and the local port each is
-// served on, and whether each worker reaches the upstream.
+// served on, and whether each worker reaches the upstream. Hidden in mesh mode (no bootstrap
+// servers of its own; the mesh panel shows the clusters).
 import { registerPanel } from '../panel-registry.js'
 import { el, clear, table } from '../dom.js'
 import { ms } from '../format.js'
@@ -8,6 +9,7 @@ registerPanel({
   id: 'upstreams',
   title: 'Upstream cluster',
   sources: ['/api/upstreams'],
+  available: data => (data['/api/upstreams']?.servers.length ?? 0) > 0,
   create (body) {
     return {
       update (data) {
