@@ -20,6 +20,8 @@ import { QuotaService } from '../policy/quota-service.ts'
 import type { PrincipalCertificate } from '@kproxy/core/policy/principal-certificates'
 import { KproxyError } from '@kproxy/core/kproxy-error'
 import type { ClaimAnswer, ProducerIdClaims } from '../mesh-mode/producer-id-registry.ts'
+import { loopTraceFromEnv } from './loop-trace.ts'
+import type { LoopTrace } from './loop-trace.ts'
 
 if (parentPort === null) throw new Error('worker-main.ts runs only as a worker thread')
 
@@ -100,7 +102,11 @@ function addBroker (nodeId: number, address?: HostPort): void {
   else broker.addBroker(nodeId, address)
 }
 
+// KPROXY_LOOP_TRACE_DIR: event-loop delay and GC pauses of this worker, written to a file
+let loopTrace: LoopTrace | null = null
+
 function exit (code: number): void {
+  loopTrace?.stop()
   try { destination.flushSync() } catch {}
   process.exit(code)
 }
@@ -206,6 +212,7 @@ async function shutdown (timeoutMs: number): Promise<void> {
 
 function begin (workerId: number, config: WorkerData['config'], quota: WorkerQuota | null): void {
   started = true
+  loopTrace = loopTraceFromEnv(workerId)
   logger = pino({ level: config.logLevel, base: { worker: workerId } }, destination)
   ctx.logger = logger
   ctx.config = config.brokerMode
