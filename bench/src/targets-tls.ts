@@ -11,6 +11,7 @@
 // client certificate for the client side (@kproxy/core certs via the sandbox's mesh-certs), in a
 // temporary directory removed on stop.
 import type { ChildProcess } from 'node:child_process'
+import { DEFAULT_CIPHERS } from 'node:tls'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -45,30 +46,46 @@ function kproxyServe (): string {
   return `${REPO}packages/cli/src/main.ts`
 }
 
-export const kproxyDouble: TargetDef = {
-  name: 'kproxy-double',
-  description: 'kproxy double proxy: client-side kproxy -> mTLS -> broker-side kproxy, 1 worker thread each',
-  async start (ctx: TargetContext) {
-    const main = kproxyServe()
-    return await twoSides('kproxy-double', 'kproxy-bench-kproxy-double-', async (_dir, mesh, started) => {
-      // listen L, brokers from L+2 (kproxy's default base L+1), admin L+8
-      const b = await freePortRange(8)
-      const brokerSide = await startProcess('kproxy-double broker side', process.execPath, [main, 'serve',
-        '--upstream', `${ctx.host}:${ctx.port}`, '--listen', `127.0.0.1:${b}`, '--workers', '1', '--admin', `127.0.0.1:${b + 8}`, '--log-level', 'warn',
-        '--tls-cert', mesh.serverCert, '--tls-key', mesh.serverKey, '--tls-ca', mesh.ca, '--tls-client-auth', 'require'
-      ], '127.0.0.1', b, adminReady(b + 8))
-      started.push(brokerSide.child)
-      const c = await freePortRange(8)
-      const clientSide = await startProcess('kproxy-double client side', process.execPath, [main, 'serve',
-        '--upstream', `127.0.0.1:${b}`, '--listen', `127.0.0.1:${c}`, '--workers', '1', '--admin', `127.0.0.1:${c + 8}`, '--log-level', 'warn',
-        '--upstream-tls', '--upstream-tls-ca', mesh.ca, '--upstream-tls-cert', mesh.clientCert, '--upstream-tls-key', mesh.clientKey
-      ], '127.0.0.1', c, adminReady(c + 8))
-      started.push(clientSide.child)
-      ctx.log(`kproxy-double: 127.0.0.1:${c} -> mTLS -> 127.0.0.1:${b} -> ${ctx.host}:${ctx.port}`)
-      const pids = started.map(p => p.pid).filter((p): p is number => p !== undefined)
-      return { host: '127.0.0.1', port: c, pid: clientSide.child.pid ?? null, pids }
-    })
+// Node's default cipher list with TLS_AES_128_GCM_SHA256 first: Node (OpenSSL) offers
+// TLS_AES_256_GCM_SHA384 first and, with the server taking the client's order, the two kproxies
+// agree on it; BoringSSL (Envoy) puts AES-128-GCM first where the CPU has AES instructions.
+export const AES128_FIRST = ['TLS_AES_128_GCM_SHA256', ...DEFAULT_CIPHERS.split(':').filter(c => c !== 'TLS_AES_128_GCM_SHA256')].join(':')
+
+// `nodeArgs` go before the script on both sides' command lines (Node options, e.g. the cipher list)
+function kproxyDoubleTarget (name: string, description: string, nodeArgs: readonly string[]): TargetDef {
+  return {
+    name,
+    description,
+    async start (ctx: TargetContext) {
+      return await startKproxyDouble(name, ctx, nodeArgs)
+    }
   }
+}
+
+export const kproxyDouble = kproxyDoubleTarget('kproxy-double', 'kproxy double proxy: client-side kproxy -> mTLS -> broker-side kproxy, 1 worker thread each', [])
+// the TLS cipher lead of issue 12 (A/B against kproxy-double in the same run)
+export const kproxyDoubleAes128 = kproxyDoubleTarget('kproxy-double-aes128', 'kproxy-double with TLS_AES_128_GCM_SHA256 preferred (node --tls-cipher-list) instead of Node\'s TLS_AES_256_GCM_SHA384', [`--tls-cipher-list=${AES128_FIRST}`])
+
+async function startKproxyDouble (name: string, ctx: TargetContext, nodeArgs: readonly string[]): Promise<RunningTarget> {
+  const main = kproxyServe()
+  return await twoSides(name, `kproxy-bench-${name}-`, async (_dir, mesh, started) => {
+    // listen L, brokers from L+2 (kproxy's default base L+1), admin L+8
+    const b = await freePortRange(8)
+    const brokerSide = await startProcess(`${name} broker side`, process.execPath, [...nodeArgs, main, 'serve',
+      '--upstream', `${ctx.host}:${ctx.port}`, '--listen', `127.0.0.1:${b}`, '--workers', '1', '--admin', `127.0.0.1:${b + 8}`, '--log-level', 'warn',
+      '--tls-cert', mesh.serverCert, '--tls-key', mesh.serverKey, '--tls-ca', mesh.ca, '--tls-client-auth', 'require'
+    ], '127.0.0.1', b, adminReady(b + 8))
+    started.push(brokerSide.child)
+    const c = await freePortRange(8)
+    const clientSide = await startProcess(`${name} client side`, process.execPath, [...nodeArgs, main, 'serve',
+      '--upstream', `127.0.0.1:${b}`, '--listen', `127.0.0.1:${c}`, '--workers', '1', '--admin', `127.0.0.1:${c + 8}`, '--log-level', 'warn',
+      '--upstream-tls', '--upstream-tls-ca', mesh.ca, '--upstream-tls-cert', mesh.clientCert, '--upstream-tls-key', mesh.clientKey
+    ], '127.0.0.1', c, adminReady(c + 8))
+    started.push(clientSide.child)
+    ctx.log(`${name}: 127.0.0.1:${c} -> mTLS -> 127.0.0.1:${b} -> ${ctx.host}:${ctx.port}`)
+    const pids = started.map(p => p.pid).filter((p): p is number => p !== undefined)
+    return { host: '127.0.0.1', port: c, pid: clientSide.child.pid ?? null, pids }
+  })
 }
 
 export const envoyDouble: TargetDef = {
