@@ -181,8 +181,11 @@ export const TARGETS: Record<string, TargetDef> = {
   envoy: envoyTcpProxy('envoy', 1),
   // against kproxy-2w: the same thread count
   'envoy-2': envoyTcpProxy('envoy-2', 2),
+  // the 8-worker scaling model of docs/performance.md, for a machine with 8 free cores
+  'envoy-8': envoyTcpProxy('envoy-8', 8),
   kproxy: kproxyBroker('kproxy', 1),
   'kproxy-2w': kproxyBroker('kproxy-2w', 2),
+  'kproxy-8w': kproxyBroker('kproxy-8w', 8),
   'kproxy-base': kproxyBroker('kproxy-base', 1, [], baseTree),
   // the version bridge on: what it costs current clients (it should be nothing)
   'kproxy-bridge': kproxyBroker('kproxy-bridge', 1, ['--version-bridge']),
