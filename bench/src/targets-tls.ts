@@ -41,9 +41,12 @@ async function twoSides (name: string, prefix: string, body: (dir: string, mesh:
   }
 }
 
-function kproxyServe (): string {
-  if (!existsSync(`${REPO}packages/cli/src/commands/serve.ts`)) throw new KproxyError('KPROXY_ERR_BENCH_TARGET', 'kproxy serve is not part of this checkout')
-  return `${REPO}packages/cli/src/main.ts`
+// kproxy's CLI entry in `tree` (this checkout, or KPROXY_BENCH_BASE for the -base targets)
+function kproxyServe (tree: string | null): string {
+  if (tree === null) throw new KproxyError('KPROXY_ERR_BENCH_TARGET', 'kproxy-double-base needs KPROXY_BENCH_BASE=DIR, a checkout of kproxy with its dependencies installed')
+  const dir = tree.endsWith('/') ? tree : `${tree}/`
+  if (!existsSync(`${dir}packages/cli/src/commands/serve.ts`)) throw new KproxyError('KPROXY_ERR_BENCH_TARGET', `kproxy serve is not part of the checkout ${dir}`)
+  return `${dir}packages/cli/src/main.ts`
 }
 
 // Node's default cipher list with TLS_AES_128_GCM_SHA256 first: Node (OpenSSL) offers
@@ -52,22 +55,23 @@ function kproxyServe (): string {
 export const AES128_FIRST = ['TLS_AES_128_GCM_SHA256', ...DEFAULT_CIPHERS.split(':').filter(c => c !== 'TLS_AES_128_GCM_SHA256')].join(':')
 
 // `nodeArgs` go before the script on both sides' command lines (Node options, e.g. the cipher list)
-function kproxyDoubleTarget (name: string, description: string, nodeArgs: readonly string[]): TargetDef {
+function kproxyDoubleTarget (name: string, description: string, nodeArgs: readonly string[], tree: () => string | null = () => REPO): TargetDef {
   return {
     name,
     description,
     async start (ctx: TargetContext) {
-      return await startKproxyDouble(name, ctx, nodeArgs)
+      return await startKproxyDouble(name, ctx, nodeArgs, kproxyServe(tree()))
     }
   }
 }
 
 export const kproxyDouble = kproxyDoubleTarget('kproxy-double', 'kproxy double proxy: client-side kproxy -> mTLS -> broker-side kproxy, 1 worker thread each', [])
 // the TLS cipher lead of issue 12 (A/B against kproxy-double in the same run)
+// the A/B of a change to the TLS path: both kproxies from the checkout in KPROXY_BENCH_BASE
+export const kproxyDoubleBase = kproxyDoubleTarget('kproxy-double-base', 'kproxy-double from the checkout in KPROXY_BENCH_BASE', [], () => process.env.KPROXY_BENCH_BASE ?? null)
 export const kproxyDoubleAes128 = kproxyDoubleTarget('kproxy-double-aes128', 'kproxy-double with TLS_AES_128_GCM_SHA256 preferred (node --tls-cipher-list) instead of Node\'s TLS_AES_256_GCM_SHA384', [`--tls-cipher-list=${AES128_FIRST}`])
 
-async function startKproxyDouble (name: string, ctx: TargetContext, nodeArgs: readonly string[]): Promise<RunningTarget> {
-  const main = kproxyServe()
+async function startKproxyDouble (name: string, ctx: TargetContext, nodeArgs: readonly string[], main: string): Promise<RunningTarget> {
   return await twoSides(name, `kproxy-bench-${name}-`, async (_dir, mesh, started) => {
     // listen L, brokers from L+2 (kproxy's default base L+1), admin L+8
     const b = await freePortRange(8)

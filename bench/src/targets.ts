@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { KproxyError } from '@kproxy/core/kproxy-error'
 import { adminReady, envoyMissing, findEnvoy, freePortRange, REPO, startProcess, stopChild } from './targets-process.ts'
 import { envoyTcpProxyConfig } from './targets-envoy-config.ts'
-import { envoyDouble, kproxyDouble, kproxyDoubleAes128 } from './targets-tls.ts'
+import { envoyDouble, kproxyDouble, kproxyDoubleAes128, kproxyDoubleBase } from './targets-tls.ts'
 import { haproxy, kafkaProxy, kroxylicious } from './targets-peers.ts'
 
 export { findEnvoy, freePortRange, startProcess, stopChild } from './targets-process.ts'
@@ -199,6 +199,7 @@ export const TARGETS: Record<string, TargetDef> = {
   'kproxy-2w-policy': kproxyBroker('kproxy-2w-policy', 2, ['--config', POLICY_CONFIG]),
   'kproxy-double': kproxyDouble,
   'kproxy-double-aes128': kproxyDoubleAes128,
+  'kproxy-double-base': kproxyDoubleBase,
   'envoy-double': envoyDouble,
   haproxy,
   'kafka-proxy': kafkaProxy,
