@@ -2,8 +2,9 @@
 // event loop runs (perf_hooks.monitorEventLoopDelay, sampled every millisecond) and every garbage
 // collection (a PerformanceObserver of 'gc' entries), and writes a summary to
 // DIR/loop-trace-<pid>-w<worker>.json every few seconds and when it stops. Off by default: the
-// 1 ms sampling timer costs a little CPU. The bench reads these files next to its latency figures
-// (docs/performance.md: what makes kproxy's p99).
+// 1 ms sampling timer costs a little CPU. The delays are the times between samples, so they
+// include the 1 ms interval: a loop that is never late shows 1 ms. docs/performance.md reads these
+// files next to the bench's latency figures (what makes kproxy's p99).
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks'
 import type { ELDHistogram } from 'node:perf_hooks'
 import { writeFileSync } from 'node:fs'
