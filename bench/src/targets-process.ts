@@ -11,6 +11,15 @@ import { fileURLToPath } from 'node:url'
 import { KproxyError } from '@kproxy/core/kproxy-error'
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url))
+// kproxy's CLI entry in `tree`: this checkout, or for a *-base target the checkout named by
+// KPROXY_BENCH_BASE (null when it is not set), for an A/B of two trees in one run
+export function kproxyMain (target: string, tree: string | null): string {
+  if (tree === null) throw new KproxyError('KPROXY_ERR_BENCH_TARGET', `${target} needs KPROXY_BENCH_BASE=DIR, a checkout of kproxy with its dependencies installed (e.g. \`git worktree add DIR main~N && (cd DIR && pnpm install)\`)`)
+  const dir = tree.endsWith('/') ? tree : `${tree}/`
+  if (!existsSync(`${dir}packages/cli/src/commands/serve.ts`)) throw new KproxyError('KPROXY_ERR_BENCH_TARGET', `kproxy serve is not part of the checkout ${dir}`)
+  return `${dir}packages/cli/src/main.ts`
+}
+
 // a kproxy with two workers took 16 s to be ready while a full test run loaded both cores (CI), and
 // its TLS side of a double proxy missed 30 s once
 const START_TIMEOUT_MS = 60_000

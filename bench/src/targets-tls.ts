@@ -12,14 +12,13 @@
 // temporary directory removed on stop.
 import type { ChildProcess } from 'node:child_process'
 import { DEFAULT_CIPHERS } from 'node:tls'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { KproxyError } from '@kproxy/core/kproxy-error'
 import { writeMeshCerts } from '@kproxy/cli/sandbox/mesh-certs'
 import type { MeshCerts } from '@kproxy/cli/sandbox/mesh-certs'
 import { envoyTcpProxyConfig } from './targets-envoy-config.ts'
-import { adminReady, envoyMissing, findEnvoy, freePortRange, REPO, startProcess, stopChild } from './targets-process.ts'
+import { adminReady, envoyMissing, findEnvoy, freePortRange, kproxyMain, REPO, startProcess, stopChild } from './targets-process.ts'
 import type { RunningTarget, TargetContext, TargetDef } from './targets.ts'
 
 // Starts the two sides in order and stops whatever was started (broker side last) when a later
@@ -41,14 +40,6 @@ async function twoSides (name: string, prefix: string, body: (dir: string, mesh:
   }
 }
 
-// kproxy's CLI entry in `tree` (this checkout, or KPROXY_BENCH_BASE for the -base targets)
-function kproxyServe (tree: string | null): string {
-  if (tree === null) throw new KproxyError('KPROXY_ERR_BENCH_TARGET', 'kproxy-double-base needs KPROXY_BENCH_BASE=DIR, a checkout of kproxy with its dependencies installed')
-  const dir = tree.endsWith('/') ? tree : `${tree}/`
-  if (!existsSync(`${dir}packages/cli/src/commands/serve.ts`)) throw new KproxyError('KPROXY_ERR_BENCH_TARGET', `kproxy serve is not part of the checkout ${dir}`)
-  return `${dir}packages/cli/src/main.ts`
-}
-
 // Node's default cipher list with TLS_AES_128_GCM_SHA256 first: Node (OpenSSL) offers
 // TLS_AES_256_GCM_SHA384 first and, with the server taking the client's order, the two kproxies
 // agree on it; BoringSSL (Envoy) puts AES-128-GCM first where the CPU has AES instructions.
@@ -60,7 +51,7 @@ function kproxyDoubleTarget (name: string, description: string, nodeArgs: readon
     name,
     description,
     async start (ctx: TargetContext) {
-      return await startKproxyDouble(name, ctx, nodeArgs, kproxyServe(tree()))
+      return await startKproxyDouble(name, ctx, nodeArgs, kproxyMain(name, tree()))
     }
   }
 }

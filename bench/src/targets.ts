@@ -3,11 +3,10 @@
 // A target that cannot be set up throws; compare reports it as "skipped: <reason>".
 // Adding a peer is one more entry in TARGETS; the double proxies are in targets-tls.ts, the
 // other peers (HAProxy, kafka-proxy, Kroxylicious) in targets-peers.ts.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { KproxyError } from '@kproxy/core/kproxy-error'
-import { adminReady, envoyMissing, findEnvoy, freePortRange, REPO, startProcess, stopChild } from './targets-process.ts'
+import { adminReady, envoyMissing, findEnvoy, freePortRange, kproxyMain, REPO, startProcess, stopChild } from './targets-process.ts'
 import { envoyTcpProxyConfig } from './targets-envoy-config.ts'
 import { envoyDouble, kproxyDouble, kproxyDoubleAes128, kproxyDoubleBase } from './targets-tls.ts'
 import { haproxy, kafkaProxy, kroxylicious } from './targets-peers.ts'
@@ -83,11 +82,7 @@ function kproxyBroker (name: string, workers: number, serveArgs: readonly string
     name,
     description: name === 'kproxy-base' ? `kproxy broker mode from the checkout in KPROXY_BENCH_BASE, ${workers} worker thread(s)` : `kproxy broker mode, ${workers} worker thread(s)${serveArgs.length > 0 ? ` with ${serveArgs.join(' ')}` : ''}`,
     async start (ctx) {
-      const root = tree()
-      if (root === null) throw new KproxyError('KPROXY_ERR_BENCH_TARGET', 'kproxy-base needs KPROXY_BENCH_BASE=DIR, a checkout of kproxy with its dependencies installed (e.g. `git worktree add DIR main~N && (cd DIR && pnpm install)`)')
-      const dir = root.endsWith('/') ? root : `${root}/`
-      const main = `${dir}packages/cli/src/main.ts`
-      if (!existsSync(`${dir}packages/cli/src/commands/serve.ts`)) throw new KproxyError('KPROXY_ERR_BENCH_TARGET', `kproxy serve is not part of the checkout ${dir}`)
+      const main = kproxyMain(name, tree())
       const base = await freePortRange(8)
       const admin = base + 8
       const args = [main, 'serve', '--upstream', `${ctx.host}:${ctx.port}`, '--listen', `127.0.0.1:${base}`,
@@ -136,15 +131,13 @@ function kproxyMesh (name: string, workers: number, tree: () => string | null = 
     name,
     description: `kproxy mesh mode (one cluster behind it)${tree === baseTree ? ' from the checkout in KPROXY_BENCH_BASE' : ''}, ${workers} worker thread(s)`,
     async start (ctx) {
-      const root = tree()
-      if (root === null) throw new KproxyError('KPROXY_ERR_BENCH_TARGET', `${name} needs KPROXY_BENCH_BASE=DIR, a checkout of kproxy with its dependencies installed`)
-      const checkout = root.endsWith('/') ? root : `${root}/`
+      const main = kproxyMain(name, tree())
       const base = await freePortRange(2)
       const admin = base + 1
       const dir = mkdtempSync(join(tmpdir(), 'kproxy-bench-mesh-'))
       const config = join(dir, 'mesh.yaml')
       writeFileSync(config, `mesh:\n  listen: 127.0.0.1:${base}\n  clusters:\n    - name: one\n      bootstrap: [${ctx.host}:${ctx.port}]\n  defaultCluster: one\nadmin: 127.0.0.1:${admin}\nlogLevel: warn\n`)
-      const args = [`${checkout}packages/cli/src/main.ts`, 'serve', '--config', config, '--workers', String(workers)]
+      const args = [main, 'serve', '--config', config, '--workers', String(workers)]
       const { child } = await startProcess(name, process.execPath, args, '127.0.0.1', base, adminReady(admin))
       return {
         name,

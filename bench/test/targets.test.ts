@@ -136,3 +136,19 @@ t.test('a peer that fails to start: one sentence with its last output, and what 
   try { process.kill(pid, 0) } catch { alive = false }
   t.notOk(alive, `the broker-side Envoy (pid ${pid}) was stopped`)
 })
+
+t.test('the *-base targets name what is missing: KPROXY_BENCH_BASE unset, or not a kproxy checkout', async t => {
+  const saved = process.env.KPROXY_BENCH_BASE
+  const notCheckout = mkdtempSync(join(tmpdir(), 'kproxy-bench-base-'))
+  t.teardown(() => {
+    rmSync(notCheckout, { recursive: true, force: true })
+    if (saved === undefined) delete process.env.KPROXY_BENCH_BASE; else process.env.KPROXY_BENCH_BASE = saved
+  })
+  const ctx = { host: '127.0.0.1', port: 9, brokerPid: null, log: () => {} }
+  for (const name of ['kproxy-base', 'kproxy-double-base', 'kproxy-mesh-2w-base']) {
+    delete process.env.KPROXY_BENCH_BASE
+    await t.rejects(TARGETS[name]!.start(ctx), { code: 'KPROXY_ERR_BENCH_TARGET', message: new RegExp(`^${name} needs KPROXY_BENCH_BASE=DIR`) }, `${name} without KPROXY_BENCH_BASE`)
+    process.env.KPROXY_BENCH_BASE = notCheckout
+    await t.rejects(TARGETS[name]!.start(ctx), { code: 'KPROXY_ERR_BENCH_TARGET', message: `kproxy serve is not part of the checkout ${notCheckout}/` }, `${name} with a directory that is not a checkout`)
+  }
+})
