@@ -19,8 +19,9 @@ import { policyOf } from '@kproxy/core/config/schema/policy-schema'
 import { QuotaService } from '../policy/quota-service.ts'
 import type { PrincipalCertificate } from '@kproxy/core/policy/principal-certificates'
 import { KproxyError } from '@kproxy/core/kproxy-error'
-import type { ClaimAnswer, ProducerIdClaims } from '../mesh-mode/producer-id-registry.ts'
+import type { ProducerClaim, ProducerIdClaims } from '../mesh-mode/producer-id-registry.ts'
 import { loopTraceFromEnv } from './loop-trace.ts'
+import { PendingAsks } from './pending-asks.ts'
 import type { LoopTrace } from './loop-trace.ts'
 
 if (parentPort === null) throw new Error('worker-main.ts runs only as a worker thread')
@@ -60,17 +61,12 @@ const SNAPSHOT_PUSH_MS = 5000
 
 // policy.quotas over the process-wide table the supervisor shares with every worker
 const quotas = new QuotaService({ logger: () => logger })
-// upstream certificates asked of the supervisor, by request id
-const certRequests = new Map<number, { resolve (cert: PrincipalCertificate): void, reject (err: Error): void }>()
-let nextCertRequest = 1
-// mesh mode: producer id claims asked of the supervisor, by request id
-const claimRequests = new Map<number, ClaimAnswer>()
-let nextClaimRequest = 1
+// upstream certificates, and (mesh mode) producer id claims, asked of the supervisor
+const certAsks = new PendingAsks<Extract<ToWorker, { type: 'principal-cert' }>>()
+const claimAsks = new PendingAsks<ProducerClaim>()
 const producerIdClaims: ProducerIdClaims = {
   claim (key, answer) {
-    const requestId = nextClaimRequest++
-    claimRequests.set(requestId, answer)
-    post({ type: 'producer-id-claim', requestId, key })
+    claimAsks.ask(requestId => post({ type: 'producer-id-claim', requestId, key }), answer)
   },
   made (key, producer, error) { post({ type: 'producer-id-made', key, producer, error }) },
   release (key, producer) { post({ type: 'producer-id-release', key, producer }) }
@@ -84,9 +80,10 @@ const ctx: ProxyContext = {
   quotas,
   principalCertificate (principal: string): Promise<PrincipalCertificate> {
     return new Promise((resolve, reject) => {
-      const requestId = nextCertRequest++
-      certRequests.set(requestId, { resolve, reject })
-      post({ type: 'principal-cert', requestId, principal })
+      certAsks.ask(requestId => post({ type: 'principal-cert', requestId, principal }), reply => {
+        if (reply.cert !== null) resolve(reply.cert)
+        else reject(new KproxyError(reply.code ?? 'KPROXY_ERR_PRINCIPAL_CERT', reply.message ?? 'no certificate'))
+      })
     })
   },
   onBrokerDiscovered (nodeId: number, localPort: number, address: HostPort): void {
@@ -171,21 +168,12 @@ port.on('message', (message: ToWorker) => {
     case 'add-broker':
       addBroker(message.nodeId, message.host === undefined || message.port === undefined ? undefined : { host: message.host, port: message.port })
       break
-    case 'principal-cert': {
-      const waiter = certRequests.get(message.requestId)
-      if (waiter === undefined) break
-      certRequests.delete(message.requestId)
-      if (message.cert !== null) waiter.resolve(message.cert)
-      else waiter.reject(new KproxyError(message.code ?? 'KPROXY_ERR_PRINCIPAL_CERT', message.message ?? 'no certificate'))
+    case 'principal-cert':
+      certAsks.answer(message.requestId, message)
       break
-    }
-    case 'producer-id-claim': {
-      const answer = claimRequests.get(message.requestId)
-      if (answer === undefined) break
-      claimRequests.delete(message.requestId)
-      answer(message.claim)
+    case 'producer-id-claim':
+      claimAsks.answer(message.requestId, message.claim)
       break
-    }
     case 'crash':
       logger.warn({ code: 'KPROXY_DEBUG_CRASH' }, 'crashing on request (KPROXY_DEBUG_ENDPOINTS)')
       setImmediate(() => { throw new Error('worker crash requested through /debug/crash-worker') })
