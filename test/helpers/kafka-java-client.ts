@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { javaContext } from '@kproxy/cli/sandbox/kafka-tool'
+import { toolJvmArgs } from '@kproxy/cli/sandbox/jvm-profile'
 
 export interface JavaClient {
   child: ChildProcess
@@ -16,7 +17,7 @@ export interface JavaClient {
 // `log4jFile`: a log4j2 configuration instead of the quiet one of Kafka's tools (warnings only).
 export async function startJavaClient (mainClass: string, args: readonly string[], options: { log4jFile?: string } = {}): Promise<JavaClient> {
   const ctx = await javaContext()
-  const child = spawn(ctx.java, [`-Dlog4j2.configurationFile=${options.log4jFile ?? ctx.log4jFile}`, '-Xmx256m', '-cp', ctx.classpath, mainClass, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(ctx.java, [...toolJvmArgs(ctx.profile), `-Dlog4j2.configurationFile=${options.log4jFile ?? ctx.log4jFile}`, '-Xmx256m', '-cp', ctx.classpath, mainClass, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   const events: Array<Record<string, unknown>> = []
   let partial = ''
   let stderr = ''

@@ -4,6 +4,7 @@
 import { execFile, spawnSync } from 'node:child_process'
 import { startCluster } from '@kproxy/cli/sandbox/cluster'
 import type { Cluster, SandboxInfo, StartClusterOptions } from '@kproxy/cli/sandbox/cluster'
+import { jvmProfile, toolJvmArgs } from '@kproxy/cli/sandbox/jvm-profile'
 
 export type { Cluster, SandboxInfo, StartClusterOptions }
 
@@ -20,6 +21,10 @@ export async function kafkaCluster (t: TeardownHost, options: StartClusterOption
   t.comment?.(`Kafka sandbox (${cluster.info.brokers.length} broker(s)${options.tls === true ? ', TLS' : ''}) ready in ${Date.now() - started} ms at ${cluster.bootstrap}`)
   return cluster
 }
+
+// Flags for the Java clients a test starts itself, as the sandbox gives Kafka's tools: C1 only and
+// the serial collector when the suite runs with KPROXY_SANDBOX_JVM=lean (scripts/test.ts).
+export const TEST_JVM_ARGS: readonly string[] = toolJvmArgs(jvmProfile(process.env))
 
 export interface ProcessResult {
   code: number | null

@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { KAFKA_VERSION } from '@kproxy/core/kafka-release'
 import { ensureKafkaJars, readLock } from '@kproxy/cli/sandbox/jars'
+import { TEST_JVM_ARGS } from './kafka.ts'
 import type { TeardownHost } from './kafka.ts'
 
 const SOURCE = fileURLToPath(new URL('../fixtures/OldKafkaClient.java', import.meta.url))
@@ -41,7 +42,7 @@ export async function oldJavaClient (t: TeardownHost, version: string): Promise<
   return {
     version,
     async run (args, options = {}) {
-      const r = await exec('java', [`-DclientId=${options.clientId ?? `java-${version}`}`, '-cp', `${classes}:${jars.classpath}`, 'OldKafkaClient', ...args], options.timeoutMs ?? 120_000)
+      const r = await exec('java', [...TEST_JVM_ARGS, `-DclientId=${options.clientId ?? `java-${version}`}`, '-cp', `${classes}:${jars.classpath}`, 'OldKafkaClient', ...args], options.timeoutMs ?? 120_000)
       const lines = r.stdout.split('\n').filter(l => l.startsWith('{')).map(l => JSON.parse(l) as Record<string, any>)
       return { code: r.code, lines, stderr: r.stderr }
     }

@@ -18,7 +18,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Kafka, logLevel } from 'kafkajs'
 import { ensureKafkaJars } from '@kproxy/cli/sandbox/jars'
-import { hasKcat, kafkaCluster, kcat } from '../helpers/kafka.ts'
+import { hasKcat, kafkaCluster, kcat, TEST_JVM_ARGS } from '../helpers/kafka.ts'
 import { metricSum, serveKproxy } from '../helpers/serve-kproxy.ts'
 import { createDurableTopics } from '../helpers/e2e-records.ts'
 import { certPair, kproxyCerts } from '../helpers/kproxy-certs.ts'
@@ -115,7 +115,7 @@ t.test('partition ACLs: alice writes 0-3 and reads all, bob reads 4-7', { skip: 
   const classes = await mkdtemp(join(tmpdir(), 'kproxy-acl-client-'))
   const compiled = await exec('javac', ['-nowarn', '-d', classes, '-cp', jars.classpath, SOURCE])
   t.equal(compiled.code, 0, compiled.stderr)
-  const java = (args: string[]): ReturnType<typeof exec> => exec('java', ['-cp', `${classes}:${jars.classpath}`, 'AclPartitionClient', ...args], 180_000)
+  const java = (args: string[]): ReturnType<typeof exec> => exec('java', [...TEST_JVM_ARGS, '-cp', `${classes}:${jars.classpath}`, 'AclPartitionClient', ...args], 180_000)
 
   // what alice got stored, partition by partition
   const stored = new Array<number>(PARTITIONS).fill(0)

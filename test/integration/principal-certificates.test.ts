@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ensureKafkaJars } from '@kproxy/cli/sandbox/jars'
 import { findJava } from '@kproxy/cli/sandbox/java'
+import { TEST_JVM_ARGS } from '../helpers/kafka.ts'
 import { createSigningPool } from '@kproxy/cli/certs/signing-pool'
 import { createCa } from '@kproxy/core/certs/x509'
 import { BROKER_MAPPING_RULE, PrincipalCertificates } from '@kproxy/core/policy/principal-certificates'
@@ -26,7 +27,7 @@ t.test("Kafka's SslPrincipalMapper gives back the user of a certificate kproxy i
     const file = join(dir, 'cert.pem')
     writeFileSync(file, cert.cert)
     const out = await new Promise<string>((resolve, reject) => {
-      execFile(java.command, ['-cp', jars.classpath, SOURCE, `${BROKER_MAPPING_RULE},DEFAULT`, file], { timeout: 120_000 }, (err, stdout, stderr) => {
+      execFile(java.command, [...TEST_JVM_ARGS, '-cp', jars.classpath, SOURCE, `${BROKER_MAPPING_RULE},DEFAULT`, file], { timeout: 120_000 }, (err, stdout, stderr) => {
         if (err !== null) reject(new Error(`${err.message}\n${stderr}`))
         else resolve(stdout)
       })

@@ -30,6 +30,10 @@ t.test('one broker: metadata, produce and consume with kcat, Java tools, restart
 
   const pid = cluster.pids().get(1)
   t.type(pid, 'number')
+  // KPROXY_SANDBOX_JVM (jvm-profile.ts): the suite runs lean brokers, `kproxy sandbox up` G1 + C2
+  const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+  if (process.env.KPROXY_SANDBOX_JVM === 'lean') t.ok(args.includes('-XX:TieredStopAtLevel=1') && args.includes('-XX:+UseSerialGC') && !args.includes('-XX:+UseG1GC'), `the lean broker runs C1 only with the serial collector: ${args.filter(a => a.startsWith('-XX')).join(' ')}`)
+  else t.ok(args.includes('-XX:+UseG1GC') && !args.includes('-XX:TieredStopAtLevel=1'), `the default broker runs G1 and the full JIT: ${args.filter(a => a.startsWith('-XX')).join(' ')}`)
   await cluster.killBroker(1)
   t.equal(cluster.pids().size, 0, 'no live node after killBroker')
   const down = await kcat(['-L', '-b', info.bootstrap, '-m', '3'])

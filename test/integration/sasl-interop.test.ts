@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { ensureKafkaJars } from '@kproxy/cli/sandbox/jars'
 import { findJava } from '@kproxy/cli/sandbox/java'
+import { TEST_JVM_ARGS } from '../helpers/kafka.ts'
 import { PlainServer } from '@kproxy/core/sasl/plain-server'
 import { PlainClient } from '@kproxy/core/sasl/plain-client'
 import { ScramServer } from '@kproxy/core/sasl/scram-server'
@@ -44,7 +45,7 @@ class JavaPeer {
   readonly #lines: AsyncIterator<string>
   readonly #child
   constructor (java: string, classDir: string, classpath: string, args: string[]) {
-    this.#child = spawn(java, ['-cp', `${classDir}:${classpath}`, 'SaslInterop', ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
+    this.#child = spawn(java, [...TEST_JVM_ARGS, '-cp', `${classDir}:${classpath}`, 'SaslInterop', ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
     this.#lines = createInterface({ input: this.#child.stdout })[Symbol.asyncIterator]()
   }
 

@@ -9,6 +9,7 @@ import { createCa, issueCertificate, pemKeystore } from '@kproxy/core/certs/x509
 import { KAFKA_VERSION } from '@kproxy/core/kafka-release'
 import { ArchiveRecorder, useArchiveArgs } from './class-data.ts'
 import { javaContext, runJavaMain } from './kafka-tool.ts'
+import { LEAN_JIT_ARGS } from './jvm-profile.ts'
 import type { JavaContext, KafkaToolOptions, KafkaToolResult } from './kafka-tool.ts'
 import { probeBrokerIds } from './metadata-probe.ts'
 import { SASL_MECHANISMS, SASL_USERS, clientSslProperties, formatProperties, nodeLayout, nodeLog4j, scramFormatArgs, serverProperties, tlsLayout } from './node-config.ts'
@@ -102,6 +103,11 @@ export const DEFAULT_JVM_ARGS: readonly string[] = [
   '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-XX:InitiatingHeapOccupancyPercent=35',
   '-XX:+ExplicitGCInvokesConcurrent', '-XX:MaxInlineLevel=15',
   '-XX:-UsePerfData', '-Djava.awt.headless=true', '-XX:+ExitOnOutOfMemoryError'
+]
+
+// KPROXY_SANDBOX_JVM=lean (jvm-profile.ts): C1 only and the serial collector; the rest as above.
+export const LEAN_BROKER_JVM_ARGS: readonly string[] = [
+  ...LEAN_JIT_ARGS, '-XX:-UsePerfData', '-Djava.awt.headless=true', '-XX:+ExitOnOutOfMemoryError'
 ]
 
 // StorageTool runs for a second: C1 only and the serial collector start fastest.
@@ -236,7 +242,7 @@ class SandboxCluster implements Cluster {
     const spec = {
       java: this.ctx.java,
       classpath: this.ctx.classpath,
-      jvmArgs: this.options.jvmArgs ?? [...heapArgs(this.heapMiB), ...DEFAULT_JVM_ARGS],
+      jvmArgs: this.options.jvmArgs ?? [...heapArgs(this.heapMiB), ...(this.ctx.profile === 'lean' ? LEAN_BROKER_JVM_ARGS : DEFAULT_JVM_ARGS)],
       sandboxDir: this.base,
       env: this.env,
       onUnexpectedExit: (id: number, status: ExitStatus) => { for (const l of this.exitListeners) l(id, status) }

@@ -6,6 +6,8 @@ import { archivePath, baseArchiveUsable, useArchiveArgs } from './class-data.ts'
 import { ensureKafkaJars, kafkaHome, kproxyCacheDir } from './jars.ts'
 import { findJava } from './java.ts'
 import { TOOLS_LOG4J } from './node-config.ts'
+import { jvmProfile, toolJvmArgs } from './jvm-profile.ts'
+import type { JvmProfile } from './jvm-profile.ts'
 
 export interface KafkaToolOptions {
   timeoutMs?: number
@@ -33,6 +35,8 @@ export interface JavaContext {
   log4jFile: string
   // A class-data sharing archive for this JVM and classpath, used when it exists.
   archive: string | null
+  // KPROXY_SANDBOX_JVM (jvm-profile.ts)
+  profile: JvmProfile
 }
 
 const DEFAULT_TIMEOUT_MS = 120_000
@@ -40,7 +44,7 @@ const DEFAULT_TIMEOUT_MS = 120_000
 // Runs a Java main class of the pinned Kafka on its classpath and collects its output.
 export function runJavaMain (ctx: JavaContext, mainClass: string, args: readonly string[], options: KafkaToolOptions = {}): Promise<KafkaToolResult> {
   const started = Date.now()
-  const jvmArgs = [...useArchiveArgs(ctx.archive), ...(options.jvmArgs ?? []), `-Dlog4j2.configurationFile=${ctx.log4jFile}`, '-cp', ctx.classpath, mainClass, ...args]
+  const jvmArgs = [...useArchiveArgs(ctx.archive), ...toolJvmArgs(ctx.profile), ...(options.jvmArgs ?? []), `-Dlog4j2.configurationFile=${ctx.log4jFile}`, '-cp', ctx.classpath, mainClass, ...args]
   return new Promise((resolve, reject) => {
     const child = spawn(ctx.java, jvmArgs, {
       env: options.env ?? process.env,
@@ -95,12 +99,13 @@ export async function toolsLog4jFile (cacheDir: string): Promise<string> {
 
 export async function javaContext (options: { env?: NodeJS.ProcessEnv, cacheDir?: string, log?: (message: string) => void } = {}): Promise<JavaContext> {
   const env = options.env ?? process.env
+  const profile = jvmProfile(env)
   const cacheDir = options.cacheDir ?? kproxyCacheDir(env)
   const java = await findJava(env)
   const jars = await ensureKafkaJars({ env, cacheDir, log: options.log })
   let archive = classDataSharingEnabled(env) ? archivePath(cacheDir, java.version, java.command, jars.jars) : null
   if (archive !== null && !existsSync(archive) && !(await baseArchiveUsable(java.command, env))) archive = null
-  return { java: java.command, classpath: jars.classpath, libDir: jars.libDir, log4jFile: await toolsLog4jFile(cacheDir), archive }
+  return { java: java.command, classpath: jars.classpath, libDir: jars.libDir, log4jFile: await toolsLog4jFile(cacheDir), archive, profile }
 }
 
 // Any Kafka command-line tool, without a cluster of its own; e.g.
