@@ -90,6 +90,12 @@ export class FrameReader {
     return this.#chunks
   }
 
+  // the size prefix of the frame in progress when it is a view of a pushed chunk (empty when no
+  // frame is in progress): an owner that reuses its read buffers must keep these bytes too
+  get pendingPrefix (): Buffer {
+    return this.#prefix
+  }
+
   push (chunk: Buffer): void {
     if (this.#stopped) return
     try {

@@ -15,6 +15,7 @@ import { ApiKey } from '@kproxy/core/protocol/api-keys'
 import type { Route, RouteSink } from '../session/route.ts'
 import type { InFlight } from '../session/in-flight.ts'
 import { KafkaConnection } from '../upstream/kafka-connection.ts'
+import { STATIC_READ_BUFFERS } from '../net/read-slabs.ts'
 import type { ConnectionListener, ResponseTarget, UpstreamFailure } from '../upstream/kafka-connection.ts'
 import type { ServerHealth } from '../upstream/server-health.ts'
 import type { UpstreamDialer } from '../net/upstream-dialer.ts'
@@ -146,7 +147,8 @@ export class BrokerRoute implements Route, ConnectionListener, ResponseTarget {
       maxFrameSize: this.#host.maxFrameSize,
       correlation: 'client',
       listener: this,
-      identity: cert
+      identity: cert,
+      staticReads: STATIC_READ_BUFFERS
     })
   }
 
@@ -287,6 +289,9 @@ export class BrokerRoute implements Route, ConnectionListener, ResponseTarget {
   }
 
   // ---- ResponseTarget ----------------------------------------------------------------------------
+
+  // frames of a static read buffer go to the session, which copies what it keeps (answer())
+  readonly borrowsFrames = true
 
   upstreamResponse (tag: unknown, frame: Frame): void {
     if (this.#unproven !== null) this.#proven()

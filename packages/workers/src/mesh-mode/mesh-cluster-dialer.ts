@@ -26,8 +26,8 @@ function counted (dialer: UpstreamDialer, cluster: string, meshMetrics: MeshMetr
     secure: dialer.secure,
     readyEvent: dialer.readyEvent,
     get login () { return dialer.login },
-    dial (to, identity) {
-      const socket = dialer.dial(to, identity)
+    dial (to, identity, onread) {
+      const socket = dialer.dial(to, identity, onread)
       meshMetrics.upstream(cluster, 'connects')
       socket.once('close', () => meshMetrics.upstream(cluster, 'disconnects'))
       return socket

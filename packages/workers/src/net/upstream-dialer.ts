@@ -14,6 +14,7 @@ import { readTlsFiles, upstreamTlsFiles, watchPemFiles } from './tls-files.ts'
 import type { PemFile } from './tls-files.ts'
 import { TlsFailureLog } from './tls-failure-log.ts'
 import type { UpstreamLogin } from '../upstream/upstream-sasl-login.ts'
+import type { OnRead } from './read-slabs.ts'
 
 export interface UpstreamDialer {
   readonly secure: boolean
@@ -22,8 +23,9 @@ export interface UpstreamDialer {
   // the event after which the socket carries Kafka bytes
   readonly readyEvent: 'connect' | 'secureConnect'
   // `identity`: a client certificate for this connection instead of the configured one
-  // (upstreamIdentity: certificate); only a TLS dialer can present one
-  dial (to: HostPort, identity?: ClientIdentity | null): Socket
+  // (upstreamIdentity: certificate); only a TLS dialer can present one. `onread`: read into the
+  // caller's buffers (static read buffers, read-slabs.ts)
+  dial (to: HostPort, identity?: ClientIdentity | null, onread?: OnRead | null): Socket
   // An error on a dialled socket before readyEvent: the TLS reason when TCP had connected and
   // the TLS handshake failed (counted and logged here), null for a plain connect failure.
   handshakeFailed (socket: Socket, err: Error): TlsFailureReason | null
@@ -39,7 +41,7 @@ export interface ClientIdentity {
 export const plainDialer: UpstreamDialer = {
   secure: false,
   readyEvent: 'connect',
-  dial: to => connectTcp({ host: to.host, port: to.port }),
+  dial: (to, _identity, onread) => connectTcp(onread != null ? { host: to.host, port: to.port, onread } : { host: to.host, port: to.port }),
   handshakeFailed: () => null,
   close () {}
 }
@@ -102,7 +104,7 @@ class TlsDialer implements UpstreamDialer {
 
   // `identity`: a client certificate for this connection instead of the configured one
   // (upstreamIdentity: certificate); only a TLS dialer can present one
-  dial (to: HostPort, identity?: ClientIdentity | null): Socket {
+  dial (to: HostPort, identity?: ClientIdentity | null, onread?: OnRead | null): Socket {
     const c = this.#config
     const name = c.serverName ?? (isIP(to.host) === 0 ? to.host : undefined)
     const socket = connectTls({
@@ -112,6 +114,8 @@ class TlsDialer implements UpstreamDialer {
       // an IP address is not a valid SNI name; the certificate is then checked for an IP SAN
       ...(name !== undefined ? { servername: name } : {}),
       rejectUnauthorized: true,
+      // TLS reads the decrypted bytes into these buffers (tls.connect without a `socket`)
+      ...(onread != null ? { onread } : {}),
       checkServerIdentity: !c.checkHostname
         ? skipIdentity
         : c.serverName !== null
@@ -153,7 +157,7 @@ export function withLogin (dialer: UpstreamDialer, login: () => UpstreamLogin | 
     secure: dialer.secure,
     readyEvent: dialer.readyEvent,
     get login () { return login() },
-    dial: (to, identity) => dialer.dial(to, identity),
+    dial: (to, identity, onread) => dialer.dial(to, identity, onread),
     handshakeFailed: (socket, err) => dialer.handshakeFailed(socket, err),
     close: () => dialer.close()
   }

@@ -37,6 +37,7 @@ import type { KproxyError } from '@kproxy/core/kproxy-error'
 import { describeTlsFailure, looksLikeTlsClientHello } from '@kproxy/core/tls/handshake-failure'
 import type { ProxyMetrics } from '@kproxy/core/metrics/proxy-metrics'
 import { WriteBatch } from '../net/write-batch.ts'
+import { ownFrame } from '../net/read-slabs.ts'
 import type { Writable } from '../net/write-batch.ts'
 import type { ListenerInfo, RequestAction, ResponseAction } from '../filters/filter-api.ts'
 import type { ChainMember, FilterChain, Interested } from '../filters/filter-chain.ts'
@@ -566,7 +567,10 @@ export class ClientSession implements RouteSink {
 
   // ---- answers -------------------------------------------------------------------------------
 
-  // RouteSink: the upstream's response to `entry`.
+  // RouteSink: the upstream's response to `entry`. Its bytes may be views of a static read buffer
+  // (read-slabs.ts), valid during this call only: only the in-order answer without filters goes
+  // out as it is (the WriteBatch holds those slabs); a response that waits for an earlier one or
+  // passes filters (which may hold it, or keep parts of it) is copied first.
   answer (entry: InFlight, frame: Frame): void {
     if (this.#state === 'closed' || entry.state !== 'upstream') return
     // the frame is at the version it was sent upstream at (the bridge may have changed it)
@@ -581,7 +585,7 @@ export class ClientSession implements RouteSink {
     if (filters === null) {
       if (entry.request !== null && entry.request.upstreamVersion !== entry.apiVersion) {
         // sent at another version than the client's: re-encoded at the client's
-        this.#runResponseFilters(entry, new ResponseView(entry.request, frame, null), NO_FILTERS, -1)
+        this.#runResponseFilters(entry, new ResponseView(entry.request, ownFrame(frame), null), NO_FILTERS, -1)
         return
       }
       if (entry === this.#queue.head) {
@@ -594,11 +598,11 @@ export class ClientSession implements RouteSink {
         this.#writeReady()
         return
       }
-      entry.responseFrame = frame
+      entry.responseFrame = ownFrame(frame)
       entry.state = 'answered'
       return
     }
-    this.#runResponseFilters(entry, new ResponseView(this.#requestOf(entry), frame, null), filters, filters.length - 1)
+    this.#runResponseFilters(entry, new ResponseView(this.#requestOf(entry), ownFrame(frame), null), filters, filters.length - 1)
   }
 
   // The request as response filters see it; for a request no filter looked at, made now (without

@@ -12,6 +12,11 @@
 // Hot path: the response reader and the socket listeners are bound once; pending requests live in
 // parallel arrays of a ring; responses go to their target's upstreamResponse(), and once per socket
 // read every target that got one is told upstreamBatchEnd() so that it writes them in one go.
+//
+// Static read buffers (option staticReads, read-slabs.ts): the socket reads into reused slabs.
+// The reader's partial frame holds its slabs (#readerHolds, re-taken after every read); a frame
+// goes as it is only to a target that says it borrows frames (borrowsFrames), every other target
+// (kproxy's own requests, the SASL login, a SASL v0 relay) gets a copy.
 import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
 import type { HostPort } from '@kproxy/core/config/proxy-config'
@@ -24,6 +29,7 @@ import type { KproxyCode } from '@kproxy/core/kproxy-error'
 import type { TlsFailureReason } from '@kproxy/core/tls/handshake-failure'
 import type { ClientIdentity, UpstreamDialer } from '../net/upstream-dialer.ts'
 import { WriteBatch } from '../net/write-batch.ts'
+import { ownBuffer, ownFrame, SlabHolds, SlabReader } from '../net/read-slabs.ts'
 import { UpstreamSaslExchange } from './upstream-sasl-login.ts'
 
 // Who gets a response.
@@ -34,6 +40,11 @@ export interface ResponseTarget {
   // the connection closed before this request was answered (a shared connection's users answer
   // the request themselves; a dedicated one's owner closes the client instead)
   upstreamLost? (tag: unknown): void
+  // true: the target takes frames whose bytes may be views of a static read buffer: they are
+  // valid until its upstreamBatchEnd() returns, and it keeps nothing of them beyond that except
+  // through a WriteBatch (which holds the slabs) or a copy (ownFrame). Otherwise the connection
+  // hands it a copy.
+  readonly borrowsFrames?: boolean
 }
 
 export interface ConnectionListener {
@@ -75,6 +86,9 @@ export interface KafkaConnectionOptions {
   // upstreamIdentity: certificate: the client's own certificate (then kproxy's SASL login, which
   // would replace that identity on the broker, is not done)
   readonly identity?: ClientIdentity | null
+  // read into reused slabs (read-slabs.ts); for connections whose targets borrow frames (a broker
+  // route's); default false
+  readonly staticReads?: boolean
 }
 
 const INITIAL_PENDING = 8
@@ -96,6 +110,9 @@ export class KafkaConnection implements ResponseTarget {
   readonly #socket: Socket
   readonly #reader: FrameReader
   readonly #out = new WriteBatch()
+  readonly #slabs: SlabReader | null
+  // the slabs of the reader's partial frame
+  readonly #readerHolds = new SlabHolds()
   #state: ConnectionState = 'connecting'
   #connectTimer: NodeJS.Timeout | null
   #full = false
@@ -128,12 +145,16 @@ export class KafkaConnection implements ResponseTarget {
       onFrame: this.#onResponse.bind(this),
       onError: this.#onFrameError.bind(this)
     })
-    const socket = options.dialer.dial(options.address, options.identity ?? null)
+    const onData = this.#onData.bind(this)
+    this.#slabs = options.staticReads === true ? new SlabReader(onData) : null
+    const socket = options.dialer.dial(options.address, options.identity ?? null, this.#slabs?.option ?? null)
     this.#socket = socket
     socket.setNoDelay(true)
     this.#connectTimer = setTimeout(this.#onConnectTimeout.bind(this), options.connectTimeoutMs)
     socket.once(options.dialer.readyEvent, this.#onConnect.bind(this))
-    socket.on('data', this.#onData.bind(this))
+    // with static reads Node calls the onread callback instead of emitting 'data' (a dialer that
+    // ignored the option: 'data', with ordinary buffers)
+    socket.on('data', onData)
     socket.on('drain', this.#onDrain.bind(this))
     socket.on('error', this.#onError.bind(this))
     socket.on('close', this.#onClose.bind(this))
@@ -226,7 +247,8 @@ export class KafkaConnection implements ResponseTarget {
   passthrough (onRaw: (chunk: Buffer) => void): void {
     if (this.#state !== 'ready') return
     this.#state = 'passthrough'
-    this.#onRaw = onRaw
+    // the raw relay (SASL v0, rare) gets copies: its owner may keep them
+    this.#onRaw = this.#slabs === null ? onRaw : (chunk: Buffer) => onRaw(ownBuffer(chunk))
   }
 
   writeRaw (chunk: Buffer): void {
@@ -319,11 +341,15 @@ export class KafkaConnection implements ResponseTarget {
       this.#onRaw(chunk)
       return
     }
+    const reader = this.#reader
     try {
-      this.#reader.push(chunk)
+      reader.push(chunk)
     } catch (err) {
       this.#failed({ phase: 'open', code: isKproxyError(err) ? err.code : 'KPROXY_ERR_INTERNAL', message: `while handling a response from ${this.name}: ${(err as Error).message}`, tls: null, ownLimit: false })
       return
+    } finally {
+      // before the socket may read into this chunk's slab again
+      if (this.#slabs !== null) this.#readerHolds.hold(reader.pendingPrefix, reader.pendingChunks)
     }
     const touched = this.#touched
     for (let i = 0; i < touched.length; i++) touched[i]!.upstreamBatchEnd()
@@ -333,7 +359,7 @@ export class KafkaConnection implements ResponseTarget {
   #onResponse (frame: Frame): void {
     if (this.#state === 'closed') return
     if (this.#state === 'authenticating' || (this.#state === 'reauthenticating' && this.#beforeLogin === 0)) {
-      this.#login?.response(frameToBuffer(frame))
+      this.#login?.response(frameToBuffer(this.#slabs === null ? frame : ownFrame(frame)))
       return
     }
     if (this.#state === 'reauthenticating') this.#beforeLogin--
@@ -359,7 +385,7 @@ export class KafkaConnection implements ResponseTarget {
     if (touched.length === 0 || touched[touched.length - 1] !== target) {
       if (!touched.includes(target)) touched.push(target)
     }
-    target.upstreamResponse(tag, frame)
+    target.upstreamResponse(tag, this.#slabs === null || target.borrowsFrames === true ? frame : ownFrame(frame))
   }
 
   #onDrain (): void {
@@ -422,6 +448,13 @@ export class KafkaConnection implements ResponseTarget {
     this.#socket.removeAllListeners('data')
     this.#socket.on('error', ignore)
     this.#socket.destroy()
+    this.#readerHolds.clear()
+    if (this.#slabs !== null) {
+      // the handle reads no more once it has closed
+      const slabs = this.#slabs
+      if (this.#socket.closed) slabs.close()
+      else this.#socket.once('close', () => slabs.close())
+    }
   }
 
   #rejectOwn (err: Error): void {
