@@ -169,6 +169,7 @@ export const TARGETS: Record<string, TargetDef> = {
   'kproxy-mesh': kproxyMesh('kproxy-mesh', 1),
   'kproxy-mesh-2w': kproxyMesh('kproxy-mesh-2w', 2),
   // the A/B of a mesh change: mesh mode from the checkout in KPROXY_BENCH_BASE
+  'kproxy-mesh-base': kproxyMesh('kproxy-mesh-base', 1, baseTree),
   'kproxy-mesh-2w-base': kproxyMesh('kproxy-mesh-2w-base', 2, baseTree),
   direct,
   envoy: envoyTcpProxy('envoy', 1),
