@@ -12,6 +12,7 @@ import { noopProxyMetrics } from '@kproxy/core/metrics/proxy-metrics'
 import type { ProxyMetrics } from '@kproxy/core/metrics/proxy-metrics'
 import type { BrokerModeConfig } from '@kproxy/core/config/proxy-config'
 import { startBrokerMode } from '../../src/broker-mode/broker-mode.ts'
+import { freePort } from '../free-port.ts'
 
 interface Host { teardown (fn: () => unknown): void }
 type Script = (payload: Buffer, socket: Socket) => void
@@ -32,14 +33,6 @@ function scriptedUpstream (t: Host, script: Script): Promise<{ port: number, ser
   })
 }
 
-function freePort (): Promise<number> {
-  return new Promise(resolve => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 // A broker-mode config on loopback: the listen port, the upstream servers, the rest as given.
 function testConfig (port: number, upstreamPorts: number[], overrides: Partial<BrokerModeConfig> = {}): BrokerModeConfig {

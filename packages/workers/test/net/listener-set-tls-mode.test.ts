@@ -15,6 +15,7 @@ import { TLS_FAILURE_INDEX } from '@kproxy/core/tls/handshake-failure'
 import { DownstreamTls } from '../../src/net/downstream-tls.ts'
 import { ListenerSet } from '../../src/net/listener-set.ts'
 import type { Accepted } from '../../src/net/listener-set.ts'
+import { freePort } from '../free-port.ts'
 
 const dir = t.testdir()
 const ca = await createCa({ days: 1 })
@@ -38,13 +39,6 @@ const config: DownstreamTlsConfig = {
 }
 
 // a free port, then listen on it
-async function freePort (): Promise<number> {
-  const s = (await import('node:net')).createServer()
-  await new Promise<void>(resolve => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as { port: number }).port
-  await new Promise<void>(resolve => s.close(() => resolve()))
-  return port
-}
 
 async function start (t: { teardown (fn: () => void): void }, mode: { current: TlsMode }, metrics: MetricsRegistry): Promise<{ port: number, accepted: Array<Accepted<string>> }> {
   const logger = pino({ level: 'silent' })

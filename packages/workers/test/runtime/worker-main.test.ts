@@ -6,6 +6,7 @@ import { createServer } from 'node:net'
 import type { Server } from 'node:net'
 import { resolveConfig } from '@kproxy/core/config/config-schema'
 import type { FromWorker, ToWorker, WorkerData } from '../../src/runtime/messages.ts'
+import { freePort } from '../free-port.ts'
 
 const ENTRY = new URL('../../src/runtime/worker-main.ts', import.meta.url)
 
@@ -16,12 +17,6 @@ function freeServer (): Promise<Server> {
   })
 }
 
-async function freePort (): Promise<number> {
-  const s = await freeServer()
-  const port = (s.address() as { port: number }).port
-  await new Promise(resolve => s.close(resolve))
-  return port
-}
 
 class Harness {
   readonly worker: Worker
