@@ -99,6 +99,20 @@ async function clientPair (t: { teardown (fn: () => unknown): void }): Promise<{
   return { out, peer, received }
 }
 
+// A connection with static reads to the scripted broker at `port`, once ready, that has sent
+// requests 0..count-1 for `target`.
+async function askAll (t: { teardown (fn: () => unknown): void }, port: number, target: ResponseTarget, count: number): Promise<KafkaConnection> {
+  let conn!: KafkaConnection
+  const ready = new Promise<void>(resolve => {
+    conn = new KafkaConnection({ dialer: plainDialer, address: { host: '127.0.0.1', port }, connectTimeoutMs: 5000, maxFrameSize: 1 << 20, correlation: 'client', listener: listener(resolve), staticReads: true })
+  })
+  t.teardown(() => conn.close())
+  await ready
+  for (let id = 0; id < count; id++) conn.send(target, id, null, [request(id)])
+  conn.flush()
+  return conn
+}
+
 t.test('relayed through a WriteBatch to a client that reads late: every byte as the broker sent it', async t => {
   // about 30 MB: more than the kernel buffers of a loopback connection hold
   const sizes = Array.from({ length: 300 }, (_, i) => i % 3 === 0 ? 200_000 + Math.floor(Math.random() * 400_000) : Math.floor(Math.random() * 3000))
@@ -118,14 +132,7 @@ t.test('relayed through a WriteBatch to a client that reads late: every byte as 
     }
   }
   const before = slabStats.reused
-  let conn!: KafkaConnection
-  const ready = new Promise<void>(resolve => {
-    conn = new KafkaConnection({ dialer: plainDialer, address: { host: '127.0.0.1', port: b.port }, connectTimeoutMs: 5000, maxFrameSize: 1 << 20, correlation: 'client', listener: listener(resolve), staticReads: true })
-  })
-  t.teardown(() => conn.close())
-  await ready
-  for (let id = 0; id < sizes.length; id++) conn.send(target, id, null, [request(id)])
-  conn.flush()
+  const conn = await askAll(t, b.port, target, sizes.length)
   const total = sizes.reduce((a, n) => a + 8 + n, 0)
   // the client reads nothing while answers arrive: kproxy's writes to it finish late
   while (conn.pending > 0 && (delayed === 0 || conn.pending > sizes.length / 2)) await sleep(5)
@@ -149,14 +156,7 @@ t.test('a target that does not borrow gets copies it may keep', async t => {
     upstreamBatchEnd () {}
   }
   const before = slabStats.reused
-  let conn!: KafkaConnection
-  const ready = new Promise<void>(resolve => {
-    conn = new KafkaConnection({ dialer: plainDialer, address: { host: '127.0.0.1', port: b.port }, connectTimeoutMs: 5000, maxFrameSize: 1 << 20, correlation: 'client', listener: listener(resolve), staticReads: true })
-  })
-  t.teardown(() => conn.close())
-  await ready
-  for (let id = 0; id < sizes.length; id++) conn.send(target, id, null, [request(id)])
-  conn.flush()
+  const conn = await askAll(t, b.port, target, sizes.length)
   while (kept.length < sizes.length) await sleep(5)
   for (let id = 0; id < sizes.length; id++) {
     const whole = Buffer.concat([framePrefix(kept[id]!), frameToBuffer(kept[id]!)])
