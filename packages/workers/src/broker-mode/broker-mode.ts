@@ -38,6 +38,7 @@ import { ListenerSet } from '../net/listener-set.ts'
 import type { Accepted } from '../net/listener-set.ts'
 import { DownstreamTls, sniTarget } from '../net/downstream-tls.ts'
 import { createUpstreamDialer, withLogin } from '../net/upstream-dialer.ts'
+import { STATIC_READ_BUFFERS } from '../net/read-slabs.ts'
 import { NO_POLICY, policyOf } from '@kproxy/core/config/schema/policy-schema'
 import type { SaslPolicyConfig } from '@kproxy/core/policy/policy-config'
 import { upstreamCredentials } from '@kproxy/core/policy/upstream-credentials'
@@ -389,6 +390,8 @@ class BrokerMode implements BrokerModeListeners, SessionHost, BrokerRouteHost, C
       principal: c.principal,
       sasl: this.#policy.sasl,
       plaintextOn: permissive ? LISTENER_NAME : null,
+      // BrokerRoute reads upstream into slabs and lends its answers (borrowsFrames)
+      slabViews: STATIC_READ_BUFFERS,
       logFields: { target: c.key === 'bootstrap' ? 'bootstrap' : `broker-${c.key}` },
       route: sink => new BrokerRoute(sink, this, target, c.principal ?? 'ANONYMOUS')
     })

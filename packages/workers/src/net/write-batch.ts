@@ -4,12 +4,14 @@
 // chunks they arrived in: one write of one buffer in the common case, one corked writev of the
 // original ranges otherwise. No copy: only views over the same memory are merged.
 //
-// Views of static read buffers (read-slabs.ts) are held from add() until their bytes have left:
+// A batch made with `{ slabViews: true }` holds the views of static read buffers (read-slabs.ts)
+// it is given from add() until their bytes have left:
 // at once when the socket has nothing left to write after the flush (socket.writableLength 0:
 // the kernel, or the TLS engine, has taken them), else when the callback of the flush's last
 // write says it (writes finish in order), else at the socket's 'close' (after an error or a
 // destroy the callbacks do not come in order, so they are not counted; no byte is written
-// after the handle closed).
+// after the handle closed). A batch whose source never reads into slabs (`slabViews: false`: the
+// requests of client sockets, the answers of mesh mode) skips the lookup of each added view.
 import { release, retain, slabOf } from './read-slabs.ts'
 import type { ReadSlab } from './read-slabs.ts'
 
@@ -22,6 +24,11 @@ export interface Writable {
   readonly writableLength?: number
   readonly destroyed?: boolean
   once? (event: 'close', listener: () => void): unknown
+}
+
+export interface WriteBatchOptions {
+  // the buffers added may be views of static read buffers
+  readonly slabViews: boolean
 }
 
 export class WriteBatch {
@@ -42,6 +49,11 @@ export class WriteBatch {
   #socket: Writable | null = null
   readonly #onWritten = this.#written.bind(this)
   readonly #onClose = this.#closed.bind(this)
+  readonly #slabViews: boolean
+
+  constructor (options: WriteBatchOptions) {
+    this.#slabViews = options.slabViews
+  }
 
   get empty (): boolean { return this.#open === null }
   // slabs held for ranges added or written and not yet gone (tests)
@@ -63,7 +75,7 @@ export class WriteBatch {
       }
       this.#done[this.#doneCount++] = this.#closeOpen(open)
     }
-    const slab = slabOf(buf)
+    const slab = this.#slabViews ? slabOf(buf) : undefined
     if (slab !== undefined) {
       const holds = this.#holds
       if (holds.length === 0 || holds[holds.length - 1] !== slab) {

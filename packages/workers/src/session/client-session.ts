@@ -125,6 +125,9 @@ export interface SessionOptions {
   // a plaintext connection on a permissive TLS listener: counted by peer and client id under
   // this listener name (once, at its first request or at its close)
   readonly plaintextOn?: string | null
+  // the route's answers may be views of static read buffers (read-slabs.ts), which the session's
+  // write batch then holds until they are written
+  readonly slabViews?: boolean
 }
 
 export class ClientSession implements RouteSink {
@@ -138,7 +141,7 @@ export class ClientSession implements RouteSink {
   // requests waiting behind a held one (arrival order); only non-empty while `#holding` is set
   readonly #backlog: InFlight[] = []
   #holding: InFlight | null = null
-  readonly #out = new WriteBatch()
+  readonly #out: WriteBatch
   readonly #peek: PeekedRequestHeader = { apiKey: 0, apiVersion: 0, correlationId: 0 }
   readonly #logFields: Readonly<Record<string, unknown>>
   #log: Logger | null = null
@@ -160,6 +163,7 @@ export class ClientSession implements RouteSink {
     this.#host = host
     this.#metrics = host.metrics
     this.#socket = socket
+    this.#out = new WriteBatch({ slabViews: options.slabViews === true })
     this.#logFields = options.logFields
     this.context = new SessionContext(host.workerId, { address: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 }, host.listener, options.principal, this.#throttle.bind(this))
     this.#sasl = options.sasl != null ? new SaslStage(options.sasl, this.#saslHost()) : null

@@ -109,7 +109,8 @@ export class KafkaConnection implements ResponseTarget {
   readonly #listener: ConnectionListener
   readonly #socket: Socket
   readonly #reader: FrameReader
-  readonly #out = new WriteBatch()
+  // requests: from client sockets, which read into buffers of their own (never slabs)
+  readonly #out = new WriteBatch({ slabViews: false })
   readonly #slabs: SlabReader | null
   // the slabs of the reader's partial frame
   readonly #readerHolds = new SlabHolds()

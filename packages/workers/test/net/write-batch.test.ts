@@ -2,6 +2,7 @@ import t from 'tap'
 import { createServer, connect } from 'node:net'
 import type { Socket } from 'node:net'
 import { WriteBatch } from '../../src/net/write-batch.ts'
+import { release, takeSlab } from '../../src/net/read-slabs.ts'
 
 // Records what a socket is asked to do (the batch only calls write, cork and uncork).
 function recorder (writeResult = true) {
@@ -17,7 +18,7 @@ function recorder (writeResult = true) {
 
 t.test('adjacent ranges of one buffer go out as one write of the original memory', async t => {
   const chunk = Buffer.from('0123456789abcdef')
-  const batch = new WriteBatch()
+  const batch = new WriteBatch({ slabViews: true })
   batch.add(chunk.subarray(0, 4))
   batch.add(chunk.subarray(4, 10))
   batch.add(chunk.subarray(10, 16))
@@ -33,7 +34,7 @@ t.test('adjacent ranges of one buffer go out as one write of the original memory
 t.test('separate buffers keep their order in one corked write; a gap is not bridged', async t => {
   const chunk = Buffer.from('0123456789')
   const other = Buffer.from('XY')
-  const batch = new WriteBatch()
+  const batch = new WriteBatch({ slabViews: true })
   batch.add(chunk.subarray(0, 3))
   batch.add(chunk.subarray(5, 8)) // gap 3..5
   batch.add(Buffer.alloc(0))
@@ -47,7 +48,7 @@ t.test('separate buffers keep their order in one corked write; a gap is not brid
 })
 
 t.test('full: the last write said the socket buffer is over its mark; clear drops everything', async t => {
-  const batch = new WriteBatch()
+  const batch = new WriteBatch({ slabViews: true })
   batch.add(Buffer.from('a'))
   const r = recorder(false)
   batch.flush(r.socket)
@@ -70,7 +71,7 @@ t.test('bytes arrive intact over a real socket', async t => {
   await new Promise(resolve => client.once('connect', resolve))
   const big = Buffer.alloc(300_000)
   for (let i = 0; i < big.length; i++) big[i] = i % 251
-  const batch = new WriteBatch()
+  const batch = new WriteBatch({ slabViews: true })
   for (let off = 0; off < big.length; off += 1000) batch.add(big.subarray(off, off + 1000))
   batch.add(Buffer.from('end'))
   batch.flush(client)
@@ -81,4 +82,22 @@ t.test('bytes arrive intact over a real socket', async t => {
   t.ok(all.subarray(0, big.length).equals(big))
   t.equal(all.subarray(big.length).toString(), 'end')
   server.close()
+})
+
+t.test('a batch made without slabViews holds no slab; one made with them holds until written', async t => {
+  const slab = takeSlab()
+  const view = slab.buf.subarray(0, 10)
+  const plain = new WriteBatch({ slabViews: false })
+  plain.add(view)
+  t.equal(plain.heldSlabs, 0, 'no lookup, no hold')
+  t.equal(slab.refs, 1)
+  plain.clear()
+  const tracking = new WriteBatch({ slabViews: true })
+  tracking.add(view)
+  t.equal(tracking.heldSlabs, 1)
+  t.equal(slab.refs, 2)
+  tracking.flush({ write: () => true, cork () {}, uncork () {}, writableLength: 0 })
+  t.equal(tracking.heldSlabs, 0, 'released when the socket has nothing left to write')
+  t.equal(slab.refs, 1)
+  release(slab)
 })

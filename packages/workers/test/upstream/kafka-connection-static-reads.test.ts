@@ -118,7 +118,7 @@ t.test('relayed through a WriteBatch to a client that reads late: every byte as 
   const sizes = Array.from({ length: 300 }, (_, i) => i % 3 === 0 ? 200_000 + Math.floor(Math.random() * 400_000) : Math.floor(Math.random() * 3000))
   const b = await broker(t, sizes, 40_000)
   const client = await clientPair(t)
-  const batch = new WriteBatch()
+  const batch = new WriteBatch({ slabViews: true })
   let delayed = 0
   const target: ResponseTarget = {
     borrowsFrames: true,
@@ -164,4 +164,10 @@ t.test('a target that does not borrow gets copies it may keep', async t => {
   }
   t.pass(`${sizes.length} kept responses intact`)
   t.ok(slabStats.reused > before, `slabs were reused (${slabStats.reused - before} times)`)
+})
+
+t.test('no socket asked a closed reader for a buffer', async t => {
+  // every connection above is closed by its test's teardown; give the sockets a turn to finish
+  await sleep(50)
+  t.equal(slabStats.readsAfterClose, 0)
 })
