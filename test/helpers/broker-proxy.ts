@@ -1,12 +1,15 @@
 // A single-thread broker-mode kproxy inside the test process: startBrokerMode() on free ports in
 // front of a sandbox cluster, with logs captured as parsed JSON lines and metrics counted.
-import { createServer } from 'node:net'
 import pino from 'pino'
 import type { BrokerModeConfig } from '@kproxy/core/config/proxy-config'
 import type { ProxyMetrics } from '@kproxy/core/metrics/proxy-metrics'
 import { startBrokerMode } from '@kproxy/workers/broker-mode/broker-mode'
 import type { BrokerModeListeners } from '@kproxy/workers/broker-mode/broker-mode'
 import type { TeardownHost } from './kafka.ts'
+import { freePort, freePortRange } from '../../packages/workers/test/free-port.ts'
+
+// The tests' one port picker (below Linux's ephemeral range; see there), for the root tests.
+export { freePort, freePortRange } from '../../packages/workers/test/free-port.ts'
 
 export class CountingMetrics implements ProxyMetrics {
   opened = 0
@@ -65,39 +68,9 @@ export interface BrokerProxy {
   close (): Promise<void>
 }
 
-export function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
-}
-
-function portFree (port: number): Promise<boolean> {
-  return new Promise(resolve => {
-    const s = createServer()
-    s.once('error', () => resolve(false))
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)))
-  })
-}
-
-// A base such that base .. base+span-1 are all free right now.
-export async function freePortRange (span = 16): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000)
-    let ok = true
-    for (let p = base; p < base + span && ok; p++) ok = await portFree(p)
-    if (ok) return base
-  }
-  throw new Error('no free port range found')
-}
-
 export async function startBrokerProxy (t: TeardownHost, upstream: string, overrides: Partial<BrokerModeConfig> = {}): Promise<BrokerProxy> {
   const port = await freePort()
-  const portBase = await freePortRange()
+  const portBase = await freePortRange(16)
   const config: BrokerModeConfig = {
     listen: { host: '127.0.0.1', port },
     advertisedHost: '127.0.0.1',

@@ -1,24 +1,22 @@
-import { once } from 'node:events'
 import { createConnection, createServer } from 'node:net'
 import { KproxyError } from '@kproxy/core/kproxy-error'
-import type { AddressInfo, Server } from 'node:net'
 
-// Asks the kernel for `count` distinct free ports on 127.0.0.1. All listeners stay open until
-// every port is known, so the same port cannot be handed out twice within one call. Another
-// process may still grab one before Kafka binds it; startCluster retries on "Address already in use".
+// Below Linux's ephemeral range (32768+): a port the kernel chose for listen(0) and released goes
+// back to that range, where any outgoing connection may take it as its local port before the child
+// binds it.
+const LOW_PORT = 20_000
+const HIGH_PORT = 32_000
+
+// `count` distinct ports free right now on 127.0.0.1, below the ephemeral range. Another process may
+// still grab one before Kafka binds it; startCluster retries on "Address already in use".
 export async function freePorts (count: number): Promise<number[]> {
-  const servers: Server[] = []
-  try {
-    for (let i = 0; i < count; i++) {
-      const server = createServer()
-      servers.push(server)
-      server.listen(0, '127.0.0.1')
-      await once(server, 'listening')
-    }
-    return servers.map(s => (s.address() as AddressInfo).port)
-  } finally {
-    await Promise.all(servers.map(s => new Promise(resolve => s.close(resolve))))
+  const ports: number[] = []
+  for (let attempt = 0; ports.length < count && attempt < 50 + 10 * count; attempt++) {
+    const port = LOW_PORT + Math.floor(Math.random() * (HIGH_PORT - LOW_PORT))
+    if (!ports.includes(port) && await portFree('127.0.0.1', port)) ports.push(port)
   }
+  if (ports.length < count) throw new KproxyError('KPROXY_ERR_SANDBOX_START', `No ${count} free ports found between ${LOW_PORT} and ${HIGH_PORT} on 127.0.0.1; free some ports and retry.`)
+  return ports
 }
 
 // Resolves true when a TCP connection to host:port is accepted within timeoutMs.
@@ -39,7 +37,7 @@ export function canConnect (host: string, port: number, timeoutMs = 1000): Promi
 // (32768+) so that outgoing connections do not take them before the child binds them.
 export async function freePortBlock (span: number, hosts: readonly string[] = ['127.0.0.1']): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * (12_000 - span))
+    const base = LOW_PORT + Math.floor(Math.random() * (HIGH_PORT - LOW_PORT - span))
     let ok = true
     for (let p = base; p < base + span && ok; p++) {
       for (const host of hosts) {
@@ -49,7 +47,7 @@ export async function freePortBlock (span: number, hosts: readonly string[] = ['
     }
     if (ok) return base
   }
-  throw new KproxyError('KPROXY_ERR_SANDBOX_START', `No block of ${span} free ports found between 20000 and 32000 on ${hosts.join(', ')}; free some ports and retry.`)
+  throw new KproxyError('KPROXY_ERR_SANDBOX_START', `No block of ${span} free ports found between ${LOW_PORT} and ${HIGH_PORT} on ${hosts.join(', ')}; free some ports and retry.`)
 }
 
 export function portFree (host: string, port: number): Promise<boolean> {

@@ -4,7 +4,6 @@ import t from 'tap'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createServer } from 'node:net'
 import { pino } from 'pino'
 import { resolveConfig } from '@kproxy/core/config/config-schema'
 import { MetricsRegistry } from '@kproxy/core/metrics/metrics-registry'
@@ -12,6 +11,7 @@ import { mergeSnapshots } from '@kproxy/core/metrics/metrics-merge'
 import { startAdminServer } from '../../src/admin/admin-server.ts'
 import type { Supervisor } from '../../src/supervisor/supervisor.ts'
 import { AdminClient } from '../../src/admin-client/admin-client.ts'
+import { freePort } from '../../../workers/test/free-port.ts'
 
 const TOKEN = 'client-test-token-0123456789'
 
@@ -64,7 +64,7 @@ t.test('token from a file or the environment; 401 explained', async t => {
 })
 
 t.test('nothing listening, and something that is not kproxy', async t => {
-  const free = await new Promise<number>(resolve => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)) }) })
+  const free = await freePort()
   const c = new AdminClient({ address: String(free) }, {})
   t.teardown(() => c.close())
   await t.rejects(c.get('/api/overview'), { code: 'KPROXY_ERR_ADMIN_UNREACHABLE', message: /cannot reach kproxy's admin API at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/ })

@@ -4,26 +4,17 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ApiKey } from '@kproxy/core/protocol/api-keys'
 import { decodeResponse, encodeRequest, getApi } from '@kproxy/core/protocol/codec'
 import { kproxy } from '../helpers/run-kproxy.ts'
+import { freePort } from '../../../workers/test/free-port.ts'
 
 const KPROXY = fileURLToPath(new URL('../../bin/kproxy', import.meta.url))
 const scratch = mkdtempSync(join(tmpdir(), 'kproxy-serve-mesh-'))
 t.teardown(() => rmSync(scratch, { recursive: true, force: true }))
-
-async function freePort (): Promise<number> {
-  const s = createServer()
-  await new Promise<void>(resolve => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as AddressInfo).port
-  await new Promise(resolve => s.close(resolve))
-  return port
-}
 
 t.test('check-config: a mesh file -> one line; its cross-key errors with line and column', async t => {
   const ok = join(scratch, 'mesh.yaml')

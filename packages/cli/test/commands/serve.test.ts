@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { kproxy } from '../helpers/run-kproxy.ts'
+import { freePort } from '../../../workers/test/free-port.ts'
 
 const KPROXY = fileURLToPath(new URL('../../bin/kproxy', import.meta.url))
 
@@ -118,12 +119,8 @@ t.test('serve: a taken admin port -> exit 1 with one sentence', async t => {
 })
 
 t.test('serve: upstream unreachable -> /ready 503 with a reason, /healthz 200, SIGTERM exits 0', async t => {
-  const admin = await listen()
-  const adminPort = (admin.address() as { port: number }).port
-  await new Promise(resolve => admin.close(resolve))
-  const bootstrap = await listen()
-  const listenPort = (bootstrap.address() as { port: number }).port
-  await new Promise(resolve => bootstrap.close(resolve))
+  const adminPort = await freePort()
+  const listenPort = await freePort()
   const child = spawn(KPROXY, ['serve', '--upstream', '127.0.0.1:1', '--listen', `127.0.0.1:${listenPort}`, '--broker-port-base', '1', '--admin', `127.0.0.1:${adminPort}`], { stdio: ['ignore', 'pipe', 'pipe'] })
   t.teardown(() => { child.kill('SIGKILL') })
   let stderr = ''

@@ -6,8 +6,8 @@ import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { startCluster } from '../../src/sandbox/cluster.ts'
-import { freePortBlock, freePorts } from '../../src/sandbox/ports.ts'
 import { parseDuration } from '../../src/commands/wait-ready.ts'
+import { freePort, freePortRange } from '../../../workers/test/free-port.ts'
 
 const KPROXY = fileURLToPath(new URL('../../bin/kproxy', import.meta.url))
 
@@ -39,23 +39,23 @@ t.test('durations', async t => {
 t.test('started before kproxy: waits, then exit 0 once kproxy serves a real Kafka', async t => {
   const cluster = await startCluster({ brokers: 1 })
   t.teardown(() => cluster.stop())
-  const [admin] = await freePorts(1)
+  const admin = await freePort()
   // the listen port and broker 1's (listen + 2)
-  const listen = await freePortBlock(3)
-  const waiting = start(['wait-ready', '--admin', `127.0.0.1:${admin!}`, '--timeout', '90s', '--interval', '200ms'])
+  const listen = await freePortRange(3)
+  const waiting = start(['wait-ready', '--admin', `127.0.0.1:${admin}`, '--timeout', '90s', '--interval', '200ms'])
   t.teardown(() => { waiting.child.kill('SIGKILL') })
   // kproxy starts a moment later, as a sidecar would
   await new Promise(resolve => setTimeout(resolve, 1500))
-  const proxy = serve(cluster.bootstrap, listen, admin!)
+  const proxy = serve(cluster.bootstrap, listen, admin)
   t.teardown(() => { proxy.kill('SIGKILL') })
   const r = await waiting.done
   t.equal(r.code, 0, r.stderr)
-  t.match(r.stderr, new RegExp(`^kproxy wait-ready: http://127\\.0\\.0\\.1:${admin!}/ready ready after \\d+\\.\\d s\\n$`))
+  t.match(r.stderr, new RegExp(`^kproxy wait-ready: http://127\\.0\\.0\\.1:${admin}/ready ready after \\d+\\.\\d s\\n$`))
   t.ok(r.ms >= 1500, `it waited for kproxy (${r.ms} ms)`)
-  const ready = await fetch(`http://127.0.0.1:${admin!}/ready`)
+  const ready = await fetch(`http://127.0.0.1:${admin}/ready`)
   t.equal(ready.status, 200, 'and kproxy is indeed ready')
 
-  const quiet = start(['wait-ready', '--url', `http://127.0.0.1:${admin!}`, '--quiet'])
+  const quiet = start(['wait-ready', '--url', `http://127.0.0.1:${admin}`, '--quiet'])
   const q = await quiet.done
   t.equal(q.code, 0, q.stderr)
   t.equal(q.stderr, '', '--quiet prints nothing')
@@ -63,19 +63,19 @@ t.test('started before kproxy: waits, then exit 0 once kproxy serves a real Kafk
 
 t.test('a kproxy that stays unready: exit 1 with its reason', async t => {
   // an upstream nobody listens on: kproxy runs, retries, and /ready says 503
-  const [deadUpstream, admin] = await freePorts(2)
+  const [deadUpstream, admin] = [await freePort(), await freePort()]
   // the listen port and broker 1's (listen + 2)
-  const listen = await freePortBlock(3)
-  const proxy = serve(`127.0.0.1:${deadUpstream!}`, listen, admin!)
+  const listen = await freePortRange(3)
+  const proxy = serve(`127.0.0.1:${deadUpstream}`, listen, admin)
   t.teardown(() => { proxy.kill('SIGKILL') })
-  const r = await start(['wait-ready', '--admin', `127.0.0.1:${admin!}`, '--timeout', '6s', '--interval', '200ms']).done
+  const r = await start(['wait-ready', '--admin', `127.0.0.1:${admin}`, '--timeout', '6s', '--interval', '200ms']).done
   t.equal(r.code, 1, r.stderr)
   t.match(r.stderr, /still not ready after \d+\.\d s \(HTTP 503: [^)]+\); look at kproxy's log for why\. \[KPROXY_ERR_NOT_READY\]/)
 })
 
 t.test('nothing listening: exit 3 after the timeout', async t => {
-  const [port] = await freePorts(1)
-  const r = await start(['wait-ready', '--admin', `127.0.0.1:${port!}`, '--timeout', '1500ms']).done
+  const port = await freePort()
+  const r = await start(['wait-ready', '--admin', `127.0.0.1:${port}`, '--timeout', '1500ms']).done
   t.equal(r.code, 3, r.stderr)
   t.match(r.stderr, /nothing answered at http:\/\/127\.0\.0\.1:\d+\/ready within 1\.\d s \(ECONNREFUSED\); .*\[KPROXY_ERR_ADMIN_UNREACHABLE\]/)
   t.ok(r.ms >= 1500, `it kept trying until the timeout (${r.ms} ms)`)

@@ -9,7 +9,7 @@ import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { startCluster } from '../../src/sandbox/cluster.ts'
 import { runKafkaTool } from '../../src/sandbox/kafka-tool.ts'
-import { freePorts } from '../../src/sandbox/ports.ts'
+import { freePort } from '../../../workers/test/free-port.ts'
 
 const scratch = mkdtempSync(join(tmpdir(), 'kproxy-cluster-errors-'))
 t.teardown(() => rmSync(scratch, { recursive: true, force: true }))
@@ -44,7 +44,7 @@ t.test('a port taken by someone else: retried with new ports, then reported with
   const dir = join(scratch, 'port-taken')
   const messages: string[] = []
   // The client listener is forced onto the held port, so every attempt collides.
-  const [controllerPort] = await freePorts(1)
+  const controllerPort = await freePort()
   const err = await startCluster({
     dir,
     brokerConfig: {
