@@ -23,7 +23,7 @@ import type { RunningTarget, TargetContext, TargetDef } from './targets.ts'
 
 // Starts the two sides in order and stops whatever was started (broker side last) when a later
 // step fails, so that a target that cannot start leaves no process and no certificate behind.
-async function twoSides (name: string, prefix: string, body: (dir: string, mesh: MeshCerts, started: ChildProcess[]) => Promise<Omit<RunningTarget, 'stop' | 'name'>>): Promise<RunningTarget> {
+export async function twoSides (name: string, prefix: string, body: (dir: string, mesh: MeshCerts, started: ChildProcess[]) => Promise<Omit<RunningTarget, 'stop' | 'name'>>): Promise<RunningTarget> {
   const dir = mkdtempSync(join(tmpdir(), prefix))
   const started: ChildProcess[] = []
   const stop = async (): Promise<void> => {

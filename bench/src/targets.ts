@@ -10,6 +10,7 @@ import { adminReady, envoyMissing, findEnvoy, freePortRange, kproxyMain, REPO, s
 import { envoyTcpProxyConfig } from './targets-envoy-config.ts'
 import { envoyDouble, kproxyDouble, kproxyDoubleAes128, kproxyDoubleBase } from './targets-tls.ts'
 import { haproxy, kafkaProxy, kroxylicious } from './targets-peers.ts'
+import { nodePipeDouble, nodePipeOnread, nodePipePlain } from './targets-node-floor.ts'
 
 export { findEnvoy, freePortRange, startProcess, stopChild } from './targets-process.ts'
 
@@ -197,5 +198,9 @@ export const TARGETS: Record<string, TargetDef> = {
   'envoy-double': envoyDouble,
   haproxy,
   'kafka-proxy': kafkaProxy,
-  kroxylicious
+  kroxylicious,
+  // the Node floor: what the smallest Node relay costs (kproxy's own cost is what it adds to this)
+  'node-pipe': nodePipePlain,
+  'node-pipe-onread': nodePipeOnread,
+  'node-pipe-double': nodePipeDouble
 }
