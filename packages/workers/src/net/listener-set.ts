@@ -15,6 +15,7 @@ import type { Logger } from 'pino'
 import type { TlsMode } from '@kproxy/core/config/proxy-config'
 import type { DownstreamTls } from './downstream-tls.ts'
 import { sniffTls } from './tls-sniff.ts'
+import { readWithoutStream } from './accepted-reads.ts'
 
 export interface Accepted<K> {
   readonly socket: Socket
@@ -60,7 +61,8 @@ export class ListenerSet<K> {
       server = createServer({ pauseOnConnect: true, noDelay: true }, socket => this.#sniff(socket, key, tlsServer))
       server.on('close', () => tlsServer.close(ignore))
     } else {
-      server = createServer({ pauseOnConnect: true, noDelay: true }, socket => this.#accept(socket, key, null, false))
+      // a plaintext listener's sockets read without the Readable stream (accepted-reads.ts)
+      server = createServer({ pauseOnConnect: true, noDelay: true }, socket => this.#accept(readWithoutStream(socket), key, null, false))
     }
     this.#servers.set(key, server)
     const host = o.host
