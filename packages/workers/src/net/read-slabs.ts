@@ -9,9 +9,9 @@
 // - the socket that reads into it (SlabReader), while it is the socket's current slab;
 // - the FrameReader's partial frame (its size prefix and chunks): the owner re-holds them after
 //   each read (SlabHolds.hold);
-// - a WriteBatch made with slabViews (the client session's, in broker mode) that has a view of it, from add() until the write that carries it has left
-//   (at once when socket.writableLength is 0 after the write, else the write's callback, else the
-//   socket's 'close');
+// - a WriteBatch made with slabViews (the client session's, in broker mode) that has a view of it,
+//   from add() until the write that carries it has left (at once when socket.writableLength is 0
+//   after the write, else the write's callback, else the socket's 'close');
 // Anything else that keeps a frame beyond the read callback (a response filter, an answer
 // waiting for an earlier one, a shared upstream connection's users) copies it first (ownFrame).
 // A holder that forgets to release only costs memory: that slab is never read into again and
