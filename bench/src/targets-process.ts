@@ -6,9 +6,10 @@ import type { ChildProcess } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { delimiter, join } from 'node:path'
-import { connect, createServer } from 'node:net'
+import { connect } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { KproxyError } from '@kproxy/core/kproxy-error'
+import { freePortBlock } from '@kproxy/cli/sandbox/ports'
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url))
 // kproxy's CLI entry in `tree`: this checkout, or for a *-base target the checkout named by
@@ -39,25 +40,11 @@ export function onPath (name: string, skip?: (dir: string) => boolean): string |
   return null
 }
 
-// A free loopback port whose next `span` ports are free too (kproxy serves brokers above it).
-// Bases are drawn below Linux's ephemeral range (32768+), where the many short-lived client
-// connections of a benchmark hold ports that a later bind would trip over.
+// A free loopback port whose next `span` ports are free too (kproxy serves brokers above it),
+// from the sandbox's picker: below Linux's ephemeral range (32768+), where the many short-lived
+// client connections of a benchmark hold ports that a later bind would trip over.
 export async function freePortRange (span: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * (12_000 - span))
-    let free = true
-    for (let p = base; p <= base + span && free; p++) free = await portFree(p)
-    if (free) return base
-  }
-  throw new KproxyError('KPROXY_ERR_BENCH_SETUP', `No ${span + 1} consecutive free loopback ports found between 20000 and 32000.`)
-}
-
-function portFree (port: number): Promise<boolean> {
-  return new Promise(resolve => {
-    const s = createServer()
-    s.once('error', () => resolve(false))
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)))
-  })
+  return await freePortBlock(span + 1)
 }
 
 export function accepts (host: string, port: number): Promise<boolean> {

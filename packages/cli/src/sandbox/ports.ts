@@ -7,16 +7,12 @@ import { KproxyError } from '@kproxy/core/kproxy-error'
 const LOW_PORT = 20_000
 const HIGH_PORT = 32_000
 
-// `count` distinct ports free right now on 127.0.0.1, below the ephemeral range. Another process may
-// still grab one before Kafka binds it; startCluster retries on "Address already in use".
+// `count` distinct ports free right now on 127.0.0.1, below the ephemeral range (a block of them).
+// Another process may still grab one before Kafka binds it; startCluster retries on "Address
+// already in use".
 export async function freePorts (count: number): Promise<number[]> {
-  const ports: number[] = []
-  for (let attempt = 0; ports.length < count && attempt < 50 + 10 * count; attempt++) {
-    const port = LOW_PORT + Math.floor(Math.random() * (HIGH_PORT - LOW_PORT))
-    if (!ports.includes(port) && await portFree('127.0.0.1', port)) ports.push(port)
-  }
-  if (ports.length < count) throw new KproxyError('KPROXY_ERR_SANDBOX_START', `No ${count} free ports found between ${LOW_PORT} and ${HIGH_PORT} on 127.0.0.1; free some ports and retry.`)
-  return ports
+  const base = await freePortBlock(count)
+  return Array.from({ length: count }, (_, i) => base + i)
 }
 
 // Resolves true when a TCP connection to host:port is accepted within timeoutMs.
