@@ -10,7 +10,9 @@
 // next batch would be out of order. Checked directly on each cluster, from the batch headers of a
 // raw Fetch: every record exactly once, and the batches on b carrying a producer id other than X.
 import t from 'tap'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { runKafkaTool } from '@kproxy/cli'
 import { Kafka, logLevel } from 'kafkajs'
 import type { Producer } from 'kafkajs'
@@ -22,8 +24,12 @@ import { encodeRecordBatch } from '@kproxy/core/protocol/record-batch-encode'
 import type { MeshSandboxInfo } from '@kproxy/cli/sandbox/mesh-topology'
 import { sandboxForTest } from '../helpers/sandbox-up.ts'
 import { freezer, javaPidsMentioning } from '../helpers/kafka.ts'
+import type { TeardownHost } from '../helpers/kafka.ts'
 import { createTopicsAndWait } from '../helpers/kafkajs-topics.ts'
 import { WireConnection } from '../helpers/wire-connection.ts'
+import { freePort } from '../helpers/broker-proxy.ts'
+import { serveKproxy } from '../helpers/serve-kproxy.ts'
+import type { ServedKproxy } from '../helpers/serve-kproxy.ts'
 
 t.setTimeout(600_000)
 const run = await sandboxForTest<MeshSandboxInfo>(t, ['--topology', 'mesh'])
@@ -310,4 +316,102 @@ t.test('a retry on a new connection, whichever worker it lands on, goes up under
   const onB = await batchesOn(direct.b, 'bretry', 0)
   t.same([onA.length, onB.flatMap(b => b.values).length], [1, 1], 'the record once on a and once on b')
   t.same(onB.map(b => b.producerId), [beforeB + 1n], 'on b under that producer id')
+})
+
+// Another kproxy process in front of the same clusters: the sandbox's mesh config on another
+// listen port (its admin address comes from serveKproxy's --admin), with `extra` lines appended
+// to the mesh section.
+async function replica (t: TeardownHost, extra: readonly string[] = []): Promise<ServedKproxy> {
+  const dir = mkdtempSync(join(tmpdir(), 'kproxy-replica-'))
+  t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
+  const listenPort = await freePort()
+  const lines = readFileSync(info.kproxy.config, 'utf8').split('\n')
+    .filter(l => !l.startsWith('admin:'))
+    .map(l => l.startsWith('  listen:') ? `  listen: 127.0.0.1:${listenPort}` : l)
+  lines.splice(lines.indexOf('mesh:') + 1, 0, ...extra)
+  const file = join(dir, 'mesh.yaml')
+  writeFileSync(file, lines.join('\n'))
+  return await serveKproxy(t, { upstream: null, listenPort, workers: 1, args: ['--config', file] })
+}
+
+// One batch of an idempotent producer to partition 0 of `topics` through `bootstrap`, sent again
+// while the answer is NOT_LEADER_OR_FOLLOWER (a new topic whose leader kproxy does not know yet),
+// as a client retries it; the error codes by topic.
+async function produceBatch (bootstrap: string, topics: readonly string[], producerId: bigint, baseSequence: number, value: string): Promise<Record<string, number>> {
+  const batch = encodeRecordBatch({ baseTimestamp: BigInt(Date.now()), producerId, producerEpoch: 0, baseSequence, records: [{ value: Buffer.from(value) }] })
+  const s = getApi(ApiKey.Produce).request.structs
+  let codes: Record<string, number> = {}
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const answer = await call(bootstrap, ApiKey.Produce, 9, {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 30_000,
+      topicData: topics.map(name => ({ ...s.TopicProduceData!(), name, partitionData: [{ ...s.PartitionProduceData!(), index: 0, records: batch }] }))
+    })
+    codes = Object.fromEntries(answer.responses.map((r: any) => [r.name, r.partitionResponses[0].errorCode]))
+    if (!Object.values(codes).includes(6)) break
+    await new Promise(resolve => setTimeout(resolve, 250))
+  }
+  return codes
+}
+
+t.test('a retry through another kproxy replica, and through a restarted one, goes up under the same producer id on b and is written once', async t => {
+  // The replicas share the producer ids they take through a log topic of the default home
+  // cluster a (mesh.producerIdLog). A client whose request timed out reconnects, here to another
+  // kproxy process, and sends the batch again with the same producer id and sequence.
+  const admin = new Kafka({ clientId: 'pid-replica-admin', brokers: [proxy], logLevel: logLevel.NOTHING }).admin()
+  await admin.connect()
+  await createTopicsAndWait(admin, [{ topic: 'areplica', numPartitions: 1 }, { topic: 'breplica', numPartitions: 1 }])
+  await admin.disconnect()
+  const topics = ['areplica', 'breplica']
+  const ok = { areplica: 0, breplica: 0 }
+  const beforeB = await takeProducerId(direct.b)
+  // a producer id none of the processes has mapped: taken to be the default home cluster's (a)
+  const P = 9999n
+  t.same(await produceBatch(proxy, topics, P, 0, 'replica-0'), ok, 'sequence 0 through the sandbox\'s kproxy: acknowledged on a and b')
+
+  const second = await replica(t)
+  t.same(await produceBatch(second.bootstrap, topics, P, 0, 'replica-0'), ok, 'the same batch again through a second kproxy process: acknowledged (a duplicate on both clusters)')
+  t.same(await produceBatch(second.bootstrap, topics, P, 1, 'replica-1'), ok, 'sequence 1 through the second process')
+  await second.stop()
+
+  const restarted = await replica(t)
+  t.same(await produceBatch(restarted.bootstrap, topics, P, 1, 'replica-1'), ok, 'sequence 1 again through a process started afterwards: acknowledged (a duplicate)')
+  t.same(await produceBatch(restarted.bootstrap, topics, P, 2, 'replica-2'), ok, 'sequence 2 through it')
+  t.same(await produceBatch(proxy, topics, P, 2, 'replica-2'), ok, 'sequence 2 again through the sandbox\'s kproxy, which took the producer id: a duplicate')
+
+  const afterB = await takeProducerId(direct.b)
+  t.equal(afterB - beforeB, 2n, `one producer id taken on b (${beforeB + 1n}) by the three kproxy processes together`)
+  const onA = (await batchesOn(direct.a, 'areplica', 0)).flatMap(b => b.values)
+  const onB = await batchesOn(direct.b, 'breplica', 0)
+  t.same(onA, ['replica-0', 'replica-1', 'replica-2'], 'a: each record once, in order')
+  t.same(onB.flatMap(b => b.values), ['replica-0', 'replica-1', 'replica-2'], 'b: each record once, in order')
+  t.same(onB.map(b => b.producerId), [beforeB + 1n, beforeB + 1n, beforeB + 1n], 'b: under the one producer id')
+
+  // the log itself: on a, one partition, invisible to the mesh's clients
+  const onLog = await batchesOn(direct.a, '__kproxy_producer_ids', 0)
+  t.ok(onLog.some(b => b.values.some(v => v.includes(`"id":"${beforeB + 1n}"`))), `the log on a holds the mapping to ${beforeB + 1n}`)
+  const all = await call(proxy, ApiKey.Metadata, 12, { topics: null, allowAutoTopicCreation: false })
+  t.notOk(all.topics.some((x: any) => x.name === '__kproxy_producer_ids'), 'a Metadata request for every topic through kproxy does not list the log')
+  const named = await call(proxy, ApiKey.Metadata, 12, { topics: [{ ...getApi(ApiKey.Metadata).request.structs.MetadataRequestTopic!(), name: '__kproxy_producer_ids' }], allowAutoTopicCreation: false })
+  t.equal(named.topics[0].errorCode, 3, 'one naming it gets UNKNOWN_TOPIC_OR_PARTITION')
+})
+
+t.test('control: with mesh.producerIdLog.enabled false, a retry through another kproxy process is written twice on b', async t => {
+  // What the log prevents, shown for real: a process that keeps its mappings to itself takes a
+  // producer id of its own on b, and b takes the retried batch for a new producer's first one.
+  const admin = new Kafka({ clientId: 'pid-control-admin', brokers: [proxy], logLevel: logLevel.NOTHING }).admin()
+  await admin.connect()
+  await createTopicsAndWait(admin, [{ topic: 'acontrol', numPartitions: 1 }, { topic: 'bcontrol', numPartitions: 1 }])
+  await admin.disconnect()
+  const topics = ['acontrol', 'bcontrol']
+  const ok = { acontrol: 0, bcontrol: 0 }
+  const P = 9998n
+  t.same(await produceBatch(proxy, topics, P, 0, 'control-0'), ok, 'sequence 0 through the sandbox\'s kproxy')
+  const unshared = await replica(t, ['  producerIdLog: { enabled: false }'])
+  t.same(await produceBatch(unshared.bootstrap, topics, P, 0, 'control-0'), ok, 'the same batch through a process without the log: acknowledged')
+  t.same((await batchesOn(direct.a, 'acontrol', 0)).flatMap(b => b.values), ['control-0'], 'a (the client\'s own producer id): once')
+  const onB = await batchesOn(direct.b, 'bcontrol', 0)
+  t.same(onB.flatMap(b => b.values), ['control-0', 'control-0'], 'b: twice, under two producer ids')
+  t.equal(new Set(onB.map(b => b.producerId)).size, 2, 'two producer ids on b')
 })

@@ -8,6 +8,7 @@
 // UNKNOWN_TOPIC_OR_PARTITION). Going back (an upstream name in Metadata to the client's name) is
 // the inverse of the rule whose upstream side matches, checked by routing the result forward
 // again: a name that does not come back to the same cluster and name is not shown at all.
+// A topic of kproxy's own (the mesh's producer id log) is hidden: no client name routes to it.
 // Pure logic: the config check and the workers use the same code.
 
 export type MatchKind = 'prefix' | 'exact' | 'regex'
@@ -29,13 +30,15 @@ export interface Routed {
 export class TopicRouter {
   readonly rules: readonly MeshRule[]
   readonly defaultCluster: string | null
+  readonly #hidden: Routed | null
   readonly #regexes: Array<RegExp | null>
   // memo of forward routes: clients ask for the same few names all the time
   readonly #memo = new Map<string, Routed | null>()
 
-  constructor (rules: readonly MeshRule[], defaultCluster: string | null) {
+  constructor (rules: readonly MeshRule[], defaultCluster: string | null, hidden: Routed | null = null) {
     this.rules = rules
     this.defaultCluster = defaultCluster
+    this.#hidden = hidden
     this.#regexes = rules.map(r => r.kind === 'regex' ? new RegExp(r.match) : null)
   }
 
@@ -43,7 +46,8 @@ export class TopicRouter {
   route (name: string): Routed | null {
     const hit = this.#memo.get(name)
     if (hit !== undefined) return hit
-    const routed = this.#route(name)
+    let routed = this.#route(name)
+    if (routed !== null && this.#hidden !== null && routed.cluster === this.#hidden.cluster && routed.name === this.#hidden.name) routed = null
     if (this.#memo.size > 100_000) this.#memo.clear()
     this.#memo.set(name, routed)
     return routed

@@ -50,3 +50,12 @@ t.test('home clusters of groups and transactional ids', async t => {
   t.equal(h.home('other'), 'three')
   t.equal(new HomeRouter([], 'one').home('x'), 'one')
 })
+
+t.test('a hidden topic of kproxy\'s own: no client name routes to it, and it is never shown', async t => {
+  const r = new TopicRouter([{ kind: 'prefix', match: 'b', cluster: 'two', rename: null }], 'one', { cluster: 'one', name: '__kproxy_producer_ids' })
+  t.equal(r.route('__kproxy_producer_ids'), null, 'the default cluster would take it: hidden')
+  t.equal(r.clientName('one', '__kproxy_producer_ids'), null, 'not listed')
+  t.same(r.route('__consumer_offsets'), { cluster: 'one', name: '__consumer_offsets' }, 'other names still go to the default cluster')
+  const open = new TopicRouter([], 'one')
+  t.same(open.route('__kproxy_producer_ids'), { cluster: 'one', name: '__kproxy_producer_ids' }, 'without a hidden topic it routes as any other')
+})

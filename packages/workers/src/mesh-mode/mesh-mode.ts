@@ -50,6 +50,7 @@ import { meshVersions } from './mesh-apis.ts'
 import { FlushQueue } from './flush-queue.ts'
 import { MeshRoute } from './mesh-route.ts'
 import { MeshProducerIds } from './producer-ids.ts'
+import { ProducerIdLog, processOnlyStore } from './producer-id-log.ts'
 import type { ProducerIdClaims } from './producer-id-registry.ts'
 
 export interface MeshModeContext {
@@ -117,8 +118,8 @@ class MeshMode implements MeshModeListeners, SessionHost, MeshHost {
     const config = ctx.config
     this.metrics = ctx.metrics
     this.meshMetrics = createMeshMetrics(ctx.metrics)
-    this.producerIds = new MeshProducerIds(ctx.logger, ctx.producerIdClaims)
-    this.topics = new TopicRouter(config.routes, config.defaultCluster)
+    const log = config.producerIdLog
+    this.topics = new TopicRouter(config.routes, config.defaultCluster, log === null ? null : { cluster: config.homeDefaultCluster, name: log.topic })
     this.groups = new HomeRouter(config.groups, config.homeDefaultCluster)
     this.transactions = new HomeRouter(config.transactions, config.homeDefaultCluster)
     for (const [i, c] of config.clusters.entries()) {
@@ -133,6 +134,9 @@ class MeshMode implements MeshModeListeners, SessionHost, MeshHost {
         metrics: this.meshMetrics
       }))
     }
+    const home = this.clusters.get(config.homeDefaultCluster)!
+    const store = log === null ? processOnlyStore : new ProducerIdLog(home, log, ctx.logger)
+    this.producerIds = new MeshProducerIds(ctx.logger, ctx.producerIdClaims, undefined, undefined, store)
     // reads the credentials and rules files now: a bad one stops the start here
     this.#policy = new ListenerPolicy({
       logger: ctx.logger,

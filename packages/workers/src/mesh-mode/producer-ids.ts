@@ -18,9 +18,14 @@
 // worker forwarded (at most MAX_ENTRIES, oldest first out); an id not seen here (the client asked
 // on another connection that landed on another worker, or before a restart) is taken to be the
 // default home cluster's, where every non-transactional InitProducerId of the mesh goes.
+// Across processes (kproxy replicas, a restart) the mappings are shared through a log topic of the
+// default home cluster (producer-id-log.ts): a mapping no worker of this process has is looked up
+// there before one is taken, and written there before it is used.
 import type { Logger } from 'pino'
 import type { BatchProducer } from '@kproxy/core/protocol/record-batch-producer'
 import { localClaims } from './producer-id-registry.ts'
+import { processOnlyStore } from './producer-id-log.ts'
+import type { ProducerIdStore } from './producer-id-log.ts'
 import type { ProducerClaim, ProducerIdClaims } from './producer-id-registry.ts'
 
 export const MAX_ENTRIES = 10_000
@@ -57,6 +62,10 @@ export class MeshProducerIds {
   readonly #bounds: ProducerIdBounds
   readonly #now: () => number
   readonly #claims: ProducerIdClaims
+  readonly #store: ProducerIdStore
+  // key -> the producer the cluster refused (at most maxEntries): the log's mapping of that key is
+  // replaced rather than used again
+  readonly #refused = new Map<string, UpstreamProducer>()
   // client producer id -> the cluster that allocated it (insertion order: oldest first)
   readonly #allocatedBy = new Map<bigint, string>()
   // cluster, client producer id, epoch -> kproxy's producer there (least recently used first)
@@ -65,9 +74,10 @@ export class MeshProducerIds {
   readonly #pending = new Map<string, ProducerAnswer[]>()
   #fullWarnedAt = Number.NEGATIVE_INFINITY
 
-  constructor (logger: Logger, claims: ProducerIdClaims = localClaims(), bounds: ProducerIdBounds = { maxEntries: MAX_ENTRIES, idleMs: IDLE_MS }, now: () => number = Date.now) {
+  constructor (logger: Logger, claims: ProducerIdClaims = localClaims(), bounds: ProducerIdBounds = { maxEntries: MAX_ENTRIES, idleMs: IDLE_MS }, now: () => number = Date.now, store: ProducerIdStore = processOnlyStore) {
     this.#logger = logger
     this.#claims = claims
+    this.#store = store
     this.#bounds = bounds
     this.#now = now
   }
@@ -124,7 +134,9 @@ export class MeshProducerIds {
   #make (cluster: ProducerIdSource, from: BatchProducer, key: string, finish: ProducerAnswer): void {
     // a cluster known to be down has said so in the log already
     const wasDown = cluster.down
-    cluster.newProducerId((producer, error) => {
+    const refused = this.#refused.get(key) ?? null
+    this.#store.resolve(key, refused, made => { cluster.newProducerId(made) }, (producer, error) => {
+      if (producer !== null) this.#refused.delete(key)
       this.#claims.made(key, producer, error)
       if (producer === null) {
         const fields = { code: 'KPROXY_WARN_MESH_PRODUCER_ID_FAILED', cluster: cluster.name, producerId: String(from.producerId), error }
@@ -141,6 +153,9 @@ export class MeshProducerIds {
   forget (cluster: string, from: BatchProducer, producer: UpstreamProducer): void {
     const key = keyOf(cluster, from)
     if (this.#mapped.get(key)?.producer === producer) this.#mapped.delete(key)
+    this.#refused.delete(key)
+    this.#refused.set(key, producer)
+    if (this.#refused.size > this.#bounds.maxEntries) this.#refused.delete(this.#refused.keys().next().value!)
     this.#claims.release(key, producer)
   }
 

@@ -186,3 +186,31 @@ t.test('registry: a failure reaches the waiting workers and is not remembered; a
   registry.claim(0, 'p', c => { kind = c.kind })
   t.equal(kind, 'make', 'p was the one dropped')
 })
+
+t.test('the shared store: asked on a miss of the process, told which producer the cluster refused', async t => {
+  const asked: Array<{ key: string, refused: unknown }> = []
+  const store = {
+    resolve (key: string, refused: unknown, make: (done: ProducerAnswer) => void, done: ProducerAnswer) {
+      asked.push({ key, refused })
+      // another replica's mapping for epoch 0; the cluster's own for the rest
+      if (refused === null && key.endsWith('\u00000')) done({ producerId: 77n, producerEpoch: 3 }, null)
+      else make(done)
+    }
+  }
+  const ids = new MeshProducerIds(pino({ level: 'silent' }), localClaims(), undefined, undefined, store)
+  const b = source('b')
+  const from = { producerId: 5n, producerEpoch: 0 }
+  let got: unknown = null
+  ids.lookup(b, from, p => { got = p })
+  t.same(got, { producerId: 77n, producerEpoch: 3 }, 'the store\'s mapping, no InitProducerId')
+  t.equal(b.asked.length, 0)
+  // the object the batches went up under, as the produce handler hands it back
+  ids.forget('b', from, got as unknown as { producerId: bigint, producerEpoch: number })
+  ids.lookup(b, from, p => { got = p })
+  t.same(asked[1], { key: 'b\u00005\u00000', refused: { producerId: 77n, producerEpoch: 3 } }, 'after a refusal the store is told which one')
+  b.asked[0]!({ producerId: 1000n, producerEpoch: 0 }, null)
+  t.same(got, { producerId: 1000n, producerEpoch: 0 }, 'and the new one is used')
+  ids.forget('b', from, { producerId: 9n, producerEpoch: 9 })
+  ids.lookup(b, from, () => {})
+  t.equal(asked.length, 2, 'a stale refusal does not drop the mapping in use, so the store is not asked')
+})

@@ -34,6 +34,15 @@ export interface MeshHomeRule {
   readonly cluster: string
 }
 
+// Where the replicas of a mesh keep the producer ids they take for clients (producer-id-log.ts in
+// the workers): a topic of the default home cluster.
+export interface ProducerIdLogConfig {
+  readonly topic: string
+  readonly retentionMs: number
+  // -1: the cluster's default.replication.factor
+  readonly replicationFactor: number
+}
+
 export interface MeshConfig {
   listen: HostPort
   advertisedHost: string
@@ -46,6 +55,8 @@ export interface MeshConfig {
   groups: readonly MeshHomeRule[]
   transactions: readonly MeshHomeRule[]
   homeDefaultCluster: string
+  // null: each kproxy process keeps its own mappings (mesh.producerIdLog.enabled: false)
+  producerIdLog: ProducerIdLogConfig | null
   metadataMaxAgeMs: number
   fetchMaxWaitMs: number
   maxFrameSize: number
@@ -132,6 +143,17 @@ const HOME = group({
   cluster: requiredKey(NAME(), { allowed: 'the name of a cluster', doc: 'Their home cluster.' })
 })
 
+// A Kafka topic name that kproxy also hides from clients
+export const PRODUCER_ID_LOG_TOPIC = '__kproxy_producer_ids'
+const WEEK_MS = 7 * 24 * 3_600_000
+
+const PRODUCER_ID_LOG = group({
+  enabled: key(bool(true), { doc: "Keep the producer ids kproxy takes for idempotent producers on other clusters in a topic of the default home cluster, shared by every kproxy replica and kept across restarts, so that a retry through another replica or after a restart is answered as a duplicate. false: each kproxy process keeps its own (a retry through another process may be written twice on a cluster that did not allocate the client's producer id)." }),
+  topic: key(Type.String({ pattern: '^[A-Za-z0-9._-]{1,249}$', default: PRODUCER_ID_LOG_TOPIC }), { allowed: 'a Kafka topic name', doc: 'The topic (one partition, created by kproxy when missing; clients of the mesh never see it).' }),
+  retentionMs: key(int(3_600_000, 2_147_483_647, WEEK_MS), { defaultText: '604800000 (7 days)', doc: "The topic's retention.ms when kproxy creates it; keep it above the clusters' producer.id.expiration.ms (default 1 day)." }),
+  replicationFactor: key(int(-1, 32_767, -1), { defaultText: "-1 (the cluster's default.replication.factor)", doc: "The topic's replication factor when kproxy creates it." })
+})
+
 export const MESH = group({
   listen: key(Object.assign(hostPort(), { default: '127.0.0.1:19092' }), { allowed: 'HOST:PORT', live: false, doc: 'The one address clients bootstrap from and are told every partition is led by.', check: checkHostPort }),
   advertisedHost: key(Type.String({ minLength: 1 }), { allowed: 'a host name or IP address', defaultText: 'the listen host', live: false, doc: 'Host name clients are told to use (required when listening on 0.0.0.0 or ::).' }),
@@ -141,6 +163,7 @@ export const MESH = group({
   defaultCluster: key(Type.Union([NAME(), Type.Null()], { default: null }), { allowed: 'a cluster name or null', defaultText: 'null (unrouted topics get UNKNOWN_TOPIC_OR_PARTITION)', live: false, doc: 'Where topics no rule matches live, under their own name.' }),
   groups: key(Type.Array(HOME, { default: [] }), { allowed: 'a list of mappings', live: false, doc: 'Home cluster of consumer groups by group id prefix (first match); else the default cluster, else the first cluster.' }),
   transactions: key(Type.Array(HOME, { default: [] }), { allowed: 'a list of mappings', live: false, doc: 'Home cluster of transactional producers by transactional id prefix (first match); else as for groups.' }),
+  producerIdLog: key(PRODUCER_ID_LOG, { allowed: 'a mapping: enabled, topic, retentionMs, replicationFactor', live: false, doc: "Where kproxy replicas share the producer ids they take for clients' idempotent producers on other clusters (docs/mesh.md, \"Producer ids\")." }),
   metadataMaxAgeMs: key(int(100, 3_600_000, 30_000), { live: false, doc: "How long kproxy uses a cluster's topic and leader metadata before asking again (errors refresh it at once)." }),
   fetchMaxWaitMs: key(int(0, 600_000, 30_000), { live: false, doc: "Upper bound of a client's Fetch max wait (a fetch asking for hours waits this long at most)." }),
   maxFrameSize: key(int(1024, 2_147_483_647, 100 * 1024 * 1024), { defaultText: '104857600 (100 MiB)', live: false, doc: 'Largest request or response frame; a bigger one closes that connection.' }),
@@ -210,6 +233,7 @@ export function resolveMesh (file: MeshFile, ctx: ResolveContext): MeshConfig {
     groups: homes(m.groups ?? [], 'groups'),
     transactions: homes(m.transactions ?? [], 'transactions'),
     homeDefaultCluster: defaultCluster ?? clusters[0]?.name ?? '',
+    producerIdLog: resolveProducerIdLog(m.producerIdLog),
     metadataMaxAgeMs: m.metadataMaxAgeMs!,
     fetchMaxWaitMs: m.fetchMaxWaitMs!,
     maxFrameSize: m.maxFrameSize!,
@@ -220,6 +244,12 @@ export function resolveMesh (file: MeshFile, ctx: ResolveContext): MeshConfig {
     filterHoldTimeoutMs: m.filterHoldTimeoutMs!,
     tls: resolveDownstreamTls(m.tls, 'mesh', ctx, false)
   }
+}
+
+function resolveProducerIdLog (file: Static<typeof PRODUCER_ID_LOG> | undefined): ProducerIdLogConfig | null {
+  const p = withDefaults(PRODUCER_ID_LOG, file ?? {})
+  if (p.enabled === false) return null
+  return { topic: p.topic!, retentionMs: p.retentionMs!, replicationFactor: p.replicationFactor! }
 }
 
 function resolveClusterTls (file: Static<typeof CLUSTER_TLS> | undefined, at: Array<string | number>, ctx: ResolveContext): UpstreamTlsConfig | null {

@@ -195,3 +195,11 @@ t.test('mesh.tls: TLS toward clients, as brokerMode.tls (mode live), its cross-k
   t.match(errorsOf(() => resolveConfig({ file: { mesh: { ...SEED, tls: { cert: '/c.pem', key: '/k.pem', clientAuth: 'require' } } } })).join('\n'), /mesh\.tls\.clientAuth: require needs mesh\.tls\.ca/)
   t.match(errorsOf(() => resolveConfig({ file: { mesh: { ...SEED, tls: { cert: '/c.pem', key: '/k.pem', mode: 'lax' } } } })).join('\n'), /mesh\.tls\.mode/)
 })
+
+t.test('mesh.producerIdLog: on by default on the default home cluster\'s topic; off resolves to null; a bad topic name is refused', async t => {
+  t.same(resolveConfig({ file: { mesh: SEED } }).mesh!.producerIdLog, { topic: '__kproxy_producer_ids', retentionMs: 604_800_000, replicationFactor: -1 })
+  t.same(resolveConfig({ file: { mesh: { ...SEED, producerIdLog: { topic: 'ops.pids', retentionMs: 7_200_000, replicationFactor: 3 } } } }).mesh!.producerIdLog, { topic: 'ops.pids', retentionMs: 7_200_000, replicationFactor: 3 })
+  t.equal(resolveConfig({ file: { mesh: { ...SEED, producerIdLog: { enabled: false } } } }).mesh!.producerIdLog, null)
+  t.match(errorsOf(() => resolveConfig({ file: { mesh: { ...SEED, producerIdLog: { topic: 'no spaces' } } } })).join('\n'), /mesh\.producerIdLog\.topic/)
+  t.match(errorsOf(() => resolveConfig({ file: { mesh: { ...SEED, producerIdLog: { retentionMs: 1000 } } } })).join('\n'), /mesh\.producerIdLog\.retentionMs/)
+})

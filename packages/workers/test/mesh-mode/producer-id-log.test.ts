@@ -1,0 +1,179 @@
+// The producer id log's rules on an in-memory partition: a mapping another replica wrote is used
+// without taking a new producer id; two replicas taking one for the same key at once agree on the
+// first written; a refused mapping is replaced by the next generation, which every replica then
+// uses; records past retention are skipped; a failed write answers an error and uses nothing; the
+// topic is created when missing; the cache is bounded. That real clusters and real kproxy
+// processes share it is test/integration/mesh-mode-producer-ids.test.ts.
+import t from 'tap'
+import pino from 'pino'
+import { ApiKey } from '@kproxy/core/protocol/api-keys'
+import { ErrorCode } from '@kproxy/core/protocol/codec'
+import { readBatchHeader } from '@kproxy/core/protocol/record-batch'
+import { ProducerIdLog } from '../../src/mesh-mode/producer-id-log.ts'
+import type { LogCluster } from '../../src/mesh-mode/producer-id-log.ts'
+import type { TopicMeta } from '../../src/mesh-mode/mesh-cluster.ts'
+import type { UpstreamProducer } from '../../src/mesh-mode/producer-ids.ts'
+
+const CONFIG = { topic: '__kproxy_producer_ids', retentionMs: 604_800_000, replicationFactor: -1 }
+const silent = pino({ level: 'silent' })
+
+// One partition of one broker (node 1), answering on the next turn of the event loop.
+class MemoryCluster implements LogCluster {
+  readonly name = 'home'
+  readonly topics = new Map<string, TopicMeta>()
+  readonly batches: Buffer[] = []
+  logStart = 0n
+  created: any[] = []
+  failProduce = 0
+  constructor (exists = true) {
+    if (exists) this.#exists()
+  }
+
+  #exists (): void {
+    this.topics.set(CONFIG.topic, { name: CONFIG.topic, topicId: 'x', errorCode: 0, isInternal: false, partitions: [{ errorCode: 0, partitionIndex: 0, leaderId: 1, leaderEpoch: 0 }] })
+  }
+
+  leader (topic: string): number { return this.topics.has(topic) ? 1 : -1 }
+  fresh (topic: string): boolean { return this.topics.has(topic) && !this.staled }
+  staled = false
+  stale (): void { this.staled = true }
+  metadataAsked = 0
+  metadata (_topics: readonly string[] | null, _auto: boolean, done: (body: any, error: string | null) => void): void {
+    this.metadataAsked++
+    if (this.topics.has(CONFIG.topic)) this.staled = false
+    setImmediate(() => done({ topics: this.topics.has(CONFIG.topic) ? [{ name: CONFIG.topic, errorCode: 0 }] : [{ name: CONFIG.topic, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION }] }, null))
+  }
+
+  get highWatermark (): bigint { return this.logStart + BigInt(this.batches.length) }
+
+  request (_node: number, apiKey: number, _version: number, body: any, done: (body: any, error: string | null) => void): void {
+    setImmediate(() => {
+      if (apiKey === ApiKey.CreateTopics) {
+        this.created.push(body.topics[0])
+        this.#exists()
+        return done({ topics: [{ name: CONFIG.topic, errorCode: 0 }] }, null)
+      }
+      if (apiKey === ApiKey.Produce) {
+        if (this.failProduce > 0) {
+          this.failProduce--
+          return done({ responses: [{ partitionResponses: [{ errorCode: ErrorCode.NOT_ENOUGH_REPLICAS, baseOffset: -1n }] }] }, null)
+        }
+        const batch = Buffer.from(body.topicData[0].partitionData[0].records)
+        const offset = this.highWatermark
+        batch.writeBigInt64BE(offset, 0)
+        this.batches.push(batch)
+        return done({ responses: [{ partitionResponses: [{ errorCode: 0, baseOffset: offset }] }] }, null)
+      }
+      if (apiKey === ApiKey.Fetch) {
+        const from: bigint = body.topics[0].partitions[0].fetchOffset
+        const base = { errorCode: 0, highWatermark: this.highWatermark, logStartOffset: this.logStart, records: null as Buffer | null }
+        if (from < this.logStart) return done({ errorCode: 0, responses: [{ partitions: [{ ...base, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE }] }] }, null)
+        // at most two batches per answer, so that reads take several rounds
+        const slice = this.batches.slice(Number(from - this.logStart), Number(from - this.logStart) + 2)
+        return done({ errorCode: 0, responses: [{ partitions: [{ ...base, records: Buffer.concat(slice) }] }] }, null)
+      }
+      done(null, `unexpected api ${apiKey}`)
+    })
+  }
+}
+
+const resolve = async (log: ProducerIdLog, key: string, make: () => UpstreamProducer | null, refused: UpstreamProducer | null = null): Promise<{ producer: UpstreamProducer | null, error: string | null, made: number }> => {
+  let made = 0
+  return await new Promise(resolve => {
+    log.resolve(key, refused, done => {
+      made++
+      const p = make()
+      done(p, p === null ? 'cannot' : null)
+    }, (producer, error) => resolve({ producer, error, made }))
+  })
+}
+
+const pid = (n: number): UpstreamProducer => ({ producerId: BigInt(n), producerEpoch: 0 })
+
+t.test('a mapping another replica wrote is used as is', async t => {
+  const cluster = new MemoryCluster()
+  const a = new ProducerIdLog(cluster, CONFIG, silent)
+  const b = new ProducerIdLog(cluster, CONFIG, silent)
+  const first = await resolve(a, 'b\u00007\u00000', () => pid(100))
+  t.same(first, { producer: pid(100), error: null, made: 1 }, 'the first replica takes one and writes it')
+  const second = await resolve(b, 'b\u00007\u00000', () => pid(200))
+  t.same(second, { producer: pid(100), error: null, made: 0 }, 'the second reads it and takes none')
+  t.equal(cluster.batches.length, 1, 'one record in the log')
+  const again = await resolve(a, 'b\u00007\u00000', () => pid(300))
+  t.same(again.producer, pid(100), 'the first replica, asked again (its process cache missed): the same')
+})
+
+t.test('two replicas taking a producer id for one key at once both use the first written', async t => {
+  const cluster = new MemoryCluster()
+  // other keys first, so that reads take several rounds
+  const seed = new ProducerIdLog(cluster, CONFIG, silent)
+  for (let i = 0; i < 5; i++) await resolve(seed, `c\u0000${i}\u00000`, () => pid(i))
+  const a = new ProducerIdLog(cluster, CONFIG, silent)
+  const b = new ProducerIdLog(cluster, CONFIG, silent)
+  const [ra, rb] = await Promise.all([resolve(a, 'k', () => pid(11)), resolve(b, 'k', () => pid(22))])
+  t.same([ra.made, rb.made], [1, 1], 'both took one (neither saw the other\'s yet)')
+  t.same(ra.producer, rb.producer, 'and both use the same')
+  t.same(ra.producer, pid(11), 'the one written first')
+  const late = new ProducerIdLog(cluster, CONFIG, silent)
+  t.same((await resolve(late, 'k', () => pid(33))).producer, pid(11), 'as does a replica started later')
+})
+
+t.test('a refused mapping is replaced by the next generation, and every replica moves to it', async t => {
+  const cluster = new MemoryCluster()
+  const a = new ProducerIdLog(cluster, CONFIG, silent)
+  const b = new ProducerIdLog(cluster, CONFIG, silent)
+  t.same((await resolve(a, 'k', () => pid(1))).producer, pid(1))
+  t.same((await resolve(b, 'k', () => pid(9))).producer, pid(1), 'b uses generation 0')
+  const replaced = await resolve(b, 'k', () => pid(2), pid(1))
+  t.same(replaced, { producer: pid(2), error: null, made: 1 }, 'b, refused by the cluster: a new one')
+  t.same((await resolve(a, 'k', () => pid(9))).producer, pid(2), 'a reads generation 1')
+  const stale = await resolve(a, 'k', () => pid(9), pid(1))
+  t.same(stale, { producer: pid(2), error: null, made: 0 }, 'a refusal of generation 0 that comes late takes nothing new')
+})
+
+t.test('records past retention are skipped', async t => {
+  const cluster = new MemoryCluster()
+  const a = new ProducerIdLog(cluster, CONFIG, silent)
+  await resolve(a, 'old', () => pid(1))
+  await resolve(a, 'new', () => pid(2))
+  // the first record deleted by retention
+  cluster.batches.shift()
+  cluster.logStart = 1n
+  const b = new ProducerIdLog(cluster, CONFIG, silent)
+  t.same(await resolve(b, 'new', () => pid(9)), { producer: pid(2), error: null, made: 0 }, 'read from the log start offset')
+  t.same((await resolve(b, 'old', () => pid(3))).producer, pid(3), 'a mapping gone with retention is taken again')
+})
+
+t.test('a failed write answers an error, and the producer id taken is not used', async t => {
+  const cluster = new MemoryCluster()
+  cluster.failProduce = 1
+  const a = new ProducerIdLog(cluster, CONFIG, silent)
+  const failed = await resolve(a, 'k', () => pid(1))
+  t.equal(failed.producer, null)
+  t.match(failed.error, /__kproxy_producer_ids on cluster home: Produce answered NOT_ENOUGH_REPLICAS/)
+  const asked = cluster.metadataAsked
+  t.same((await resolve(a, 'k', () => pid(2))).producer, pid(2), 'the next resolve takes and writes another')
+  t.equal(cluster.metadataAsked, asked + 1, 'after asking the cluster for the partition\'s leader again')
+  const make = await resolve(a, 'x', () => null)
+  t.same([make.producer, make.error], [null, 'cannot'], 'a producer id the cluster could not give: its error')
+})
+
+t.test('the topic is created when the cluster does not have it', async t => {
+  const cluster = new MemoryCluster(false)
+  const a = new ProducerIdLog(cluster, CONFIG, silent)
+  t.same((await resolve(a, 'k', () => pid(1))).producer, pid(1))
+  t.equal(cluster.created.length, 1, 'one CreateTopics')
+  const c = cluster.created[0]
+  t.same([c.name, c.numPartitions, c.replicationFactor], [CONFIG.topic, 1, -1])
+  t.same(c.configs.map((x: any) => `${x.name}=${x.value}`), ['cleanup.policy=delete', 'retention.ms=604800000'])
+  t.equal(readBatchHeader(cluster.batches[0]!).producerId, -1n, 'the log is written without a producer id of its own')
+})
+
+t.test('the cache keeps at most maxEntries keys, oldest first out', async t => {
+  const cluster = new MemoryCluster()
+  const a = new ProducerIdLog(cluster, CONFIG, silent)
+  for (let i = 0; i < 4; i++) await resolve(a, `k${i}`, () => pid(i))
+  const small = new ProducerIdLog(cluster, CONFIG, silent, 2)
+  await resolve(small, 'k3', () => pid(9))
+  t.equal(small.size, 2, 'two kept')
+})
