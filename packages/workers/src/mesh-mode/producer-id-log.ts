@@ -88,6 +88,11 @@ export class ProducerIdLog implements ProducerIdStore {
   #next = 0n
   readonly #queue: Array<() => void> = []
   #running = false
+  // resolves are numbered as they arrive; a read of the log to its end that started after
+  // resolve N arrived serves N too (it saw every mapping written before N), so the resolves
+  // queued behind one read skip their own (many producers reconnecting at once cost one read)
+  #arrived = 0
+  #served = 0
 
   constructor (cluster: LogCluster, config: ProducerIdLogConfig, logger: Logger, maxEntries = MAX_LOG_ENTRIES) {
     this.#cluster = cluster
@@ -99,18 +104,19 @@ export class ProducerIdLog implements ProducerIdStore {
   get size (): number { return this.#entries.size }
 
   resolve (key: string, refused: UpstreamProducer | null, make: MakeProducer, done: ProducerAnswer): void {
+    const ticket = ++this.#arrived
     this.#enqueue(finish => {
       const answer: ProducerAnswer = (producer, error) => {
         finish()
         done(producer, error)
       }
-      this.#resolve(key, refused, make, answer)
+      this.#resolve(ticket, key, refused, make, answer)
     })
   }
 
-  #resolve (key: string, refused: UpstreamProducer | null, make: MakeProducer, done: ProducerAnswer): void {
+  #resolve (ticket: number, key: string, refused: UpstreamProducer | null, make: MakeProducer, done: ProducerAnswer): void {
     const fail = (error: string): void => { done(null, `the producer id log ${this.#config.topic} on cluster ${this.#cluster.name}: ${error}`) }
-    this.#catchUp(-1n, error => {
+    this.#readFor(ticket, error => {
       if (error !== null) return fail(error)
       const known = this.#entries.get(key)
       if (known !== undefined && (refused === null || !sameProducer(known.producer, refused))) return done(known.producer, null)
@@ -130,6 +136,16 @@ export class ProducerIdLog implements ProducerIdStore {
           })
         })
       })
+    })
+  }
+
+  // The log read to its end by a read that started after `ticket` arrived.
+  #readFor (ticket: number, done: Step): void {
+    if (ticket <= this.#served) return done(null)
+    const covers = this.#arrived
+    this.#catchUp(-1n, error => {
+      if (error === null && covers > this.#served) this.#served = covers
+      done(error)
     })
   }
 

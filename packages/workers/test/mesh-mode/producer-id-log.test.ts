@@ -177,3 +177,23 @@ t.test('the cache keeps at most maxEntries keys, oldest first out', async t => {
   await resolve(small, 'k3', () => pid(9))
   t.equal(small.size, 2, 'two kept')
 })
+
+t.test('resolves that arrive while one reads the log are served by the next read: one read for many, none skipped', async t => {
+  const cluster = new MemoryCluster()
+  const writer = new ProducerIdLog(cluster, CONFIG, silent)
+  for (let i = 0; i < 20; i++) await resolve(writer, `k${i}`, () => pid(i))
+  let fetches = 0
+  const request = cluster.request.bind(cluster)
+  cluster.request = (node, apiKey, version, body, done) => {
+    if (apiKey === ApiKey.Fetch) fetches++
+    request(node, apiKey, version, body, done)
+  }
+  const reader = new ProducerIdLog(cluster, CONFIG, silent)
+  const all = await Promise.all(Array.from({ length: 20 }, (_, i) => resolve(reader, `k${i}`, () => pid(100 + i))))
+  t.same(all.map(r => r.producer), Array.from({ length: 20 }, (_, i) => pid(i)), 'every one answered with the mapping written before')
+  t.same(all.map(r => r.made), Array.from({ length: 20 }, () => 0), 'none taken anew')
+  t.ok(fetches <= 10 + 1, `one read to the end (10 rounds of 2 records, and the empty answer at the end) served them all (${fetches} Fetch requests)`)
+  // a mapping written after a resolve arrived is still seen by that resolve's own read
+  await resolve(writer, 'late', () => pid(500))
+  t.same((await resolve(reader, 'late', () => pid(501))).producer, pid(500), 'a later resolve reads again and finds the newer mapping')
+})
