@@ -395,6 +395,17 @@ t.test('a retry through another kproxy replica, and through a restarted one, goe
   t.notOk(all.topics.some((x: any) => x.name === '__kproxy_producer_ids'), 'a Metadata request for every topic through kproxy does not list the log')
   const named = await call(proxy, ApiKey.Metadata, 12, { topics: [{ ...getApi(ApiKey.Metadata).request.structs.MetadataRequestTopic!(), name: '__kproxy_producer_ids' }], allowAutoTopicCreation: false })
   t.equal(named.topics[0].errorCode, 3, 'one naming it gets UNKNOWN_TOPIC_OR_PARTITION')
+
+  // the log's start moved past everything (as retention does, here by DeleteRecords on a): a new
+  // process reads from offset 0, which Kafka answers OFFSET_OUT_OF_RANGE (with no log start), and
+  // must go on from the log's start
+  const s = getApi(ApiKey.DeleteRecords).request.structs
+  const deleted = await call(direct.a, ApiKey.DeleteRecords, 2, { timeoutMs: 10_000, topics: [{ ...s.DeleteRecordsTopic!(), name: '__kproxy_producer_ids', partitions: [{ ...s.DeleteRecordsPartition!(), partitionIndex: 0, offset: -1n }] }] })
+  t.equal(deleted.topics[0].partitions[0].errorCode, 0, 'DeleteRecords on the log, directly on a')
+  const afterDelete = await replica(t)
+  t.same(await produceBatch(afterDelete.bootstrap, topics, P + 1n, 0, 'after-delete-0'), ok, 'a new producer through a process started after the log start moved: acknowledged')
+  const fresh = await batchesOn(direct.b, 'breplica', 0)
+  t.same(fresh.flatMap(b => b.values), ['replica-0', 'replica-1', 'replica-2', 'after-delete-0'], 'b: its record once')
 })
 
 t.test('control: with mesh.producerIdLog.enabled false, a retry through another kproxy process is written twice on b', async t => {

@@ -341,6 +341,14 @@ export const ERROR_CODES = {
     gist: 'A worker holds as many producer id mappings (client producer id and epoch -> kproxy\'s producer id on another cluster) as it may; the least recently used are dropped before they went idle. Logged at most once a minute.',
     action: 'Expected only with more than 10,000 idempotent producers per worker writing across clusters: add workers or replicas, or route each producer\'s topics to one cluster.'
   },
+  KPROXY_WARN_MESH_PRODUCER_ID_LOG_FULL: {
+    gist: 'A worker read more producer id mappings from the shared producer id log (mesh.producerIdLog) than it keeps in memory; the oldest were dropped, and from now on a mapping not in memory is looked for in the whole log before a new producer id is taken. Logged once per worker.',
+    action: 'Expected only with more than 200,000 mappings written within the log\'s retention: shorten mesh.producerIdLog.retentionMs (keep it above producer.id.expiration.ms), or route each producer\'s topics to one cluster.'
+  },
+  KPROXY_WARN_MESH_PRODUCER_ID_LOG_RECORD: {
+    gist: 'The shared producer id log (mesh.producerIdLog) held a batch kproxy cannot read, and it was skipped (every replica skips it alike), or the log was shorter than what kproxy had read (deleted or truncated), and it is read again from its start.',
+    action: 'Keep other writers out of the log topic; if it was deleted on purpose, nothing to do (the mappings are taken again; retries across that change may be written twice on the clusters other than the producer\'s own).'
+  },
   KPROXY_WARN_BOOTSTRAP_SERVER_SKIPPED: {
     gist: 'An upstream bootstrap server refused a connection, dropped it or left its first requests unanswered, so new bootstrap connections try the other servers first for 30 s.',
     action: 'Check that broker (a stopped or overloaded JVM answers TCP but not Kafka); clients are served by the other bootstrap servers meanwhile.'

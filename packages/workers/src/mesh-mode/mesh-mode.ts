@@ -82,6 +82,8 @@ export interface MeshModeListeners {
 }
 
 const LISTENER_NAME = 'mesh'
+// how often the producer id mappings in use are offered to the log to be written again
+const REFRESH_MS = 3_600_000
 
 class MeshMode implements MeshModeListeners, SessionHost, MeshHost {
   readonly #ctx: MeshModeContext
@@ -109,6 +111,7 @@ class MeshMode implements MeshModeListeners, SessionHost, MeshHost {
   #versions: VersionRange[] = []
   readonly #learning = new Set<MeshCluster>()
   #stopped = false
+  #refreshTimer: NodeJS.Timeout | null = null
   #drainWaiter: (() => void) | null = null
   readonly listener: ListenerInfo
 
@@ -137,6 +140,8 @@ class MeshMode implements MeshModeListeners, SessionHost, MeshHost {
     const home = this.clusters.get(config.homeDefaultCluster)!
     const store = log === null ? processOnlyStore : new ProducerIdLog(home, log, ctx.logger)
     this.producerIds = new MeshProducerIds(ctx.logger, ctx.producerIdClaims, undefined, undefined, store)
+    // mappings in use written again before the log's retention deletes them
+    if (log !== null) this.#refreshTimer = setInterval(() => { this.producerIds.refreshInUse() }, Math.min(REFRESH_MS, log.retentionMs / 4)).unref()
     // reads the credentials and rules files now: a bad one stops the start here
     this.#policy = new ListenerPolicy({
       logger: ctx.logger,
@@ -266,6 +271,7 @@ class MeshMode implements MeshModeListeners, SessionHost, MeshHost {
 
   async stopAccepting (): Promise<void> {
     this.#stopped = true
+    if (this.#refreshTimer !== null) clearInterval(this.#refreshTimer)
     this.#policy.close()
     this.#listeners.close()
   }

@@ -11,21 +11,31 @@
 //
 // The log: one partition; each record's key is the mapping's key (cluster, client producer id,
 // epoch), its value `{"v":1,"g":GEN,"id":"PRODUCER_ID","e":EPOCH}`. Which record stands for a key:
-// the first of the highest generation. Two replicas that take producer ids for one key at once
-// both append; both read the log up to their own record and use the first, so they agree (the
-// other producer id is never used). Generation g+1 replaces g when the cluster refused g's
-// producer (its state there expired or was fenced).
+// the first of the highest generation.
+// - Two replicas that take producer ids for one key at once both append; both read the log up
+//   to their own record and use the first, so they agree (the other producer id is never used).
+// - A later record of the same generation naming another producer (the loser of such a race) is
+//   a conflict: whoever reads it appends the winner again one generation up, so that the winner
+//   still stands once retention has deleted its first record.
+// - Generation g+1 replaces g when the cluster refused g's producer (its state there expired or
+//   was fenced).
+// - A mapping in use is written again (same generation) once its last record is older than half
+//   the retention (refresh(), asked periodically by producer-ids.ts), so that retention, which
+//   counts from the write and not from the producer's last batch, never deletes it.
 //
 // A resolve whose log read or write fails answers an error: the client's partition on that
 // cluster gets a retriable error, and a mapping is never used before it is in the log.
-// Operations run one at a time per worker (mappings are made once per producer and cluster).
-// Bounds: MAX_LOG_ENTRIES keys per worker, oldest first out; the topic keeps retentionMs.
+// Operations run one at a time per worker (mappings are made once per producer and cluster), each
+// answered within OPERATION_TIMEOUT_MS whatever the cluster does.
+// Bounds: MAX_LOG_ENTRIES keys per worker, oldest first out; once one went out, a key not in
+// memory is looked for in the whole log before it counts as unmapped. The topic keeps retentionMs.
 import type { Logger } from 'pino'
 import type { ProducerIdLogConfig } from '@kproxy/core/config/schema/mesh-schema'
 import { ApiKey } from '@kproxy/core/protocol/api-keys'
 import { ErrorCode, errorByCode, getApi } from '@kproxy/core/protocol/codec'
 import { isControlBatch, readBatches } from '@kproxy/core/protocol/record-batch'
-import { decodeRecordBatch } from '@kproxy/core/protocol/record-batch-records'
+import { decodeRecordBatch, recordTimestamp } from '@kproxy/core/protocol/record-batch-records'
+import type { KafkaRecord } from '@kproxy/core/protocol/record-batch-records'
 import { encodeRecordBatch } from '@kproxy/core/protocol/record-batch-encode'
 import { ANY_BROKER } from './mesh-cluster.ts'
 import type { TopicMeta } from './mesh-cluster.ts'
@@ -37,13 +47,18 @@ const PARTITION = 0
 // every broker since Kafka 2.7 answers these (Fetch and Produce by topic name)
 const FETCH_VERSION = 12
 const PRODUCE_VERSION = 9
+const LIST_OFFSETS_VERSION = 7
 const CREATE_TOPICS_VERSION = 7
+const EARLIEST = -2n
+const LATEST = -1n
 const FETCH_MAX_BYTES = 1 << 20
 const PRODUCE_TIMEOUT_MS = 5_000
 const CREATE_TIMEOUT_MS = 5_000
 // a topic just created has no leader for a moment
-const LEADER_ATTEMPTS = 25
+const LEADER_ATTEMPTS = 10
 const LEADER_RETRY_MS = 200
+// one resolve or refresh, whatever the cluster does (kproxy's own requests time out after 8 s)
+export const OPERATION_TIMEOUT_MS = 30_000
 
 // Where a mapping is to be taken when the log has none (or only the refused one).
 export type MakeProducer = (done: ProducerAnswer) => void
@@ -52,11 +67,14 @@ export interface ProducerIdStore {
   // The producer standing for `key` in every replica: the log's, unless it is `refused`; else one
   // from `make`, written to the log first.
   resolve (key: string, refused: UpstreamProducer | null, make: MakeProducer, done: ProducerAnswer): void
+  // `producer`, in use for `key`: written again when its last record is old (see above).
+  refresh (key: string, producer: UpstreamProducer): void
 }
 
 // mesh.producerIdLog.enabled false: the process's own mappings only
 export const processOnlyStore: ProducerIdStore = {
-  resolve: (_key, _refused, make, done) => { make(done) }
+  resolve: (_key, _refused, make, done) => { make(done) },
+  refresh: () => {}
 }
 
 // What the log needs of the home cluster (a MeshCluster).
@@ -74,31 +92,42 @@ export interface LogCluster {
 interface Entry {
   readonly generation: number
   readonly producer: UpstreamProducer
+  // the timestamp (ms) of its latest record
+  writtenAt: number
 }
 
 type Step = (error: string | null) => void
+// what a read does with each record
+type RecordSink = (key: string, value: Buffer, timestamp: number) => void
 
 export class ProducerIdLog implements ProducerIdStore {
   readonly #cluster: LogCluster
   readonly #config: ProducerIdLogConfig
   readonly #logger: Logger
   readonly #maxEntries: number
+  readonly #now: () => number
   readonly #entries = new Map<string, Entry>()
+  // a key went out of #entries: a missing key may still be in the log
+  #evicted = false
+  // keys with a later record of their generation naming another producer, to be settled
+  readonly #conflicts = new Set<string>()
   // the next offset to read
   #next = 0n
   readonly #queue: Array<() => void> = []
   #running = false
+  #draining = false
   // resolves are numbered as they arrive; a read of the log to its end that started after
   // resolve N arrived serves N too (it saw every mapping written before N), so the resolves
   // queued behind one read skip their own (many producers reconnecting at once cost one read)
   #arrived = 0
   #served = 0
 
-  constructor (cluster: LogCluster, config: ProducerIdLogConfig, logger: Logger, maxEntries = MAX_LOG_ENTRIES) {
+  constructor (cluster: LogCluster, config: ProducerIdLogConfig, logger: Logger, maxEntries = MAX_LOG_ENTRIES, now: () => number = Date.now) {
     this.#cluster = cluster
     this.#config = config
     this.#logger = logger
     this.#maxEntries = maxEntries
+    this.#now = now
   }
 
   get size (): number { return this.#entries.size }
@@ -106,48 +135,106 @@ export class ProducerIdLog implements ProducerIdStore {
   resolve (key: string, refused: UpstreamProducer | null, make: MakeProducer, done: ProducerAnswer): void {
     const ticket = ++this.#arrived
     this.#enqueue(finish => {
+      let answered = false
       const answer: ProducerAnswer = (producer, error) => {
-        finish()
-        done(producer, error)
+        if (answered) return
+        answered = true
+        clearTimeout(timer)
+        try {
+          done(producer, error)
+        } finally {
+          finish()
+        }
       }
-      this.#resolve(ticket, key, refused, make, answer)
+      const timer = setTimeout(() => { answer(null, this.#failure(`no answer within ${OPERATION_TIMEOUT_MS} ms`)) }, OPERATION_TIMEOUT_MS)
+      timer.unref()
+      try {
+        this.#resolve(ticket, key, refused, make, answer)
+      } catch (err) {
+        answer(null, this.#failure((err as Error).message))
+      }
     })
   }
 
+  refresh (key: string, producer: UpstreamProducer): void {
+    const known = this.#entries.get(key)
+    // not known here (another worker made it; or evicted): that worker refreshes it
+    if (known === undefined || !sameProducer(known.producer, producer) || !this.#old(known)) return
+    const ticket = ++this.#arrived
+    this.#enqueue(finish => {
+      let finished = false
+      const end = (error: string | null): void => {
+        if (finished) return
+        finished = true
+        clearTimeout(timer)
+        if (error !== null) this.#logger.debug({ cluster: this.#cluster.name, error }, 'mesh: a producer id mapping could not be written again; asked again later')
+        finish()
+      }
+      const timer = setTimeout(() => { end(`no answer within ${OPERATION_TIMEOUT_MS} ms`) }, OPERATION_TIMEOUT_MS)
+      timer.unref()
+      try {
+        this.#readFor(ticket, error => {
+          if (error !== null) return end(error)
+          const now = this.#entries.get(key)
+          if (now === undefined || !sameProducer(now.producer, producer) || !this.#old(now)) return end(null)
+          this.#append(key, now.generation, producer, (offset, appendError) => {
+            if (offset === null) return end(appendError ?? 'not written')
+            this.#catchUp(offset, end)
+          })
+        })
+      } catch (err) {
+        end((err as Error).message)
+      }
+    })
+  }
+
+  #old (entry: Entry): boolean {
+    return this.#now() - entry.writtenAt > this.#config.retentionMs / 2
+  }
+
+  #failure (error: string): string {
+    return `the producer id log ${this.#config.topic} on cluster ${this.#cluster.name}: ${error}`
+  }
+
   #resolve (ticket: number, key: string, refused: UpstreamProducer | null, make: MakeProducer, done: ProducerAnswer): void {
-    const fail = (error: string): void => { done(null, `the producer id log ${this.#config.topic} on cluster ${this.#cluster.name}: ${error}`) }
+    const fail = (error: string): void => { done(null, this.#failure(error)) }
     this.#readFor(ticket, error => {
       if (error !== null) return fail(error)
-      const known = this.#entries.get(key)
-      if (known !== undefined && (refused === null || !sameProducer(known.producer, refused))) return done(known.producer, null)
-      make((producer, makeError) => {
-        if (producer === null) return done(null, makeError)
-        const generation = known === undefined ? 0 : known.generation + 1
-        this.#append(key, generation, producer, (offset, appendError) => {
-          if (offset === null) return fail(appendError ?? 'not written')
-          this.#catchUp(offset, readError => {
-            if (readError !== null) return fail(readError)
-            const winner = this.#entries.get(key)
-            if (winner === undefined) return fail(`the record written at offset ${offset} was not read back`)
-            if (!sameProducer(winner.producer, producer)) {
-              this.#logger.debug({ cluster: this.#cluster.name, key: printable(key), taken: String(producer.producerId), used: String(winner.producer.producerId) }, 'mesh: another kproxy wrote a producer id for this producer first; using that one')
-            }
-            done(winner.producer, null)
-          })
+      this.#settleConflicts(settleError => {
+        if (settleError !== null) return fail(settleError)
+        this.#lookup(key, (known, lookupError) => {
+          if (lookupError !== null) return fail(lookupError)
+          if (known !== undefined && (refused === null || !sameProducer(known.producer, refused))) return done(known.producer, null)
+          const made: ProducerAnswer = (producer, makeError) => {
+            if (producer === null) return done(null, makeError)
+            const generation = known === undefined ? 0 : known.generation + 1
+            this.#append(key, generation, producer, (offset, appendError) => {
+              if (offset === null) return fail(appendError ?? 'not written')
+              this.#catchUp(offset, readError => {
+                if (readError !== null) return fail(readError)
+                // we lost a race: the winner goes up a generation before we use it
+                this.#settleConflicts(() => {
+                  const winner = this.#entries.get(key)
+                  if (winner === undefined) return fail(`the record written at offset ${offset} was not read back`)
+                  if (!sameProducer(winner.producer, producer)) {
+                    this.#logger.debug({ cluster: this.#cluster.name, key: printable(key), taken: String(producer.producerId), used: String(winner.producer.producerId) }, 'mesh: another kproxy wrote a producer id for this producer first; using that one')
+                  }
+                  done(winner.producer, null)
+                })
+              })
+            })
+          }
+          try {
+            make(made)
+          } catch (err) {
+            done(null, (err as Error).message)
+          }
         })
       })
     })
   }
 
-  // The log read to its end by a read that started after `ticket` arrived.
-  #readFor (ticket: number, done: Step): void {
-    if (ticket <= this.#served) return done(null)
-    const covers = this.#arrived
-    this.#catchUp(-1n, error => {
-      if (error === null && covers > this.#served) this.#served = covers
-      done(error)
-    })
-  }
+  // ---- one operation at a time ------------------------------------------------------------------
 
   #enqueue (op: (finish: () => void) => void): void {
     this.#queue.push(() => {
@@ -162,12 +249,197 @@ export class ProducerIdLog implements ProducerIdStore {
     this.#runNext()
   }
 
+  // A loop, not a recursion: operations that finish at once (served by an earlier read) run one
+  // after the other here instead of nesting one stack frame per operation.
   #runNext (): void {
-    if (this.#running) return
-    const next = this.#queue.shift()
-    if (next === undefined) return
-    this.#running = true
-    next()
+    if (this.#running || this.#draining) return
+    this.#draining = true
+    try {
+      while (!this.#running) {
+        const next = this.#queue.shift()
+        if (next === undefined) break
+        this.#running = true
+        next()
+      }
+    } finally {
+      this.#draining = false
+    }
+  }
+
+  // ---- reading ------------------------------------------------------------------------------------
+
+  // The log read to its end by a read that started after `ticket` arrived.
+  #readFor (ticket: number, done: Step): void {
+    if (ticket <= this.#served) return done(null)
+    const covers = this.#arrived
+    this.#catchUp(-1n, error => {
+      if (error === null && covers > this.#served) this.#served = covers
+      done(error)
+    })
+  }
+
+  // `key`'s entry: from memory, or, once keys went out of memory, from a read of the whole log.
+  #lookup (key: string, done: (entry: Entry | undefined, error: string | null) => void): void {
+    const known = this.#entries.get(key)
+    if (known !== undefined || !this.#evicted) return done(known, null)
+    const found = new Map<string, Entry>()
+    const conflicts = new Set<string>()
+    const end = this.#next
+    const scan = (from: bigint, rounds: number): void => {
+      this.#readRound(from, (k, value, timestamp) => { if (k === key) applyRecord(found, conflicts, k, value, timestamp) }, (error, next) => {
+        if (error !== null) return done(undefined, error)
+        if (next >= end) {
+          const entry = found.get(key)
+          if (entry !== undefined) this.#keep(key, entry)
+          if (conflicts.has(key)) this.#conflicts.add(key)
+          return done(entry, null)
+        }
+        if (next <= from && rounds > 0) return done(undefined, `no progress at offset ${from} while looking for a mapping`)
+        scan(next, rounds + 1)
+      }, false)
+    }
+    scan(0n, 0)
+  }
+
+  // Reads the log from #next to its high watermark (and at least past `through`).
+  #catchUp (through: bigint, done: Step): void {
+    const from = this.#next
+    this.#readRound(from, (key, value, timestamp) => {
+      applyRecord(this.#entries, this.#conflicts, key, value, timestamp)
+      this.#bound()
+    }, (error, next, end) => {
+      if (error !== null) return done(error)
+      const progressed = next !== from
+      this.#next = next
+      if (next >= end && next > through) return done(null)
+      if (!progressed) return done(`no progress at offset ${next} (high watermark ${end})`)
+      this.#catchUp(through, done)
+    }, true)
+  }
+
+  // One Fetch from `from`: every record at or after it goes to `sink`; then the next offset to
+  // read and the high watermark. An offset out of range (retention deleted it, or the topic was
+  // made again) moves to the log's start, asked with ListOffsets; `own` says the read is the
+  // log's own cursor, whose memory is dropped when the log was made again.
+  #readRound (from: bigint, sink: RecordSink, done: (error: string | null, next: bigint, end: bigint) => void, own: boolean): void {
+    this.#leader((node, error) => {
+      if (node < 0) return done(error ?? 'no leader', from, from)
+      const api = getApi(ApiKey.Fetch).request
+      const body = api.create()
+      body.replicaId = -1
+      body.maxWaitMs = 0
+      body.minBytes = 0
+      body.maxBytes = FETCH_MAX_BYTES
+      body.isolationLevel = 0
+      body.topics = [{ ...api.structs.FetchTopic!(), topic: this.#config.topic, partitions: [{ ...api.structs.FetchPartition!(), partition: PARTITION, fetchOffset: from, partitionMaxBytes: FETCH_MAX_BYTES }] }]
+      this.#cluster.request(node, ApiKey.Fetch, FETCH_VERSION, body, (answer, fetchError) => {
+        if (answer === null) return done(fetchError, from, from)
+        if (answer.errorCode !== 0) return done(`Fetch answered ${errorName(answer.errorCode)}`, from, from)
+        const p = answer.responses[0]?.partitions[0]
+        if (p === undefined) return done('Fetch answered without the partition', from, from)
+        if (p.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) return this.#outOfRange(node, from, done, own)
+        if (p.errorCode !== 0) {
+          this.#cluster.stale(this.#config.topic)
+          return done(`Fetch answered ${errorName(p.errorCode)}`, from, from)
+        }
+        let next = from
+        for (const b of readBatches(p.records ?? Buffer.alloc(0)).batches) {
+          const last = b.header.baseOffset + BigInt(b.header.lastOffsetDelta)
+          if (last < next) continue
+          if (!isControlBatch(b.header)) {
+            let records: KafkaRecord[]
+            try {
+              records = decodeRecordBatch(b.bytes).records
+            } catch (err) {
+              // every reader skips the same batch, so they stay in agreement
+              this.#logger.warn({ code: 'KPROXY_WARN_MESH_PRODUCER_ID_LOG_RECORD', cluster: this.#cluster.name, topic: this.#config.topic, offset: String(b.header.baseOffset), error: (err as Error).message },
+                `mesh: a batch of the producer id log ${this.#config.topic} at offset ${b.header.baseOffset} cannot be read and is skipped`)
+              records = []
+            }
+            for (const r of records) {
+              if (b.header.baseOffset + BigInt(r.offsetDelta) < next) continue
+              if (r.key !== null && r.value !== null) sink(r.key.toString('utf8'), r.value, Number(recordTimestamp(b.header, r)))
+            }
+          }
+          next = last + 1n
+        }
+        done(null, next, p.highWatermark)
+      })
+    })
+  }
+
+  #outOfRange (node: number, from: bigint, done: (error: string | null, next: bigint, end: bigint) => void, own: boolean): void {
+    const api = getApi(ApiKey.ListOffsets).request
+    const ask = (timestamp: bigint, then: (offset: bigint | null, error: string | null) => void): void => {
+      const body = api.create()
+      body.replicaId = -1
+      body.isolationLevel = 0
+      body.topics = [{ ...api.structs.ListOffsetsTopic!(), name: this.#config.topic, partitions: [{ ...api.structs.ListOffsetsPartition!(), partitionIndex: PARTITION, currentLeaderEpoch: -1, timestamp }] }]
+      this.#cluster.request(node, ApiKey.ListOffsets, LIST_OFFSETS_VERSION, body, (answer, error) => {
+        const p = answer?.topics[0]?.partitions[0]
+        if (p === undefined) return then(null, error ?? 'ListOffsets answered without the partition')
+        if (p.errorCode !== 0) return then(null, `ListOffsets answered ${errorName(p.errorCode)}`)
+        then(p.offset, null)
+      })
+    }
+    ask(EARLIEST, (start, error) => {
+      if (start === null) return done(error, from, from)
+      if (from < start) return done(null, start, start + 1n)
+      ask(LATEST, (end, latestError) => {
+        if (end === null) return done(latestError, from, from)
+        if (from <= end) return done(`offset ${from} out of range between ${start} and ${end}`, from, from)
+        // the log is shorter than what was read: made again; what was read from it is void
+        this.#logger.warn({ code: 'KPROXY_WARN_MESH_PRODUCER_ID_LOG_RECORD', cluster: this.#cluster.name, topic: this.#config.topic, offset: String(from), end: String(end) },
+          `mesh: the producer id log ${this.#config.topic} ends at ${end}, before offset ${from} already read: it was deleted or truncated; reading it again from ${start}`)
+        if (own) {
+          this.#entries.clear()
+          this.#conflicts.clear()
+          this.#evicted = false
+        }
+        done(null, start, start + 1n)
+      })
+    })
+  }
+
+  #keep (key: string, entry: Entry): void {
+    this.#entries.delete(key)
+    this.#entries.set(key, entry)
+    this.#bound()
+  }
+
+  #bound (): void {
+    if (this.#entries.size <= this.#maxEntries) return
+    const oldest = this.#entries.keys().next().value!
+    this.#entries.delete(oldest)
+    this.#conflicts.delete(oldest)
+    if (!this.#evicted) {
+      this.#evicted = true
+      this.#logger.warn({ code: 'KPROXY_WARN_MESH_PRODUCER_ID_LOG_FULL', entries: this.#maxEntries, topic: this.#config.topic },
+        `mesh: more than ${this.#maxEntries} producer id mappings in the log ${this.#config.topic}; the oldest are dropped from memory and looked for in the whole log when asked for`)
+    }
+  }
+
+  // Each conflict: its winner written again one generation up (one pass; what the read after it
+  // finds waits for the next operation).
+  #settleConflicts (done: Step): void {
+    const keys = [...this.#conflicts]
+    this.#conflicts.clear()
+    let last = -1n
+    const next = (i: number): void => {
+      if (i >= keys.length) return last < 0n ? done(null) : this.#catchUp(last, done)
+      const key = keys[i]!
+      const winner = this.#entries.get(key)
+      if (winner === undefined) return next(i + 1)
+      this.#append(key, winner.generation + 1, winner.producer, (offset, error) => {
+        if (offset === null) {
+          this.#conflicts.add(key)
+          return done(error)
+        }
+        last = offset
+        next(i + 1)
+      })
+    }
+    next(0)
   }
 
   // ---- the topic ------------------------------------------------------------------------------------
@@ -183,9 +455,13 @@ export class ProducerIdLog implements ProducerIdStore {
       const errorCode: number = t?.errorCode ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
       const leader = this.#cluster.leader(topic, PARTITION)
       if (leader >= 0) return done(leader, null)
+      // an error that waiting does not mend (an ACL, a bad name): at once
+      if (errorCode !== 0 && errorCode !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION && errorCode !== ErrorCode.LEADER_NOT_AVAILABLE) return done(-1, `Metadata answered ${errorName(errorCode)}`)
       if (attempt >= LEADER_ATTEMPTS) return done(-1, `no leader for partition ${PARTITION} after ${attempt} attempts (${errorName(errorCode)})`)
-      const again = (): void => { setTimeout(() => this.#leader(done, attempt + 1, true), LEADER_RETRY_MS).unref() }
-      if (errorCode !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION || created) return again()
+      if (errorCode !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION || created) {
+        setTimeout(() => this.#leader(done, attempt + 1, created), LEADER_RETRY_MS).unref()
+        return
+      }
       this.#create(createError => {
         if (createError !== null) return done(-1, createError)
         // asked again at once: the controller may have elected the leader already
@@ -218,81 +494,11 @@ export class ProducerIdLog implements ProducerIdStore {
     })
   }
 
-  // Reads the log from #next to its high watermark (and at least past `through`).
-  #catchUp (through: bigint, done: Step, rounds = 0): void {
-    this.#leader((node, error) => {
-      if (node < 0) return done(error ?? 'no leader')
-      const api = getApi(ApiKey.Fetch).request
-      const body = api.create()
-      body.replicaId = -1
-      body.maxWaitMs = 0
-      body.minBytes = 0
-      body.maxBytes = FETCH_MAX_BYTES
-      body.isolationLevel = 0
-      body.topics = [{ ...api.structs.FetchTopic!(), topic: this.#config.topic, partitions: [{ ...api.structs.FetchPartition!(), partition: PARTITION, fetchOffset: this.#next, partitionMaxBytes: FETCH_MAX_BYTES }] }]
-      this.#cluster.request(node, ApiKey.Fetch, FETCH_VERSION, body, (answer, fetchError) => {
-        if (answer === null) return done(fetchError)
-        if (answer.errorCode !== 0) return done(`Fetch answered ${errorName(answer.errorCode)}`)
-        const p = answer.responses[0]?.partitions[0]
-        if (p === undefined) return done('Fetch answered without the partition')
-        if (p.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE && p.logStartOffset > this.#next) {
-          // older records are past retention
-          this.#next = p.logStartOffset
-          return this.#catchUp(through, done, rounds + 1)
-        }
-        if (p.errorCode !== 0) {
-          this.#cluster.stale(this.#config.topic)
-          return done(`Fetch answered ${errorName(p.errorCode)}`)
-        }
-        const before = this.#next
-        try {
-          this.#read(p.records ?? Buffer.alloc(0))
-        } catch (err) {
-          return done(`a record at offset ${this.#next} cannot be read: ${(err as Error).message}`)
-        }
-        const end: bigint = p.highWatermark
-        if (this.#next >= end && this.#next > through) return done(null)
-        if (this.#next === before) return done(`no progress at offset ${this.#next} (high watermark ${end})`)
-        this.#catchUp(through, done, rounds + 1)
-      })
-    })
-  }
-
-  #read (records: Buffer): void {
-    for (const b of readBatches(records).batches) {
-      const last = b.header.baseOffset + BigInt(b.header.lastOffsetDelta)
-      if (last < this.#next) continue
-      if (!isControlBatch(b.header)) {
-        for (const r of decodeRecordBatch(b.bytes).records) {
-          if (b.header.baseOffset + BigInt(r.offsetDelta) < this.#next) continue
-          if (r.key !== null && r.value !== null) this.#apply(r.key.toString('utf8'), r.value)
-        }
-      }
-      this.#next = last + 1n
-    }
-  }
-
-  // the first record of a key's highest generation stands
-  #apply (key: string, value: Buffer): void {
-    let parsed: { v?: unknown, g?: unknown, id?: unknown, e?: unknown }
-    try {
-      parsed = JSON.parse(value.toString('utf8'))
-    } catch {
-      return
-    }
-    if (parsed.v !== VALUE_VERSION || typeof parsed.g !== 'number' || typeof parsed.id !== 'string' || typeof parsed.e !== 'number' || !/^\d+$/.test(parsed.id)) return
-    const known = this.#entries.get(key)
-    if (known !== undefined && known.generation >= parsed.g) return
-    this.#entries.delete(key)
-    this.#entries.set(key, { generation: parsed.g, producer: { producerId: BigInt(parsed.id), producerEpoch: parsed.e } })
-    if (this.#entries.size > this.#maxEntries) this.#entries.delete(this.#entries.keys().next().value!)
-  }
-
   #append (key: string, generation: number, producer: UpstreamProducer, done: (offset: bigint | null, error: string | null) => void): void {
     const node = this.#cluster.leader(this.#config.topic, PARTITION)
     if (node < 0) return done(null, 'no leader')
     const value = JSON.stringify({ v: VALUE_VERSION, g: generation, id: String(producer.producerId), e: producer.producerEpoch })
-    const batch = encodeRecordBatch({ baseTimestamp: BigInt(Date.now()), records: [{ key: Buffer.from(key, 'utf8'), value: Buffer.from(value, 'utf8') }] })
+    const batch = encodeRecordBatch({ baseTimestamp: BigInt(this.#now()), records: [{ key: Buffer.from(key, 'utf8'), value: Buffer.from(value, 'utf8') }] })
     const api = getApi(ApiKey.Produce).request
     const body = api.create()
     body.transactionalId = null
@@ -310,6 +516,30 @@ export class ProducerIdLog implements ProducerIdStore {
       done(p.baseOffset, null)
     })
   }
+}
+
+// The rule, for the log's memory and for a scan: the first record of a key's highest generation
+// stands; a later one of that generation naming another producer is a conflict; one naming the
+// same producer (written again) moves its time on.
+function applyRecord (entries: Map<string, Entry>, conflicts: Set<string>, key: string, value: Buffer, timestamp: number): void {
+  let parsed: { v?: unknown, g?: unknown, id?: unknown, e?: unknown }
+  try {
+    parsed = JSON.parse(value.toString('utf8'))
+  } catch {
+    return
+  }
+  if (parsed.v !== VALUE_VERSION || typeof parsed.g !== 'number' || !Number.isSafeInteger(parsed.g) || typeof parsed.id !== 'string' || typeof parsed.e !== 'number' || !/^\d{1,19}$/.test(parsed.id)) return
+  const producer: UpstreamProducer = { producerId: BigInt(parsed.id), producerEpoch: parsed.e }
+  const known = entries.get(key)
+  if (known === undefined || parsed.g > known.generation) {
+    entries.delete(key)
+    entries.set(key, { generation: parsed.g, producer, writtenAt: timestamp })
+    conflicts.delete(key)
+    return
+  }
+  if (parsed.g < known.generation) return
+  if (sameProducer(known.producer, producer)) known.writtenAt = Math.max(known.writtenAt, timestamp)
+  else conflicts.add(key)
 }
 
 function sameProducer (a: UpstreamProducer, b: UpstreamProducer): boolean {

@@ -148,6 +148,15 @@ export class MeshProducerIds {
     })
   }
 
+  // Every mapping used within idleMs, handed to the shared store, which writes it again when its
+  // record grows old (producer-id-log.ts): asked periodically by the mesh.
+  refreshInUse (): void {
+    const now = this.#now()
+    for (const [key, m] of this.#mapped) {
+      if (now - m.usedAt < this.#bounds.idleMs) this.#store.refresh(key, m.producer)
+    }
+  }
+
   // The cluster refused kproxy's producer (its state there is gone or fenced): the next batch of
   // `from` gets a new one.
   forget (cluster: string, from: BatchProducer, producer: UpstreamProducer): void {

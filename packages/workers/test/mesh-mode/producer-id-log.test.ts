@@ -9,6 +9,7 @@ import pino from 'pino'
 import { ApiKey } from '@kproxy/core/protocol/api-keys'
 import { ErrorCode } from '@kproxy/core/protocol/codec'
 import { readBatchHeader } from '@kproxy/core/protocol/record-batch'
+import { encodeRecordBatch } from '@kproxy/core/protocol/record-batch-encode'
 import { ProducerIdLog } from '../../src/mesh-mode/producer-id-log.ts'
 import type { LogCluster } from '../../src/mesh-mode/producer-id-log.ts'
 import type { TopicMeta } from '../../src/mesh-mode/mesh-cluster.ts'
@@ -25,6 +26,7 @@ class MemoryCluster implements LogCluster {
   logStart = 0n
   created: any[] = []
   failProduce = 0
+  metadataError = 0
   constructor (exists = true) {
     if (exists) this.#exists()
   }
@@ -41,6 +43,10 @@ class MemoryCluster implements LogCluster {
   metadata (_topics: readonly string[] | null, _auto: boolean, done: (body: any, error: string | null) => void): void {
     this.metadataAsked++
     if (this.topics.has(CONFIG.topic)) this.staled = false
+    if (this.metadataError !== 0) {
+      setImmediate(() => done({ topics: [{ name: CONFIG.topic, errorCode: this.metadataError }] }, null))
+      return
+    }
     setImmediate(() => done({ topics: this.topics.has(CONFIG.topic) ? [{ name: CONFIG.topic, errorCode: 0 }] : [{ name: CONFIG.topic, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION }] }, null))
   }
 
@@ -67,10 +73,15 @@ class MemoryCluster implements LogCluster {
       if (apiKey === ApiKey.Fetch) {
         const from: bigint = body.topics[0].partitions[0].fetchOffset
         const base = { errorCode: 0, highWatermark: this.highWatermark, logStartOffset: this.logStart, records: null as Buffer | null }
-        if (from < this.logStart) return done({ errorCode: 0, responses: [{ partitions: [{ ...base, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE }] }] }, null)
+        // as Kafka answers it: no log start offset
+        if (from < this.logStart || from > this.highWatermark) return done({ errorCode: 0, responses: [{ partitions: [{ ...base, logStartOffset: -1n, highWatermark: -1n, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE }] }] }, null)
         // at most two batches per answer, so that reads take several rounds
         const slice = this.batches.slice(Number(from - this.logStart), Number(from - this.logStart) + 2)
         return done({ errorCode: 0, responses: [{ partitions: [{ ...base, records: Buffer.concat(slice) }] }] }, null)
+      }
+      if (apiKey === ApiKey.ListOffsets) {
+        const ts: bigint = body.topics[0].partitions[0].timestamp
+        return done({ topics: [{ partitions: [{ errorCode: 0, offset: ts === -2n ? this.logStart : this.highWatermark }] }] }, null)
       }
       done(null, `unexpected api ${apiKey}`)
     })
@@ -89,6 +100,13 @@ const resolve = async (log: ProducerIdLog, key: string, make: () => UpstreamProd
 }
 
 const pid = (n: number): UpstreamProducer => ({ producerId: BigInt(n), producerEpoch: 0 })
+
+// a record written by some other replica, straight into the partition
+function write (cluster: MemoryCluster, key: string, generation: number, id: number, timestamp = Date.now()): void {
+  const batch = encodeRecordBatch({ baseTimestamp: BigInt(timestamp), records: [{ key: Buffer.from(key), value: Buffer.from(JSON.stringify({ v: 1, g: generation, id: String(id), e: 0 })) }] })
+  batch.writeBigInt64BE(cluster.highWatermark, 0)
+  cluster.batches.push(batch)
+}
 
 t.test('a mapping another replica wrote is used as is', async t => {
   const cluster = new MemoryCluster()
@@ -142,6 +160,12 @@ t.test('records past retention are skipped', async t => {
   const b = new ProducerIdLog(cluster, CONFIG, silent)
   t.same(await resolve(b, 'new', () => pid(9)), { producer: pid(2), error: null, made: 0 }, 'read from the log start offset')
   t.same((await resolve(b, 'old', () => pid(3))).producer, pid(3), 'a mapping gone with retention is taken again')
+  // the topic deleted and made again: shorter than what b read
+  cluster.batches.length = 0
+  cluster.logStart = 0n
+  write(cluster, 'new', 0, 7)
+  t.same(await resolve(b, 'x', () => pid(8)), { producer: pid(8), error: null, made: 1 }, 'a log made again is read from its start')
+  t.same(await resolve(b, 'new', () => pid(9)), { producer: pid(7), error: null, made: 0 }, 'and what was read before it is forgotten')
 })
 
 t.test('a failed write answers an error, and the producer id taken is not used', async t => {
@@ -169,19 +193,79 @@ t.test('the topic is created when the cluster does not have it', async t => {
   t.equal(readBatchHeader(cluster.batches[0]!).producerId, -1n, 'the log is written without a producer id of its own')
 })
 
-t.test('the cache keeps at most maxEntries keys, oldest first out', async t => {
+t.test('past maxEntries keys in memory, a key not in memory is looked for in the whole log: no second producer id', async t => {
   const cluster = new MemoryCluster()
   const a = new ProducerIdLog(cluster, CONFIG, silent)
-  for (let i = 0; i < 4; i++) await resolve(a, `k${i}`, () => pid(i))
+  for (let i = 0; i < 6; i++) await resolve(a, `k${i}`, () => pid(i))
   const small = new ProducerIdLog(cluster, CONFIG, silent, 2)
-  await resolve(small, 'k3', () => pid(9))
+  t.same(await resolve(small, 'k5', () => pid(99)), { producer: pid(5), error: null, made: 0 }, 'the newest key, in memory')
   t.equal(small.size, 2, 'two kept')
+  t.same(await resolve(small, 'k0', () => pid(99)), { producer: pid(0), error: null, made: 0 }, 'the oldest, dropped from memory: found in the log, none taken')
+  t.same(await resolve(small, 'none', () => pid(50)), { producer: pid(50), error: null, made: 1 }, 'a key the log does not have: taken')
+  t.same(await resolve(a, 'none', () => pid(51)), { producer: pid(50), error: null, made: 0 }, 'and the other replica uses it')
+})
+
+t.test('a conflict (a later record of the same generation naming another producer) is settled one generation up, so the winner stands after retention', async t => {
+  const cluster = new MemoryCluster()
+  write(cluster, 'k', 0, 1)
+  // the loser of a race, which stopped before it read its own record back
+  write(cluster, 'k', 0, 2)
+  const a = new ProducerIdLog(cluster, CONFIG, silent)
+  t.same(await resolve(a, 'k', () => pid(3)), { producer: pid(1), error: null, made: 0 }, 'the first record stands')
+  t.equal(cluster.batches.length, 3, 'and the reader wrote it again, one generation up')
+  cluster.batches.shift()
+  cluster.logStart = 1n
+  const b = new ProducerIdLog(cluster, CONFIG, silent)
+  t.same(await resolve(b, 'k', () => pid(4)), { producer: pid(1), error: null, made: 0 }, 'after retention deleted the first record, a new replica still uses producer 1')
+})
+
+t.test('a mapping in use whose record is older than half the retention is written again, and survives retention', async t => {
+  const cluster = new MemoryCluster()
+  let now = 1_000_000_000_000
+  const a = new ProducerIdLog(cluster, CONFIG, silent, undefined, () => now)
+  write(cluster, 'k', 0, 1, now)
+  t.same((await resolve(a, 'k', () => pid(9))).producer, pid(1))
+  a.refresh('k', pid(1))
+  await new Promise(resolve => setTimeout(resolve, 20))
+  t.equal(cluster.batches.length, 1, 'young: not written again')
+  now += CONFIG.retentionMs / 2 + 1
+  a.refresh('k', pid(9))
+  a.refresh('k', pid(1))
+  await new Promise(resolve => setTimeout(resolve, 20))
+  t.equal(cluster.batches.length, 2, 'old: written again once (a producer not in use is ignored)')
+  a.refresh('k', pid(1))
+  await new Promise(resolve => setTimeout(resolve, 20))
+  t.equal(cluster.batches.length, 2, 'and not again while the copy is young')
+  cluster.batches.shift()
+  cluster.logStart = 1n
+  const b = new ProducerIdLog(cluster, CONFIG, silent)
+  t.same(await resolve(b, 'k', () => pid(4)), { producer: pid(1), error: null, made: 0 }, 'the copy stands after retention deleted the first record')
+})
+
+t.test('a make that throws, and a topic the cluster will not show: errors, and the queue goes on', async t => {
+  const cluster = new MemoryCluster()
+  const a = new ProducerIdLog(cluster, CONFIG, silent)
+  const thrown = await new Promise<{ producer: unknown, error: string | null }>(resolve => {
+    a.resolve('k', null, () => { throw new Error('boom') }, (producer, error) => resolve({ producer, error }))
+  })
+  t.equal(thrown.producer, null)
+  t.match(thrown.error, /boom/)
+  t.same((await resolve(a, 'k', () => pid(1))).producer, pid(1), 'the next resolve runs')
+  const denied = new MemoryCluster(false)
+  denied.metadataError = ErrorCode.TOPIC_AUTHORIZATION_FAILED
+  const started = Date.now()
+  const d = await resolve(new ProducerIdLog(denied, CONFIG, silent), 'k', () => pid(1))
+  t.match(d.error, /TOPIC_AUTHORIZATION_FAILED/, 'an authorization error')
+  t.ok(Date.now() - started < 1000, 'at once, not after retries')
 })
 
 t.test('resolves that arrive while one reads the log are served by the next read: one read for many, none skipped', async t => {
   const cluster = new MemoryCluster()
   const writer = new ProducerIdLog(cluster, CONFIG, silent)
   for (let i = 0; i < 20; i++) await resolve(writer, `k${i}`, () => pid(i))
+  // and many more written by others, so that thousands of resolves are served by one read
+  for (let i = 20; i < 3000; i++) write(cluster, `k${i}`, 0, i)
+  const MANY = 3000
   let fetches = 0
   const request = cluster.request.bind(cluster)
   cluster.request = (node, apiKey, version, body, done) => {
@@ -189,10 +273,10 @@ t.test('resolves that arrive while one reads the log are served by the next read
     request(node, apiKey, version, body, done)
   }
   const reader = new ProducerIdLog(cluster, CONFIG, silent)
-  const all = await Promise.all(Array.from({ length: 20 }, (_, i) => resolve(reader, `k${i}`, () => pid(100 + i))))
-  t.same(all.map(r => r.producer), Array.from({ length: 20 }, (_, i) => pid(i)), 'every one answered with the mapping written before')
-  t.same(all.map(r => r.made), Array.from({ length: 20 }, () => 0), 'none taken anew')
-  t.ok(fetches <= 10 + 1, `one read to the end (10 rounds of 2 records, and the empty answer at the end) served them all (${fetches} Fetch requests)`)
+  const all = await Promise.all(Array.from({ length: MANY }, (_, i) => resolve(reader, `k${i}`, () => pid(100_000 + i))))
+  t.same(all.map(r => r.producer), Array.from({ length: MANY }, (_, i) => pid(i)), `every one of ${MANY} answered with the mapping written before (no stack overflow)`)
+  t.same(all.filter(r => r.made > 0).length, 0, 'none taken anew')
+  t.ok(fetches <= MANY / 2 + 1, `one read to the end (${MANY / 2} rounds of 2 records, and one empty answer) served them all (${fetches} Fetch requests)`)
   // a mapping written after a resolve arrived is still seen by that resolve's own read
   await resolve(writer, 'late', () => pid(500))
   t.same((await resolve(reader, 'late', () => pid(501))).producer, pid(500), 'a later resolve reads again and finds the newer mapping')

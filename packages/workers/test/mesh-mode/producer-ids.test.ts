@@ -189,7 +189,9 @@ t.test('registry: a failure reaches the waiting workers and is not remembered; a
 
 t.test('the shared store: asked on a miss of the process, told which producer the cluster refused', async t => {
   const asked: Array<{ key: string, refused: unknown }> = []
+  const refreshed: Array<[string, unknown]> = []
   const store = {
+    refresh (key: string, producer: unknown) { refreshed.push([key, producer]) },
     resolve (key: string, refused: unknown, make: (done: ProducerAnswer) => void, done: ProducerAnswer) {
       asked.push({ key, refused })
       // another replica's mapping for epoch 0; the cluster's own for the rest
@@ -213,4 +215,6 @@ t.test('the shared store: asked on a miss of the process, told which producer th
   ids.forget('b', from, { producerId: 9n, producerEpoch: 9 })
   ids.lookup(b, from, () => {})
   t.equal(asked.length, 2, 'a stale refusal does not drop the mapping in use, so the store is not asked')
+  ids.refreshInUse()
+  t.same(refreshed, [['b\u00005\u00000', { producerId: 1000n, producerEpoch: 0 }]], 'refreshInUse: the mapping in use handed to the store to be written again when old')
 })
