@@ -20,15 +20,18 @@
 // - Generation g+1 replaces g when the cluster refused g's producer (its state there expired or
 //   was fenced).
 // - A mapping in use is written again (same generation) once its last record is older than half
-//   the retention (refresh(), asked periodically by producer-ids.ts), so that retention, which
-//   counts from the write and not from the producer's last batch, never deletes it.
+//   the retention (refresh(), asked hourly by producer-ids.ts with every mapping its worker used,
+//   one operation and one Produce per pass), so that retention, which counts from the write and
+//   not from the producer's last batch, never deletes it.
 //
 // A resolve whose log read or write fails answers an error: the client's partition on that
 // cluster gets a retriable error, and a mapping is never used before it is in the log.
-// Operations run one at a time per worker (mappings are made once per producer and cluster), each
-// answered within OPERATION_TIMEOUT_MS whatever the cluster does.
-// Bounds: MAX_LOG_ENTRIES keys per worker, oldest first out; once one went out, a key not in
-// memory is looked for in the whole log before it counts as unmapped. The topic keeps retentionMs.
+// Operations run one at a time per worker (mappings are made once per producer and cluster). A
+// resolve is answered within OPERATION_TIMEOUT_MS whatever the cluster does; the next operation
+// waits until the late one has ended (every step of it times out), or OPERATION_LIMIT_MS.
+// Bounds: MAX_LOG_ENTRIES keys per worker, oldest first out; a key that went out is remembered in
+// a fixed 1 MiB bit set (EVICTED_BITS), and a key not in memory but maybe in that set is looked
+// for in the whole log before it counts as unmapped. The topic keeps retentionMs.
 import type { Logger } from 'pino'
 import type { ProducerIdLogConfig } from '@kproxy/core/config/schema/mesh-schema'
 import { ApiKey } from '@kproxy/core/protocol/api-keys'
@@ -37,7 +40,7 @@ import { isControlBatch, readBatches } from '@kproxy/core/protocol/record-batch'
 import { decodeRecordBatch, recordTimestamp } from '@kproxy/core/protocol/record-batch-records'
 import type { KafkaRecord } from '@kproxy/core/protocol/record-batch-records'
 import { encodeRecordBatch } from '@kproxy/core/protocol/record-batch-encode'
-import { ANY_BROKER } from './mesh-cluster.ts'
+import { ANY_BROKER, ZERO_UUID } from './mesh-cluster.ts'
 import type { TopicMeta } from './mesh-cluster.ts'
 import type { ProducerAnswer, UpstreamProducer } from './producer-ids.ts'
 
@@ -59,6 +62,12 @@ const LEADER_ATTEMPTS = 10
 const LEADER_RETRY_MS = 200
 // one resolve or refresh, whatever the cluster does (kproxy's own requests time out after 8 s)
 export const OPERATION_TIMEOUT_MS = 30_000
+// an operation still running after this is left behind (a step whose callback never came)
+const OPERATION_LIMIT_MS = 300_000
+// records per Produce when mappings are written again
+const REFRESH_BATCH = 1_000
+// the bit set of keys gone out of memory: 2^23 bits, three hashes
+const EVICTED_BITS = 1 << 23
 
 // Where a mapping is to be taken when the log has none (or only the refused one).
 export type MakeProducer = (done: ProducerAnswer) => void
@@ -67,8 +76,8 @@ export interface ProducerIdStore {
   // The producer standing for `key` in every replica: the log's, unless it is `refused`; else one
   // from `make`, written to the log first.
   resolve (key: string, refused: UpstreamProducer | null, make: MakeProducer, done: ProducerAnswer): void
-  // `producer`, in use for `key`: written again when its last record is old (see above).
-  refresh (key: string, producer: UpstreamProducer): void
+  // Mappings in use: each written again when its last record is old (see above).
+  refresh (inUse: ReadonlyArray<readonly [string, UpstreamProducer]>): void
 }
 
 // mesh.producerIdLog.enabled false: the process's own mappings only
@@ -107,8 +116,12 @@ export class ProducerIdLog implements ProducerIdStore {
   readonly #maxEntries: number
   readonly #now: () => number
   readonly #entries = new Map<string, Entry>()
-  // a key went out of #entries: a missing key may still be in the log
-  #evicted = false
+  // keys that went out of #entries (null: none): a missing key set here may still be in the log
+  #evicted: Uint8Array | null = null
+  // the log's topic id when last asked: another one means it was deleted and made again
+  #topicId: string | null = null
+  // counts the times what was read became void (#forget): a read that spans one drops its records
+  #epoch = 0
   // keys with a later record of their generation naming another producer, to be settled
   readonly #conflicts = new Set<string>()
   // the next offset to read
@@ -135,19 +148,21 @@ export class ProducerIdLog implements ProducerIdStore {
   resolve (key: string, refused: UpstreamProducer | null, make: MakeProducer, done: ProducerAnswer): void {
     const ticket = ++this.#arrived
     this.#enqueue(finish => {
-      let answered = false
-      const answer: ProducerAnswer = (producer, error) => {
-        if (answered) return
-        answered = true
-        clearTimeout(timer)
+      let replied = false
+      const reply: ProducerAnswer = (producer, error) => {
+        if (replied) return
+        replied = true
         try {
           done(producer, error)
-        } finally {
-          finish()
+        } catch (err) {
+          this.#logger.error({ code: 'KPROXY_ERR_INTERNAL', err: (err as Error).stack }, 'mesh: a waiter on the producer id log failed')
         }
       }
-      const timer = setTimeout(() => { answer(null, this.#failure(`no answer within ${OPERATION_TIMEOUT_MS} ms`)) }, OPERATION_TIMEOUT_MS)
-      timer.unref()
+      const end = this.#ending(finish, () => { reply(null, this.#failure(`no answer within ${OPERATION_TIMEOUT_MS} ms`)) })
+      const answer: ProducerAnswer = (producer, error) => {
+        reply(producer, error)
+        end()
+      }
       try {
         this.#resolve(ticket, key, refused, make, answer)
       } catch (err) {
@@ -156,30 +171,48 @@ export class ProducerIdLog implements ProducerIdStore {
     })
   }
 
-  refresh (key: string, producer: UpstreamProducer): void {
-    const known = this.#entries.get(key)
-    // not known here (another worker made it; or evicted): that worker refreshes it
-    if (known === undefined || !sameProducer(known.producer, producer) || !this.#old(known)) return
+  // The end of an operation: `late` at OPERATION_TIMEOUT_MS, the queue let go at the end or at
+  // OPERATION_LIMIT_MS, whichever comes first.
+  #ending (finish: () => void, late: () => void): () => void {
+    let ended = false
+    const soft = setTimeout(late, OPERATION_TIMEOUT_MS)
+    soft.unref()
+    const end = (): void => {
+      if (ended) return
+      ended = true
+      clearTimeout(soft)
+      clearTimeout(hard)
+      finish()
+    }
+    const hard = setTimeout(() => {
+      this.#logger.warn({ cluster: this.#cluster.name, topic: this.#config.topic }, `mesh: an operation on the producer id log did not end within ${OPERATION_LIMIT_MS} ms; going on without it`)
+      end()
+    }, OPERATION_LIMIT_MS)
+    hard.unref()
+    return end
+  }
+
+  refresh (inUse: ReadonlyArray<readonly [string, UpstreamProducer]>): void {
+    if (inUse.length === 0) return
     const ticket = ++this.#arrived
     this.#enqueue(finish => {
-      let finished = false
+      const ended = this.#ending(finish, () => {})
       const end = (error: string | null): void => {
-        if (finished) return
-        finished = true
-        clearTimeout(timer)
-        if (error !== null) this.#logger.debug({ cluster: this.#cluster.name, error }, 'mesh: a producer id mapping could not be written again; asked again later')
-        finish()
+        if (error !== null) this.#logger.debug({ cluster: this.#cluster.name, error }, 'mesh: producer id mappings could not be written again; asked again within the hour')
+        ended()
       }
-      const timer = setTimeout(() => { end(`no answer within ${OPERATION_TIMEOUT_MS} ms`) }, OPERATION_TIMEOUT_MS)
-      timer.unref()
       try {
         this.#readFor(ticket, error => {
           if (error !== null) return end(error)
-          const now = this.#entries.get(key)
-          if (now === undefined || !sameProducer(now.producer, producer) || !this.#old(now)) return end(null)
-          this.#append(key, now.generation, producer, (offset, appendError) => {
-            if (offset === null) return end(appendError ?? 'not written')
-            this.#catchUp(offset, end)
+          const old: LogRecord[] = []
+          for (const [key, producer] of inUse) {
+            const e = this.#entries.get(key)
+            if (e !== undefined && sameProducer(e.producer, producer) && this.#old(e)) old.push({ key, generation: e.generation, producer })
+          }
+          this.#appendAll(old, 0, -1n, (last, appendError) => {
+            if (appendError !== null) return end(appendError)
+            if (last < 0n) return end(null)
+            this.#catchUp(last, end)
           })
         })
       } catch (err) {
@@ -208,14 +241,16 @@ export class ProducerIdLog implements ProducerIdStore {
           const made: ProducerAnswer = (producer, makeError) => {
             if (producer === null) return done(null, makeError)
             const generation = known === undefined ? 0 : known.generation + 1
-            this.#append(key, generation, producer, (offset, appendError) => {
-              if (offset === null) return fail(appendError ?? 'not written')
+            this.#appendAll([{ key, generation, producer }], 0, -1n, (offset, appendError) => {
+              if (appendError !== null) return fail(appendError)
               this.#catchUp(offset, readError => {
                 if (readError !== null) return fail(readError)
                 // we lost a race: the winner goes up a generation before we use it
                 this.#settleConflicts(() => {
                   const winner = this.#entries.get(key)
                   if (winner === undefined) return fail(`the record written at offset ${offset} was not read back`)
+                  // another replica wrote the refused one up a generation first: the next batch makes another
+                  if (refused !== null && sameProducer(winner.producer, refused)) return fail('the refused producer id was written again first by another kproxy; a new one is taken at the next batch')
                   if (!sameProducer(winner.producer, producer)) {
                     this.#logger.debug({ cluster: this.#cluster.name, key: printable(key), taken: String(producer.producerId), used: String(winner.producer.producerId) }, 'mesh: another kproxy wrote a producer id for this producer first; using that one')
                   }
@@ -281,13 +316,15 @@ export class ProducerIdLog implements ProducerIdStore {
   // `key`'s entry: from memory, or, once keys went out of memory, from a read of the whole log.
   #lookup (key: string, done: (entry: Entry | undefined, error: string | null) => void): void {
     const known = this.#entries.get(key)
-    if (known !== undefined || !this.#evicted) return done(known, null)
+    if (known !== undefined || this.#evicted === null || !hasBits(this.#evicted, key)) return done(known, null)
     const found = new Map<string, Entry>()
     const conflicts = new Set<string>()
     const end = this.#next
+    const epoch = this.#epoch
     const scan = (from: bigint, rounds: number): void => {
       this.#readRound(from, (k, value, timestamp) => { if (k === key) applyRecord(found, conflicts, k, value, timestamp) }, (error, next) => {
         if (error !== null) return done(undefined, error)
+        if (epoch !== this.#epoch) return done(undefined, 'the log was made again while it was read')
         if (next >= end) {
           const entry = found.get(key)
           if (entry !== undefined) this.#keep(key, entry)
@@ -304,11 +341,14 @@ export class ProducerIdLog implements ProducerIdStore {
   // Reads the log from #next to its high watermark (and at least past `through`).
   #catchUp (through: bigint, done: Step): void {
     const from = this.#next
+    const epoch = this.#epoch
     this.#readRound(from, (key, value, timestamp) => {
       applyRecord(this.#entries, this.#conflicts, key, value, timestamp)
       this.#bound()
     }, (error, next, end) => {
       if (error !== null) return done(error)
+      // what was read became void meanwhile: again from where the log now starts
+      if (epoch !== this.#epoch) return this.#catchUp(through, done)
       const progressed = next !== from
       this.#next = next
       if (next >= end && next > through) return done(null)
@@ -322,6 +362,7 @@ export class ProducerIdLog implements ProducerIdStore {
   // made again) moves to the log's start, asked with ListOffsets; `own` says the read is the
   // log's own cursor, whose memory is dropped when the log was made again.
   #readRound (from: bigint, sink: RecordSink, done: (error: string | null, next: bigint, end: bigint) => void, own: boolean): void {
+    const epoch = this.#epoch
     this.#leader((node, error) => {
       if (node < 0) return done(error ?? 'no leader', from, from)
       const api = getApi(ApiKey.Fetch).request
@@ -337,6 +378,7 @@ export class ProducerIdLog implements ProducerIdStore {
         if (answer.errorCode !== 0) return done(`Fetch answered ${errorName(answer.errorCode)}`, from, from)
         const p = answer.responses[0]?.partitions[0]
         if (p === undefined) return done('Fetch answered without the partition', from, from)
+        if (epoch !== this.#epoch) return done(null, from, from)
         if (p.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) return this.#outOfRange(node, from, done, own)
         if (p.errorCode !== 0) {
           this.#cluster.stale(this.#config.topic)
@@ -392,13 +434,21 @@ export class ProducerIdLog implements ProducerIdStore {
         this.#logger.warn({ code: 'KPROXY_WARN_MESH_PRODUCER_ID_LOG_RECORD', cluster: this.#cluster.name, topic: this.#config.topic, offset: String(from), end: String(end) },
           `mesh: the producer id log ${this.#config.topic} ends at ${end}, before offset ${from} already read: it was deleted or truncated; reading it again from ${start}`)
         if (own) {
-          this.#entries.clear()
-          this.#conflicts.clear()
-          this.#evicted = false
+          this.#forget()
+          this.#next = start
         }
         done(null, start, start + 1n)
       })
     })
+  }
+
+  // The log was made again: what was read of the old one is void, and every resolve reads again.
+  #forget (): void {
+    this.#epoch++
+    this.#entries.clear()
+    this.#conflicts.clear()
+    this.#evicted = null
+    this.#served = 0
   }
 
   #keep (key: string, entry: Entry): void {
@@ -412,8 +462,10 @@ export class ProducerIdLog implements ProducerIdStore {
     const oldest = this.#entries.keys().next().value!
     this.#entries.delete(oldest)
     this.#conflicts.delete(oldest)
-    if (!this.#evicted) {
-      this.#evicted = true
+    const first = this.#evicted === null
+    this.#evicted ??= new Uint8Array(EVICTED_BITS / 8)
+    setBits(this.#evicted, oldest)
+    if (first) {
       this.#logger.warn({ code: 'KPROXY_WARN_MESH_PRODUCER_ID_LOG_FULL', entries: this.#maxEntries, topic: this.#config.topic },
         `mesh: more than ${this.#maxEntries} producer id mappings in the log ${this.#config.topic}; the oldest are dropped from memory and looked for in the whole log when asked for`)
     }
@@ -430,9 +482,9 @@ export class ProducerIdLog implements ProducerIdStore {
       const key = keys[i]!
       const winner = this.#entries.get(key)
       if (winner === undefined) return next(i + 1)
-      this.#append(key, winner.generation + 1, winner.producer, (offset, error) => {
-        if (offset === null) {
-          this.#conflicts.add(key)
+      this.#appendAll([{ key, generation: winner.generation + 1, producer: winner.producer }], 0, -1n, (offset, error) => {
+        if (error !== null) {
+          for (const k of keys.slice(i)) this.#conflicts.add(k)
           return done(error)
         }
         last = offset
@@ -448,11 +500,15 @@ export class ProducerIdLog implements ProducerIdStore {
   #leader (done: (node: number, error: string | null) => void, attempt = 0, created = false): void {
     const topic = this.#config.topic
     const known = this.#cluster.leader(topic, PARTITION)
-    if (known >= 0 && this.#cluster.fresh(topic, Date.now())) return done(known, null)
+    if (known >= 0 && this.#cluster.fresh(topic, Date.now())) {
+      this.#checkTopicId(this.#cluster.topics.get(topic)?.topicId)
+      return done(known, null)
+    }
     this.#cluster.metadata([topic], false, (answer, error) => {
       if (answer === null) return done(-1, error)
       const t = answer.topics.find((x: any) => x.name === topic)
       const errorCode: number = t?.errorCode ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+      this.#checkTopicId(this.#cluster.topics.get(topic)?.topicId)
       const leader = this.#cluster.leader(topic, PARTITION)
       if (leader >= 0) return done(leader, null)
       // an error that waiting does not mend (an ACL, a bad name): at once
@@ -468,6 +524,18 @@ export class ProducerIdLog implements ProducerIdStore {
         this.#leader(done, attempt + 1, true)
       })
     })
+  }
+
+  // A topic id other than the one read before: the log was deleted and made again.
+  #checkTopicId (id: string | undefined): void {
+    if (id === undefined || id === ZERO_UUID) return
+    if (this.#topicId !== null && this.#topicId !== id) {
+      this.#logger.warn({ code: 'KPROXY_WARN_MESH_PRODUCER_ID_LOG_RECORD', cluster: this.#cluster.name, topic: this.#config.topic },
+        `mesh: the producer id log ${this.#config.topic} was deleted and made again; reading it from its start`)
+      this.#forget()
+      this.#next = 0n
+    }
+    this.#topicId = id
   }
 
   #create (done: Step): void {
@@ -494,11 +562,18 @@ export class ProducerIdLog implements ProducerIdStore {
     })
   }
 
-  #append (key: string, generation: number, producer: UpstreamProducer, done: (offset: bigint | null, error: string | null) => void): void {
+  // Writes `records` from index `from` on, REFRESH_BATCH per Produce, one Produce after the other;
+  // then the offset of the last one written (`last` when there was none), or why not.
+  #appendAll (records: readonly LogRecord[], from: number, last: bigint, done: (last: bigint, error: string | null) => void): void {
+    if (from >= records.length) return done(last, null)
     const node = this.#cluster.leader(this.#config.topic, PARTITION)
-    if (node < 0) return done(null, 'no leader')
-    const value = JSON.stringify({ v: VALUE_VERSION, g: generation, id: String(producer.producerId), e: producer.producerEpoch })
-    const batch = encodeRecordBatch({ baseTimestamp: BigInt(this.#now()), records: [{ key: Buffer.from(key, 'utf8'), value: Buffer.from(value, 'utf8') }] })
+    if (node < 0) return done(last, 'no leader')
+    const chunk = records.slice(from, from + REFRESH_BATCH)
+    const now = BigInt(this.#now())
+    const batch = encodeRecordBatch({
+      baseTimestamp: now,
+      records: chunk.map(r => ({ key: Buffer.from(r.key, 'utf8'), value: Buffer.from(JSON.stringify({ v: VALUE_VERSION, g: r.generation, id: String(r.producer.producerId), e: r.producer.producerEpoch }), 'utf8') }))
+    })
     const api = getApi(ApiKey.Produce).request
     const body = api.create()
     body.transactionalId = null
@@ -506,16 +581,44 @@ export class ProducerIdLog implements ProducerIdStore {
     body.timeoutMs = PRODUCE_TIMEOUT_MS
     body.topicData = [{ ...api.structs.TopicProduceData!(), name: this.#config.topic, partitionData: [{ ...api.structs.PartitionProduceData!(), index: PARTITION, records: batch }] }]
     this.#cluster.request(node, ApiKey.Produce, PRODUCE_VERSION, body, (answer, error) => {
-      if (answer === null) return done(null, error)
+      if (answer === null) return done(last, error ?? 'no answer')
       const p = answer.responses[0]?.partitionResponses[0]
-      if (p === undefined) return done(null, 'Produce answered without the partition')
+      if (p === undefined) return done(last, 'Produce answered without the partition')
       if (p.errorCode !== 0) {
         this.#cluster.stale(this.#config.topic)
-        return done(null, `Produce answered ${errorName(p.errorCode)}`)
+        return done(last, `Produce answered ${errorName(p.errorCode)}`)
       }
-      done(p.baseOffset, null)
+      this.#appendAll(records, from + chunk.length, (p.baseOffset as bigint) + BigInt(chunk.length - 1), done)
     })
   }
+}
+
+interface LogRecord {
+  readonly key: string
+  readonly generation: number
+  readonly producer: UpstreamProducer
+}
+
+// three FNV-1a hashes of `key` into the bit set
+function bitsOf (key: string): [number, number, number] {
+  let a = 0x811c9dc5
+  let b = 0x01000193
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i)
+    a = Math.imul(a ^ c, 0x01000193)
+    b = Math.imul(b ^ c, 0x811c9dc5) ^ (b >>> 13)
+  }
+  const mask = EVICTED_BITS - 1
+  return [(a >>> 0) & mask, (b >>> 0) & mask, ((a ^ Math.imul(b, 31)) >>> 0) & mask]
+}
+
+function setBits (bits: Uint8Array, key: string): void {
+  for (const i of bitsOf(key)) bits[i >>> 3]! |= 1 << (i & 7)
+}
+
+function hasBits (bits: Uint8Array, key: string): boolean {
+  for (const i of bitsOf(key)) if ((bits[i >>> 3]! & (1 << (i & 7))) === 0) return false
+  return true
 }
 
 // The rule, for the log's memory and for a scan: the first record of a key's highest generation

@@ -152,9 +152,11 @@ export class MeshProducerIds {
   // record grows old (producer-id-log.ts): asked periodically by the mesh.
   refreshInUse (): void {
     const now = this.#now()
+    const inUse: Array<[string, UpstreamProducer]> = []
     for (const [key, m] of this.#mapped) {
-      if (now - m.usedAt < this.#bounds.idleMs) this.#store.refresh(key, m.producer)
+      if (now - m.usedAt < this.#bounds.idleMs) inUse.push([key, m.producer])
     }
+    this.#store.refresh(inUse)
   }
 
   // The cluster refused kproxy's producer (its state there is gone or fenced): the next batch of

@@ -219,27 +219,79 @@ t.test('a conflict (a later record of the same generation naming another produce
   t.same(await resolve(b, 'k', () => pid(4)), { producer: pid(1), error: null, made: 0 }, 'after retention deleted the first record, a new replica still uses producer 1')
 })
 
-t.test('a mapping in use whose record is older than half the retention is written again, and survives retention', async t => {
+t.test('mappings in use whose record is older than half the retention are written again in one Produce, and survive retention', async t => {
   const cluster = new MemoryCluster()
   let now = 1_000_000_000_000
-  const a = new ProducerIdLog(cluster, CONFIG, silent, undefined, () => now)
   write(cluster, 'k', 0, 1, now)
-  t.same((await resolve(a, 'k', () => pid(9))).producer, pid(1))
-  a.refresh('k', pid(1))
-  await new Promise(resolve => setTimeout(resolve, 20))
-  t.equal(cluster.batches.length, 1, 'young: not written again')
+  write(cluster, 'j', 0, 2, now)
+  // a worker whose log never read the topic (its mappings came from the process's registry)
+  const a = new ProducerIdLog(cluster, CONFIG, silent, undefined, () => now)
+  let produces = 0
+  const request = cluster.request.bind(cluster)
+  cluster.request = (node, apiKey, version, body, done) => {
+    if (apiKey === ApiKey.Produce) produces++
+    request(node, apiKey, version, body, done)
+  }
+  const settle = async (): Promise<void> => { await new Promise(resolve => setTimeout(resolve, 30)) }
+  a.refresh([['k', pid(1)], ['j', pid(2)]])
+  await settle()
+  t.equal(cluster.batches.length, 2, 'young: not written again')
   now += CONFIG.retentionMs / 2 + 1
-  a.refresh('k', pid(9))
-  a.refresh('k', pid(1))
-  await new Promise(resolve => setTimeout(resolve, 20))
-  t.equal(cluster.batches.length, 2, 'old: written again once (a producer not in use is ignored)')
-  a.refresh('k', pid(1))
-  await new Promise(resolve => setTimeout(resolve, 20))
-  t.equal(cluster.batches.length, 2, 'and not again while the copy is young')
-  cluster.batches.shift()
-  cluster.logStart = 1n
+  a.refresh([['k', pid(9)], ['j', pid(2)], ['k', pid(1)], ['unknown', pid(3)]])
+  await settle()
+  t.equal(cluster.batches.length, 3, 'old: written again, in one batch')
+  t.equal(produces, 1, 'one Produce for both (a producer not the one in the log, and a key the log does not have, left out)')
+  a.refresh([['k', pid(1)]])
+  await settle()
+  t.equal(cluster.batches.length, 3, 'and not again while the copy is young')
+  cluster.batches.splice(0, 2)
+  cluster.logStart = 2n
   const b = new ProducerIdLog(cluster, CONFIG, silent)
-  t.same(await resolve(b, 'k', () => pid(4)), { producer: pid(1), error: null, made: 0 }, 'the copy stands after retention deleted the first record')
+  t.same(await resolve(b, 'k', () => pid(4)), { producer: pid(1), error: null, made: 0 }, 'k\'s copy stands after retention deleted the first records')
+  t.same(await resolve(b, 'j', () => pid(4)), { producer: pid(2), error: null, made: 0 }, 'and j\'s')
+})
+
+t.test('a conflict settle that fails keeps every unsettled key for the next operation', async t => {
+  const cluster = new MemoryCluster()
+  write(cluster, 'a', 0, 1)
+  write(cluster, 'b', 0, 2)
+  write(cluster, 'a', 0, 3)
+  write(cluster, 'b', 0, 4)
+  const log = new ProducerIdLog(cluster, CONFIG, silent)
+  cluster.failProduce = 1
+  const failed = await resolve(log, 'x', () => pid(9))
+  t.match(failed.error, /NOT_ENOUGH_REPLICAS/, 'the settle failed, and so did the resolve')
+  t.same((await resolve(log, 'x', () => pid(9))).producer, pid(9), 'the next operation settles both and goes on')
+  const fresh = new ProducerIdLog(cluster, CONFIG, silent)
+  cluster.batches.splice(0, 4)
+  cluster.logStart = 4n
+  t.same([(await resolve(fresh, 'a', () => pid(0))).producer, (await resolve(fresh, 'b', () => pid(0))).producer], [pid(1), pid(2)], 'both winners were written one generation up')
+})
+
+t.test('a replacement for a refused producer whose generation another kproxy filled with that same producer: an error, and the next one succeeds', async t => {
+  const cluster = new MemoryCluster()
+  write(cluster, 'k', 0, 1)
+  const a = new ProducerIdLog(cluster, CONFIG, silent)
+  t.same((await resolve(a, 'k', () => pid(9))).producer, pid(1))
+  // while a makes its replacement, another replica settles an old conflict with producer 1 at generation 1
+  const replaced = await resolve(a, 'k', () => { write(cluster, 'k', 1, 1); return pid(5) }, pid(1))
+  t.equal(replaced.producer, null, 'not the refused producer')
+  t.match(replaced.error, /refused producer id was written again first/)
+  t.same((await resolve(a, 'k', () => pid(6), pid(1))).producer, pid(6), 'the next resolve takes a new one')
+})
+
+t.test('a log deleted and made again (a new topic id) is read from its start', async t => {
+  const cluster = new MemoryCluster()
+  write(cluster, 'k', 0, 1)
+  const a = new ProducerIdLog(cluster, CONFIG, silent)
+  t.same((await resolve(a, 'k', () => pid(9))).producer, pid(1))
+  cluster.batches.length = 0
+  write(cluster, 'z', 0, 7)
+  write(cluster, 'y', 0, 8)
+  write(cluster, 'k', 0, 3)
+  cluster.topics.set(CONFIG.topic, { ...cluster.topics.get(CONFIG.topic)!, topicId: 'another' })
+  cluster.staled = true
+  t.same((await resolve(a, 'k', () => pid(9))).producer, pid(3), 'the new log\'s mapping, not the one read before')
 })
 
 t.test('a make that throws, and a topic the cluster will not show: errors, and the queue goes on', async t => {

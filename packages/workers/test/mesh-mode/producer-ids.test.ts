@@ -189,9 +189,9 @@ t.test('registry: a failure reaches the waiting workers and is not remembered; a
 
 t.test('the shared store: asked on a miss of the process, told which producer the cluster refused', async t => {
   const asked: Array<{ key: string, refused: unknown }> = []
-  const refreshed: Array<[string, unknown]> = []
+  const refreshed: unknown[] = []
   const store = {
-    refresh (key: string, producer: unknown) { refreshed.push([key, producer]) },
+    refresh (inUse: ReadonlyArray<readonly [string, unknown]>) { refreshed.push(...inUse) },
     resolve (key: string, refused: unknown, make: (done: ProducerAnswer) => void, done: ProducerAnswer) {
       asked.push({ key, refused })
       // another replica's mapping for epoch 0; the cluster's own for the rest
