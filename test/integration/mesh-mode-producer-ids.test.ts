@@ -90,6 +90,17 @@ async function batchesOn (bootstrap: string, topic: string, partition: number): 
   }
 }
 
+// Topics created through kproxy (each lands on the cluster its name routes to), then ready.
+async function topicsThroughProxy (clientId: string, topics: Array<{ topic: string, numPartitions: number }>): Promise<void> {
+  const admin = new Kafka({ clientId, brokers: [proxy], logLevel: logLevel.NOTHING }).admin()
+  await admin.connect()
+  try {
+    await createTopicsAndWait(admin, topics)
+  } finally {
+    await admin.disconnect()
+  }
+}
+
 function counts (values: string[]): { count: number, duplicates: number } {
   return { count: new Set(values).size, duplicates: values.length - new Set(values).size }
 }
@@ -99,11 +110,8 @@ const ROUNDS = 8
 
 t.test('an idempotent producer through kproxy whose producer id of cluster a is another producer\'s on cluster b', async t => {
   // topics through kproxy: apid on a, bpid (2 partitions) on b
+  await topicsThroughProxy('pid-client', [{ topic: 'apid', numPartitions: 1 }, { topic: 'bpid', numPartitions: 2 }])
   const viaProxy = new Kafka({ clientId: 'pid-client', brokers: [proxy], logLevel: logLevel.NOTHING })
-  const admin = viaProxy.admin()
-  await admin.connect()
-  await createTopicsAndWait(admin, [{ topic: 'apid', numPartitions: 1 }, { topic: 'bpid', numPartitions: 2 }])
-  await admin.disconnect()
 
   // the same next producer id on a and b
   const firstA = await takeProducerId(direct.a)
@@ -188,11 +196,7 @@ t.test('an idempotent producer through kproxy whose producer id of cluster a is 
 })
 
 t.test('the Java producer (idempotent, acks=all) through kproxy to a topic of b: its batches there under the one producer id kproxy took on b', async t => {
-  const viaProxy = new Kafka({ clientId: 'pid-java-admin', brokers: [proxy], logLevel: logLevel.NOTHING })
-  const admin = viaProxy.admin()
-  await admin.connect()
-  await createTopicsAndWait(admin, [{ topic: 'bjava', numPartitions: 2 }])
-  await admin.disconnect()
+  await topicsThroughProxy('pid-java-admin', [{ topic: 'bjava', numPartitions: 2 }])
   // ids taken directly just before and after bracket the ones taken in between
   const beforeA = await takeProducerId(direct.a)
   const beforeB = await takeProducerId(direct.b)
@@ -247,10 +251,7 @@ t.test('cluster b frozen (SIGSTOP): the mapping cannot be made; only b\'s partit
     })
     return Object.fromEntries(answer.responses.map((r: any) => [r.name, r.partitionResponses[0].errorCode]))
   }
-  const admin = new Kafka({ clientId: 'pid-frozen-admin', brokers: [proxy], logLevel: logLevel.NOTHING }).admin()
-  await admin.connect()
-  await createTopicsAndWait(admin, [{ topic: 'afrozen', numPartitions: 1 }, { topic: 'bfrozen', numPartitions: 1 }])
-  await admin.disconnect()
+  await topicsThroughProxy('pid-frozen-admin', [{ topic: 'afrozen', numPartitions: 1 }, { topic: 'bfrozen', numPartitions: 1 }])
   freeze()
   t.same(await produce(), { afrozen: 0, bfrozen: 6 }, 'afrozen written on a; bfrozen NOT_LEADER_OR_FOLLOWER (retriable)')
   let line: string | undefined
@@ -280,10 +281,7 @@ t.test('a retry on a new connection, whichever worker it lands on, goes up under
   // workers send it to b under the one id kproxy took there, and b answers the repeats as
   // duplicates. 16 connections: all on one worker with probability 2^-15.
   const CONNECTIONS = 16
-  const admin = new Kafka({ clientId: 'pid-retry-admin', brokers: [proxy], logLevel: logLevel.NOTHING }).admin()
-  await admin.connect()
-  await createTopicsAndWait(admin, [{ topic: 'aretry', numPartitions: 1 }, { topic: 'bretry', numPartitions: 1 }])
-  await admin.disconnect()
+  await topicsThroughProxy('pid-retry-admin', [{ topic: 'aretry', numPartitions: 1 }, { topic: 'bretry', numPartitions: 1 }])
   const beforeB = await takeProducerId(direct.b)
   // a producer id no worker has mapped yet: taken to be the default home cluster's (a)
   const batch = encodeRecordBatch({ baseTimestamp: BigInt(Date.now()), producerId: 8888n, producerEpoch: 0, baseSequence: 0, records: [{ value: Buffer.from('retried') }] })
@@ -359,10 +357,7 @@ t.test('a retry through another kproxy replica, and through a restarted one, goe
   // The replicas share the producer ids they take through a log topic of the default home
   // cluster a (mesh.producerIdLog). A client whose request timed out reconnects, here to another
   // kproxy process, and sends the batch again with the same producer id and sequence.
-  const admin = new Kafka({ clientId: 'pid-replica-admin', brokers: [proxy], logLevel: logLevel.NOTHING }).admin()
-  await admin.connect()
-  await createTopicsAndWait(admin, [{ topic: 'areplica', numPartitions: 1 }, { topic: 'breplica', numPartitions: 1 }])
-  await admin.disconnect()
+  await topicsThroughProxy('pid-replica-admin', [{ topic: 'areplica', numPartitions: 1 }, { topic: 'breplica', numPartitions: 1 }])
   const topics = ['areplica', 'breplica']
   const ok = { areplica: 0, breplica: 0 }
   const beforeB = await takeProducerId(direct.b)
@@ -411,10 +406,7 @@ t.test('a retry through another kproxy replica, and through a restarted one, goe
 t.test('control: with mesh.producerIdLog.enabled false, a retry through another kproxy process is written twice on b', async t => {
   // What the log prevents, shown for real: a process that keeps its mappings to itself takes a
   // producer id of its own on b, and b takes the retried batch for a new producer's first one.
-  const admin = new Kafka({ clientId: 'pid-control-admin', brokers: [proxy], logLevel: logLevel.NOTHING }).admin()
-  await admin.connect()
-  await createTopicsAndWait(admin, [{ topic: 'acontrol', numPartitions: 1 }, { topic: 'bcontrol', numPartitions: 1 }])
-  await admin.disconnect()
+  await topicsThroughProxy('pid-control-admin', [{ topic: 'acontrol', numPartitions: 1 }, { topic: 'bcontrol', numPartitions: 1 }])
   const topics = ['acontrol', 'bcontrol']
   const ok = { acontrol: 0, bcontrol: 0 }
   const P = 9998n
