@@ -147,18 +147,24 @@ export class ProducerIdLog implements ProducerIdStore {
 
   resolve (key: string, refused: UpstreamProducer | null, make: MakeProducer, done: ProducerAnswer): void {
     const ticket = ++this.#arrived
-    this.#enqueue(finish => {
-      let replied = false
-      const reply: ProducerAnswer = (producer, error) => {
-        if (replied) return
-        replied = true
-        try {
-          done(producer, error)
-        } catch (err) {
-          this.#logger.error({ code: 'KPROXY_ERR_INTERNAL', err: (err as Error).stack }, 'mesh: a waiter on the producer id log failed')
-        }
+    let replied = false
+    const reply: ProducerAnswer = (producer, error) => {
+      if (replied) return
+      replied = true
+      clearTimeout(timer)
+      try {
+        done(producer, error)
+      } catch (err) {
+        this.#logger.error({ code: 'KPROXY_ERR_INTERNAL', err: (err as Error).stack }, 'mesh: a waiter on the producer id log failed')
       }
-      const end = this.#ending(finish, () => { reply(null, this.#failure(`no answer within ${OPERATION_TIMEOUT_MS} ms`)) })
+    }
+    // counted from the arrival, time in the queue included
+    const timer = setTimeout(() => { reply(null, this.#failure(`no answer within ${OPERATION_TIMEOUT_MS} ms`)) }, OPERATION_TIMEOUT_MS)
+    timer.unref()
+    this.#enqueue(finish => {
+      // answered (timed out) while it waited: nothing to do
+      if (replied) return finish()
+      const end = this.#ending(finish)
       const answer: ProducerAnswer = (producer, error) => {
         reply(producer, error)
         end()
@@ -171,16 +177,13 @@ export class ProducerIdLog implements ProducerIdStore {
     })
   }
 
-  // The end of an operation: `late` at OPERATION_TIMEOUT_MS, the queue let go at the end or at
-  // OPERATION_LIMIT_MS, whichever comes first.
-  #ending (finish: () => void, late: () => void): () => void {
+  // The end of an operation: the queue let go at the end or at OPERATION_LIMIT_MS, whichever
+  // comes first.
+  #ending (finish: () => void): () => void {
     let ended = false
-    const soft = setTimeout(late, OPERATION_TIMEOUT_MS)
-    soft.unref()
     const end = (): void => {
       if (ended) return
       ended = true
-      clearTimeout(soft)
       clearTimeout(hard)
       finish()
     }
@@ -196,7 +199,7 @@ export class ProducerIdLog implements ProducerIdStore {
     if (inUse.length === 0) return
     const ticket = ++this.#arrived
     this.#enqueue(finish => {
-      const ended = this.#ending(finish, () => {})
+      const ended = this.#ending(finish)
       const end = (error: string | null): void => {
         if (error !== null) this.#logger.debug({ cluster: this.#cluster.name, error }, 'mesh: producer id mappings could not be written again; asked again within the hour')
         ended()
@@ -641,8 +644,14 @@ function applyRecord (entries: Map<string, Entry>, conflicts: Set<string>, key: 
     return
   }
   if (parsed.g < known.generation) return
-  if (sameProducer(known.producer, producer)) known.writtenAt = Math.max(known.writtenAt, timestamp)
-  else conflicts.add(key)
+  if (sameProducer(known.producer, producer)) {
+    // written again: the newest in memory too, so that the bound drops it last
+    known.writtenAt = Math.max(known.writtenAt, timestamp)
+    entries.delete(key)
+    entries.set(key, known)
+  } else {
+    conflicts.add(key)
+  }
 }
 
 function sameProducer (a: UpstreamProducer, b: UpstreamProducer): boolean {

@@ -286,9 +286,9 @@ t.test('a log deleted and made again (a new topic id) is read from its start', a
   const a = new ProducerIdLog(cluster, CONFIG, silent)
   t.same((await resolve(a, 'k', () => pid(9))).producer, pid(1))
   cluster.batches.length = 0
-  write(cluster, 'z', 0, 7)
-  write(cluster, 'y', 0, 8)
+  // the new log: k at offset 0, and a later record of k's generation (the loser of a race)
   write(cluster, 'k', 0, 3)
+  write(cluster, 'k', 0, 4)
   cluster.topics.set(CONFIG.topic, { ...cluster.topics.get(CONFIG.topic)!, topicId: 'another' })
   cluster.staled = true
   t.same((await resolve(a, 'k', () => pid(9))).producer, pid(3), 'the new log\'s mapping, not the one read before')
