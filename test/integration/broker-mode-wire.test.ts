@@ -149,6 +149,16 @@ t.test('broker mode on the wire', async t => {
     t.ok(await waitForLog(deny, 'KPROXY_ERR_DENIED_NO_RESPONSE'), 'logged with its code')
   })
 
+  // 4096 random bytes whose first four, read as a frame size, do not announce a frame longer than
+  // what is sent: such a size is a client in the middle of a frame, and kproxy rightly waits for
+  // the rest (about 2.4 % of random sizes did that and left the connection open)
+  const randomGarbage = (): Buffer => {
+    for (;;) {
+      const b = randomBytes(4096)
+      if (b.readInt32BE(0) <= 4092) return b
+    }
+  }
+
   t.test('bad input closes only that connection, a producer alongside carries on', async t => {
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
     await producer.connect()
@@ -169,7 +179,7 @@ t.test('broker mode on the wire', async t => {
     t.teardown(async () => { running = false; await loop; await producer.disconnect() })
 
     const cases: Array<{ name: string, bytes: () => Buffer, end?: boolean, codes: string[], counted?: false }> = [
-      { name: 'random bytes', bytes: () => randomBytes(4096), codes: ['KPROXY_ERR_FRAME_TOO_LARGE', 'KPROXY_ERR_FRAME_INVALID_SIZE', 'KPROXY_ERR_UNKNOWN_API', 'KPROXY_ERR_UNSUPPORTED_VERSION', 'KPROXY_ERR_DECODE'] },
+      { name: 'random bytes', bytes: randomGarbage, codes: ['KPROXY_ERR_FRAME_TOO_LARGE', 'KPROXY_ERR_FRAME_INVALID_SIZE', 'KPROXY_ERR_UNKNOWN_API', 'KPROXY_ERR_UNSUPPORTED_VERSION', 'KPROXY_ERR_DECODE'] },
       { name: 'a frame claiming 2 GiB', bytes: () => Buffer.from([0x7f, 0xff, 0xff, 0xff, 0, 3, 0, 12]), codes: ['KPROXY_ERR_FRAME_TOO_LARGE'] },
       { name: 'a truncated frame at close', bytes: () => rawFrame(3, 12, 1, Buffer.alloc(50)).subarray(0, 30), end: true, codes: ['KPROXY_ERR_FRAME_TRUNCATED'] },
       { name: 'an unknown API key', bytes: () => rawFrame(999, 0, 1), codes: ['KPROXY_ERR_UNKNOWN_API'] },
