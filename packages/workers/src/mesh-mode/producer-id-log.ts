@@ -31,7 +31,9 @@
 // waits until the late one has ended (every step of it times out), or OPERATION_LIMIT_MS.
 // Bounds: MAX_LOG_ENTRIES keys per worker, oldest first out; a key that went out is remembered in
 // a fixed 1 MiB bit set (EVICTED_BITS), and a key not in memory but maybe in that set is looked
-// for in the whole log before it counts as unmapped. The topic keeps retentionMs.
+// for in the whole log before it counts as unmapped. The set is started anew every
+// 2 × retentionMs + EVICTED_SLACK_MS, the one before still asked, so that a key goes out of both
+// only once the log can no longer hold its record (at most 2 MiB). The topic keeps retentionMs.
 import type { Logger } from 'pino'
 import type { ProducerIdLogConfig } from '@kproxy/core/config/schema/mesh-schema'
 import { ApiKey } from '@kproxy/core/protocol/api-keys'
@@ -68,6 +70,8 @@ const OPERATION_LIMIT_MS = 300_000
 const REFRESH_BATCH = 1_000
 // the bit set of keys gone out of memory: 2^23 bits, three hashes
 const EVICTED_BITS = 1 << 23
+// a record outlives retention.ms until its segment rolls (segment.ms, 7 days by default)
+const EVICTED_SLACK_MS = 7 * 24 * 3_600_000
 
 // Where a mapping is to be taken when the log has none (or only the refused one).
 export type MakeProducer = (done: ProducerAnswer) => void
@@ -118,6 +122,10 @@ export class ProducerIdLog implements ProducerIdStore {
   readonly #entries = new Map<string, Entry>()
   // keys that went out of #entries (null: none): a missing key set here may still be in the log
   #evicted: Uint8Array | null = null
+  // the set before it (still asked), and when #evicted was started
+  #evictedBefore: Uint8Array | null = null
+  #evictedSince = 0
+  #warnedFull = false
   // the log's topic id when last asked: another one means it was deleted and made again
   #topicId: string | null = null
   // counts the times what was read became void (#forget): a read that spans one drops its records
@@ -319,7 +327,7 @@ export class ProducerIdLog implements ProducerIdStore {
   // `key`'s entry: from memory, or, once keys went out of memory, from a read of the whole log.
   #lookup (key: string, done: (entry: Entry | undefined, error: string | null) => void): void {
     const known = this.#entries.get(key)
-    if (known !== undefined || this.#evicted === null || !hasBits(this.#evicted, key)) return done(known, null)
+    if (known !== undefined || !this.#maybeEvicted(key)) return done(known, null)
     const found = new Map<string, Entry>()
     const conflicts = new Set<string>()
     const end = this.#next
@@ -451,7 +459,12 @@ export class ProducerIdLog implements ProducerIdStore {
     this.#entries.clear()
     this.#conflicts.clear()
     this.#evicted = null
+    this.#evictedBefore = null
     this.#served = 0
+  }
+
+  #maybeEvicted (key: string): boolean {
+    return (this.#evicted !== null && hasBits(this.#evicted, key)) || (this.#evictedBefore !== null && hasBits(this.#evictedBefore, key))
   }
 
   #keep (key: string, entry: Entry): void {
@@ -465,10 +478,18 @@ export class ProducerIdLog implements ProducerIdStore {
     const oldest = this.#entries.keys().next().value!
     this.#entries.delete(oldest)
     this.#conflicts.delete(oldest)
-    const first = this.#evicted === null
-    this.#evicted ??= new Uint8Array(EVICTED_BITS / 8)
+    const now = this.#now()
+    if (this.#evicted !== null && now - this.#evictedSince > 2 * this.#config.retentionMs + EVICTED_SLACK_MS) {
+      this.#evictedBefore = this.#evicted
+      this.#evicted = null
+    }
+    if (this.#evicted === null) {
+      this.#evicted = new Uint8Array(EVICTED_BITS / 8)
+      this.#evictedSince = now
+    }
     setBits(this.#evicted, oldest)
-    if (first) {
+    if (!this.#warnedFull) {
+      this.#warnedFull = true
       this.#logger.warn({ code: 'KPROXY_WARN_MESH_PRODUCER_ID_LOG_FULL', entries: this.#maxEntries, topic: this.#config.topic },
         `mesh: more than ${this.#maxEntries} producer id mappings in the log ${this.#config.topic}; the oldest are dropped from memory and looked for in the whole log when asked for`)
     }

@@ -50,7 +50,25 @@ class MemoryCluster implements LogCluster {
     setImmediate(() => done({ topics: this.topics.has(CONFIG.topic) ? [{ name: CONFIG.topic, errorCode: 0 }] : [{ name: CONFIG.topic, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION }] }, null))
   }
 
-  get highWatermark (): bigint { return this.logStart + BigInt(this.batches.length) }
+  // the offset the next record gets (a batch takes one offset per record)
+  end = 0n
+  get highWatermark (): bigint { return this.end }
+
+  // appends a batch: its base offset set, as the broker does
+  append (batch: Buffer): bigint {
+    const offset = this.end
+    batch.writeBigInt64BE(offset, 0)
+    this.batches.push(batch)
+    this.end += BigInt(readBatchHeader(batch).recordCount)
+    return offset
+  }
+
+  // the topic deleted and made again
+  recreate (): void {
+    this.batches.length = 0
+    this.logStart = 0n
+    this.end = 0n
+  }
 
   request (_node: number, apiKey: number, _version: number, body: any, done: (body: any, error: string | null) => void): void {
     setImmediate(() => {
@@ -65,9 +83,7 @@ class MemoryCluster implements LogCluster {
           return done({ responses: [{ partitionResponses: [{ errorCode: ErrorCode.NOT_ENOUGH_REPLICAS, baseOffset: -1n }] }] }, null)
         }
         const batch = Buffer.from(body.topicData[0].partitionData[0].records)
-        const offset = this.highWatermark
-        batch.writeBigInt64BE(offset, 0)
-        this.batches.push(batch)
+        const offset = this.append(batch)
         return done({ responses: [{ partitionResponses: [{ errorCode: 0, baseOffset: offset }] }] }, null)
       }
       if (apiKey === ApiKey.Fetch) {
@@ -76,7 +92,8 @@ class MemoryCluster implements LogCluster {
         // as Kafka answers it: no log start offset
         if (from < this.logStart || from > this.highWatermark) return done({ errorCode: 0, responses: [{ partitions: [{ ...base, logStartOffset: -1n, highWatermark: -1n, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE }] }] }, null)
         // at most two batches per answer, so that reads take several rounds
-        const slice = this.batches.slice(Number(from - this.logStart), Number(from - this.logStart) + 2)
+        const first = this.batches.findIndex(b => { const h = readBatchHeader(b); return h.baseOffset + BigInt(h.lastOffsetDelta) >= from })
+        const slice = first < 0 ? [] : this.batches.slice(first, first + 2)
         return done({ errorCode: 0, responses: [{ partitions: [{ ...base, records: Buffer.concat(slice) }] }] }, null)
       }
       if (apiKey === ApiKey.ListOffsets) {
@@ -104,8 +121,7 @@ const pid = (n: number): UpstreamProducer => ({ producerId: BigInt(n), producerE
 // a record written by some other replica, straight into the partition
 function write (cluster: MemoryCluster, key: string, generation: number, id: number, timestamp = Date.now()): void {
   const batch = encodeRecordBatch({ baseTimestamp: BigInt(timestamp), records: [{ key: Buffer.from(key), value: Buffer.from(JSON.stringify({ v: 1, g: generation, id: String(id), e: 0 })) }] })
-  batch.writeBigInt64BE(cluster.highWatermark, 0)
-  cluster.batches.push(batch)
+  cluster.append(batch)
 }
 
 t.test('a mapping another replica wrote is used as is', async t => {
@@ -161,8 +177,7 @@ t.test('records past retention are skipped', async t => {
   t.same(await resolve(b, 'new', () => pid(9)), { producer: pid(2), error: null, made: 0 }, 'read from the log start offset')
   t.same((await resolve(b, 'old', () => pid(3))).producer, pid(3), 'a mapping gone with retention is taken again')
   // the topic deleted and made again: shorter than what b read
-  cluster.batches.length = 0
-  cluster.logStart = 0n
+  cluster.recreate()
   write(cluster, 'new', 0, 7)
   t.same(await resolve(b, 'x', () => pid(8)), { producer: pid(8), error: null, made: 1 }, 'a log made again is read from its start')
   t.same(await resolve(b, 'new', () => pid(9)), { producer: pid(7), error: null, made: 0 }, 'and what was read before it is forgotten')
@@ -203,6 +218,40 @@ t.test('past maxEntries keys in memory, a key not in memory is looked for in the
   t.same(await resolve(small, 'k0', () => pid(99)), { producer: pid(0), error: null, made: 0 }, 'the oldest, dropped from memory: found in the log, none taken')
   t.same(await resolve(small, 'none', () => pid(50)), { producer: pid(50), error: null, made: 1 }, 'a key the log does not have: taken')
   t.same(await resolve(a, 'none', () => pid(51)), { producer: pid(50), error: null, made: 0 }, 'and the other replica uses it')
+})
+
+t.test('the set of dropped keys is started anew after twice the retention and the slack, the one before still asked', async t => {
+  const cluster = new MemoryCluster()
+  let now = 1_000_000_000_000
+  for (let i = 0; i < 10; i++) write(cluster, `k${i}`, 0, i, now)
+  const small = new ProducerIdLog(cluster, CONFIG, silent, 2, () => now)
+  let fetches = 0
+  const request = cluster.request.bind(cluster)
+  cluster.request = (node, apiKey, version, body, done) => {
+    if (apiKey === ApiKey.Fetch) fetches++
+    request(node, apiKey, version, body, done)
+  }
+  const scans = async (key: string): Promise<number> => {
+    const before = fetches
+    await resolve(small, key, () => pid(99))
+    return fetches - before
+  }
+  await resolve(small, 'k9', () => pid(99))
+  // a scan reads the whole log, two records per Fetch: at least 5 Fetch requests here
+  t.ok(await scans('k0') >= 5, 'k0, dropped from memory: looked for in the whole log')
+  const period = 2 * CONFIG.retentionMs + 7 * 24 * 3_600_000
+  now += period + 1
+  // two more keys push two out: a new set is started, k0's set is the one before
+  write(cluster, 'x', 0, 10, now)
+  write(cluster, 'y', 0, 11, now)
+  await resolve(small, 'y', () => pid(99))
+  t.ok(await scans('k1') >= 5, 'a key of the set before: still looked for')
+  now += period + 1
+  write(cluster, 'z', 0, 12, now)
+  write(cluster, 'w', 0, 13, now)
+  await resolve(small, 'w', () => pid(99))
+  // k2 went out in the first period; two periods later it is in neither set (its record is past retention)
+  t.equal(await scans('k2'), 2, 'a key dropped two periods ago: no scan (the read to the log end, and the read-back of the one taken)')
 })
 
 t.test('a conflict (a later record of the same generation naming another producer) is settled one generation up, so the winner stands after retention', async t => {
@@ -251,6 +300,33 @@ t.test('mappings in use whose record is older than half the retention are writte
   t.same(await resolve(b, 'j', () => pid(4)), { producer: pid(2), error: null, made: 0 }, 'and j\'s')
 })
 
+t.test('2,500 old mappings in use: written again 1,000 per Produce, all read back', async t => {
+  const cluster = new MemoryCluster()
+  let now = 1_000_000_000_000
+  const N = 2500
+  const inUse: Array<[string, UpstreamProducer]> = []
+  for (let i = 0; i < N; i++) {
+    write(cluster, `m${i}`, 0, i, now)
+    inUse.push([`m${i}`, pid(i)])
+  }
+  const log = new ProducerIdLog(cluster, CONFIG, silent, undefined, () => now)
+  let produces = 0
+  const request = cluster.request.bind(cluster)
+  cluster.request = (node, apiKey, version, body, done) => {
+    if (apiKey === ApiKey.Produce) produces++
+    request(node, apiKey, version, body, done)
+  }
+  now += CONFIG.retentionMs / 2 + 1
+  log.refresh(inUse)
+  for (let i = 0; i < 200 && produces < 3; i++) await new Promise(resolve => setTimeout(resolve, 10))
+  await new Promise(resolve => setTimeout(resolve, 50))
+  t.equal(produces, 3, 'three Produce requests')
+  t.equal(cluster.batches.length, N + 3, 'three batches appended')
+  log.refresh(inUse)
+  await new Promise(resolve => setTimeout(resolve, 100))
+  t.equal(produces, 3, 'asked again at once: every copy was read back (through the last record of the last batch), so nothing is old')
+})
+
 t.test('a conflict settle that fails keeps every unsettled key for the next operation', async t => {
   const cluster = new MemoryCluster()
   write(cluster, 'a', 0, 1)
@@ -285,7 +361,7 @@ t.test('a log deleted and made again (a new topic id) is read from its start', a
   write(cluster, 'k', 0, 1)
   const a = new ProducerIdLog(cluster, CONFIG, silent)
   t.same((await resolve(a, 'k', () => pid(9))).producer, pid(1))
-  cluster.batches.length = 0
+  cluster.recreate()
   // the new log: k at offset 0, and a later record of k's generation (the loser of a race)
   write(cluster, 'k', 0, 3)
   write(cluster, 'k', 0, 4)
