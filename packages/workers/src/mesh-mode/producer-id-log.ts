@@ -169,10 +169,9 @@ export class ProducerIdLog implements ProducerIdStore {
     // counted from the arrival, time in the queue included
     const timer = setTimeout(() => { reply(null, this.#failure(`no answer within ${OPERATION_TIMEOUT_MS} ms`)) }, OPERATION_TIMEOUT_MS)
     timer.unref()
-    this.#enqueue(finish => {
+    this.#enqueue(end => {
       // answered (timed out) while it waited: nothing to do
-      if (replied) return finish()
-      const end = this.#ending(finish)
+      if (replied) return end()
       const answer: ProducerAnswer = (producer, error) => {
         reply(producer, error)
         end()
@@ -185,29 +184,10 @@ export class ProducerIdLog implements ProducerIdStore {
     })
   }
 
-  // The end of an operation: the queue let go at the end or at OPERATION_LIMIT_MS, whichever
-  // comes first.
-  #ending (finish: () => void): () => void {
-    let ended = false
-    const end = (): void => {
-      if (ended) return
-      ended = true
-      clearTimeout(hard)
-      finish()
-    }
-    const hard = setTimeout(() => {
-      this.#logger.warn({ cluster: this.#cluster.name, topic: this.#config.topic }, `mesh: an operation on the producer id log did not end within ${OPERATION_LIMIT_MS} ms; going on without it`)
-      end()
-    }, OPERATION_LIMIT_MS)
-    hard.unref()
-    return end
-  }
-
   refresh (inUse: ReadonlyArray<readonly [string, UpstreamProducer]>): void {
     if (inUse.length === 0) return
     const ticket = ++this.#arrived
-    this.#enqueue(finish => {
-      const ended = this.#ending(finish)
+    this.#enqueue(ended => {
       const end = (error: string | null): void => {
         if (error !== null) this.#logger.debug({ cluster: this.#cluster.name, error }, 'mesh: producer id mappings could not be written again; asked again within the hour')
         ended()
@@ -220,7 +200,7 @@ export class ProducerIdLog implements ProducerIdStore {
             const e = this.#entries.get(key)
             if (e !== undefined && sameProducer(e.producer, producer) && this.#old(e)) old.push({ key, generation: e.generation, producer })
           }
-          this.#appendAll(old, 0, -1n, (last, appendError) => {
+          this.#appendAll(old, (last, appendError) => {
             if (appendError !== null) return end(appendError)
             if (last < 0n) return end(null)
             this.#catchUp(last, end)
@@ -252,7 +232,7 @@ export class ProducerIdLog implements ProducerIdStore {
           const made: ProducerAnswer = (producer, makeError) => {
             if (producer === null) return done(null, makeError)
             const generation = known === undefined ? 0 : known.generation + 1
-            this.#appendAll([{ key, generation, producer }], 0, -1n, (offset, appendError) => {
+            this.#appendAll([{ key, generation, producer }], (offset, appendError) => {
               if (appendError !== null) return fail(appendError)
               this.#catchUp(offset, readError => {
                 if (readError !== null) return fail(readError)
@@ -282,15 +262,24 @@ export class ProducerIdLog implements ProducerIdStore {
 
   // ---- one operation at a time ------------------------------------------------------------------
 
-  #enqueue (op: (finish: () => void) => void): void {
+  // `op` runs after the operations before it have ended; it calls `end` once it has (the queue
+  // goes on without it after OPERATION_LIMIT_MS: a step whose callback never came).
+  #enqueue (op: (end: () => void) => void): void {
     this.#queue.push(() => {
-      let finished = false
-      op(() => {
-        if (finished) return
-        finished = true
+      let ended = false
+      const end = (): void => {
+        if (ended) return
+        ended = true
+        clearTimeout(limit)
         this.#running = false
         this.#runNext()
-      })
+      }
+      const limit = setTimeout(() => {
+        this.#logger.warn({ cluster: this.#cluster.name, topic: this.#config.topic }, `mesh: an operation on the producer id log did not end within ${OPERATION_LIMIT_MS} ms; going on without it`)
+        end()
+      }, OPERATION_LIMIT_MS)
+      limit.unref()
+      op(end)
     })
     this.#runNext()
   }
@@ -506,7 +495,7 @@ export class ProducerIdLog implements ProducerIdStore {
       const key = keys[i]!
       const winner = this.#entries.get(key)
       if (winner === undefined) return next(i + 1)
-      this.#appendAll([{ key, generation: winner.generation + 1, producer: winner.producer }], 0, -1n, (offset, error) => {
+      this.#appendAll([{ key, generation: winner.generation + 1, producer: winner.producer }], (offset, error) => {
         if (error !== null) {
           for (const k of keys.slice(i)) this.#conflicts.add(k)
           return done(error)
@@ -586,9 +575,13 @@ export class ProducerIdLog implements ProducerIdStore {
     })
   }
 
-  // Writes `records` from index `from` on, REFRESH_BATCH per Produce, one Produce after the other;
-  // then the offset of the last one written (`last` when there was none), or why not.
-  #appendAll (records: readonly LogRecord[], from: number, last: bigint, done: (last: bigint, error: string | null) => void): void {
+  // Writes `records`, REFRESH_BATCH per Produce, one Produce after the other; then the offset of
+  // the last one written (-1 when there was none), or why not.
+  #appendAll (records: readonly LogRecord[], done: (last: bigint, error: string | null) => void): void {
+    this.#appendFrom(records, 0, -1n, done)
+  }
+
+  #appendFrom (records: readonly LogRecord[], from: number, last: bigint, done: (last: bigint, error: string | null) => void): void {
     if (from >= records.length) return done(last, null)
     const node = this.#cluster.leader(this.#config.topic, PARTITION)
     if (node < 0) return done(last, 'no leader')
@@ -612,7 +605,7 @@ export class ProducerIdLog implements ProducerIdStore {
         this.#cluster.stale(this.#config.topic)
         return done(last, `Produce answered ${errorName(p.errorCode)}`)
       }
-      this.#appendAll(records, from + chunk.length, (p.baseOffset as bigint) + BigInt(chunk.length - 1), done)
+      this.#appendFrom(records, from + chunk.length, (p.baseOffset as bigint) + BigInt(chunk.length - 1), done)
     })
   }
 }
