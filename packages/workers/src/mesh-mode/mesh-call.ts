@@ -11,12 +11,12 @@ import type { MeshCluster } from './mesh-cluster.ts'
 // Where a part goes: the worker's shared connection to the broker, or one of this client's own
 // (for requests a broker holds: Fetch, JoinGroup, SyncGroup, ...: a broker answers one request of
 // a connection at a time, so a held request on a shared connection would hold everybody's).
-// 'coalesce': Produce on the shared connection, merged with other clients' parts
-// (produce-coalescer.ts). This client's own connections come in three, as a Java client keeps
+// (Produce does not come through here: its parts go to the shared connection's coalescer,
+// produce-coalescer.ts.) This client's own connections come in three, as a Java client keeps
 // its coordinator connection apart from its fetch connection: 'own' (Fetch), 'coordinator'
 // (group and transaction requests; a JoinGroup held for a rebalance must not hold fetches) and
 // 'admin' (topic admin, held up to its timeout).
-export type Lane = 'shared' | 'own' | 'coordinator' | 'admin' | 'coalesce'
+export type Lane = 'shared' | 'own' | 'coordinator' | 'admin'
 
 export type PartAnswer = (body: any | null, error: string | null) => void
 
@@ -27,7 +27,11 @@ export interface CallSink {
   // runs `task` after the previous serial tasks of this client released (Produce: a later request
   // must not overtake an earlier one that waits for metadata)
   serial (task: (release: () => void) => void): void
-  sendPart (call: MeshCall, cluster: MeshCluster, node: number, lane: Lane, apiKey: number, apiVersion: number, body: unknown, expectAnswer: boolean, done: PartAnswer, shard: number): boolean
+  // no serial task of this client is waiting: one run now keeps the order
+  serialIdle (): boolean
+  // a handler's failure: this client's connection closes, nobody else's
+  failed (err: Error): void
+  sendPart (call: MeshCall, cluster: MeshCluster, node: number, lane: Lane, apiKey: number, apiVersion: number, body: unknown, done: PartAnswer): boolean
 }
 
 export class MeshCall {
@@ -35,19 +39,33 @@ export class MeshCall {
   readonly apiKey: number
   readonly apiVersion: number
   readonly correlationId: number
-  readonly body: any
+  // the client's client id (the header's), sent upstream with the parts
+  readonly clientId: string
+  #body: any
   readonly #sink: CallSink
   #pending = 0
   #finished = false
   whenAll: (() => void) | null = null
 
-  constructor (sink: CallSink, entry: InFlight | null, apiKey: number, apiVersion: number, correlationId: number, body: unknown) {
+  constructor (sink: CallSink, entry: InFlight | null, apiKey: number, apiVersion: number, correlationId: number, body: unknown, clientId = 'kproxy') {
     this.#sink = sink
     this.entry = entry
     this.apiKey = apiKey
     this.apiVersion = apiVersion
     this.correlationId = correlationId
-    this.body = body
+    this.clientId = clientId
+    this.#body = body
+  }
+
+  // the decoded request
+  get body (): any { return this.#body }
+
+  // The decoded request, which the call then no longer holds (Produce: its records must not
+  // live as long as the call waits for its answers).
+  takeBody (): any {
+    const body = this.#body
+    this.#body = null
+    return body
   }
 
   get finished (): boolean { return this.#finished }
@@ -63,17 +81,12 @@ export class MeshCall {
   }
 
   // One part: `done` gets the decoded answer, or null and why (connection lost, no address).
-  // expectAnswer false (Produce acks=0): sent, done is never called.
-  send (cluster: MeshCluster, node: number, lane: Lane, body: unknown, done: PartAnswer, apiKey = this.apiKey, apiVersion = this.apiVersion, expectAnswer = true, shard = 0): void {
-    if (!expectAnswer) {
-      this.#sink.sendPart(this, cluster, node, lane, apiKey, apiVersion, body, false, done, shard)
-      return
-    }
+  send (cluster: MeshCluster, node: number, lane: Lane, body: unknown, done: PartAnswer, apiKey = this.apiKey, apiVersion = this.apiVersion): void {
     this.#pending++
-    const sent = this.#sink.sendPart(this, cluster, node, lane, apiKey, apiVersion, body, true, (answer, error) => {
+    const sent = this.#sink.sendPart(this, cluster, node, lane, apiKey, apiVersion, body, (answer, error) => {
       if (!this.#finished) done(answer, error)
       this.end()
-    }, shard)
+    })
     if (!sent) {
       done(null, `no broker address known in cluster ${cluster.name}`)
       this.end()
@@ -93,6 +106,15 @@ export class MeshCall {
 
   serial (task: (release: () => void) => void): void {
     this.#sink.serial(task)
+  }
+
+  serialIdle (): boolean {
+    return this.#sink.serialIdle()
+  }
+
+  failed (err: Error): void {
+    this.#finished = true
+    this.#sink.failed(err)
   }
 
   answer (body: unknown): void {

@@ -40,10 +40,10 @@ interface Part {
 // A part not answered within its deadline fails (its partitions get retriable errors), so that a
 // cluster that stopped answering (a frozen broker, a network partition) holds only its own
 // partitions, never a client request's answer for the others, and the client hears of it before
-// its own request timeout (30 s by default in Kafka's clients). Produce: 70 % of its timeoutMs
-// (Kafka's clients send their request timeout there); Fetch: max wait plus a margin; requests
+// its own request timeout (30 s by default in Kafka's clients). Fetch: max wait plus a margin; requests
 // with a timeout of their own: it plus a margin; JoinGroup/SyncGroup: the rebalance timeout;
-// else PART_TIMEOUT_MS.
+// else PART_TIMEOUT_MS. Produce parts have one deadline per upstream request
+// (produce-coalescer.ts).
 const PART_MARGIN_MS = 5_000
 const PART_TIMEOUT_MS = 20_000
 // JoinGroup and SyncGroup are held by the coordinator up to the rebalance timeout
@@ -51,7 +51,6 @@ const HELD_BY_REBALANCE: ReadonlySet<number> = new Set([ApiKey.JoinGroup, ApiKey
 
 function partDeadline (apiKey: number, body: any, connectTimeoutMs: number): number {
   switch (apiKey) {
-    case ApiKey.Produce: return Math.max(1000, Math.floor((body.timeoutMs ?? PART_TIMEOUT_MS) * 0.7))
     case ApiKey.Fetch: return (body.maxWaitMs ?? 0) + PART_MARGIN_MS
     case ApiKey.CreateTopics:
     case ApiKey.DeleteTopics:
@@ -109,7 +108,7 @@ export class MeshRoute implements Route, CallSink, ResponseTarget, ConnectionLis
       return
     }
     if (request.header.clientId !== null && request.header.clientId !== undefined) this.#clientId = request.header.clientId
-    const call = new MeshCall(this, entry, request.apiKey, request.apiVersion, request.header.correlationId, request.body)
+    const call = new MeshCall(this, entry, request.apiKey, request.apiVersion, request.header.correlationId, request.body, this.#clientId)
     const handler = handlerFor(request.apiKey)
     if (handler === null) {
       // not offered in ApiVersions; a client that sends it anyway gets UNSUPPORTED_VERSION with
@@ -175,6 +174,15 @@ export class MeshRoute implements Route, CallSink, ResponseTarget, ConnectionLis
     queueMicrotask(this.#flushAnswers)
   }
 
+  serialIdle (): boolean {
+    return this.#serialTasks.length === 0
+  }
+
+  failed (err: Error): void {
+    this.#host.logger.error({ code: 'KPROXY_ERR_INTERNAL', err: err.stack }, 'mesh handler failed on an answer')
+    this.#sink.routeFailed('KPROXY_ERR_INTERNAL', `mesh mode failed on an answer: ${err.message}`)
+  }
+
   serial (task: (release: () => void) => void): void {
     this.#serialTasks.push(task)
     if (this.#serialTasks.length === 1) this.#runSerial()
@@ -191,28 +199,23 @@ export class MeshRoute implements Route, CallSink, ResponseTarget, ConnectionLis
     })
   }
 
-  sendPart (call: MeshCall, cluster: MeshCluster, node: number, lane: Lane, apiKey: number, apiVersion: number, body: unknown, expectAnswer: boolean, done: PartAnswer, shard: number): boolean {
+  sendPart (call: MeshCall, cluster: MeshCluster, node: number, lane: Lane, apiKey: number, apiVersion: number, body: unknown, done: PartAnswer): boolean {
     if (this.#closed) return false
-    if (lane === 'coalesce') {
-      const part = this.#part(call, done, apiKey, apiVersion, cluster, body, expectAnswer)
-      cluster.coalescer(node, shard).add(apiVersion, body, expectAnswer ? (answer, error) => this.#deliver(part, answer, error) : null, this.#clientId)
-      return true
-    }
     const conn = lane === 'shared' ? cluster.shared(node) : this.#ownConnection(cluster, node, lane)
     if (conn === null) return false
     const frames = encodeRequest({ apiKey, apiVersion, correlationId: 0, clientId: this.#clientId }, body)
     let bytes = 0
     for (const f of frames) bytes += f.length
     this.#host.meshMetrics.sent(cluster.name, apiKey, bytes)
-    const part = this.#part(call, done, apiKey, apiVersion, cluster, body, expectAnswer)
-    conn.send(expectAnswer ? this : null, part, null, frames)
+    const part = this.#part(call, done, apiKey, apiVersion, cluster, body)
+    conn.send(this, part, null, frames)
     this.#flushes.add(conn)
     return true
   }
 
-  #part (call: MeshCall, done: PartAnswer, apiKey: number, apiVersion: number, cluster: MeshCluster, body: unknown, expectAnswer: boolean): Part {
+  #part (call: MeshCall, done: PartAnswer, apiKey: number, apiVersion: number, cluster: MeshCluster, body: unknown): Part {
     const part: Part = { call, done, apiKey, apiVersion, cluster: cluster.name, sentAt: performance.now(), settled: false, timer: null }
-    if (expectAnswer) part.timer = setTimeout(this.#onPartTimeout, partDeadline(apiKey, body, this.#host.config.upstreamConnectTimeoutMs), part)
+    part.timer = setTimeout(this.#onPartTimeout, partDeadline(apiKey, body, this.#host.config.upstreamConnectTimeoutMs), part)
     return part
   }
 

@@ -12,27 +12,41 @@
 // lacks in this client's serial queue (no other client waits; this client's later Produce
 // requests stay behind it, keeping the order per partition). A cluster that cannot give one
 // fails only its partitions, retriably. Every other batch goes up untouched.
+//
+// The hot path (docs/mesh.md, coalescing): when nothing of this client waits before it, every
+// topic's leaders are known and no producer id is to be looked up, the request is planned at once.
+// What waits for the brokers' answers is one ProduceRequest, a slot per partition and a part per
+// broker: the decoded request and its records are let go once the parts are encoded
+// (produce-coalescer.ts), so that they die young instead of being copied by every scavenge.
 import { ApiKey } from '@kproxy/core/protocol/api-keys'
 import { idempotentProducerOf, withProducer } from '@kproxy/core/protocol/record-batch-producer'
 import type { BatchProducer } from '@kproxy/core/protocol/record-batch-producer'
+import { ErrorCode, getApi } from '@kproxy/core/protocol/codec'
 import type { MeshCall } from '../mesh-call.ts'
 import type { MeshCluster } from '../mesh-cluster.ts'
 import { produceShard } from '../mesh-cluster.ts'
 import type { MeshHost } from '../mesh-host.ts'
+import type { CoalescedPart, CoalescedSlot, ProduceAnswer } from '../produce-coalescer.ts'
 import type { UpstreamProducer } from '../producer-ids.ts'
-import { ErrorCode } from '@kproxy/core/protocol/codec'
-import { advertisedLeader, newRequest, newResponse, partFailure, requestStructs, responseStructs, routeTopic, staleLeader } from './common.ts'
-import type { RoutedTopic } from './common.ts'
-import { partsByLeader } from './leader-parts.ts'
+import { advertisedLeader, newResponse, partFailure, staleLeader } from './common.ts'
 
-interface Slot {
-  topic: number
-  partition: number
+// One partition of the client's request.
+interface Slot extends CoalescedSlot {
+  // the client's topic position, name and id; the partition index
+  readonly topic: number
+  readonly clientName: string
+  readonly topicId: string
+  readonly index: number
+  // where it goes: null when the topic has no route (errorCode says so)
+  readonly cluster: MeshCluster | null
+  // the upstream topic name
+  readonly name: string
   errorCode: number
+  // the broker's PartitionProduceResponse
   answer: any | null
-  // what goes up for this partition: the client's partition data, a copy under kproxy's producer
-  // id, or null when it is not sent (errorCode says why)
-  data: any | null
+  // what goes up: the client's partition data, a copy under kproxy's producer id, or null when it
+  // is not sent (errorCode says why) or already encoded
+  data: { index: number, records: Buffer | null } | null
 }
 
 // A partition whose batch needs kproxy's producer id on its cluster.
@@ -46,172 +60,258 @@ interface Rewrite {
 // a cluster's answer meaning kproxy's producer there is gone or fenced: a new one next time
 const PRODUCER_STATE_LOST = new Set<number>([ErrorCode.INVALID_PRODUCER_EPOCH, ErrorCode.UNKNOWN_PRODUCER_ID, ErrorCode.INVALID_PRODUCER_ID_MAPPING, ErrorCode.PRODUCER_FENCED])
 
-// The idempotent batches of a non-transactional request bound for a cluster that did not
-// allocate their producer id; null when there are none (the common case: nothing to do).
-function rewritesOf (host: MeshHost, topics: any[], routed: ReadonlyArray<RoutedTopic | null>, slots: Slot[][]): Rewrite[] | null {
-  let out: Rewrite[] | null = null
-  for (let ti = 0; ti < topics.length; ti++) {
-    const r = routed[ti]
-    if (r === null) continue
-    const partitions: any[] = topics[ti].partitionData
-    for (let pi = 0; pi < partitions.length; pi++) {
-      const from = idempotentProducerOf(partitions[pi].records)
-      if (from === null || host.producerIds.allocatorOf(from.producerId, host.config.homeDefaultCluster) === r.cluster.name) continue
-      (out ??= []).push({ slot: slots[ti]![pi]!, cluster: r.cluster, from, producer: null })
-    }
+const createPartitionResponse = getApi(ApiKey.Produce).response.structs.PartitionProduceResponse!
+
+// The partitions of one request bound for one broker (and produce shard) of one cluster.
+class ProducePart implements CoalescedPart {
+  readonly request: ProduceRequest
+  readonly cluster: MeshCluster
+  readonly leader: number
+  readonly shard: number
+  readonly slots: Slot[] = []
+
+  constructor (request: ProduceRequest, cluster: MeshCluster, leader: number, shard: number) {
+    this.request = request
+    this.cluster = cluster
+    this.leader = leader
+    this.shard = shard
   }
-  return out
+
+  answered (answer: ProduceAnswer | null, error: string | null): void {
+    this.request.partAnswered(this, answer, error)
+  }
 }
 
-export function produce (call: MeshCall, host: MeshHost): void {
-  const rq = call.body
-  const acks: number = rq.acks
-  const topics: any[] = rq.topicData
-  const routed = topics.map(t => routeTopic(host, t.name))
-  // results by [topic][partition] position in the request
-  const slots: Slot[][] = topics.map((t, ti) => t.partitionData.map((p: any, pi: number) => ({ topic: ti, partition: pi, errorCode: routed[ti] === null ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : 0, answer: null, data: p })))
-  // a transactional producer stays on its home cluster (AddPartitionsToTxn), its batches untouched
-  const rewrites = rq.transactionalId === null || rq.transactionalId === undefined ? rewritesOf(host, topics, routed, slots) : null
-  const clusters = new Map<MeshCluster, string[]>()
-  routed.forEach(r => {
-    if (r === null) return
-    const names = clusters.get(r.cluster)
-    if (names === undefined) clusters.set(r.cluster, [r.name])
-    else if (!names.includes(r.name)) names.push(r.name)
-  })
+class ProduceRequest {
+  readonly #call: MeshCall
+  readonly #host: MeshHost
+  readonly #acks: number
+  readonly #timeoutMs: number
+  readonly #transactionalId: string | null
+  readonly #slots: Slot[] = []
+  #rewrites: Rewrite[] | null = null
 
-  call.whenAll = () => {
-    if (rewrites !== null) forgetLost(host, rewrites)
-    if (acks === 0) {
+  constructor (call: MeshCall, host: MeshHost, rq: any) {
+    this.#call = call
+    this.#host = host
+    this.#acks = rq.acks
+    this.#timeoutMs = rq.timeoutMs
+    this.#transactionalId = rq.transactionalId ?? null
+    const topics: any[] = rq.topicData
+    for (let ti = 0; ti < topics.length; ti++) {
+      const t = topics[ti]
+      const r = host.topics.route(t.name)
+      const cluster = r === null ? null : host.clusters.get(r.cluster) ?? null
+      const partitions: any[] = t.partitionData
+      for (let pi = 0; pi < partitions.length; pi++) {
+        const p = partitions[pi]
+        this.#slots.push({
+          topic: ti,
+          clientName: t.name,
+          topicId: t.topicId,
+          index: p.index,
+          cluster,
+          name: cluster === null ? t.name : r!.name,
+          errorCode: cluster === null ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : 0,
+          answer: null,
+          data: cluster === null ? null : p
+        })
+      }
+    }
+    // a transactional producer stays on its home cluster (AddPartitionsToTxn), its batches untouched
+    if (this.#transactionalId === null) this.#rewrites = this.#rewritesNeeded()
+  }
+
+  start (): void {
+    const call = this.#call
+    call.whenAll = () => this.#finish()
+    if (this.#rewrites === null && call.serialIdle() && this.#allFresh()) {
+      this.#plan()
+      return
+    }
+    const release = call.hold()
+    call.serial(next => {
+      const rewrites = this.#rewrites
+      const clusters = new Map<MeshCluster, string[]>()
+      for (const s of this.#slots) {
+        if (s.cluster === null) continue
+        const names = clusters.get(s.cluster)
+        if (names === undefined) clusters.set(s.cluster, [s.name])
+        else if (!names.includes(s.name)) names.push(s.name)
+      }
+      let waiting = clusters.size + 1 + (rewrites?.length ?? 0)
+      const ready = (): void => {
+        if (--waiting > 0) return
+        if (rewrites !== null) this.#rewrite(rewrites)
+        this.#plan()
+        next()
+        release()
+      }
+      for (const [c, names] of clusters) c.ensure(names, ready)
+      if (rewrites !== null) {
+        for (const rw of rewrites) {
+          this.#host.producerIds.lookup(rw.cluster, rw.from, producer => {
+            rw.producer = producer
+            ready()
+          })
+        }
+      }
+      ready()
+    })
+  }
+
+  // every routed topic's metadata is fresh: planning needs nothing first
+  #allFresh (): boolean {
+    const now = Date.now()
+    let last: Slot | null = null
+    for (const s of this.#slots) {
+      if (s.cluster === null || (last !== null && last.topic === s.topic)) continue
+      last = s
+      if (!s.cluster.fresh(s.name, now)) return false
+    }
+    return true
+  }
+
+  // The idempotent batches bound for a cluster that did not allocate their producer id; null when
+  // there are none (the common case: nothing to do).
+  #rewritesNeeded (): Rewrite[] | null {
+    let out: Rewrite[] | null = null
+    const home = this.#host.config.homeDefaultCluster
+    for (const slot of this.#slots) {
+      if (slot.data === null) continue
+      const from = idempotentProducerOf(slot.data.records)
+      if (from === null || this.#host.producerIds.allocatorOf(from.producerId, home) === slot.cluster!.name) continue
+      (out ??= []).push({ slot, cluster: slot.cluster!, from, producer: null })
+    }
+    return out
+  }
+
+  // One part per (cluster, leader, shard), handed to that shared connection's coalescer.
+  #plan (): void {
+    const parts: ProducePart[] = []
+    for (const slot of this.#slots) {
+      const c = slot.cluster
+      if (c === null || slot.data === null) continue
+      const leader = c.leader(slot.name, slot.index)
+      if (leader < 0) {
+        slot.errorCode = c.down || c.topics.has(slot.name) ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        slot.data = null
+        c.stale(slot.name)
+        continue
+      }
+      const shard = produceShard(slot.name, slot.index)
+      let part: ProducePart | undefined
+      for (let i = 0; i < parts.length; i++) {
+        const p = parts[i]!
+        if (p.cluster === c && p.leader === leader && p.shard === shard) { part = p; break }
+      }
+      if (part === undefined) parts.push(part = new ProducePart(this, c, leader, shard))
+      part.slots.push(slot)
+    }
+    const call = this.#call
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!
+      let counted = false
+      for (let j = 0; j < i && !counted; j++) counted = parts[j]!.cluster === part.cluster
+      if (!counted) this.#host.meshMetrics.produceClientRequest(part.cluster.name)
+      if (this.#acks !== 0) call.begin()
+      part.cluster.coalescer(part.leader, part.shard).add(call.apiVersion, this.#acks, this.#timeoutMs, this.#transactionalId, call.clientId, part)
+    }
+  }
+
+  // Never throws: a failure here fails this client's connection only, never the shared
+  // connection the answer came on nor the other parts of its request.
+  partAnswered (part: ProducePart, answer: ProduceAnswer | null, error: string | null): void {
+    try {
+      if (answer === null) {
+        for (const slot of part.slots) slot.errorCode = partFailure()
+        if (error !== null) this.#host.logger.debug({ cluster: part.cluster.name, error }, 'mesh produce part failed')
+      } else {
+        for (const slot of part.slots) {
+          const pr = answer.partition(slot.name, slot.index)
+          if (pr === undefined) {
+            slot.errorCode = partFailure()
+            continue
+          }
+          if (staleLeader(pr.errorCode)) part.cluster.stale(slot.name)
+          slot.answer = pr
+        }
+      }
+    } catch (err) {
+      this.#call.failed(err as Error)
+      return
+    }
+    this.#call.end()
+  }
+
+  #finish (): void {
+    if (this.#rewrites !== null) this.#forgetLost(this.#rewrites)
+    const call = this.#call
+    if (this.#acks === 0) {
       call.finishSilently()
       return
     }
-    const s = responseStructs(ApiKey.Produce)
     const body = newResponse(ApiKey.Produce)
-    body.responses = topics.map((t, ti) => ({
-      ...s('TopicProduceResponse'),
-      name: t.name,
-      topicId: t.topicId,
-      partitionResponses: slots[ti]!.map(slot => {
-        const a = slot.answer
-        if (a === null) return { ...s('PartitionProduceResponse'), index: t.partitionData[slot.partition].index, errorCode: slot.errorCode }
-        if (a.currentLeader !== undefined && a.currentLeader.leaderId >= 0) a.currentLeader = { ...a.currentLeader, leaderId: advertisedLeader(host, a.currentLeader.leaderId) }
-        return a
-      })
-    }))
+    const responses: any[] = []
+    let topic: any = null
+    let at = -1
+    for (const slot of this.#slots) {
+      if (slot.topic !== at) {
+        at = slot.topic
+        topic = { name: slot.clientName, topicId: slot.topicId, partitionResponses: [] }
+        responses.push(topic)
+      }
+      const a = slot.answer
+      if (a === null) {
+        const pr: any = createPartitionResponse()
+        pr.index = slot.index
+        pr.errorCode = slot.errorCode
+        topic.partitionResponses.push(pr)
+        continue
+      }
+      if (a.currentLeader !== undefined && a.currentLeader.leaderId >= 0) a.currentLeader.leaderId = advertisedLeader(this.#host, a.currentLeader.leaderId)
+      topic.partitionResponses.push(a)
+    }
+    body.responses = responses
     body.nodeEndpoints = []
     call.answer(body)
   }
 
-  // once every cluster's leaders are known: one part per (cluster, leader)
-  const plan = (): void => {
-    const parts = partsByLeader(routed, topics.map(t => t.partitionData.map((p: any) => p.index)), slots, produceShard)
-    const rs = requestStructs(ApiKey.Produce)
-    const counted = new Set<MeshCluster>()
-    for (const part of parts.values()) {
-      // partitions whose producer id could not be mapped stay out
-      if (rewrites !== null && !keepSent(part.topics, slots)) continue
-      if (!counted.has(part.cluster)) {
-        counted.add(part.cluster)
-        host.meshMetrics.produceClientRequest(part.cluster.name)
+  // Each waiting batch under its cluster's producer id, or its partition failed: retriably when
+  // there is none (the cluster could not give one), CORRUPT_MESSAGE when the batch is not intact
+  // (as the broker would answer; kproxy never makes a corrupt batch's CRC valid).
+  #rewrite (rewrites: readonly Rewrite[]): void {
+    for (const rw of rewrites) {
+      const slot = rw.slot
+      if (rw.producer === null) {
+        slot.errorCode = partFailure()
+        slot.data = null
+        continue
       }
-      const sub = newRequest(ApiKey.Produce)
-      sub.transactionalId = rq.transactionalId
-      sub.acks = acks
-      sub.timeoutMs = rq.timeoutMs
-      const order: Array<[number, number[]]> = [...part.topics]
-      sub.topicData = order.map(([ti, pis]) => ({
-        ...rs('TopicProduceData'),
-        name: routed[ti]!.name,
-        topicId: topics[ti].topicId,
-        partitionData: pis.map(pi => slots[ti]![pi]!.data)
-      }))
-      call.send(part.cluster, part.leader, 'coalesce', sub, (answer, error) => {
-        if (answer === null) {
-          for (const [ti, pis] of order) for (const pi of pis) slots[ti]![pi]!.errorCode = partFailure()
-          if (error !== null) host.logger.debug({ cluster: part.cluster.name, error }, 'mesh produce part failed')
-          return
-        }
-        // the broker answers per topic and partition; match them by name and index
-        for (const [ti, pis] of order) {
-          const upstream = routed[ti]!.name
-          const tr = answer.responses.find((x: any) => x.name === upstream) ?? answer.responses[order.findIndex(o => o[0] === ti)]
-          for (const pi of pis) {
-            const index = topics[ti].partitionData[pi].index
-            const pr = tr?.partitionResponses.find((x: any) => x.index === index)
-            if (pr === undefined) {
-              slots[ti]![pi]!.errorCode = partFailure()
-              continue
-            }
-            if (staleLeader(pr.errorCode)) part.cluster.stale(upstream)
-            slots[ti]![pi]!.answer = pr
-          }
-        }
-      }, ApiKey.Produce, call.apiVersion, acks !== 0, part.shard)
-    }
-  }
-
-  const release = call.hold()
-  call.serial(next => {
-    let waiting = clusters.size + 1 + (rewrites?.length ?? 0)
-    const ready = (): void => {
-      if (--waiting > 0) return
-      if (rewrites !== null) rewrite(host, rewrites)
-      plan()
-      next()
-      release()
-    }
-    for (const [c, names] of clusters) c.ensure(names, ready)
-    if (rewrites !== null) {
-      for (const rw of rewrites) {
-        host.producerIds.lookup(rw.cluster, rw.from, producer => {
-          rw.producer = producer
-          ready()
-        })
+      try {
+        slot.data = { ...slot.data!, records: withProducer(slot.data!.records!, rw.from, rw.producer.producerId, rw.producer.producerEpoch) }
+      } catch (err) {
+        this.#host.logger.debug({ cluster: rw.cluster.name, err: (err as Error).message }, 'mesh produce: a batch to rewrite is not intact')
+        slot.errorCode = ErrorCode.CORRUPT_MESSAGE
+        slot.data = null
       }
     }
-    ready()
-  })
-}
+  }
 
-// Each waiting batch under its cluster's producer id, or its partition failed: retriably when
-// there is none (the cluster could not give one), CORRUPT_MESSAGE when the batch is not intact
-// (as the broker would answer; kproxy never makes a corrupt batch's CRC valid).
-function rewrite (host: MeshHost, rewrites: readonly Rewrite[]): void {
-  for (const rw of rewrites) {
-    const slot = rw.slot
-    if (rw.producer === null) {
-      slot.errorCode = partFailure()
-      slot.data = null
-      continue
-    }
-    try {
-      slot.data = { ...slot.data, records: withProducer(slot.data.records, rw.from, rw.producer.producerId, rw.producer.producerEpoch) }
-    } catch (err) {
-      host.logger.debug({ cluster: rw.cluster.name, err: (err as Error).message }, 'mesh produce: a batch to rewrite is not intact')
-      slot.errorCode = ErrorCode.CORRUPT_MESSAGE
-      slot.data = null
+  // A cluster that no longer knows kproxy's producer (or fenced it): the mapping is dropped and the
+  // client gets a retriable error, so that its retry goes up under a new one.
+  #forgetLost (rewrites: readonly Rewrite[]): void {
+    for (const rw of rewrites) {
+      const a = rw.slot.answer
+      if (a === null || rw.producer === null || !PRODUCER_STATE_LOST.has(a.errorCode)) continue
+      this.#host.producerIds.forget(rw.cluster.name, rw.from, rw.producer)
+      rw.slot.answer = { ...a, errorCode: partFailure() }
     }
   }
 }
 
-// Drops from a part the partitions that are not sent; false when none is left.
-function keepSent (topics: Map<number, number[]>, slots: Slot[][]): boolean {
-  for (const [ti, pis] of topics) {
-    const sent = pis.filter(pi => slots[ti]![pi]!.data !== null)
-    if (sent.length === 0) topics.delete(ti)
-    else if (sent.length !== pis.length) topics.set(ti, sent)
-  }
-  return topics.size > 0
-}
-
-// A cluster that no longer knows kproxy's producer (or fenced it): the mapping is dropped and the
-// client gets a retriable error, so that its retry goes up under a new one.
-function forgetLost (host: MeshHost, rewrites: readonly Rewrite[]): void {
-  for (const rw of rewrites) {
-    const a = rw.slot.answer
-    if (a === null || rw.producer === null || !PRODUCER_STATE_LOST.has(a.errorCode)) continue
-    host.producerIds.forget(rw.cluster.name, rw.from, rw.producer)
-    rw.slot.answer = { ...a, errorCode: partFailure() }
-  }
+export function produce (call: MeshCall, host: MeshHost): void {
+  // the request's records go into the parts; the call keeps none of them
+  const rq = call.takeBody()
+  new ProduceRequest(call, host, rq).start()
 }

@@ -10,15 +10,21 @@ import { encodeRecordBatch } from '@kproxy/core/protocol/record-batch-encode'
 import { readBatchHeader, verifyBatchCrc } from '@kproxy/core/protocol/record-batch'
 import { produce } from '../../../src/mesh-mode/handlers/produce.ts'
 import { MeshCall } from '../../../src/mesh-mode/mesh-call.ts'
-import type { CallSink, PartAnswer } from '../../../src/mesh-mode/mesh-call.ts'
+import type { CallSink } from '../../../src/mesh-mode/mesh-call.ts'
 import type { MeshCluster } from '../../../src/mesh-mode/mesh-cluster.ts'
 import type { MeshHost } from '../../../src/mesh-mode/mesh-host.ts'
 import { noopMeshMetrics } from '../../../src/mesh-mode/mesh-metrics.ts'
+import type { CoalescedPart } from '../../../src/mesh-mode/produce-coalescer.ts'
 import { MeshProducerIds } from '../../../src/mesh-mode/producer-ids.ts'
 import type { ProducerAnswer } from '../../../src/mesh-mode/producer-ids.ts'
 import type { InFlight } from '../../../src/session/in-flight.ts'
 
 const VERSION = 9
+
+interface SentPart { cluster: string, part: CoalescedPart }
+
+// the parts handed to the clusters' coalescers, by client id
+const partsOf = new Map<string, SentPart[]>()
 
 interface FakeCluster {
   name: string
@@ -26,9 +32,11 @@ interface FakeCluster {
   topics: Map<string, unknown>
   asked: ProducerAnswer[]
   ensure (names: readonly string[], done: () => void): void
+  fresh (): boolean
   leader (): number
   stale (): void
   newProducerId (done: ProducerAnswer): void
+  coalescer (): { add (version: number, acks: number, timeoutMs: number, transactionalId: string | null, clientId: string, part: CoalescedPart): void }
 }
 
 function cluster (name: string): FakeCluster {
@@ -38,18 +46,20 @@ function cluster (name: string): FakeCluster {
     topics: new Map(),
     asked: [],
     ensure: (_names, done) => done(),
+    fresh: () => true,
     leader: () => 1,
     stale: () => {},
-    newProducerId: done => { c.asked.push(done) }
+    newProducerId: done => { c.asked.push(done) },
+    coalescer: () => ({ add: (_v, _acks, _timeout, _tx, clientId, part) => { partsOf.get(clientId)!.push({ cluster: name, part }) } })
   }
   return c
 }
 
-interface SentPart { cluster: string, body: any, done: PartAnswer }
-
 // a client connection: its serial queue, its parts, its answers
 function client (clusters: FakeCluster[]) {
+  const id = `client-${partsOf.size}`
   const parts: SentPart[] = []
+  partsOf.set(id, parts)
   const answers: any[] = []
   const tasks: Array<(release: () => void) => void> = []
   const runNext = (): void => {
@@ -69,10 +79,9 @@ function client (clusters: FakeCluster[]) {
       tasks.push(task)
       if (tasks.length === 1) runNext()
     },
-    sendPart: (_call, c, _node, _lane, _apiKey, _apiVersion, body, _expect, done) => {
-      parts.push({ cluster: c.name, body, done })
-      return true
-    }
+    serialIdle: () => tasks.length === 0,
+    failed: err => { throw err },
+    sendPart: () => { throw new Error('Produce goes to the coalescer') }
   }
   const host = {
     config: { homeDefaultCluster: 'a' },
@@ -84,12 +93,12 @@ function client (clusters: FakeCluster[]) {
     nodeId: 0
   } as unknown as MeshHost
   const send = (body: any): void => {
-    const call = new MeshCall(sink, {} as InFlight, ApiKey.Produce, VERSION, 1, body)
+    const call = new MeshCall(sink, {} as InFlight, ApiKey.Produce, VERSION, 1, body, id)
     call.begin()
     produce(call, host)
     call.end()
   }
-  return { parts, answers, send, host }
+  return { id, parts, answers, send, host }
 }
 
 const idempotent = (producerId: bigint, baseSequence = 0): Buffer =>
@@ -107,18 +116,14 @@ function request (topics: Array<[string, Buffer]>, transactionalId: string | nul
   }
 }
 
+// every part answered by its broker: each partition with `errorCode`
 function answerAll (parts: SentPart[], errorCode = 0): void {
   const s = getApi(ApiKey.Produce).response.structs
-  for (const p of parts.splice(0)) {
-    p.done({
-      ...getApi(ApiKey.Produce).response.create(),
-      responses: p.body.topicData.map((td: any) => ({ ...s.TopicProduceResponse!(), name: td.name, partitionResponses: td.partitionData.map((pd: any) => ({ ...s.PartitionProduceResponse!(), index: pd.index, errorCode })) }))
-    }, null)
-  }
+  for (const p of parts.splice(0)) p.part.answered({ partition: (_name, index) => ({ ...s.PartitionProduceResponse!(), index, errorCode }) }, null)
 }
 
 const codes = (answer: any): Record<string, number> => Object.fromEntries(answer.responses.map((r: any) => [r.name, r.partitionResponses[0].errorCode]))
-const recordsOf = (part: SentPart): Buffer => part.body.topicData[0].partitionData[0].records
+const recordsOf = (part: SentPart): Buffer => part.part.slots[0]!.data!.records!
 
 t.test('batches without producer id, idempotent ones on their own cluster and transactional ones go up as the client\'s bytes', async t => {
   const a = cluster('a')
@@ -222,4 +227,39 @@ t.test('a producer id seen allocated by another cluster is mapped on the default
   a.asked[0]!({ producerId: 70n, producerEpoch: 0 }, null)
   t.equal(recordsOf(c.parts.find(p => p.cluster === 'b')!), onB, 'b: as sent')
   t.equal(readBatchHeader(recordsOf(c.parts.find(p => p.cluster === 'a')!)).producerId, 70n, 'a: kproxy\'s id')
+})
+
+t.test('known topics go out at once; a topic whose metadata is stale waits for it, and the client\'s next request stays behind', async t => {
+  const a = cluster('a')
+  const b = cluster('b')
+  const waiting: Array<() => void> = []
+  b.fresh = () => false
+  b.ensure = (_names, done) => { waiting.push(done) }
+  const c = client([a, b])
+  c.send(request([['apples', plain()]]))
+  t.same(c.parts.map(p => p.cluster), ['a'], 'fresh metadata: planned in the same turn')
+  answerAll(c.parts)
+  const first = plain()
+  c.send(request([['berries', first]]))
+  c.send(request([['apples', plain()]]))
+  t.equal(c.parts.length, 0, 'nothing goes out while b\'s metadata is asked for')
+  t.equal(waiting.length, 1)
+  b.fresh = () => true
+  waiting[0]!()
+  t.same(c.parts.map(p => p.cluster), ['b', 'a'], 'then both, in order')
+  t.equal(recordsOf(c.parts[0]!), first)
+  answerAll(c.parts)
+  t.same(c.answers.map(codes), [{ apples: 0 }, { berries: 0 }, { apples: 0 }])
+})
+
+t.test('the call lets go of the decoded request (the parts hold the partitions; the coalescer drops their records once encoded)', async t => {
+  const a = cluster('a')
+  const c = client([a])
+  const body = request([['apples', plain()]])
+  const call = new MeshCall({ answered: () => {}, serial: () => {}, serialIdle: () => true, failed: () => {}, sendPart: () => false }, {} as InFlight, ApiKey.Produce, VERSION, 1, body, c.id)
+  call.begin()
+  produce(call, c.host)
+  call.end()
+  t.equal(call.body, null)
+  t.equal(c.parts.length, 1)
 })
