@@ -29,6 +29,8 @@ export interface CallSink {
   serial (task: (release: () => void) => void): void
   // no serial task of this client is waiting: one run now keeps the order
   serialIdle (): boolean
+  // the client's connection is gone
+  closed (): boolean
   // a handler's failure: this client's connection closes, nobody else's
   failed (err: Error): void
   sendPart (call: MeshCall, cluster: MeshCluster, node: number, lane: Lane, apiKey: number, apiVersion: number, body: unknown, done: PartAnswer): boolean
@@ -110,6 +112,10 @@ export class MeshCall {
 
   serialIdle (): boolean {
     return this.#sink.serialIdle()
+  }
+
+  closed (): boolean {
+    return this.#sink.closed()
   }
 
   failed (err: Error): void {

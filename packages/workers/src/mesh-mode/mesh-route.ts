@@ -178,6 +178,10 @@ export class MeshRoute implements Route, CallSink, ResponseTarget, ConnectionLis
     return this.#serialTasks.length === 0
   }
 
+  closed (): boolean {
+    return this.#closed
+  }
+
   failed (err: Error): void {
     this.#host.logger.error({ code: 'KPROXY_ERR_INTERNAL', err: err.stack }, 'mesh handler failed on an answer')
     this.#sink.routeFailed('KPROXY_ERR_INTERNAL', `mesh mode failed on an answer: ${err.message}`)

@@ -82,6 +82,7 @@ export function produceDeadlineMs (timeoutMs: number): number {
 }
 
 // what a group's requests have in common; a number so that finding the group allocates nothing
+// (one per triple while version < 32 and acks is -1, 0 or 1: the handler refuses other acks)
 function groupKey (version: number, acks: number, timeoutMs: number): number {
   return (timeoutMs * 32 + version) * 4 + (acks + 1)
 }
@@ -228,7 +229,7 @@ export class ProduceCoalescer implements ResponseTarget {
       fail(sent.parts, `cluster ${this.#cluster.name} sent a Produce answer kproxy cannot read: ${(err as Error).message}`)
       return
     }
-    for (const p of sent.parts) p.answered(answer, null)
+    for (const p of sent.parts) tell(p, answer, null)
   }
 
   upstreamBatchEnd (): void {}
@@ -249,7 +250,15 @@ export class ProduceCoalescer implements ResponseTarget {
 }
 
 function fail (parts: readonly CoalescedPart[], error: string): void {
-  for (const p of parts) p.answered(null, error)
+  for (const p of parts) tell(p, null, error)
+}
+
+// A part's answer; one part's failure must not keep the others of its request unanswered (the
+// handler's own failures close only its client: handlers/produce.ts).
+function tell (part: CoalescedPart, answer: ProduceAnswer | null, error: string | null): void {
+  try {
+    part.answered(answer, error)
+  } catch {}
 }
 
 function onDeadline (sent: Sent): void {

@@ -142,3 +142,16 @@ t.test('no address for the broker fails the parts at once', async t => {
   await tick()
   t.match(m.answers, [[null, /no address known/]])
 })
+
+t.test('a part that throws on its answer does not keep the other parts of its request unanswered', async t => {
+  const { cluster, sent } = recordingCluster()
+  const c = new ProduceCoalescer(cluster, 1, 0, noopMeshMetrics)
+  const bad = part([['a', [0]]])
+  bad.answered = () => { throw new Error('handler bug') }
+  const good = part([['a', [1]]])
+  c.add(9, 1, 30000, null, 'c', bad)
+  c.add(9, 1, 30000, null, 'c', good)
+  await tick()
+  c.upstreamResponse(sent[0]!.tag, encodedAnswer([['a', [[0, 1n], [1, 2n]]]]))
+  t.equal(good.answers[0]![0]!.partition('a', 1).baseOffset, 2n)
+})

@@ -60,6 +60,8 @@ interface Rewrite {
 // a cluster's answer meaning kproxy's producer there is gone or fenced: a new one next time
 const PRODUCER_STATE_LOST = new Set<number>([ErrorCode.INVALID_PRODUCER_EPOCH, ErrorCode.UNKNOWN_PRODUCER_ID, ErrorCode.INVALID_PRODUCER_ID_MAPPING, ErrorCode.PRODUCER_FENCED])
 
+const VALID_ACKS: ReadonlySet<number> = new Set([-1, 0, 1])
+
 const createPartitionResponse = getApi(ApiKey.Produce).response.structs.PartitionProduceResponse!
 
 // The partitions of one request bound for one broker (and produce shard) of one cluster.
@@ -89,6 +91,8 @@ class ProduceRequest {
   readonly #timeoutMs: number
   readonly #transactionalId: string | null
   readonly #slots: Slot[] = []
+  // topics the client sent without partitions (their position, name, id): answered empty
+  #empty: Array<[number, string, string]> | null = null
   #rewrites: Rewrite[] | null = null
 
   constructor (call: MeshCall, host: MeshHost, rq: any) {
@@ -97,12 +101,16 @@ class ProduceRequest {
     this.#acks = rq.acks
     this.#timeoutMs = rq.timeoutMs
     this.#transactionalId = rq.transactionalId ?? null
+    // acks other than -1, 0 and 1 are refused as a broker refuses them (and never share an
+    // upstream request with other clients' parts)
+    const badAcks = !VALID_ACKS.has(this.#acks)
     const topics: any[] = rq.topicData
     for (let ti = 0; ti < topics.length; ti++) {
       const t = topics[ti]
-      const r = host.topics.route(t.name)
+      const r = badAcks ? null : host.topics.route(t.name)
       const cluster = r === null ? null : host.clusters.get(r.cluster) ?? null
       const partitions: any[] = t.partitionData
+      if (partitions.length === 0) (this.#empty ??= []).push([ti, t.name, t.topicId])
       for (let pi = 0; pi < partitions.length; pi++) {
         const p = partitions[pi]
         this.#slots.push({
@@ -112,7 +120,7 @@ class ProduceRequest {
           index: p.index,
           cluster,
           name: cluster === null ? t.name : r!.name,
-          errorCode: cluster === null ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : 0,
+          errorCode: badAcks ? ErrorCode.INVALID_REQUIRED_ACKS : cluster === null ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : 0,
           answer: null,
           data: cluster === null ? null : p
         })
@@ -186,8 +194,10 @@ class ProduceRequest {
     return out
   }
 
-  // One part per (cluster, leader, shard), handed to that shared connection's coalescer.
+  // One part per (cluster, leader, shard), handed to that shared connection's coalescer. Nothing
+  // goes up for a client that is gone (a retry on its new connection must not race this copy).
   #plan (): void {
+    if (this.#call.closed()) return
     const parts: ProducePart[] = []
     for (const slot of this.#slots) {
       const c = slot.cluster
@@ -219,8 +229,8 @@ class ProduceRequest {
     }
   }
 
-  // Never throws: a failure here fails this client's connection only, never the shared
-  // connection the answer came on nor the other parts of its request.
+  // Never throws: a failure here (or in the answer it completes) fails this client's connection
+  // only, never the shared connection the answer came on nor the other parts of its request.
   partAnswered (part: ProducePart, answer: ProduceAnswer | null, error: string | null): void {
     try {
       if (answer === null) {
@@ -237,11 +247,10 @@ class ProduceRequest {
           slot.answer = pr
         }
       }
+      this.#call.end()
     } catch (err) {
       this.#call.failed(err as Error)
-      return
     }
-    this.#call.end()
   }
 
   #finish (): void {
@@ -271,6 +280,10 @@ class ProduceRequest {
       }
       if (a.currentLeader !== undefined && a.currentLeader.leaderId >= 0) a.currentLeader.leaderId = advertisedLeader(this.#host, a.currentLeader.leaderId)
       topic.partitionResponses.push(a)
+    }
+    if (this.#empty !== null) {
+      // in position order, each before the topics that came after it
+      for (const [position, name, topicId] of this.#empty) responses.splice(position, 0, { name, topicId, partitionResponses: [] })
     }
     body.responses = responses
     body.nodeEndpoints = []

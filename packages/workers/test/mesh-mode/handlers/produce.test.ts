@@ -61,6 +61,7 @@ function client (clusters: FakeCluster[]) {
   const parts: SentPart[] = []
   partsOf.set(id, parts)
   const answers: any[] = []
+  let closed = false
   const tasks: Array<(release: () => void) => void> = []
   const runNext = (): void => {
     const task = tasks[0]
@@ -80,6 +81,7 @@ function client (clusters: FakeCluster[]) {
       if (tasks.length === 1) runNext()
     },
     serialIdle: () => tasks.length === 0,
+    closed: () => closed,
     failed: err => { throw err },
     sendPart: () => { throw new Error('Produce goes to the coalescer') }
   }
@@ -98,7 +100,7 @@ function client (clusters: FakeCluster[]) {
     produce(call, host)
     call.end()
   }
-  return { id, parts, answers, send, host }
+  return { id, parts, answers, send, host, close: () => { closed = true } }
 }
 
 const idempotent = (producerId: bigint, baseSequence = 0): Buffer =>
@@ -256,10 +258,42 @@ t.test('the call lets go of the decoded request (the parts hold the partitions; 
   const a = cluster('a')
   const c = client([a])
   const body = request([['apples', plain()]])
-  const call = new MeshCall({ answered: () => {}, serial: () => {}, serialIdle: () => true, failed: () => {}, sendPart: () => false }, {} as InFlight, ApiKey.Produce, VERSION, 1, body, c.id)
+  const call = new MeshCall({ answered: () => {}, serial: () => {}, serialIdle: () => true, closed: () => false, failed: () => {}, sendPart: () => false }, {} as InFlight, ApiKey.Produce, VERSION, 1, body, c.id)
   call.begin()
   produce(call, c.host)
   call.end()
   t.equal(call.body, null)
   t.equal(c.parts.length, 1)
+})
+
+t.test('acks other than -1, 0 and 1 are refused as a broker refuses them; nothing goes up', async t => {
+  const a = cluster('a')
+  const c = client([a])
+  const body = request([['apples', plain()]])
+  body.acks = 3
+  c.send(body)
+  t.equal(c.parts.length, 0)
+  t.same(codes(c.answers[0]), { apples: ErrorCode.INVALID_REQUIRED_ACKS })
+})
+
+t.test('a topic sent without partitions gets an empty entry in its place', async t => {
+  const a = cluster('a')
+  const c = client([a])
+  const body = request([['apples', plain()], ['avocados', plain()]])
+  body.topicData[0].partitionData = []
+  c.send(body)
+  answerAll(c.parts)
+  t.same(c.answers[0].responses.map((r: any) => [r.name, r.partitionResponses.length]), [['apples', 0], ['avocados', 1]])
+})
+
+t.test('a request still waiting when its client goes away is not sent', async t => {
+  const a = cluster('a')
+  const waiting: Array<() => void> = []
+  a.fresh = () => false
+  a.ensure = (_names, done) => { waiting.push(done) }
+  const c = client([a])
+  c.send(request([['apples', plain()]]))
+  c.close()
+  waiting[0]!()
+  t.equal(c.parts.length, 0)
 })
