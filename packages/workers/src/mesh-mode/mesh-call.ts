@@ -32,7 +32,7 @@ export interface CallSink {
   // the client's connection is gone
   closed (): boolean
   // a handler's failure: this client's connection closes, nobody else's
-  failed (err: Error): void
+  failed (err: Error, apiKey: number): void
   sendPart (call: MeshCall, cluster: MeshCluster, node: number, lane: Lane, apiKey: number, apiVersion: number, body: unknown, done: PartAnswer): boolean
 }
 
@@ -120,7 +120,7 @@ export class MeshCall {
 
   failed (err: Error): void {
     this.#finished = true
-    this.#sink.failed(err)
+    this.#sink.failed(err, this.apiKey)
   }
 
   answer (body: unknown): void {

@@ -182,8 +182,8 @@ export class MeshRoute implements Route, CallSink, ResponseTarget, ConnectionLis
     return this.#closed
   }
 
-  failed (err: Error): void {
-    this.#host.logger.error({ code: 'KPROXY_ERR_INTERNAL', err: err.stack }, 'mesh handler failed on an answer')
+  failed (err: Error, apiKey: number): void {
+    this.#host.logger.error({ code: 'KPROXY_ERR_INTERNAL', apiKey, err: err.stack }, 'mesh handler failed on an answer')
     this.#sink.routeFailed('KPROXY_ERR_INTERNAL', `mesh mode failed on an answer: ${err.message}`)
   }
 
@@ -279,8 +279,7 @@ export class MeshRoute implements Route, CallSink, ResponseTarget, ConnectionLis
     try {
       part.done(body, error)
     } catch (err) {
-      this.#host.logger.error({ code: 'KPROXY_ERR_INTERNAL', apiKey: part.apiKey, err: (err as Error).stack }, 'mesh handler failed on an answer')
-      this.#sink.routeFailed('KPROXY_ERR_INTERNAL', `mesh mode failed on an answer: ${(err as Error).message}`)
+      this.failed(err as Error, part.apiKey)
     }
   }
 

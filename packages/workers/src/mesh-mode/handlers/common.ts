@@ -73,17 +73,23 @@ export function partFailure (): number {
   return ErrorCode.NOT_LEADER_OR_FOLLOWER
 }
 
-// Holds the call until every cluster named in `routed` knows the metadata of its topics there
-// (at once when all are known), then runs `plan`, which splits the request into its parts.
-export function whenRouted (call: { hold (): () => void }, routed: ReadonlyArray<RoutedTopic | null>, plan: () => void): void {
-  const release = call.hold()
+// The upstream topic names of routed topics, by cluster (each name once), for MeshCluster.ensure.
+export function namesByCluster (routed: Iterable<{ readonly cluster: MeshCluster | null, readonly name: string } | null>): Map<MeshCluster, string[]> {
   const clusters = new Map<MeshCluster, string[]>()
   for (const r of routed) {
-    if (r === null) continue
+    if (r === null || r.cluster === null) continue
     const names = clusters.get(r.cluster)
     if (names === undefined) clusters.set(r.cluster, [r.name])
     else if (!names.includes(r.name)) names.push(r.name)
   }
+  return clusters
+}
+
+// Holds the call until every cluster named in `routed` knows the metadata of its topics there
+// (at once when all are known), then runs `plan`, which splits the request into its parts.
+export function whenRouted (call: { hold (): () => void }, routed: ReadonlyArray<RoutedTopic | null>, plan: () => void): void {
+  const release = call.hold()
+  const clusters = namesByCluster(routed)
   let waiting = clusters.size + 1
   const ready = (): void => {
     if (--waiting > 0) return

@@ -28,7 +28,8 @@ import { produceShard } from '../mesh-cluster.ts'
 import type { MeshHost } from '../mesh-host.ts'
 import type { CoalescedPart, CoalescedSlot, ProduceAnswer } from '../produce-coalescer.ts'
 import type { UpstreamProducer } from '../producer-ids.ts'
-import { advertisedLeader, newResponse, partFailure, staleLeader } from './common.ts'
+import { advertisedLeader, namesByCluster, newResponse, partFailure, staleLeader } from './common.ts'
+import { noLeader } from './leader-parts.ts'
 
 // One partition of the client's request.
 interface Slot extends CoalescedSlot {
@@ -140,13 +141,7 @@ class ProduceRequest {
     const release = call.hold()
     call.serial(next => {
       const rewrites = this.#rewrites
-      const clusters = new Map<MeshCluster, string[]>()
-      for (const s of this.#slots) {
-        if (s.cluster === null) continue
-        const names = clusters.get(s.cluster)
-        if (names === undefined) clusters.set(s.cluster, [s.name])
-        else if (!names.includes(s.name)) names.push(s.name)
-      }
+      const clusters = namesByCluster(this.#slots)
       let waiting = clusters.size + 1 + (rewrites?.length ?? 0)
       const ready = (): void => {
         if (--waiting > 0) return
@@ -204,9 +199,8 @@ class ProduceRequest {
       if (c === null || slot.data === null) continue
       const leader = c.leader(slot.name, slot.index)
       if (leader < 0) {
-        slot.errorCode = c.down || c.topics.has(slot.name) ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        slot.errorCode = noLeader(c, slot.name)
         slot.data = null
-        c.stale(slot.name)
         continue
       }
       const shard = produceShard(slot.name, slot.index)

@@ -82,7 +82,7 @@ function client (clusters: FakeCluster[]) {
     },
     serialIdle: () => tasks.length === 0,
     closed: () => closed,
-    failed: err => { throw err },
+    failed: (err: Error) => { throw err },
     sendPart: () => { throw new Error('Produce goes to the coalescer') }
   }
   const host = {
