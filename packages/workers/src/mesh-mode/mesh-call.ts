@@ -29,6 +29,8 @@ export interface CallSink {
   serial (task: (release: () => void) => void): void
   // no serial task of this client is waiting: one run now keeps the order
   serialIdle (): boolean
+  // marks a serial task leaves for the tasks queued behind it (cleared once none is queued)
+  serialMarks (): Set<string>
   // the client's connection is gone
   closed (): boolean
   // a handler's failure: this client's connection closes, nobody else's
@@ -112,6 +114,10 @@ export class MeshCall {
 
   serialIdle (): boolean {
     return this.#sink.serialIdle()
+  }
+
+  serialMarks (): Set<string> {
+    return this.#sink.serialMarks()
   }
 
   closed (): boolean {

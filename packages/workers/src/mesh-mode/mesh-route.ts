@@ -71,6 +71,8 @@ export class MeshRoute implements Route, CallSink, ResponseTarget, ConnectionLis
   #answersDirty = false
   #clientId = 'kproxy'
   readonly #serialTasks: Array<(release: () => void) => void> = []
+  // what serial tasks tell the ones queued behind them; forgotten once the queue is empty
+  readonly #serialMarks = new Set<string>()
   readonly #flushAnswers = (): void => {
     this.#answersDirty = false
     if (!this.#closed) this.#sink.flushAnswers()
@@ -178,6 +180,10 @@ export class MeshRoute implements Route, CallSink, ResponseTarget, ConnectionLis
     return this.#serialTasks.length === 0
   }
 
+  serialMarks (): Set<string> {
+    return this.#serialMarks
+  }
+
   closed (): boolean {
     return this.#closed
   }
@@ -199,7 +205,8 @@ export class MeshRoute implements Route, CallSink, ResponseTarget, ConnectionLis
       if (released) return
       released = true
       this.#serialTasks.shift()
-      if (this.#serialTasks.length > 0 && !this.#closed) this.#runSerial()
+      if (this.#serialTasks.length === 0) this.#serialMarks.clear()
+      else if (!this.#closed) this.#runSerial()
     })
   }
 

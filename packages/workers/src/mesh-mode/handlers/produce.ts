@@ -286,11 +286,18 @@ class ProduceRequest {
 
   // Each waiting batch under its cluster's producer id, or its partition failed: retriably when
   // there is none (the cluster could not give one), CORRUPT_MESSAGE when the batch is not intact
-  // (as the broker would answer; kproxy never makes a corrupt batch's CRC valid).
+  // (as the broker would answer; kproxy never makes a corrupt batch's CRC valid). A mapping that
+  // failed also fails the client's requests for it queued behind this one: they were sent before
+  // the client heard of the failure, and a later batch written ahead of the failed one would
+  // leave a gap in the producer's sequence (a broker takes any first sequence from a producer it
+  // does not know, then refuses the retried earlier batch as out of order).
   #rewrite (rewrites: readonly Rewrite[]): void {
+    const marks = this.#call.serialMarks()
     for (const rw of rewrites) {
       const slot = rw.slot
-      if (rw.producer === null) {
+      const mark = `${rw.cluster.name}\u0000${rw.from.producerId}\u0000${rw.from.producerEpoch}`
+      if (rw.producer === null || marks.has(mark)) {
+        marks.add(mark)
         slot.errorCode = partFailure()
         slot.data = null
         continue

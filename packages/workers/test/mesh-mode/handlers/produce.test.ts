@@ -62,6 +62,7 @@ function client (clusters: FakeCluster[]) {
   partsOf.set(id, parts)
   const answers: any[] = []
   let closed = false
+  const marks = new Set<string>()
   const tasks: Array<(release: () => void) => void> = []
   const runNext = (): void => {
     const task = tasks[0]
@@ -71,6 +72,7 @@ function client (clusters: FakeCluster[]) {
       if (released) return
       released = true
       tasks.shift()
+      if (tasks.length === 0) marks.clear()
       runNext()
     })
   }
@@ -81,6 +83,7 @@ function client (clusters: FakeCluster[]) {
       if (tasks.length === 1) runNext()
     },
     serialIdle: () => tasks.length === 0,
+    serialMarks: () => marks,
     closed: () => closed,
     failed: (err: Error) => { throw err },
     sendPart: () => { throw new Error('Produce goes to the coalescer') }
@@ -258,7 +261,7 @@ t.test('the call lets go of the decoded request (the parts hold the partitions; 
   const a = cluster('a')
   const c = client([a])
   const body = request([['apples', plain()]])
-  const call = new MeshCall({ answered: () => {}, serial: () => {}, serialIdle: () => true, closed: () => false, failed: () => {}, sendPart: () => false }, {} as InFlight, ApiKey.Produce, VERSION, 1, body, c.id)
+  const call = new MeshCall({ answered: () => {}, serial: () => {}, serialIdle: () => true, serialMarks: () => new Set(), closed: () => false, failed: () => {}, sendPart: () => false }, {} as InFlight, ApiKey.Produce, VERSION, 1, body, c.id)
   call.begin()
   produce(call, c.host)
   call.end()
@@ -296,4 +299,21 @@ t.test('a request still waiting when its client goes away is not sent', async t 
   c.close()
   waiting[0]!()
   t.equal(c.parts.length, 0)
+})
+
+t.test('a failed mapping also fails the client\'s requests for it queued behind, so no later batch is written ahead of the failed one', async t => {
+  const a = cluster('a')
+  const b = cluster('b')
+  const c = client([a, b])
+  c.send(request([['berries', idempotent(5n, 0)]]))
+  c.send(request([['berries', idempotent(5n, 1)]]))
+  c.send(request([['apples', idempotent(5n, 7)]]))
+  b.asked[0]!(null, 'cluster b did not answer')
+  t.equal(b.asked.length, 2, 'the second request asked again')
+  b.asked[1]!({ producerId: 900n, producerEpoch: 0 }, null)
+  t.same(c.parts.map(p => p.cluster), ['a'], 'neither of b\'s batches went up; a\'s did')
+  t.same(c.answers.map(codes), [{ berries: ErrorCode.NOT_LEADER_OR_FOLLOWER }, { berries: ErrorCode.NOT_LEADER_OR_FOLLOWER }])
+  answerAll(c.parts)
+  c.send(request([['berries', idempotent(5n, 0)]]))
+  t.equal(readBatchHeader(recordsOf(c.parts[0]!)).producerId, 900n, 'the retry, once nothing is queued, goes up')
 })
