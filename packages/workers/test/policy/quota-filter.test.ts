@@ -99,6 +99,67 @@ t.test('a Metadata rate over its bound: throttle_time_ms in the answer, the conn
   t.notMatch(text, /principal="bob"/)
 })
 
+// docs/policy.md's `{ apis: [JoinGroup, SyncGroup], perMinute: 30 }` against rebalance storms, at
+// Kafka's default windows (11 of 1 s): a per-minute limit counts over 11 windows of 6 s, and over at
+// least 60 s, so with E the span counted (60-66 s) the n-th group request of a minute against 3/min
+// asks for (n - 3) / 3 x E ms: the 4th 80 s - E (14-20 s), the 5th over the 30 s maxThrottleMs.
+t.test('JoinGroup + SyncGroup per minute: one bucket for both, throttle_time_ms in their answers, the connection paused, other users unaffected', async t => {
+  const JOIN = ApiKey.JoinGroup
+  const SYNC = ApiKey.SyncGroup
+  const HEARTBEAT = ApiKey.Heartbeat
+  const s = setup({ entities: [{ user: '*', requests: [{ apis: ['JoinGroup', 'SyncGroup'], perMinute: 3 }] }] })
+  const join = (): any => ({ ...getApi(JOIN).request.create(), groupId: 'g', sessionTimeoutMs: 45_000, rebalanceTimeoutMs: 300_000, protocolType: 'consumer' })
+  const sync = (): any => ({ ...getApi(SYNC).request.create(), groupId: 'g', generationId: 1, memberId: 'm-1' })
+  const heartbeat = (): any => ({ ...getApi(HEARTBEAT).request.create(), groupId: 'g', generationId: 1, memberId: 'm-1' })
+  const answer = (apiKey: number): any => getApi(apiKey).response.create()
+  const alice = harness({ chain: s.chain, principal: 'alice', logger: s.logger })
+  const alice2 = harness({ chain: s.chain, principal: 'alice', logger: s.logger })
+  const bob = harness({ chain: s.chain, principal: 'bob', logger: s.logger })
+  t.teardown(() => { for (const h of [alice, alice2, bob]) h.session.close(null, 'test over') })
+
+  // JoinGroup v9 and SyncGroup v5 (flexible, throttle_time_ms first in the body); Heartbeats are
+  // not in the group and do not count
+  alice.socket.send(request(JOIN, 9, 1, join()), request(SYNC, 5, 2, sync()), request(HEARTBEAT, 4, 3, heartbeat()), request(HEARTBEAT, 4, 4, heartbeat()), request(HEARTBEAT, 4, 5, heartbeat()), request(JOIN, 9, 6, join()))
+  t.equal(alice.route.forwarded.length, 6)
+  t.notOk(alice.socket.paused, 'three group requests in a minute are within 3/min; Heartbeats are not counted')
+  alice.socket.send(request(SYNC, 5, 7, sync()))
+  t.ok(alice.socket.paused, 'the fourth group request, a SyncGroup, is over: the connection is not read')
+  alice.socket.send(request(JOIN, 9, 8, join()))
+  t.equal(alice.route.forwarded.length, 8, 'throttled requests still go to the broker (as Kafka answers them)')
+  const keys = [JOIN, SYNC, HEARTBEAT, HEARTBEAT, HEARTBEAT, JOIN, SYNC, JOIN]
+  const versions = [9, 5, 4, 4, 4, 9, 5, 9]
+  keys.forEach((k, i) => alice.route.answer(i, answer(k)))
+  const throttles = alice.socket.responses().map((p, i) => decoded(p, keys[i]!, versions[i]!).body.throttleTimeMs)
+  t.same(throttles.slice(0, 6), [0, 0, 0, 0, 0, 0], 'nothing throttled within the limit')
+  t.ok(throttles[6]! > 14_000 && throttles[6]! <= 20_000, `the SyncGroup over the limit: (4 - 3) / 3 x the span counted = ${throttles[6]} ms`)
+  t.equal(throttles[7], 30_000, 'the JoinGroup after it: (5 - 3) / 3 x the span, capped at maxThrottleMs')
+
+  // an old JoinGroup (v1, no throttle_time_ms in its answer) is held back by the pause alone
+  alice.socket.send(request(JOIN, 1, 9, join()))
+  alice.route.answer(8, answer(JOIN))
+  const v1 = decoded(alice.socket.responses()[8]!, JOIN, 1).body
+  t.equal(v1.errorCode, 0, 'answered as the broker answered')
+  t.ok(alice.socket.paused)
+
+  // alice's other connection shares her bucket (user: "*" is a bucket per user), but is not paused
+  // by the first one's throttle
+  alice2.socket.send(request(HEARTBEAT, 4, 1, heartbeat()))
+  t.notOk(alice2.socket.paused, 'alice\'s other connection is read')
+  alice2.socket.send(request(JOIN, 9, 2, join()))
+  t.ok(alice2.socket.paused, 'its own JoinGroup counts in alice\'s bucket, already over')
+
+  bob.socket.send(request(JOIN, 9, 1, join()), request(SYNC, 5, 2, sync()), request(JOIN, 9, 3, join()))
+  t.notOk(bob.socket.paused, 'bob has a bucket of his own')
+  bob.route.answer(0, answer(JOIN))
+  bob.route.answer(1, answer(SYNC))
+  bob.route.answer(2, answer(JOIN))
+  t.same(bob.socket.responses().map((p, i) => decoded(p, [JOIN, SYNC, JOIN][i]!, [9, 5, 9][i]!).body.throttleTimeMs), [0, 0, 0], 'bob\'s answers are not throttled')
+
+  const text = renderPrometheus(mergeSnapshots([s.metrics.snapshot()]))
+  t.match(text, /^kproxy_quota_throttled_responses_total\{principal="alice",quota="requests:JoinGroup\+SyncGroup\/minute"\} 4$/m, 'four throttled answers for alice, by quota')
+  t.notMatch(text, /principal="bob"/)
+})
+
 t.test('metrics name the principal as quotas key on it: a SASL login User:carol is carol, as a certificate\'s carol', async t => {
   const s = setup({ window: WINDOW, entities: [{ user: 'carol', requests: [{ apis: ['Metadata'], perSecond: 1 }] }] })
   const sasl = harness({ chain: s.chain, principal: 'User:carol', logger: s.logger })
