@@ -1,8 +1,9 @@
 // The published JSON Schema (docs/kproxy.schema.json) against a real JSON Schema validator (ajv)
-// and against kproxy's own loader: every example config in docs/ is accepted by both, and broken
-// configs are refused by both.
+// and against kproxy's own loader: every example config in the docs (every ```yaml block not
+// marked as something else, doc-examples.ts) is accepted by both, and broken configs are refused
+// by both. A failure names the .md file and line.
 import t from 'tap'
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Ajv } from 'ajv'
@@ -10,6 +11,7 @@ import { configJsonSchema, configJsonSchemaText } from '../../src/config/config-
 import { parseConfigFile } from '../../src/config/config-file.ts'
 import { resolveConfig } from '../../src/config/resolve-config.ts'
 import { ConfigError } from '../../src/config/config-error.ts'
+import { docExamples, docFences } from './doc-examples.ts'
 
 const docsDir = fileURLToPath(new URL('../../../../docs/', import.meta.url))
 const schemaPath = join(docsDir, 'kproxy.schema.json')
@@ -29,27 +31,17 @@ t.test('docs/kproxy.schema.json is the schema as generated now', async t => {
 const ajv = new Ajv({ strict: true, allErrors: true })
 const validateJson = ajv.compile(configJsonSchema())
 
-interface Example { file: string, line: number, text: string, invalid: boolean }
+// The ```yaml blocks of the docs that are configs (doc-examples.ts says how a block is marked).
+const all = docExamples().filter(e => e.kind === 'config' || e.kind === 'invalid-config' || e.kind === 'config-fragment')
 
-// ```yaml blocks whose first line is `# kproxy.yaml` are configs; `# kproxy.yaml (invalid ...)`
-// marks one shown as an example of an error.
-function examples (): Example[] {
-  const out: Example[] = []
-  for (const name of readdirSync(docsDir).filter(n => n.endsWith('.md')).sort()) {
-    const text = readFileSync(join(docsDir, name), 'utf8')
-    for (const m of text.matchAll(/^```yaml\n(# kproxy\.yaml[^\n]*)\n([\s\S]*?)^```$/gm)) {
-      out.push({ file: name, line: text.slice(0, m.index).split('\n').length + 1, text: `${m[1]}\n${m[2]}`, invalid: m[1]!.includes('(invalid') })
-    }
-  }
-  return out
-}
-
-// kproxy's loader; a fragment without upstream gets it as a flag (as `kproxy serve --upstream`).
-function loaderErrors (text: string, source: string): string[] {
+// kproxy's loader. A whole config is taken as it stands; a fragment gets what it leaves out, the
+// upstream, as the flag `kproxy serve --upstream` would give it (unless it is in mesh mode).
+function loaderErrors (text: string, source: string, fragment: boolean): string[] {
   try {
     const parsed = parseConfigFile(text, source)
-    const hasUpstream = (parsed.value as { brokerMode?: { upstream?: unknown } } | null)?.brokerMode?.upstream !== undefined
-    resolveConfig({ source, file: parsed.value, locate: parsed.locate, flags: hasUpstream ? {} : { upstream: '127.0.0.1:9092' } })
+    const value = parsed.value as { brokerMode?: { upstream?: unknown }, mesh?: unknown } | null
+    const complete = value?.brokerMode?.upstream !== undefined || value?.mesh !== undefined
+    resolveConfig({ source, file: parsed.value, locate: parsed.locate, flags: fragment && !complete ? { upstream: '127.0.0.1:9092' } : {} })
     return []
   } catch (err) {
     if (err instanceof ConfigError) return [...err.errors]
@@ -57,23 +49,43 @@ function loaderErrors (text: string, source: string): string[] {
   }
 }
 
-function jsonErrors (text: string): string[] {
-  const value = parseConfigFile(text, 'x.yaml').value ?? {}
-  return validateJson(value) ? [] : (validateJson.errors ?? []).map(e => `${e.instancePath} ${e.message ?? ''}`)
+// ajv's errors, each at the line and column of the .md file it points at.
+function jsonErrors (text: string, source: string): string[] {
+  let parsed
+  try {
+    parsed = parseConfigFile(text, source)
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.errors]
+    throw err
+  }
+  if (validateJson(parsed.value ?? {})) return []
+  return (validateJson.errors ?? []).map(e => {
+    const path = e.instancePath.split('/').slice(1).map(p => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+    const extra = (e.params as { additionalProperty?: string }).additionalProperty
+    const pos = extra !== undefined ? parsed.locate([...path, extra], true) : parsed.locate(path)
+    return `${source}${pos === null ? '' : `:${pos.line}:${pos.column}`}: ${e.instancePath === '' ? '/' : e.instancePath} ${e.message ?? ''}${extra !== undefined ? `: ${extra}` : ''}`
+  })
 }
 
-const all = examples()
+// A config in a block not marked as YAML would escape the checks below.
+t.test('no config hides in a code block not marked ```yaml', async t => {
+  const topKeys = Object.keys(configJsonSchema().properties as object).join('|')
+  const hidden = docFences().filter(f => !/^ya?ml\b/i.test(f.info) && new RegExp(`^(${topKeys}):`, 'm').test(f.body))
+  t.same(hidden.map(f => `${f.file}:${f.line} (\`\`\`${f.info})`), [], 'mark these ```yaml')
+})
 
 t.test('the docs hold example configs, valid and invalid ones', async t => {
-  t.ok(all.filter(e => !e.invalid).length >= 3, `${all.length} examples found`)
-  t.ok(all.some(e => e.invalid), 'at least one invalid example')
+  t.ok(all.filter(e => e.kind === 'config').length >= 10, `${all.length} examples found`)
+  t.ok(all.some(e => e.kind === 'invalid-config'), 'at least one invalid example')
+  t.ok(all.some(e => e.kind === 'config-fragment'), 'at least one fragment')
 })
 
 for (const ex of all) {
-  t.test(`docs/${ex.file}:${ex.line}${ex.invalid ? ' (invalid)' : ''}`, async t => {
-    const loader = loaderErrors(ex.text, `docs/${ex.file}`)
-    const json = jsonErrors(ex.text)
-    if (ex.invalid) {
+  const label = ex.kind === 'config' ? '' : ex.kind === 'invalid-config' ? ' (invalid)' : ' (fragment)'
+  t.test(`${ex.file}:${ex.line}${label}`, { skip: ex.skip ?? false }, async t => {
+    const loader = loaderErrors(ex.text, ex.file, ex.kind === 'config-fragment')
+    const json = jsonErrors(ex.text, ex.file)
+    if (ex.kind === 'invalid-config') {
       t.ok(loader.length > 0, 'the loader refuses it')
       t.ok(json.length > 0, 'the JSON Schema refuses it')
     } else {
@@ -103,12 +115,12 @@ const breakages: Array<[string, (c: Record<string, any>) => void]> = [
 ]
 
 t.test('broken configs are refused by the loader and by the JSON Schema', async t => {
-  const base = all.find(e => !e.invalid && e.file === 'configuration.md')!
+  const base = all.find(e => e.kind === 'config' && e.file === 'docs/configuration.md')!
   for (const [what, breakIt] of breakages) {
     const config = parseConfigFile(base.text, 'x.yaml').value as Record<string, any>
     breakIt(config)
     const text = JSON.stringify(config) // JSON is YAML
-    t.ok(loaderErrors(text, 'broken.yaml').length > 0, `loader: ${what}`)
-    t.ok(jsonErrors(text).length > 0, `JSON Schema: ${what}`)
+    t.ok(loaderErrors(text, 'broken.yaml', false).length > 0, `loader: ${what}`)
+    t.ok(jsonErrors(text, 'broken.yaml').length > 0, `JSON Schema: ${what}`)
   }
 })
