@@ -24,8 +24,8 @@ export interface DocExample {
   readonly kind: ExampleKind
   readonly file: string // relative to the repository, e.g. docs/mesh.md
   readonly line: number // of the opening fence
-  // the block as a file, its indentation removed and blank lines in front, so that a parser's
-  // line numbers are the lines of the .md file
+  // the block as a file, with blank lines in front so that a parser's line numbers are the
+  // lines of the .md file (its columns count from the block's indentation, for one in a list)
   readonly text: string
   readonly skip: string | null // the reason given with `(not checked: ...)`
 }

@@ -60,7 +60,8 @@ function jsonErrors (text: string, source: string): string[] {
   }
   if (validateJson(parsed.value ?? {})) return []
   return (validateJson.errors ?? []).map(e => {
-    const path = e.instancePath.split('/').slice(1).map(p => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+    // a number is a list index to locate() (a map key is matched as a string either way)
+    const path = e.instancePath.split('/').slice(1).map(p => /^\d+$/.test(p) ? Number(p) : p.replace(/~1/g, '/').replace(/~0/g, '~'))
     const extra = (e.params as { additionalProperty?: string }).additionalProperty
     const pos = extra !== undefined ? parsed.locate([...path, extra], true) : parsed.locate(path)
     return `${source}${pos === null ? '' : `:${pos.line}:${pos.column}`}: ${e.instancePath === '' ? '/' : e.instancePath} ${e.message ?? ''}${extra !== undefined ? `: ${extra}` : ''}`
