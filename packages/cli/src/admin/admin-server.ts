@@ -65,8 +65,10 @@ interface Reply {
 }
 
 // probe: no token ever (Kubernetes probes); static: no data, no token; api: token if configured
-type Access = 'probe' | 'static' | 'api'
-type Method = 'GET' | 'POST'
+export type AdminAccessKind = 'probe' | 'static' | 'api'
+export type AdminMethod = 'GET' | 'POST'
+type Access = AdminAccessKind
+type Method = AdminMethod
 
 interface Ctx {
   url: URL
@@ -245,6 +247,19 @@ const ROUTES: Readonly<Record<string, Route>> = {
       }
     }
   }
+}
+
+export interface AdminEndpoint {
+  readonly path: string
+  readonly access: AdminAccessKind
+  readonly methods: readonly AdminMethod[]
+}
+
+// Every endpoint of the route table (the static files aside), with its access and methods: what
+// the tests walk, so that an endpoint added here is checked for its token without being listed
+// again.
+export function adminEndpoints (): AdminEndpoint[] {
+  return Object.entries(ROUTES).map(([path, r]) => ({ path, access: r.access, methods: Object.keys(r.methods) as AdminMethod[] }))
 }
 
 function routeFor (path: string, o: AdminOptions, files: Map<string, StaticFile>): Route | undefined {
