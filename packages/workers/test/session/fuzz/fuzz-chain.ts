@@ -1,9 +1,15 @@
-// The filter chain the session fuzz drives: broker mode's whole chain with every built-in filter on
-// — apiKeyPolicy (some keys denied, among them one whose response has no error field), faultInjection
-// (errors, delays and closes), topicPolicy, the ACL filter (policy.acl), apiVersions, addressRewrite (with node ids that have no
-// local port), the metrics tap — and, where users' filters go, a hostile user filter that throws,
-// returns nonsense, holds requests and responses (some forever: the hold deadline answers them),
-// rejects, closes, throttles, and changes bodies so that they are encoded again.
+// The filter chain the session fuzz drives: broker mode's whole chain (broker-mode.ts #buildChain,
+// in its order) with every built-in filter on — apiKeyPolicy (some keys denied, among them one
+// whose response has no error field), the quota filter (policy.quotas: limits low enough for one
+// client id that its requests are throttled, refused for naming too many partitions and its
+// connections refused), the version bridge (brokerMode.versionBridge: every bridged old version
+// converted to what the upstream accepts, with a decompression budget small enough to be
+// exceeded), the ACL filter (policy.acl), faultInjection (errors, delays and closes),
+// topicPolicy, apiVersions (widened for the bridge, learning what the upstream accepts),
+// addressRewrite (with node ids that have no local port), the metrics and client-usage taps —
+// and, where users' filters go, a hostile user filter that throws, returns nonsense, holds
+// requests and responses (some forever: the hold deadline answers them), rejects, closes,
+// throttles, and changes bodies so that they are encoded again.
 import type { Logger } from 'pino'
 import { API_TABLE, ApiKey } from '@kproxy/core/protocol/api-keys'
 import type { ProxyMetrics } from '@kproxy/core/metrics/proxy-metrics'
@@ -15,6 +21,14 @@ import { createApiKeyPolicy } from '../../../src/filters/builtin/api-key-policy.
 import { createApiVersionsFilter } from '../../../src/filters/builtin/api-versions-filter.ts'
 import { createAddressRewriteFilter } from '../../../src/filters/builtin/address-rewrite-filter.ts'
 import { MetricsTap } from '../../../src/filters/builtin/metrics-tap.ts'
+import { ApiVersionsMemo } from '../../../src/filters/builtin/api-versions-memo.ts'
+import { createVersionBridge } from '../../../src/filters/builtin/version-bridge.ts'
+import { ClientUsageTap } from '../../../src/report/client-usage-tap.ts'
+import { quotaMember } from '../../../src/policy/quota-member.ts'
+import { QuotaService } from '../../../src/policy/quota-service.ts'
+import { parseQuotas } from '@kproxy/core/policy/quota-config'
+import { configSource } from '@kproxy/core/policy/policy-source'
+import { UpstreamVersions } from '@kproxy/core/bridge/upstream-versions'
 import { createAclFilter } from '../../../src/policy/acl-filter.ts'
 import { AclState } from '../../../src/policy/acl-state.ts'
 import { TopicIdDirectory } from '../../../src/policy/acl-topic-ids.ts'
@@ -42,6 +56,35 @@ const ACL = {
     { deny: ['Create', 'Delete'], principal: '*', topic: { prefix: 'c' } }
   ]
 }
+
+// The quota filter. Some sessions log in as QUOTA_USERS.throttled, whose limits are low enough to
+// be over them most of the time: partitions per request (refused with POLICY_VIOLATION), request
+// rates, produce and fetch bytes (answers carry throttle_time_ms and the connection is not read for
+// a while; a short maxThrottleMs keeps the pauses within the fuzz's time). Some log in as
+// QUOTA_USERS.refused, whose new connections (a new client id on a connection counts as one) are
+// over their rate and refused most of the time. Every other connection resolves a limit too, per
+// client id (high enough not to be hit), so that each one is counted in and out.
+export const QUOTA_USERS = { throttled: 'quota-throttled', refused: 'quota-refused' } as const
+const QUOTAS = {
+  window: { samples: 2, seconds: 1 },
+  maxThrottleMs: 1,
+  entities: [
+    { clientId: '*', connections: 100000 },
+    {
+      user: QUOTA_USERS.throttled,
+      partitionsPerRequest: 3,
+      requestsPerSecond: 20,
+      produceBytesPerSecond: '1KB',
+      fetchBytesPerSecond: '1KB',
+      requests: [{ apis: ['Metadata', 'FindCoordinator'], perSecond: 2 }, { apis: ['JoinGroup', 'SyncGroup'], perMinute: 30 }]
+    },
+    { user: QUOTA_USERS.refused, connectionsPerSecond: 1 }
+  ]
+}
+
+// decompressed bytes per partition's records the version bridge allows (the config's minimum is
+// 1024): some of the corpus's compressed message sets and batches are over it
+export const BRIDGE_MAX_UNCOMPRESSED = 4096
 
 const FAULT_INJECTION = {
   seed: 7,
@@ -161,11 +204,18 @@ export async function buildFuzzChain (options: { next: Random, corpus: Corpus, m
   ] as any, 'fuzz: brokerMode.filters')
   const members: ChainMember[] = []
   members.push({ label: 'apiKeyPolicy', filter: createApiKeyPolicy([], DENIED_KEYS, metrics, logger)!, builtin: true })
+  const quotas = new QuotaService({ logger: () => logger })
+  quotas.configure({ file: null, maxBuckets: 256, inline: parseQuotas(configSource(QUOTAS, 'fuzz', 'policy.quotas')) }, null, true)
+  members.push(quotaMember({ quotas, metrics, logger })!)
+  // what the upstream accepts: the pinned release's ranges until an ApiVersions answer (the real
+  // broker's, from the corpus) is learned through the apiVersions filter, as in broker mode
+  const upstream = new UpstreamVersions()
+  members.push({ label: 'versionBridge', builtin: true, filter: createVersionBridge({ upstream, metrics, logger, limits: { maxUncompressedSize: BRIDGE_MAX_UNCOMPRESSED } }) })
   const acl = new AclState(logger)
   acl.apply({ file: { acl: ACL } as any, baseDir: '.' }, true)
   members.push({ label: 'acl', filter: createAclFilter({ state: acl, topicIds: new TopicIdDirectory(null), metrics, logger }), builtin: true })
   members.push(...createMembers([...builtins, { label: 'hostile', factory: hostileFactory(next, corpus, hostile), config: null, builtin: false }], { logger, workerId: 1, metrics }))
-  members.push({ label: 'apiVersions', filter: createApiVersionsFilter(), builtin: true })
+  members.push({ label: 'apiVersions', filter: createApiVersionsFilter(new ApiVersionsMemo({ widen: true, learn: ranges => upstream.learn(ranges) })), builtin: true })
   members.push({
     label: 'addressRewrite',
     builtin: true,
@@ -177,5 +227,5 @@ export async function buildFuzzChain (options: { next: Random, corpus: Corpus, m
       responseError: (apiKey, code) => metrics.responseError(apiKey, code)
     })
   })
-  return { chain: new FilterChain(members, [new MetricsTap(metrics)]), hostile }
+  return { chain: new FilterChain(members, [new MetricsTap(metrics), new ClientUsageTap()]), hostile }
 }

@@ -1,15 +1,18 @@
 // The valid frames the session fuzz starts from: for every API and every version kproxy can read
 // (the pinned release's and the bridged old ones), a request and a response built from the codec's
 // schema (SampleBuilder: every field set, and a variant with every nullable field null), plus the
-// frames a real Kafka 4.3.1 broker exchanged in the interop test (kafka-4.3.1.jsonl). Requests are
-// kept as whole frames (size prefix included); responses as bodies, encoded at answer time with
-// the correlation id of the request they answer.
+// frames a real Kafka 4.3.1 broker exchanged in the interop test (kafka-4.3.1.jsonl), plus
+// records the version bridge converts (fuzz-records.ts): old Produce with valid message sets, old
+// Fetch and the Fetch answers, at the version it goes upstream at, with valid batches. Requests
+// are kept as whole frames (size prefix included); responses as bodies, encoded at answer time
+// with the correlation id of the request they answer.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { API_TABLE, ApiKey } from '@kproxy/core/protocol/api-keys'
 import { decodeRequest, decodeResponse, encodeRequest } from '@kproxy/core/protocol/codec'
 import { KAFKA_VERSION } from '@kproxy/core/kafka-release'
 import { SampleBuilder } from '../../../../core/test/protocol/generated/samples.ts'
+import { fetchAnswersWithBatches, oldFetchBody, produceBodiesWithMessageSets } from './fuzz-records.ts'
 
 export interface CorpusRequest {
   readonly apiKey: number
@@ -60,6 +63,17 @@ export function buildCorpus (): Corpus {
       }
     }
   }
+  // what the version bridge converts: the lowest Fetch version a Kafka 4 broker takes is where
+  // old fetches go
+  const oldRequest = (apiKey: number, v: number, body: any): void => {
+    const frame = Buffer.concat(encodeRequest({ apiKey, apiVersion: v, correlationId: correlationId++, clientId: 'fuzz-client' }, body, 'decodable'))
+    requests.push({ apiKey, apiVersion: v, frame, supported: false, expectsResponse: apiKey !== ApiKey.Produce || body.acks !== 0 })
+  }
+  const produce = API_TABLE[ApiKey.Produce]!
+  const fetch = API_TABLE[ApiKey.Fetch]!
+  for (let v = produce.bridgedMinVersion; v <= produce.bridgedMaxVersion; v++) for (const body of produceBodiesWithMessageSets(v)) oldRequest(ApiKey.Produce, v, body)
+  for (let v = fetch.bridgedMinVersion; v <= fetch.bridgedMaxVersion; v++) oldRequest(ApiKey.Fetch, v, oldFetchBody())
+  for (const body of fetchAnswersWithBatches()) addResponse(ApiKey.Fetch, fetch.minVersion, body)
   for (const line of readFileSync(FIXTURE, 'utf8').split('\n')) {
     if (line === '') continue
     const pair = JSON.parse(line) as { apiKey: number, version: number, request: string, response: string }

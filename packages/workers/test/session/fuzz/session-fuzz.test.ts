@@ -4,7 +4,9 @@
 import t from 'tap'
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { BRIDGED_APIS } from '@kproxy/core/protocol/api-keys'
 import type { FuzzReport } from './session-fuzz.ts'
+import { DENIED_KEYS } from './fuzz-chain.ts'
 
 const COMMAND = fileURLToPath(new URL('./session-fuzz.ts', import.meta.url))
 const FRAMES = 100_000
@@ -19,7 +21,7 @@ t.test(`session fuzz: ${FRAMES} random and mutated frames through the full filte
   const { summarize } = await import('./session-fuzz.ts')
   t.comment(summarize(report))
   t.equal(code, 0, `exit 0${code === 0 ? '' : `: ${stderr.slice(-2000)}`}`)
-  t.same(report.failures, {}, 'no escaped or uncaught exception, no hang, whole frames in order, memory bounded')
+  t.same(report.failures, {}, 'no escaped or uncaught exception, no hang, whole frames in order, requests forwarded as sent unless changed, memory bounded')
   t.ok(report.ok)
   t.ok(report.frames >= FRAMES, `${report.frames} frames reached open sessions`)
   t.ok(report.memory.gc, 'memory measured after a GC')
@@ -40,4 +42,22 @@ t.test(`session fuzz: ${FRAMES} random and mutated frames through the full filte
   t.equal(report.passthrough, 0, 'no connection became a raw relay past the filters')
   t.ok(report.drained > 0, 'drained sessions')
   t.ok(report.responses.mutated > 0 && report.responses.madeByRoute > 0, 'mutated and route-made answers')
+  t.ok(report.forwarded.asBytes > 0 && report.forwarded.encoded > 0, 'requests forwarded as the client\'s bytes and encoded again')
+  // the version bridge converted every bridged version of every API the API key policy lets
+  // through, with real records both ways, and refused what it could not convert
+  for (const api of BRIDGED_APIS) {
+    if (DENIED_KEYS.includes(api.apiKey)) continue
+    for (let v = api.bridgedMinVersion; v <= api.bridgedMaxVersion; v++) {
+      t.ok(Object.keys(report.bridged).some(k => k.startsWith(`${api.apiKey} v${v}->`)), `the version bridge converted ${api.name} v${v}`)
+    }
+  }
+  t.ok(report.responses.bridged > 0, 'answers at the version the bridge sent')
+  t.ok(report.converted.produce > 0, 'old Produce message sets went upstream as v2 batches')
+  t.ok(report.converted.fetch > 0, 'v2 batches reached old Fetch clients as message sets')
+  for (const c of ['KPROXY_ERR_MESSAGE_SET', 'KPROXY_ERR_RECORD_BATCH_TOO_LARGE']) t.ok((report.logCodes[c] ?? 0) > 0, `the version bridge answered records it could not convert (${c})`)
+  // the quota filter throttled answers and refused connections and requests
+  const quotas = Object.values(report.quotas)
+  t.ok(quotas.reduce((n, q) => n + q.throttled, 0) > 0, 'answers throttled by a quota')
+  t.ok((report.quotas['connection-rate']?.refused ?? 0) > 0 && (report.logCodes.KPROXY_ERR_QUOTA_CONNECTIONS ?? 0) > 0, 'connections refused by a quota')
+  t.ok((report.quotas['partitions-per-request']?.refused ?? 0) > 0 && (report.logCodes.KPROXY_ERR_QUOTA_PARTITIONS ?? 0) > 0, 'requests refused by a quota')
 })

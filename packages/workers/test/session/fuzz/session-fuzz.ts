@@ -16,6 +16,9 @@
 // - what a session writes is whole frames; in a session whose requests were all valid, the
 //   responses carry the requests' correlation ids in request order (all of them, or a prefix when
 //   the session was closed); a closed session has closed its route and its client socket;
+// - what a session forwards in a session whose requests were all valid is the client's requests:
+//   a request no filter changed goes upstream as the bytes the client sent (a request no filter
+//   wants at all, too), and nothing else goes upstream;
 // - memory is bounded: heap and arrayBuffers after the last frame, after a GC, stay within
 //   MEMORY_GROWTH_BOUND of what they were after the first 10% of the frames (and the heap under
 //   HEAP_BOUND).
@@ -23,14 +26,16 @@ import { parseArgs } from 'node:util'
 import { setImmediate as immediate, setTimeout as sleep } from 'node:timers/promises'
 import pino from 'pino'
 import { ApiKey } from '@kproxy/core/protocol/api-keys'
-import { encodeResponse } from '@kproxy/core/protocol/codec'
+import { decodeRequest, decodeResponse, encodeResponse } from '@kproxy/core/protocol/codec'
+import { readMessageSet, recordsMagic } from '@kproxy/core/protocol/message-set'
+import { messageFormatOf } from '@kproxy/core/protocol/record-format-convert'
 import { MetricsRegistry } from '@kproxy/core/metrics/metrics-registry'
 import { rng } from '../../../../core/test/protocol/fuzz-inputs.ts'
 import { harness } from '../session-harness.ts'
 import type { Forwarded, Harness } from '../session-harness.ts'
 import { buildCorpus, responseKey } from './fuzz-corpus.ts'
 import type { Corpus, CorpusRequest } from './fuzz-corpus.ts'
-import { buildFuzzChain } from './fuzz-chain.ts'
+import { buildFuzzChain, QUOTA_USERS } from './fuzz-chain.ts'
 import type { HostileCounts } from './fuzz-chain.ts'
 import { cutIntoReads, mutateRequest, mutateResponse, pick } from './fuzz-mutations.ts'
 import type { Random, RequestMutation } from './fuzz-mutations.ts'
@@ -61,7 +66,14 @@ export interface FuzzReport {
   durationMs: number
   framesPerSecond: number
   mutations: Record<string, number>
-  responses: { answered: number, mutated: number, madeByRoute: number }
+  responses: { answered: number, mutated: number, madeByRoute: number, bridged: number }
+  // requests of all-valid sessions forwarded as the client's bytes, and encoded again (a filter
+  // changed them, or the version bridge sent them at another version)
+  forwarded: { asBytes: number, encoded: number }
+  // records the version bridge converted, seen on the wire: partitions of old Produce requests
+  // that went upstream as v2 batches, and of old Fetch answers that reached the client as
+  // message sets
+  converted: { produce: number, fetch: number }
   // how sessions ended before their client closed them: code -> count (null: not closed)
   closedBy: Record<string, number>
   passthrough: number
@@ -69,6 +81,10 @@ export interface FuzzReport {
   logCodes: Record<string, number>
   hostile: HostileCounts
   metrics: { requests: number, responses: number, decodeFailures: number, unknownApis: number, denied: number, filterEvents: number }
+  // the version bridge: requests converted, by 'apiKey vFrom->vTo'
+  bridged: Record<string, number>
+  // the quota filter: by quota, responses throttled and connections or requests refused
+  quotas: Record<string, { throttled: number, refused: number }>
   // failures: each a list of examples (at most EXAMPLES) and a count
   failures: Record<string, { count: number, examples: string[] }>
   memory: { gc: boolean, baseline: MemorySample | null, final: MemorySample, peakHeapUsed: number, growthBound: number, heapBound: number, samples: MemorySample[] }
@@ -115,13 +131,15 @@ function withSize (payload: Buffer): Buffer {
 
 // ---- the route's side ------------------------------------------------------------------------------
 
-// The upstream answers one forwarded request: a generated response for its key and version
-// (sometimes mutated, sometimes as a frame the route made), split over one or two chunks.
+// The upstream answers one forwarded request: a generated response for its key and the version it
+// was sent at (the version bridge sends old requests at a newer one), sometimes mutated, sometimes
+// as a frame the route made, split over one or two chunks.
 function answer (run: Run, h: Harness, f: Forwarded): void {
   const entry = f.entry
   if (entry === null || h.session.closed) return
   const { next, report } = run
-  const bodies = run.corpus.responses.get(responseKey(entry.apiKey, entry.apiVersion))
+  const version = entry.request?.upstreamVersion ?? entry.apiVersion
+  const bodies = run.corpus.responses.get(responseKey(entry.apiKey, version))
   let payload: Buffer
   if (bodies === undefined) {
     // no sample for it: a correlation id and some bytes
@@ -131,11 +149,12 @@ function answer (run: Run, h: Harness, f: Forwarded): void {
     let body = pick(next, bodies) as Record<string, unknown>
     // a successful SaslHandshake v0 turns the connection into a byte relay
     if (entry.apiKey === ApiKey.SaslHandshake && next() % 2 === 0) body = { ...body, errorCode: 0 }
-    const frames = encodeResponse(entry.apiKey, entry.apiVersion, { correlationId: entry.correlationId }, body, 'decodable')
+    const frames = encodeResponse(entry.apiKey, version, { correlationId: entry.correlationId }, body, 'decodable')
     payload = Buffer.concat(frames).subarray(4)
   }
   const m = mutateResponse(next, payload)
   report.responses.answered++
+  if (version !== entry.apiVersion) report.responses.bridged++
   if (m.mutation !== 'valid') report.responses.mutated++
   try {
     if (next() % 8 === 0) {
@@ -227,6 +246,68 @@ function writtenCorrelationIds (h: Harness): number[] | null {
   return ids
 }
 
+// What an all-valid session sent upstream: only the client's requests, each as the client's bytes
+// unless a filter changed it (re-encoded: the forward carries frames instead of the frame).
+function checkForwarded (run: Run, h: Harness, sent: ReadonlyMap<number, Buffer>): void {
+  const { report } = run
+  for (const f of h.route.forwarded) {
+    const original = f.payload.length >= 8 ? sent.get(f.payload.readInt32BE(4)) : undefined
+    if (original === undefined) {
+      fail(report, 'forward: a request upstream the client did not send', `session ${report.sessions}: ${f.payload.subarray(0, 32).toString('hex')}`)
+      continue
+    }
+    if (f.frame === null) {
+      report.forwarded.encoded++
+      const apiKey = original.readInt16BE(0)
+      const apiVersion = original.readInt16BE(2)
+      if (run.chain.requestFilters(apiKey, apiVersion) === null) fail(report, 'forward: a request no filter wants was encoded again', `session ${report.sessions}: API ${apiKey} v${apiVersion}`)
+      if (apiKey === ApiKey.Produce && f.payload.readInt16BE(2) !== apiVersion) {
+        try {
+          const body = decodeRequest(f.payload, 'decodable').body as { topicData: Array<{ partitionData: Array<{ records: Buffer | null }> }> }
+          for (const t of body.topicData) for (const p of t.partitionData) if (recordsMagic(p.records) === 2) report.converted.produce++
+        } catch (err) {
+          fail(report, 'forward: a Produce request the bridge converted does not decode', `session ${report.sessions}: ${describeError(err)}`)
+        }
+      }
+    } else {
+      report.forwarded.asBytes++
+      if (!f.payload.equals(original)) {
+        let at = 0
+        while (at < original.length && original[at] === f.payload[at]) at++
+        fail(report, 'forward: a request no filter changed went upstream with other bytes', `session ${report.sessions}: API ${original.readInt16BE(0)} v${original.readInt16BE(2)}, ${original.length} bytes sent, ${f.payload.length} forwarded, first difference at byte ${at}`)
+      }
+    }
+  }
+}
+
+// Old Fetch answers that reached the client with message sets (magic v0/v1) the bridge made.
+function countOldFetchRecords (run: Run, h: Harness, sent: ReadonlyMap<number, Buffer>): void {
+  for (const payload of h.socket.responses()) {
+    const original = sent.get(payload.readInt32BE(0))
+    if (original === undefined || original.readInt16BE(0) !== ApiKey.Fetch) continue
+    const version = original.readInt16BE(2)
+    if (version >= 4) continue
+    let body: { responses: Array<{ partitions: Array<{ records: Buffer | null }> }> }
+    try {
+      body = decodeResponse(payload, ApiKey.Fetch, version, 'decodable').body
+    } catch {
+      continue // an answer the route mutated, and no filter decoded
+    }
+    // whole messages of the client's format, each with a valid CRC (the sample answers' bytes
+    // are no message set)
+    const magic = messageFormatOf(ApiKey.Fetch, version)
+    for (const t of body.responses) {
+      for (const p of t.partitions) {
+        if (p.records === null || p.records.length === 0) continue
+        try {
+          const set = readMessageSet(p.records)
+          if (set.messages.length > 0 && set.messages.every(m => m.magic === magic)) run.report.converted.fetch++
+        } catch {}
+      }
+    }
+  }
+}
+
 // The APIs clients use all the time get half of the traffic; every API and version has its turn.
 const EVERYDAY: ReadonlySet<number> = new Set([ApiKey.Produce, ApiKey.Fetch, ApiKey.ListOffsets, ApiKey.Metadata, ApiKey.OffsetCommit, ApiKey.OffsetFetch,
   ApiKey.FindCoordinator, ApiKey.JoinGroup, ApiKey.Heartbeat, ApiKey.SyncGroup, ApiKey.ApiVersions, ApiKey.InitProducerId, ApiKey.CreateTopics])
@@ -248,11 +329,17 @@ const SESSION_MUTATION_RATES: readonly number[] = [0, 0, 0.02, 0.1, 0.4]
 // frames reached the session while it was open.
 async function fuzzSession (run: Run): Promise<number> {
   const { next, report } = run
-  const h = harness({ chain: run.chain, logger: run.logger, metrics: run.metrics, holdTimeoutMs: HOLD_TIMEOUT_MS, routeReady: next() % 8 !== 0, maxFrameSize: MAX_FRAME_SIZE })
+  // now and then a connection of a user with low quotas (fuzz-chain.ts)
+  const login = next() % 32
+  const principal = login === 0 ? `User:${QUOTA_USERS.throttled}` : login === 1 ? `User:${QUOTA_USERS.refused}` : null
+  const h = harness({ chain: run.chain, logger: run.logger, metrics: run.metrics, holdTimeoutMs: HOLD_TIMEOUT_MS, routeReady: next() % 8 !== 0, maxFrameSize: MAX_FRAME_SIZE, principal })
   const rate = pick(next, SESSION_MUTATION_RATES)
   const count = 1 + next() % MAX_FRAMES_PER_SESSION
   const expected: number[] = []
   let clean = true
+  // correlation id -> the payload the client sent, of the valid requests
+  const sent = new Map<number, Buffer>()
+  let oldFetch = false
   let delivered = 0
   const answered = new Set<Forwarded>()
   // frames gathered for the next socket read; `carry`: the tail of a frame cut across reads
@@ -266,7 +353,11 @@ async function fuzzSession (run: Run): Promise<number> {
     const { bytes, mutation } = mutateRequest(next, frame, MAX_FRAME_SIZE, rate)
     report.mutations[mutation] = (report.mutations[mutation] ?? 0) + 1
     if (mutation !== 'valid') clean = false
-    else if (request.expectsResponse) expected.push(correlationId)
+    else {
+      sent.set(correlationId, frame.subarray(4))
+      if (request.apiKey === ApiKey.Fetch && !request.supported) oldFetch = true
+      if (request.expectsResponse) expected.push(correlationId)
+    }
     read.push(bytes)
     inRead++
     // a socket read of 1..4 frames, sometimes ending inside the next frame
@@ -300,11 +391,15 @@ async function fuzzSession (run: Run): Promise<number> {
   const ids = writtenCorrelationIds(h)
   if (ids === null) {
     fail(report, 'output: not whole frames', `session ${report.sessions}: ${Buffer.concat(h.socket.written).subarray(0, 64).toString('hex')}`)
-  } else if (clean && h.session.state !== 'passthrough') {
+  } else if (oldFetch) {
+    countOldFetchRecords(run, h, sent)
+  }
+  if (ids !== null && clean && h.session.state !== 'passthrough') {
     const inOrder = ids.length <= expected.length && ids.every((id, i) => id === expected[i])
     const complete = h.session.closed || ids.length === expected.length
     if (!inOrder || !complete) fail(report, 'output: responses out of request order or missing', `session ${report.sessions}: sent ${expected.join(',')} got ${ids.join(',')} (closed ${String(h.session.closed)})`)
   }
+  if (clean && h.session.state !== 'passthrough') checkForwarded(run, h, sent)
   if (draining && !h.session.closed) fail(report, 'hang: a draining session did not close once its requests were answered', `session ${report.sessions}: inFlight ${h.session.inFlight}`)
   if (draining) report.drained++
   if (h.session.state === 'passthrough') report.passthrough++
@@ -344,13 +439,17 @@ export async function runSessionFuzz (options: FuzzOptions = {}): Promise<FuzzRe
     durationMs: 0,
     framesPerSecond: 0,
     mutations: {},
-    responses: { answered: 0, mutated: 0, madeByRoute: 0 },
+    responses: { answered: 0, mutated: 0, madeByRoute: 0, bridged: 0 },
+    forwarded: { asBytes: 0, encoded: 0 },
+    converted: { produce: 0, fetch: 0 },
     closedBy: {},
     passthrough: 0,
     drained: 0,
     logCodes: {},
     hostile: { thrown: 0, nonsense: 0, neverSettled: 0, held: 0, rejected: 0, closed: 0, throttled: 0, changed: 0, responded: 0 },
     metrics: { requests: 0, responses: 0, decodeFailures: 0, unknownApis: 0, denied: 0, filterEvents: 0 },
+    bridged: {},
+    quotas: {},
     failures: {},
     memory: { gc, baseline: null, final: { frames: 0, heapUsed: 0, arrayBuffers: 0, rss: 0 }, peakHeapUsed: 0, growthBound: MEMORY_GROWTH_BOUND, heapBound: HEAP_BOUND, samples: [] },
     ok: false
@@ -420,6 +519,12 @@ export async function runSessionFuzz (options: FuzzOptions = {}): Promise<FuzzRe
     denied: snap.denied.reduce((n, [, c]) => n + c, 0),
     filterEvents: (snap.filterEvents ?? []).reduce((n, [, , c]) => n + c, 0)
   }
+  for (const [apiKey, from, to, n] of snap.bridged ?? []) report.bridged[`${apiKey} v${from}->v${to}`] = n
+  for (const [, quota, throttled, , refused] of snap.quotas ?? []) {
+    const q = (report.quotas[quota] ??= { throttled: 0, refused: 0 })
+    q.throttled += throttled
+    q.refused += refused
+  }
   const final = memorySample(report.frames, gc)
   report.memory.final = final
   report.memory.peakHeapUsed = Math.max(report.memory.peakHeapUsed, final.heapUsed)
@@ -439,10 +544,14 @@ export function summarize (r: FuzzReport): string {
   const lines = [
     `session fuzz, seed ${r.seed}: ${r.frames} request frames in ${r.sessions} sessions, ${(r.durationMs / 1000).toFixed(1)} s (${r.framesPerSecond} frames/s)`,
     `  mutations: ${Object.entries(r.mutations).map(([k, v]) => `${k} ${v}`).join(', ')}`,
-    `  route answers: ${r.responses.answered} (${r.responses.mutated} mutated, ${r.responses.madeByRoute} as made frames)`,
+    `  forwarded requests of all-valid sessions: ${r.forwarded.asBytes} as the client's bytes, ${r.forwarded.encoded} encoded again`,
+    `  records converted by the version bridge: ${r.converted.produce} Produce partitions sent as v2 batches, ${r.converted.fetch} Fetch partitions answered as message sets`,
+    `  route answers: ${r.responses.answered} (${r.responses.mutated} mutated, ${r.responses.madeByRoute} as made frames, ${r.responses.bridged} at a version the bridge sent)`,
     `  sessions closed by kproxy: ${Object.entries(r.closedBy).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}; passthrough ${r.passthrough}; drained ${r.drained}`,
     `  hostile filter: ${Object.entries(r.hostile).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `  metrics: ${Object.entries(r.metrics).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `  version bridge: ${Object.entries(r.bridged).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `  quotas: ${Object.entries(r.quotas).map(([k, v]) => `${k} ${v.throttled} throttled ${v.refused} refused`).join(', ')}`,
     `  logged codes: ${Object.entries(r.logCodes).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `  memory (${r.memory.gc ? 'after GC' : 'no --expose-gc'}): heap ${mib(r.memory.baseline?.heapUsed ?? 0)} at 10% -> ${mib(r.memory.final.heapUsed)} at the end (bound: +${mib(r.memory.growthBound)}, under ${mib(r.memory.heapBound)}), arrayBuffers ${mib(r.memory.baseline?.arrayBuffers ?? 0)} -> ${mib(r.memory.final.arrayBuffers)}, peak heap ${mib(r.memory.peakHeapUsed)}, rss ${mib(r.memory.final.rss)}`
   ]
