@@ -18,6 +18,7 @@ import { encodeRequest, getApi } from '@kproxy/core/protocol/codec'
 import { hasKcat, kafkaCluster, kcat } from '../helpers/kafka.ts'
 import { kafkajsGroupRead, tally } from '../helpers/e2e-records.ts'
 import { createTopicsAndWait } from '../helpers/kafkajs-topics.ts'
+import { observedSasl } from '../helpers/kafkajs-sasl-error.ts'
 import { metricSum, serveKproxy } from '../helpers/serve-kproxy.ts'
 import { WireConnection } from '../helpers/wire-connection.ts'
 
@@ -123,26 +124,45 @@ t.test('SASL termination: users that exist only at kproxy, kproxy logs in upstre
     })
   }
 
-  t.test('wrong passwords: SASL_AUTHENTICATION_FAILED from kproxy', async t => {
+  t.test('wrong passwords: SASL_AUTHENTICATION_FAILED (58) from kproxy, as each client decodes it', async t => {
     const before = await proxy.metrics()
-    const bad = await kcat(['-L', '-b', proxy.bootstrap, '-m', '5', ...kcatSasl('PLAIN', CAROL.name, 'not-the-password')], { timeoutMs: 20_000 })
+    // -d broker: librdkafka's debug FAIL line ends with the name of the error it failed the
+    // connection with. It turns SaslAuthenticate error code 58, and only 58, into its local
+    // _AUTHENTICATION; another code keeps its own name (34 prints as ILLEGAL_SASL_STATE).
+    const bad = await kcat(['-L', '-b', proxy.bootstrap, '-m', '5', '-d', 'broker', ...kcatSasl('PLAIN', CAROL.name, 'not-the-password')], { timeoutMs: 20_000 })
     t.not(bad.code, 0, 'kcat -L fails')
-    t.match(bad.stderr, /Authentication failed: Invalid username or password/, 'kcat PLAIN: Kafka\'s sentence')
+    t.match(bad.stderr, /\|FAIL\|.*SASL authentication error: Authentication failed: Invalid username or password \(after [^)]*\) \(_AUTHENTICATION\)/, 'kcat PLAIN: Kafka\'s sentence, with error code 58')
     for (const mechanism of MECHANISMS) {
-      const client = kafkaFor(mechanism, { name: CAROL.name, password: 'not-the-password' }, `sasl-term-bad-${mechanism}`).admin()
-      const err = await client.connect().then(() => null, (e: unknown) => e as Error & { name: string, type?: string })
+      const { sasl, errors } = observedSasl(mechanism, CAROL.name, 'not-the-password')
+      const client = new Kafka({ clientId: `sasl-term-bad-${mechanism}`, brokers: [proxy.bootstrap], sasl, logLevel: logLevel.NOTHING }).admin()
+      const err = await client.connect().then(() => null, (e: unknown) => e as Error)
       await client.disconnect().catch(() => {})
       t.equal(err?.name, 'KafkaJSSASLAuthenticationError', `kafkajs ${mechanism}: ${err?.message ?? 'connected'}`)
-      t.match(err?.message ?? '', /SASL_AUTHENTICATION_FAILED|Authentication failed/)
+      const decoded = errors.map(e => ({ name: e.name, type: e.type, code: e.code }))
+      t.same(decoded, [{ name: 'KafkaJSProtocolError', type: 'SASL_AUTHENTICATION_FAILED', code: 58 }], `kafkajs ${mechanism}: the SaslAuthenticate response carried error code 58`)
     }
     // the brokers' own user is not a kproxy user either
-    const brokerUser = kafkaFor('SCRAM-SHA-512', brokerAlice, 'sasl-term-broker-user').admin()
+    const brokerAliceSasl = observedSasl('SCRAM-SHA-512', brokerAlice.name, brokerAlice.password)
+    const brokerUser = new Kafka({ clientId: 'sasl-term-broker-user', brokers: [proxy.bootstrap], sasl: brokerAliceSasl.sasl, logLevel: logLevel.NOTHING }).admin()
     const err = await brokerUser.connect().then(() => null, (e: unknown) => e as Error)
     await brokerUser.disconnect().catch(() => {})
     t.equal(err?.name, 'KafkaJSSASLAuthenticationError', 'a broker-only user is refused by kproxy')
+    t.same(brokerAliceSasl.errors.map(e => e.code), [58], 'with code 58')
+    // Kafka's Java client maps the code to the exception class (Errors.forCode(58) is
+    // SaslAuthenticationException; 34 would be IllegalSaslStateException, and so on)
+    const javaProps = join(dir, 'java-wrong-password.properties')
+    writeFileSync(javaProps, [
+      'security.protocol=SASL_PLAINTEXT',
+      'sasl.mechanism=SCRAM-SHA-512',
+      `sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="${CAROL.name}" password="not-the-password";`,
+      ''
+    ].join('\n'))
+    const java = await cluster.runKafkaTool('org.apache.kafka.tools.TopicCommand', ['--bootstrap-server', proxy.bootstrap, '--command-config', javaProps, '--list'], { timeoutMs: 90_000 })
+    t.not(java.code, 0, 'kafka-topics --list fails')
+    t.match(java.stderr + java.stdout, /org\.apache\.kafka\.common\.errors\.SaslAuthenticationException: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512/, 'Java: SaslAuthenticationException, the class Kafka\'s client makes of code 58')
     const after = await proxy.metrics()
     const failed = metricSum(after, 'kproxy_sasl_events_total', 'event="failed"') - metricSum(before, 'kproxy_sasl_events_total', 'event="failed"')
-    t.ok(failed >= 5, `kproxy_sasl_events_total{event="failed"} grew by ${failed}`)
+    t.ok(failed >= 6, `kproxy_sasl_events_total{event="failed"} grew by ${failed}`)
     t.notOk(JSON.stringify(proxy.logs).includes('not-the-password'), 'no password in kproxy\'s logs')
   })
 
