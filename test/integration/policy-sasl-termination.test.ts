@@ -16,7 +16,7 @@ import type { SASLOptions } from 'kafkajs'
 import { ApiKey } from '@kproxy/core/protocol/api-keys'
 import { encodeRequest, getApi } from '@kproxy/core/protocol/codec'
 import { hasKcat, kafkaCluster, kcat } from '../helpers/kafka.ts'
-import { kafkajsGroupRead, tally } from '../helpers/e2e-records.ts'
+import { kafkajsGroupRead, tally, waitFor } from '../helpers/e2e-records.ts'
 import { createTopicsAndWait } from '../helpers/kafkajs-topics.ts'
 import { observedSasl } from '../helpers/kafkajs-sasl-error.ts'
 import { metricSum, serveKproxy } from '../helpers/serve-kproxy.ts'
@@ -164,6 +164,72 @@ t.test('SASL termination: users that exist only at kproxy, kproxy logs in upstre
     const failed = metricSum(after, 'kproxy_sasl_events_total', 'event="failed"') - metricSum(before, 'kproxy_sasl_events_total', 'event="failed"')
     t.ok(failed >= 6, `kproxy_sasl_events_total{event="failed"} grew by ${failed}`)
     t.notOk(JSON.stringify(proxy.logs).includes('not-the-password'), 'no password in kproxy\'s logs')
+  })
+
+  t.test('kproxy users add / add again / remove while kproxy runs: every worker reloads the file, no restart', async t => {
+    const ERIN = { name: 'erin', password: 'erin-first' }
+    const ERIN_NEW = { name: 'erin', password: 'erin-second' }
+    const usersCli = (args: string[], password?: string): void => {
+      const r = spawnSync(KPROXY, ['users', ...args, '--file', users], { input: password === undefined ? '' : `${password}\n`, encoding: 'utf8' })
+      t.equal(r.status, 0, `kproxy users ${args.join(' ')}: ${r.stdout}${r.stderr}`)
+    }
+    // the documented way: each worker polls the credentials file every second and logs the new
+    // version (docs/policy.md, "The credentials file"); wait for both workers to log it
+    const reloadsSince = (mark: number): Set<unknown> => new Set(proxy.logs.slice(mark).filter(l => l.msg === 'SASL credentials file reloaded; new logins use it').map(l => l.worker))
+    const bothWorkersReloaded = async (mark: number, what: string): Promise<void> => {
+      const workers = await waitFor(`both workers reload the credentials file after ${what}`, () => { const w = reloadsSince(mark); return w.size === 2 ? w : undefined }, 30_000)
+      t.equal(workers.size, 2, `both workers reloaded after ${what} (workers ${[...workers].join(', ')})`)
+    }
+    const loginCodes = async (user: typeof ERIN, clientId: string): Promise<{ connected: boolean, codes: unknown[] }> => {
+      const { sasl, errors } = observedSasl('SCRAM-SHA-512', user.name, user.password)
+      const admin = new Kafka({ clientId, brokers: [proxy.bootstrap], sasl, logLevel: logLevel.NOTHING }).admin()
+      const connected = await admin.connect().then(() => true, () => false)
+      await admin.disconnect().catch(() => {})
+      return { connected, codes: errors.map(e => e.code) }
+    }
+    const pid = proxy.child.pid
+    const before = await proxy.metrics()
+    t.equal(metricSum(before, 'kproxy_workers'), 2, 'two worker threads answer /metrics')
+    t.equal(metricSum(before, 'kproxy_worker_restarts_total'), 0, 'no worker was restarted so far')
+
+    t.same(await loginCodes(ERIN, 'sasl-term-erin-unknown'), { connected: false, codes: [58] }, 'erin is not a user yet: SASL_AUTHENTICATION_FAILED')
+
+    let mark = proxy.logs.length
+    usersCli(['add', ERIN.name, '--mechanism', 'scram-sha-512', '--password-stdin'], ERIN.password)
+    await bothWorkersReloaded(mark, 'users add erin')
+    const name = topic('reloaded-user')
+    const expected = Array.from({ length: 300 }, (_, i) => `erin-${i}`)
+    const erin = (clientId: string): Kafka => new Kafka({ clientId, brokers: [proxy.bootstrap], sasl: kafkajsSasl('SCRAM-SHA-512', ERIN.name, ERIN.password), logLevel: logLevel.NOTHING })
+    const erinAdmin = erin('sasl-term-erin-admin').admin()
+    await erinAdmin.connect()
+    await createTopicsAndWait(erinAdmin, [{ topic: name, numPartitions: 3, replicationFactor: 1 }])
+    await erinAdmin.disconnect()
+    const producer = erin('sasl-term-erin-producer').producer({ idempotent: true, maxInFlightRequests: 1 })
+    await producer.connect()
+    await producer.send({ topic: name, acks: -1, messages: expected.map(value => ({ value })) })
+    await producer.disconnect()
+    const r = tally(await kafkajsGroupRead(erin('sasl-term-erin-consumer'), name, `g-${name}`, expected.length), expected)
+    t.same({ count: r.count, missing: r.missing, duplicates: r.duplicates }, { count: expected.length, missing: 0, duplicates: 0 }, `erin, added while kproxy runs, produces and consumes: ${r.examples.join('; ')}`)
+
+    mark = proxy.logs.length
+    usersCli(['add', ERIN_NEW.name, '--mechanism', 'scram-sha-512', '--password-stdin'], ERIN_NEW.password)
+    await bothWorkersReloaded(mark, 'a new password for erin')
+    t.same(await loginCodes(ERIN, 'sasl-term-erin-old'), { connected: false, codes: [58] }, 'the old password is refused: SASL_AUTHENTICATION_FAILED')
+    t.same(await loginCodes(ERIN_NEW, 'sasl-term-erin-new'), { connected: true, codes: [] }, 'the new password logs in')
+
+    mark = proxy.logs.length
+    usersCli(['remove', ERIN.name])
+    await bothWorkersReloaded(mark, 'users remove erin')
+    t.same(await loginCodes(ERIN_NEW, 'sasl-term-erin-removed'), { connected: false, codes: [58] }, 'after remove, erin is refused: SASL_AUTHENTICATION_FAILED')
+
+    const after = await proxy.metrics()
+    t.equal(proxy.child.pid, pid, 'the same kproxy process')
+    t.equal(proxy.child.exitCode, null, 'still running')
+    t.equal(metricSum(after, 'kproxy_workers'), 2, 'two worker threads answer /metrics')
+    t.equal(metricSum(after, 'kproxy_worker_restarts_total'), 0, 'no worker thread was restarted')
+    t.notOk(proxy.logs.some(l => l.code === 'KPROXY_ERR_WORKER_EXIT' || l.code === 'KPROXY_ERR_WORKER_CRASH'), 'no worker exited or crashed')
+    t.notOk(proxy.logs.some(l => l.code === 'KPROXY_ERR_CREDENTIALS_FILE'), 'every version was accepted')
+    t.notOk(proxy.logs.some(l => typeof l.msg === 'string' && l.msg.startsWith('configuration reloaded')), 'no configuration reload was asked for: the file poll did it')
   })
 
   t.test('a request before authentication closes the connection and never reaches the broker', async t => {
