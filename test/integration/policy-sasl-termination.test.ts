@@ -3,8 +3,10 @@
 // brokers (carol, dave), and logs in to the brokers' SASL listener with its own credentials
 // (policy.sasl.upstream: SCRAM-SHA-512 as the sandbox's alice). kafkajs (PLAIN, SCRAM-SHA-256,
 // SCRAM-SHA-512), Kafka's Java console tools (SCRAM) and kcat (PLAIN) produce and consume through
-// it; wrong passwords get SASL_AUTHENTICATION_FAILED; a request sent before authentication closes
-// the connection and never reaches the broker.
+// it; wrong passwords get SASL_AUTHENTICATION_FAILED (58, as kafkajs, kcat and the Java client
+// decode it); users added, re-passworded and removed with `kproxy users` while kproxy runs apply
+// without a restart; a request sent before authentication closes the connection and never
+// reaches the broker.
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
