@@ -16,4 +16,4 @@ compare r3-base-first --scenario roundtrip --targets kproxy-base,kproxy --rate 1
 compare r3-new-first --scenario roundtrip --targets kproxy,kproxy-base --rate 1000 --connections 1
 compare p4-base-first --scenario produce --targets kproxy-base,kproxy $P
 compare p4-new-first --scenario produce --targets kproxy,kproxy-base $P
-node "$OUT/ratios.mjs" kproxy-base "$OUT"/p2-* "$OUT"/p4-* "$OUT"/f3-* "$OUT"/r3-*
+for s in "p2-* p4-*" "f3-*" "r3-*"; do (cd "$OUT" && node ratios.mjs kproxy-base $s); done
