@@ -261,7 +261,7 @@ export const ERROR_CODES = {
     action: 'The request got REQUEST_TIMED_OUT; make the filter settle its promise, or raise the timeout.'
   },
   KPROXY_ERR_FILTER_FAILING: {
-    gist: 'A filter failed several times on one connection, so kproxy closed that connection.',
+    gist: 'A filter failed three times on one connection (a hold past `filterHoldTimeoutMs` counts), so kproxy closed that connection instead of answering the third request.',
     action: 'Fix the filter named in the log line; other connections carry on.'
   },
   KPROXY_ERR_FILTER_CLOSED: {
