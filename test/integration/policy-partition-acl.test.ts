@@ -5,6 +5,9 @@
 // - Kafka's Java producer (Produce v13, topic ids), kafkajs and kcat as alice: records to 0-3
 //   are stored, records to 4-7 are refused per partition with TOPIC_AUTHORIZATION_FAILED (29)
 //   while the rest of the same request succeeds;
+// - alice's consumers (kcat and the Java consumer, all 8 partitions) read every stored record,
+//   partition by partition as GetOffsetShell counts them, and kcat's read is checked record by
+//   record against what was written;
 // - bob's consumers (the Java consumer assigned all 8 partitions, kcat per partition) receive
 //   only 4-7 and get 29 for 0-3;
 // - every count checked against the log with Kafka's GetOffsetShell, straight at the brokers;
@@ -35,6 +38,19 @@ function exec (command: string, args: readonly string[], timeoutMs = 120_000): P
     })
   })
 }
+
+// kcat -f '%p\t%o\t%s\n': the records of each partition, in offset order
+function byPartition (stdout: string): Array<Array<{ offset: number, value: string }>> {
+  const out = Array.from({ length: PARTITIONS }, () => [] as Array<{ offset: number, value: string }>)
+  for (const line of stdout.split('\n')) {
+    const m = /^(\d+)\t(\d+)\t(.*)$/.exec(line)
+    if (m !== null) out[Number(m[1])]!.push({ offset: Number(m[2]), value: m[3]! })
+  }
+  return out
+}
+
+const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i)
+const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0)
 
 const jsonLines = (stdout: string): Array<Record<string, any>> => stdout.split('\n').filter(l => l.startsWith('{')).map(l => JSON.parse(l) as Record<string, any>)
 
@@ -117,8 +133,12 @@ t.test('partition ACLs: alice writes 0-3 and reads all, bob reads 4-7', { skip: 
   t.equal(compiled.code, 0, compiled.stderr)
   const java = (args: string[]): ReturnType<typeof exec> => exec('java', [...TEST_JVM_ARGS, '-cp', `${classes}:${jars.classpath}`, 'AclPartitionClient', ...args], 180_000)
 
-  // what alice got stored, partition by partition
-  const stored = new Array<number>(PARTITIONS).fill(0)
+  // what alice wrote and must find stored, partition by partition in write order (0-3), and the
+  // records kcat's spread producer got acknowledged (partition chosen by kcat, read back below)
+  const written = Array.from({ length: PARTITIONS }, () => [] as string[])
+  const spread = { total: 400, acknowledged: 0 }
+  // end offsets at the brokers (GetOffsetShell), filled in below
+  const offsets = new Array<number>(PARTITIONS).fill(-1)
 
   t.test('Java producer: one request per broker carries allowed and denied partitions', async t => {
     const per = 50
@@ -128,7 +148,7 @@ t.test('partition ACLs: alice writes 0-3 and reads all, bob reads 4-7', { skip: 
     for (const l of lines) {
       if (l.partition < 4) {
         t.same([l.ok, l.failed], [per, 0], `partition ${l.partition}: every record acknowledged`)
-        stored[l.partition] += l.ok
+        written[l.partition]!.push(...range(0, per).map(i => `java-${l.partition}-${i}`))
       } else {
         t.same([l.ok, l.failed, l.error], [0, per, 'org.apache.kafka.common.errors.TopicAuthorizationException'], `partition ${l.partition}: every record refused with 29`)
       }
@@ -152,8 +172,8 @@ t.test('partition ACLs: alice writes 0-3 and reads all, bob reads 4-7', { skip: 
     const err = await producer.send({ topic: TOPIC, acks: -1, messages }).then(() => null, (e: any) => e)
     t.ok(err !== null, 'the send fails')
     t.match(String(err?.type ?? err?.cause?.type ?? err?.message), /TOPIC_AUTHORIZATION_FAILED|Not authorized to access topics/, `with TOPIC_AUTHORIZATION_FAILED (${String(err?.message)})`)
-    // the allowed partitions of the same send are written: read them back through kproxy as alice
-    for (let p = 0; p < 4; p++) stored[p] += per
+    // the allowed partitions of the same send are written: alice reads them back below
+    for (let p = 0; p < 4; p++) written[p]!.push(...range(0, per).map(i => `kafkajs-${i * PARTITIONS + p}`))
   })
 
   t.test('kcat: per partition, and one producer spreading over all partitions', async t => {
@@ -162,34 +182,58 @@ t.test('partition ACLs: alice writes 0-3 and reads all, bob reads 4-7', { skip: 
       const r = await kcat(['-P', '-b', kproxy.bootstrap, '-t', TOPIC, '-p', String(p), '-X', 'topic.acks=all', ...kcatTls('alice')], { input: Array.from({ length: per }, (_, i) => `kcat-${p}-${i}`).join('\n') + '\n' })
       if (p < 4) {
         t.equal(r.code, 0, `partition ${p}: ${r.stderr}`)
-        stored[p] += per
+        written[p]!.push(...range(0, per).map(i => `kcat-${p}-${i}`))
       } else {
         t.not(r.code, 0, `partition ${p} refused`)
         t.match(r.stderr, /Topic authorization failed/i, `partition ${p}: ${r.stderr.split('\n')[0]}`)
       }
     }
-    const total = 400
-    const spread = await kcat(['-P', '-b', kproxy.bootstrap, '-t', TOPIC, '-X', 'topic.partitioner=random', '-X', 'sticky.partitioning.linger.ms=0', '-X', 'topic.acks=all', '-X', 'linger.ms=50', ...kcatTls('alice')], { input: Array.from({ length: total }, (_, i) => `spread-${i}`).join('\n') + '\n' })
-    const failed = (spread.stderr.match(/Delivery failed for message: Broker: Topic authorization failed/gi) ?? []).length
+    const total = spread.total
+    const spreading = await kcat(['-P', '-b', kproxy.bootstrap, '-t', TOPIC, '-X', 'topic.partitioner=random', '-X', 'sticky.partitioning.linger.ms=0', '-X', 'topic.acks=all', '-X', 'linger.ms=50', ...kcatTls('alice')], { input: Array.from({ length: total }, (_, i) => `spread-${i}`).join('\n') + '\n' })
+    const failed = (spreading.stderr.match(/Delivery failed for message: Broker: Topic authorization failed/gi) ?? []).length
     t.ok(failed > 0 && failed < total, `some records refused (${failed} of ${total}), the rest of the same requests stored`)
-    t.notMatch(spread.stderr.replace(/.*Delivery failed for message: Broker: Topic authorization failed.*\n?/gi, ''), /Delivery failed/, 'no other delivery failure')
-    // which partitions got them: the log says (checked below against the total)
-    ;(stored as number[] & { spread?: number }).spread = total - failed
+    t.notMatch(spreading.stderr.replace(/.*Delivery failed for message: Broker: Topic authorization failed.*\n?/gi, ''), /Delivery failed/, 'no other delivery failure')
+    // which partitions got them: alice's read-back says (checked below against the total)
+    spread.acknowledged = total - failed
   })
 
   t.test('the log has exactly what was acknowledged (GetOffsetShell at the brokers)', async t => {
     const r = await cluster.runKafkaTool('org.apache.kafka.tools.GetOffsetShell', ['--bootstrap-server', cluster.info.bootstrap, '--topic', TOPIC])
     t.equal(r.code, 0, r.stderr)
-    const offsets = new Array<number>(PARTITIONS).fill(-1)
     for (const line of r.stdout.split('\n')) {
       const m = /^orders:(\d+):(\d+)$/.exec(line.trim())
       if (m !== null) offsets[Number(m[1])] = Number(m[2])
     }
-    const spread = (stored as number[] & { spread?: number }).spread ?? 0
-    const firstHalf = offsets.slice(0, 4).reduce((a, b) => a + b, 0)
-    t.equal(firstHalf, stored.slice(0, 4).reduce((a, b) => a + b, 0) + spread, `partitions 0-3 hold what was acknowledged (${offsets.slice(0, 4).join(', ')})`)
-    for (let p = 0; p < 4; p++) t.ok(offsets[p]! >= stored[p]!, `partition ${p}: at least the per-partition writes`)
+    t.equal(sum(offsets.slice(0, 4)), sum(written.slice(0, 4).map(w => w.length)) + spread.acknowledged, `partitions 0-3 hold what was acknowledged (${offsets.slice(0, 4).join(', ')}); per partition as alice reads them back`)
     t.same(offsets.slice(4), [seeded, seeded, seeded, seeded], 'partitions 4-7 hold only the records written straight to the brokers')
+  })
+
+  t.test('alice\'s kcat on all 8 partitions reads every stored record: what was written, as GetOffsetShell counts it', async t => {
+    const r = await kcat(['-C', '-b', kproxy.bootstrap, '-t', TOPIC, '-o', 'beginning', '-e', '-f', '%p\t%o\t%s\n', ...kcatTls('alice')], { timeoutMs: 60_000 })
+    t.equal(r.code, 0, r.stderr)
+    t.notMatch(r.stderr, /error|failed/i, 'no error')
+    const read = byPartition(r.stdout)
+    t.same(read.map(rs => rs.length), offsets, `per partition, every record up to the end offset (${read.map(rs => rs.length).join(', ')})`)
+    const spreadRead: string[] = []
+    for (let p = 0; p < PARTITIONS; p++) {
+      const values = read[p]!.map(rec => rec.value)
+      if (p < 4) {
+        t.same(values.filter(v => !v.startsWith('spread-')), written[p], `partition ${p}: the Java, kafkajs and kcat records, in order`)
+        spreadRead.push(...values.filter(v => v.startsWith('spread-')))
+      } else {
+        t.same(values, range(0, seeded).map(i => `seed-${p}-${i}`), `partition ${p}: only the records written straight to the brokers`)
+      }
+    }
+    t.equal(new Set(spreadRead).size, spread.acknowledged, `kcat's spread: the ${spread.acknowledged} acknowledged records, each once, all in 0-3`)
+    t.equal(spreadRead.length, spread.acknowledged)
+  })
+
+  t.test('alice\'s Java consumer assigned to all 8 partitions reads every stored record', async t => {
+    const r = await java(['consume', javaProps('alice'), TOPIC, String(PARTITIONS), String(sum(offsets)), '60000', 'expected'])
+    t.equal(r.code, 0, r.stdout + r.stderr)
+    const lines = jsonLines(r.stdout)
+    t.same(lines.filter(l => l.partition !== undefined).map(l => l.records), offsets, 'per partition, as many as GetOffsetShell counts')
+    t.same(lines.find(l => l.authorizationErrors !== undefined), { authorizationErrors: 0, topics: [] }, 'no TopicAuthorizationException')
   })
 
   t.test('bob\'s Java consumer assigned to all 8 partitions reads only 4-7 and gets 29 for 0-3', async t => {
