@@ -8,8 +8,8 @@
 // - alice's consumers (kcat and the Java consumer, all 8 partitions) read every stored record,
 //   partition by partition as GetOffsetShell counts them, and kcat's read is checked record by
 //   record against what was written;
-// - bob's consumers (the Java consumer assigned all 8 partitions, kcat per partition) receive
-//   only 4-7 and get 29 for 0-3;
+// - bob's consumers (the Java consumer assigned all 8 partitions, a kafkajs group consumer given
+//   all 8, kcat per partition) receive only 4-7 and get 29 for 0-3;
 // - every count checked against the log with Kafka's GetOffsetShell, straight at the brokers;
 // - the denials are in /metrics (kproxy_acl_denials_total).
 import t from 'tap'
@@ -100,6 +100,10 @@ t.test('partition ACLs: alice writes 0-3 and reads all, bob reads 4-7', { skip: 
     '    principal: User:bob',
     `    topic: ${TOPIC}`,
     '    partitions: [4-7]',
+    '  - name: bob\'s kafkajs consumer group',
+    '    allow: [Read, Describe]',
+    '    principal: User:bob',
+    '    group: acl-bob-kafkajs',
     '  - allow: [Describe]',
     '    principal: "*"',
     `    topic: ${TOPIC}`,
@@ -280,6 +284,44 @@ t.test('partition ACLs: alice writes 0-3 and reads all, bob reads 4-7', { skip: 
     const summary = lines.find(l => l.authorizationErrors !== undefined)!
     t.ok(summary.authorizationErrors > 0, `TopicAuthorizationException from poll (${summary.authorizationErrors} times)`)
     t.same(summary.topics, [TOPIC])
+  })
+
+  t.test('bob\'s kafkajs consumer, given all 8 partitions by its group: 4-7 delivered, 0-3 refused with TOPIC_AUTHORIZATION_FAILED', async t => {
+    // retries as kafkajs's defaults: the group's coordinator is being made (its first group); an
+    // authorization error is never retried
+    const kafka = new Kafka({ clientId: 'kafkajs-bob', brokers: [kproxy.bootstrap], ssl: kafkajsTls('bob'), logLevel: logLevel.NOTHING })
+    const consumer = kafka.consumer({ groupId: 'acl-bob-kafkajs', maxWaitTimeInMs: 500, retry: { retries: 8, restartOnFailure: async () => false } })
+    await consumer.connect()
+    t.teardown(() => consumer.disconnect())
+    const got = Array.from({ length: PARTITIONS }, () => [] as string[])
+    let assigned: number[] = []
+    consumer.on(consumer.events.GROUP_JOIN, e => {
+      assigned = [...(e.payload.memberAssignment[TOPIC] ?? [])].sort((a, b) => a - b)
+      // kafkajs drops a whole Fetch answer when any partition in it has an error (it throws the
+      // first one), so 4-7 would come only from a broker leading none of 0-3: 0-3 wait, paused,
+      // until 4-7 are read
+      consumer.pause([{ topic: TOPIC, partitions: [0, 1, 2, 3] }])
+    })
+    const crashed = new Promise<unknown>(resolve => consumer.on(consumer.events.CRASH, e => { resolve(e.payload.error) }))
+    let allRead = (): void => {}
+    const readAll = new Promise<void>(resolve => { allRead = resolve })
+    await consumer.subscribe({ topic: TOPIC, fromBeginning: true })
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        got[partition]!.push(String(message.value))
+        if (sum(got.map(g => g.length)) >= 4 * seeded) allRead()
+      }
+    })
+    const within = <T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> => Promise.race([p, new Promise<'timeout'>(resolve => setTimeout(resolve, ms, 'timeout'))])
+    const first = await within(Promise.race([readAll.then(() => 'read' as const), crashed]), 60_000)
+    t.equal(first, 'read', `4-7 read (${first === 'read' ? 'before any error' : String((first as any)?.stack ?? first)})`)
+    t.same(assigned, range(0, PARTITIONS), 'the group gives it all 8 partitions')
+    t.same(got.map(g => g.length), [0, 0, 0, 0, seeded, seeded, seeded, seeded], 'records from 4-7, all of them')
+    for (let p = 4; p < PARTITIONS; p++) t.same(got[p], range(0, seeded).map(i => `seed-${p}-${i}`), `partition ${p}: its records in order`)
+    consumer.resume([{ topic: TOPIC, partitions: [0, 1, 2, 3] }])
+    const err = await within(crashed, 30_000)
+    t.match(errorType(err), /TOPIC_AUTHORIZATION_FAILED/, `fetching 0-3 fails with TOPIC_AUTHORIZATION_FAILED (${String((err as any)?.message ?? err)})`)
+    t.same(got.map(g => g.length), [0, 0, 0, 0, seeded, seeded, seeded, seeded], 'still no record from 0-3')
   })
 
   t.test('bob with kcat: 4-7 readable, 0-3 refused', async t => {
