@@ -3,13 +3,14 @@
 // Kafka sandbox, and a quotas file that limits alice to 5 MB/s produce and 50 Metadata requests/s.
 // Measured with `kproxy bench` (over TLS with the client certificates) and Kafka's Java producer
 // (ProducerPerformance over TLS):
-//   - alice's observed produce rate and Metadata rate never exceed her limits by more than 10%
-//     (how close she gets from below is reported: it depends on the machine);
+//   - alice's observed produce rate and Metadata rate are within 10% of her limits, on both sides
+//     (above, the quota lets too much through; below, it throttles too hard);
 //   - her clients see throttle time (the bench counts throttled answers; the Java producer reports
 //     produce-throttle-time-avg) and kproxy counts it in kproxy_quota_*{principal="alice"};
-//   - no disconnects (the bench and the producer fail on one), no refusals;
-//   - bob, in the same runs, is never throttled (his rates are reported; on a shared machine what
-//     he gets is the machine's business, not the quota's);
+//   - no disconnects (the bench fails on one; the Java producer counts them in
+//     connection-close-total), no refusals;
+//   - bob, in the same runs, is never throttled and gets the rate he asks for (at least 95% of it,
+//     every request sent): a quota that reached him, with or without telling him, takes that away;
 //   - the quotas file is reloaded live, and a bad version is refused with file:line while the
 //     running quotas stay.
 //
@@ -77,14 +78,18 @@ function bench (args: readonly string[]): Promise<BenchResult> {
   })
 }
 
-// The quota holds when the rate never goes more than 10% over the limit. How close to the limit a
-// client gets from below depends on the machine (on a loaded 2-core CI machine the Java producer
-// alone cannot reach 5 MB/s), so that side is reported, not asserted: the acceptance figures are
-// measured runs (docs/policy.md), not a timed test.
-function within (t: Test, got: number, want: number, what: string): void {
-  const ratio = got / want
-  t.comment(`${what}: ${got.toFixed(2)} against ${want} (${(ratio * 100).toFixed(1)}% of the limit)`)
-  t.ok(ratio <= 1.1, `${what}: at most 10% over the limit (${(ratio * 100).toFixed(1)}%)`)
+// The acceptance's ±10%: more than 10% over the limit, the quota lets too much through; more than
+// 10% under it, the quota throttles harder than the limit (alice is offered 20% above it).
+function within (t: Test, got: number, limit: number, what: string): void {
+  const ratio = got / limit
+  t.ok(ratio >= 0.9 && ratio <= 1.1, `${what}: ${got.toFixed(2)} against ${limit} (${(ratio * 100).toFixed(1)}% of the limit), within 10%`)
+}
+
+// bob has no quota: he must get what his load asked for. A quota that wrongly reached him (his own
+// bucket, alice's, or a stalled worker thread) takes his rate down, throttle time or not.
+function unaffected (t: Test, got: number, asked: number, what: string): void {
+  const ratio = got / asked
+  t.ok(ratio >= 0.95, `${what}: ${got.toFixed(2)} against ${asked} asked (${(ratio * 100).toFixed(1)}%), at least 95%`)
 }
 
 async function waitForLog (kproxy: ServedKproxy, match: (l: Record<string, unknown>) => boolean, timeoutMs = 10_000): Promise<Record<string, unknown> | undefined> {
@@ -136,7 +141,7 @@ t.test('quotas for alice through kproxy serve --workers 2 over mTLS; bob unaffec
   const kproxy = await serveKproxy(t, { upstream: cluster.bootstrap, workers: 2, args: ['--config', config], readyTimeoutMs: 90_000 })
   const tlsArgs = (name: string): string[] => ['--tls-ca', caFile, '--tls-cert', pem(name).crt, '--tls-key', pem(name).key]
 
-  t.test('kproxy bench: alice held at 5 MB/s and 50 Metadata/s while bob, in the same runs, is never throttled', async t => {
+  t.test('kproxy bench: alice held at 5 MB/s and 50 Metadata/s while bob, in the same runs, gets the rates he asks for, never throttled', async t => {
     const produceRate = String(Math.round(LIMIT_BYTES * OFFERED / (RECORD * BATCH))) // requests/s of 100 KB
     const metadataRate = String(LIMIT_METADATA * OFFERED)
     // one generator thread per run: the machine is shared (the runs measure kproxy's limit, which
@@ -146,8 +151,13 @@ t.test('quotas for alice through kproxy serve --workers 2 over mTLS; bob unaffec
     // ends, instead of being held back by the round trip of a loaded machine
     const produce = ['produce', ...common, '--rate', produceRate, '--record-size', String(RECORD), '--records-per-batch', String(BATCH), '--partitions', '4', '--acks', '1', '--in-flight', '20']
     const metadata = ['roundtrip', ...common, '--request', 'metadata', '--rate', metadataRate]
+    // answered requests over the run (the bench's requestsPerSec is rounded to a whole number)
+    const perSec = (r: BenchResult): number => (r.json?.requests ?? NaN) * 1000 / (r.json?.durationMs ?? NaN)
     const report = (name: string, r: BenchResult): void => {
-      t.equal(r.code, 0, `${name}: the run completed, no connection dropped (${r.stderr.trim().slice(-500)})`)
+      // a connection closed or failed mid-run fails the whole run (KPROXY_ERR_BENCH_RUN, exit 1)
+      t.equal(r.code, 0, `${name}: the run completed${r.stderr.trim() === '' ? '' : ` (${r.stderr.trim().slice(-500)})`}`)
+      t.notMatch(r.stderr, /closed the connection|connection to \S+ failed/, `${name}: no connection dropped`)
+      t.ok(r.json !== null, `${name}: a JSON result`)
       t.same(r.json?.errors ?? {}, {}, `${name}: no Kafka errors`)
       t.comment(`${name}: ${r.json?.requestsPerSec} req/s, ${r.json?.mbPerSec} MB/s, ${r.json?.throttled ?? 0} throttled answers (avg ${r.json?.throttleMsAvg ?? 0} ms), ${r.json?.unsent ?? 0} requests never sent, p99 ${((r.json?.latencyUs?.p99 ?? 0) / 1000).toFixed(1)} ms`)
     }
@@ -158,11 +168,11 @@ t.test('quotas for alice through kproxy serve --workers 2 over mTLS; bob unaffec
     report('alice produce', aliceProduce)
     report('bob produce', bobProduce)
     // bench MB/s counts record payload (1e6 bytes); the quota counts whole requests, about 1% more
-    if (aliceProduce.json !== null) {
-      within(t, aliceProduce.json.mbPerSec * 1e6, LIMIT_BYTES, 'alice produce, bytes/s')
-      t.ok(aliceProduce.json.throttled > 0, `alice's produce answers carried throttle_time_ms (${aliceProduce.json.throttled})`)
-    }
-    t.equal(bobProduce.json?.throttled ?? 0, 0, 'bob never throttled (produce)')
+    within(t, (aliceProduce.json?.mbPerSec ?? NaN) * 1e6, LIMIT_BYTES, 'alice produce, bytes/s')
+    t.ok((aliceProduce.json?.throttled ?? 0) > 0, `alice's produce answers carried throttle_time_ms (${aliceProduce.json?.throttled})`)
+    t.equal(bobProduce.json?.throttled, 0, 'bob never throttled (produce)')
+    unaffected(t, (bobProduce.json?.mbPerSec ?? NaN) * 1e6, Number(produceRate) * BATCH * RECORD, 'bob produce, bytes/s')
+    t.equal(bobProduce.json?.unsent, 0, 'bob: every produce request sent on time (none left unsent)')
 
     const [aliceMetadata, bobMetadata] = await Promise.all([
       bench([...metadata, ...tlsArgs('alice'), '--client-id', 'alice-metadata']),
@@ -170,11 +180,11 @@ t.test('quotas for alice through kproxy serve --workers 2 over mTLS; bob unaffec
     ])
     report('alice Metadata', aliceMetadata)
     report('bob Metadata', bobMetadata)
-    if (aliceMetadata.json !== null) {
-      within(t, aliceMetadata.json.requestsPerSec, LIMIT_METADATA, 'alice Metadata, requests/s')
-      t.ok(aliceMetadata.json.throttled > 0, `alice's Metadata answers carried throttle_time_ms (${aliceMetadata.json.throttled})`)
-    }
-    t.equal(bobMetadata.json?.throttled ?? 0, 0, 'bob never throttled (Metadata)')
+    within(t, perSec(aliceMetadata), LIMIT_METADATA, 'alice Metadata, requests/s')
+    t.ok((aliceMetadata.json?.throttled ?? 0) > 0, `alice's Metadata answers carried throttle_time_ms (${aliceMetadata.json?.throttled})`)
+    t.equal(bobMetadata.json?.throttled, 0, 'bob never throttled (Metadata)')
+    unaffected(t, perSec(bobMetadata), Number(metadataRate), 'bob Metadata, requests/s')
+    t.equal(bobMetadata.json?.unsent, 0, 'bob: every Metadata request sent on time (none left unsent)')
 
     const workers = new Set(kproxy.logs.filter(l => l.msg === 'connection open' && l.principal === 'alice').map(l => l.worker))
     t.same([...workers].sort(), [0, 1], 'alice had connections on both worker threads: the limit held across them')
@@ -222,9 +232,19 @@ t.test('quotas for alice through kproxy serve --workers 2 over mTLS; bob unaffec
     const b = summary(bob.stdout)
     t.comment(`alice (Java): ${a.line}; produce-throttle-time-avg ${metric(alice.stdout, 'produce-throttle-time-avg')} ms, max ${metric(alice.stdout, 'produce-throttle-time-max')} ms`)
     t.comment(`bob (Java): ${b.line}; produce-throttle-time-avg ${metric(bob.stdout, 'produce-throttle-time-avg')} ms`)
+    // metrics printed before the producer closes: a connection closed during the run, by kproxy
+    // or by the client on an error (a disconnect it then recovers from, logged only at INFO), is
+    // counted here
+    for (const [name, r] of Object.entries({ alice, bob })) {
+      t.equal(metric(r.stdout, 'connection-close-total'), 0, `${name} (Java): connection-close-total 0 (connections opened: ${metric(r.stdout, 'connection-creation-total')})`)
+    }
     within(t, a.recordsPerSec * RECORD, LIMIT_BYTES, 'alice (Java) record bytes/s')
     t.ok(metric(alice.stdout, 'produce-throttle-time-avg') > 0, 'the Java producer reports alice\'s throttle time (produce-throttle-time-avg)')
     t.equal(metric(bob.stdout, 'produce-throttle-time-avg'), 0, 'bob: produce-throttle-time-avg 0')
+    // bob's 0.5 MB/s is below alice's limit: this catches his being held back by her quota (a
+    // shared bucket, a stalled worker); a limit of his own at alice's rate is the bench run's to
+    // catch, where bob asks for as much as she does
+    unaffected(t, b.recordsPerSec, bobOffered, 'bob (Java) records/s')
   })
 
   t.test('the quotas file: a bad version refused with file:line, the running quotas stay; a good one applies live', async t => {
