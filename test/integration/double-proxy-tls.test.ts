@@ -9,7 +9,6 @@ import t from 'tap'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { Kafka, logLevel } from 'kafkajs'
 import type { DoubleProxyInfo } from '@kproxy/cli/sandbox/double-proxy'
 import { hasKcat, kcat, kcatBrokers } from '../helpers/kafka.ts'
@@ -18,6 +17,7 @@ import { metricSum } from '../helpers/serve-kproxy.ts'
 import { processesMentioning, sandboxUp } from '../helpers/sandbox-up.ts'
 import { watchSandboxFile } from '../helpers/sandbox-file-watch.ts'
 import { count, scaled } from '../helpers/scale.ts'
+import { eventually } from '../helpers/eventually.ts'
 
 const N = scaled(100_000, 20_000)
 const TOPOLOGY = ['--topology', 'double-proxy-tls']
@@ -36,15 +36,6 @@ function logLines (file: string): Array<Record<string, unknown>> {
     try { out.push(JSON.parse(line) as Record<string, unknown>) } catch {}
   }
   return out
-}
-
-async function waitFor (what: () => boolean, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms
-  while (Date.now() < deadline) {
-    if (what()) return true
-    await sleep(100)
-  }
-  return what()
 }
 
 t.test(`double-proxy-tls, 3 brokers: ${count(N)} records each from kcat and kafkajs through the tunnel`, { skip: hasKcat() ? false : 'kcat not installed' }, async t => {
@@ -178,7 +169,7 @@ t.test('double-proxy-tls: a SIGKILLed CLI leaves no kproxy, JVM or directory beh
   const killedAt = Date.now()
   run.child.kill('SIGKILL')
   await run.exited
-  const clean = await waitFor(() => processesMentioning(dir).length === 0 && !existsSync(dir), 15_000)
+  const clean = await eventually(() => processesMentioning(dir).length === 0 && !existsSync(dir), 15_000)
   t.comment(`the reapers finished ${Date.now() - killedAt} ms after SIGKILL`)
   t.ok(clean, `no process and no directory within 15 s: ${JSON.stringify(processesMentioning(dir))}`)
 })

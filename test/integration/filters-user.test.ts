@@ -22,6 +22,7 @@ import type { Cluster, ProcessResult, TeardownHost } from '../helpers/kafka.ts'
 import { metricSum, serveKproxy } from '../helpers/serve-kproxy.ts'
 import { createDurableTopics, tally } from '../helpers/e2e-records.ts'
 import { createTopicsAndWait } from '../helpers/kafkajs-topics.ts'
+import { eventually } from '../helpers/eventually.ts'
 
 const KPROXY = fileURLToPath(new URL('../../packages/cli/bin/kproxy', import.meta.url))
 const FIXTURE = fileURLToPath(new URL('../fixtures/filters/deny-topic.ts', import.meta.url))
@@ -139,16 +140,6 @@ t.test('a filter module from the config file: kcat and the Java console producer
   })
 })
 
-// Polls until `ok` holds (true) or `timeoutMs` passes (false).
-async function eventually (ok: () => boolean, timeoutMs = 15_000): Promise<boolean> {
-  const until = Date.now() + timeoutMs
-  while (!ok()) {
-    if (Date.now() > until) return false
-    await sleep(50)
-  }
-  return true
-}
-
 // What a kafkajs call failed with: the Kafka error type of the first error in its cause chain
 // that has one (UNKNOWN is UNKNOWN_SERVER_ERROR), else that chain's first error class.
 function kafkajsFailure (err: unknown): string {
@@ -257,12 +248,12 @@ t.test('a filter that throws, rejects, returns junk or never settles fails only 
     }
   })()
   t.teardown(async () => { stopSteady = true; await steadyLoop })
-  t.ok(await eventually(() => sent > 0 && joined && consumed.length > 0, 60_000), 'the steady client produces and consumes before the broken filter is hit')
+  t.ok(await eventually(() => sent > 0 && joined && consumed.length > 0, 60_000, 50), 'the steady client produces and consumes before the broken filter is hit')
 
   // kproxy's log lines come from its worker threads through a pipe: they may trail the answers
   async function logsSince (from: number, code: string, count: number): Promise<Array<Record<string, unknown>>> {
     const matching = (): Array<Record<string, unknown>> => kproxy.logs.slice(from).filter(l => l.code === code)
-    await eventually(() => matching().length >= count)
+    await eventually(() => matching().length >= count, 15_000, 50)
     await sleep(200) // and no more than that
     return matching()
   }
@@ -286,8 +277,8 @@ t.test('a filter that throws, rejects, returns junk or never settles fails only 
     t.same(kproxy.logs.slice(logsBefore).filter(l => l.code === 'KPROXY_ERR_FILTER_FAILING'), [], 'the connection is not closed for one failure')
     await producer.send({ topic: plain, acks: -1, messages: [{ value: `${way}-after` }] })
     t.pass('the same producer then produces to another topic')
-    t.ok(await eventually(() => sent >= steadyAtFailure + 30), `the steady client went on producing (${sent - steadyAtFailure} more records since)`)
-    t.ok(await eventually(() => consumed.length >= consumedAtFailure + 30), `and consuming (${consumed.length - consumedAtFailure} more records since)`)
+    t.ok(await eventually(() => sent >= steadyAtFailure + 30, 15_000, 50), `the steady client went on producing (${sent - steadyAtFailure} more records since)`)
+    t.ok(await eventually(() => consumed.length >= consumedAtFailure + 30, 15_000, 50), `and consuming (${consumed.length - consumedAtFailure} more records since)`)
     t.same(steadyErrors, [], 'without an error')
     return tookMs
   }
@@ -350,7 +341,7 @@ t.test('a filter that throws, rejects, returns junk or never settles fails only 
     t.comment(`steady: ${sent} records sent, end offsets ${offsets.map(p => `${p.partition}:${p.high}`).join(' ')}`)
     t.ok(sent >= 500, `the steady client kept producing (${sent} records)`)
     t.equal(stored, sent, 'the end offsets on the cluster add up to exactly the records sent')
-    await eventually(() => consumed.length >= sent, 60_000)
+    await eventually(() => consumed.length >= sent, 60_000, 50)
     await sleep(500) // anything more would be a duplicate
     t.same(tally(consumed, Array.from({ length: sent }, (_, i) => `steady-${i}`)), { count: sent, missing: 0, duplicates: 0, unexpected: 0, examples: [] }, 'consumed through kproxy exactly once')
     const failedOn = new Set(kproxy.logs.filter(l => typeof l.code === 'string' && l.code.startsWith('KPROXY_ERR_FILTER_')).map(l => l.worker))

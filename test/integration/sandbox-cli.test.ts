@@ -4,23 +4,14 @@ import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import type { SandboxInfo } from '../helpers/kafka.ts'
 import { javaPidsMentioning, kcat, kcatBrokers } from '../helpers/kafka.ts'
 import { sandboxUp } from '../helpers/sandbox-up.ts'
+import { eventually } from '../helpers/eventually.ts'
 
 const KPROXY = fileURLToPath(new URL('../../packages/cli/bin/kproxy', import.meta.url))
 const READY_BUDGET_MS = 30_000
-
-async function waitFor (what: () => boolean, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms
-  while (Date.now() < deadline) {
-    if (what()) return true
-    await sleep(100)
-  }
-  return what()
-}
 
 const scratch = mkdtempSync(join(tmpdir(), 'kproxy-sandbox-cli-test-'))
 t.teardown(() => rmSync(scratch, { recursive: true, force: true }))
@@ -58,7 +49,7 @@ t.test('SIGKILL of the CLI: the reaper removes JVMs and directories', async t =>
   const killedAt = Date.now()
   run.child.kill('SIGKILL')
   await run.exited
-  const clean = await waitFor(() => javaPidsMentioning(dir).length === 0 && !existsSync(dir), 10_000)
+  const clean = await eventually(() => javaPidsMentioning(dir).length === 0 && !existsSync(dir), 10_000)
   t.comment(`reaper finished ${Date.now() - killedAt} ms after SIGKILL`)
   t.ok(clean, 'no JVM and no directory within 10 s')
 })

@@ -67,8 +67,6 @@ interface Reply {
 // probe: no token ever (Kubernetes probes); static: no data, no token; api: token if configured
 export type AdminAccessKind = 'probe' | 'static' | 'api'
 export type AdminMethod = 'GET' | 'POST'
-type Access = AdminAccessKind
-type Method = AdminMethod
 
 interface Ctx {
   url: URL
@@ -77,9 +75,9 @@ interface Ctx {
 }
 
 interface Route {
-  access: Access
+  access: AdminAccessKind
   summary: string
-  methods: Partial<Record<Method, (c: Ctx) => Promise<Reply> | Reply>>
+  methods: Partial<Record<AdminMethod, (c: Ctx) => Promise<Reply> | Reply>>
 }
 
 interface ServerState {
@@ -294,7 +292,7 @@ async function handle (req: IncomingMessage, res: ServerResponse, o: AdminOption
   if (route === undefined) {
     return send(res, json(404, { error: `no such endpoint: ${url.pathname}`, endpoints: ['/', ...Object.keys(ROUTES).filter(p => p !== '/debug/crash-worker')] }), head)
   }
-  const handler = route.methods[(head ? 'GET' : method) as Method]
+  const handler = route.methods[(head ? 'GET' : method) as AdminMethod]
   if (handler === undefined) {
     const allow = Object.keys(route.methods).flatMap(m => m === 'GET' ? ['GET', 'HEAD'] : [m]).join(', ')
     return send(res, { status: 405, body: { error: `${method} is not allowed on ${url.pathname}; allowed: ${allow}` }, headers: { allow } }, head)

@@ -12,7 +12,7 @@
 // Metadata, so that /ready (which needs the start-up Metadata) proves kproxy read the password file
 // and used it. Real-Kafka SASL is covered by test/integration/policy-sasl-termination.test.ts.
 import t from 'tap'
-import { execFile, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { createPrivateKey, randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -20,7 +20,6 @@ import type { Server, Socket } from 'node:net'
 import { join } from 'node:path'
 import { connect as tlsConnect } from 'node:tls'
 import type { TLSSocket } from 'node:tls'
-import { fileURLToPath } from 'node:url'
 import { createCa, issueCertificate } from '@kproxy/core/certs/x509'
 import { ApiKey } from '@kproxy/core/protocol/api-keys'
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse, ErrorCode, getApi } from '@kproxy/core/protocol/codec'
@@ -28,8 +27,7 @@ import { FrameReader, frameToBuffer } from '@kproxy/core/protocol/frame-reader'
 import { createSaslClient } from '@kproxy/core/sasl/sasl-factory'
 import type { SaslMechanismName } from '@kproxy/core/sasl/sasl-mechanism'
 import { freePort, freePortRange } from '../../../workers/test/free-port.ts'
-
-const KPROXY = fileURLToPath(new URL('../../bin/kproxy', import.meta.url))
+import { KPROXY, kproxyWithInput } from '../helpers/run-kproxy.ts'
 
 // random, so that no other text can match one by chance
 const secret = (what: string): string => `${what}-${randomBytes(12).toString('base64url')}`
@@ -39,15 +37,6 @@ const UPSTREAM_PASSWORD = secret('upstream-pw')
 const CAROL = { name: 'carol', password: secret('carol-pw') }
 const DAVE = { name: 'dave', password: secret('dave-pw') }
 const WRONG = secret('wrong-pw')
-
-function run (args: string[], input: string): Promise<{ code: number | null, stderr: string }> {
-  return new Promise(resolve => {
-    const child = execFile(KPROXY, args, { timeout: 60_000 }, (err, _stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stderr })
-    })
-    child.stdin!.end(input)
-  })
-}
 
 // The forms a leaked secret would take in a log line or an answer. Hex and the decimal bytes find
 // a secret inside a larger leaked buffer too (a PLAIN token); base64 only one encoded on its own.
@@ -203,7 +192,7 @@ t.test('no password, verifier, private key or token in /metrics, /config_dump, t
   writeFileSync(join(dir, 'tls.key'), leaf.key, { mode: 0o600 })
   const users = join(dir, 'users.yaml')
   for (const [u, mechanisms] of [[CAROL, ['scram-sha-512', 'plain']], [DAVE, ['plain', 'scram-sha-256']]] as const) {
-    const r = await run(['users', 'add', u.name, '--file', users, ...mechanisms.flatMap(m => ['--mechanism', m]), '--password-stdin'], `${u.password}\n`)
+    const r = await kproxyWithInput(['users', 'add', u.name, '--file', users, ...mechanisms.flatMap(m => ['--mechanism', m]), '--password-stdin'], `${u.password}\n`)
     t.equal(r.code, 0, `kproxy users add ${u.name}: ${r.stderr}`)
   }
   writeFileSync(join(dir, 'upstream.pw'), `${UPSTREAM_PASSWORD}\n`, { mode: 0o600 })

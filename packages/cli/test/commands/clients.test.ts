@@ -2,25 +2,14 @@
 // /clients — here a plain node:http server with a report made by the real assessment code — and
 // against one that is not there.
 import t from 'tap'
-import { execFile } from 'node:child_process'
 import { createServer } from 'node:http'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { assessClients } from '@kproxy/core/bridge/client-report'
 import { ApiKey, supportedVersions } from '@kproxy/core/protocol/api-keys'
 import { MAX_VERSIONS } from '@kproxy/core/metrics/metrics-registry'
 import { clientsReport } from '../../src/admin/clients-endpoint.ts'
-
-const KPROXY = fileURLToPath(new URL('../../bin/kproxy', import.meta.url))
-
-function run (args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  return new Promise(resolve => {
-    execFile(KPROXY, args, { timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr })
-    })
-  })
-}
+import { kproxy } from '../helpers/run-kproxy.ts'
 
 const snapshot = {
   bridgeEnabled: false,
@@ -41,37 +30,37 @@ t.test('a table from GET /clients; --json as it came; --config reads the admin a
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   t.teardown(() => new Promise<void>(resolve => server.close(() => resolve())))
   const admin = `127.0.0.1:${(server.address() as { port: number }).port}`
-  const table = await run(['clients', '--admin', admin])
+  const table = await kproxy('clients', '--admin', admin)
   t.equal(table.code, 0, table.stderr)
   const lines = table.stdout.split('\n')
   t.match(lines[0], /^CLIENT ID\s+SOFTWARE\s+PRINCIPAL\s+PEER\s+CONN\s+UPSTREAM\s+KAFKA 4\.3\.1\s+VERSIONS IT NEEDS$/)
   t.match(lines[1], /^legacy-app\s+-\s+User:etl\s+10\.1\.2\.3\s+2\/5\s+NEEDS BRIDGE\s+NOT READY\s+Produce v1 \(accepts 3-13; bridged to v3\)$/)
   t.match(lines[2], /^modern-app\s+apache-kafka-java 3\.9\.0\s+ANONYMOUS\s+10\.1\.2\.4\s+1\/1\s+ok\s+ready\s+-$/)
   t.match(table.stdout, /2 client\(s\); 1 need the version bridge .*; 1 not ready for Kafka 4 without it\. The version bridge is off\./)
-  const json = await run(['clients', '--admin', `http://${admin}`, '--json'])
+  const json = await kproxy('clients', '--admin', `http://${admin}`, '--json')
   t.same(JSON.parse(json.stdout), report)
   const dir = t.testdir()
   const config = join(dir, 'kproxy.yaml')
   writeFileSync(config, `admin: ${admin}\nbrokerMode:\n  upstream: 127.0.0.1:9092\n`)
-  const viaConfig = await run(['clients', '--config', config])
+  const viaConfig = await kproxy('clients', '--config', config)
   t.equal(viaConfig.code, 0, viaConfig.stderr)
   t.match(viaConfig.stdout, /^CLIENT ID/)
 })
 
 t.test('no admin API there, no address, a stray argument: a coded error or the usage', async t => {
-  const gone = await run(['clients', '--admin', '127.0.0.1:1'])
+  const gone = await kproxy('clients', '--admin', '127.0.0.1:1')
   t.equal(gone.code, 1)
   t.match(gone.stderr, /cannot read http:\/\/127\.0\.0\.1:1\/clients: .*\(KPROXY_ERR_ADMIN_UNREACHABLE\)/)
-  const none = await run(['clients'])
+  const none = await kproxy('clients')
   t.equal(none.code, 2)
   t.match(none.stderr, /give --admin HOST:PORT or --config FILE/)
-  const stray = await run(['clients', '--bogus'])
+  const stray = await kproxy('clients', '--bogus')
   t.equal(stray.code, 2)
   t.match(stray.stderr, /unknown argument --bogus/)
   const dir = t.testdir()
   const config = join(dir, 'kproxy.yaml')
   writeFileSync(config, 'brokerMode:\n  upstream: 127.0.0.1:9092\n')
-  const noAdmin = await run(['clients', '--config', config])
+  const noAdmin = await kproxy('clients', '--config', config)
   t.equal(noAdmin.code, 1)
   t.match(noAdmin.stderr, /has no admin address .*KPROXY_ERR_ADMIN_UNREACHABLE/)
 })

@@ -1,53 +1,32 @@
 // `kproxy users` as a user runs it: the real binary, stdin, exit codes, the file it leaves.
 import t from 'tap'
-import { execFile, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { readFileSync, statSync, writeFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parseCredentialSet } from '@kproxy/core/policy/credential-set'
-import { ScramServer } from '@kproxy/core/sasl/scram-server'
-import { ScramClient } from '@kproxy/core/sasl/scram-client'
 import { PlainServer } from '@kproxy/core/sasl/plain-server'
 import { formatPlain } from '@kproxy/core/sasl/plain-messages'
+import { KPROXY, kproxyWithInput } from '../helpers/run-kproxy.ts'
+import { scramLogin as scramExchange } from '../../../core/test/sasl/scram-login.ts'
+import type { Run } from '../helpers/run-kproxy.ts'
 
-const KPROXY = fileURLToPath(new URL('../../bin/kproxy', import.meta.url))
-
-interface Run { code: number | null, stdout: string, stderr: string }
-
-function run (args: string[], input?: string): Promise<Run> {
-  return new Promise(resolve => {
-    const child = execFile(KPROXY, args, { timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr })
-    })
-    child.stdin!.end(input ?? '')
-  })
-}
 
 async function scramLogin (file: string, user: string, password: string): Promise<string> {
-  const set = parseCredentialSet(readFileSync(file, 'utf8'), file)
-  const server = new ScramServer('SCRAM-SHA-512', set)
-  const client = new ScramClient('SCRAM-SHA-512', { username: user, password })
-  let out = await client.start()
-  while (out.kind === 'send') {
-    const step = await server.evaluate(out.token)
-    if (step.kind === 'failed') return 'refused'
-    out = await client.evaluate(step.token)
-  }
-  return out.kind
+  return await scramExchange(parseCredentialSet(readFileSync(file, 'utf8'), file), user, password)
 }
 
 t.test('add, list, remove with --password-stdin; the file is 0600 and holds no password', async t => {
   const dir = t.testdir()
   const file = join(dir, 'users.yaml')
-  const add = await run(['users', 'add', 'alice', '--file', file, '--mechanism', 'scram-sha-512', '--mechanism', 'plain', '--password-stdin'], 'alice-Secret-1\n')
+  const add = await kproxyWithInput(['users', 'add', 'alice', '--file', file, '--mechanism', 'scram-sha-512', '--mechanism', 'plain', '--password-stdin'], 'alice-Secret-1\n')
   t.equal(add.code, 0, add.stderr)
   t.equal(add.stdout, 'alice\tPLAIN,SCRAM-SHA-512\n')
   t.equal(statSync(file).mode & 0o777, 0o600)
   t.notMatch(readFileSync(file, 'utf8'), /alice-Secret-1/)
   t.same(readdirSync(dir), ['users.yaml'], 'no temporary file left behind')
 
-  t.equal((await run(['users', 'add', 'bob', '--file', file, '--mechanism', 'scram-sha-256,scram-sha-512', '--iterations', '8192', '--password-stdin'], 'bob-pw')).code, 0)
-  const list = await run(['users', 'list', '--file', file])
+  t.equal((await kproxyWithInput(['users', 'add', 'bob', '--file', file, '--mechanism', 'scram-sha-256,scram-sha-512', '--iterations', '8192', '--password-stdin'], 'bob-pw')).code, 0)
+  const list = await kproxyWithInput(['users', 'list', '--file', file])
   t.equal(list.code, 0)
   t.equal(list.stdout, 'alice\tPLAIN,SCRAM-SHA-512\nbob\tSCRAM-SHA-256,SCRAM-SHA-512\n')
 
@@ -57,29 +36,29 @@ t.test('add, list, remove with --password-stdin; the file is 0600 and holds no p
   t.equal(plain.kind, 'complete')
 
   // A new password replaces only the mechanisms named.
-  t.equal((await run(['users', 'add', 'alice', '--file', file, '--mechanism', 'scram-sha-512', '--password-stdin'], 'new-pw')).code, 0)
+  t.equal((await kproxyWithInput(['users', 'add', 'alice', '--file', file, '--mechanism', 'scram-sha-512', '--password-stdin'], 'new-pw')).code, 0)
   t.equal(await scramLogin(file, 'alice', 'new-pw'), 'complete')
   t.equal((await new PlainServer(parseCredentialSet(readFileSync(file, 'utf8'), file)).evaluate(formatPlain('alice', 'alice-Secret-1'))).kind, 'complete', 'PLAIN kept its password')
 
-  const partly = await run(['users', 'remove', 'bob', '--file', file, '--mechanism', 'scram-sha-256'])
+  const partly = await kproxyWithInput(['users', 'remove', 'bob', '--file', file, '--mechanism', 'scram-sha-256'])
   t.equal(partly.stdout, 'bob\tSCRAM-SHA-512\n')
-  const gone = await run(['users', 'remove', 'bob', '--file', file])
+  const gone = await kproxyWithInput(['users', 'remove', 'bob', '--file', file])
   t.equal(gone.stdout, 'bob\tremoved\n')
-  t.equal((await run(['users', 'list', '--file', file])).stdout, 'alice\tPLAIN,SCRAM-SHA-512\n')
+  t.equal((await kproxyWithInput(['users', 'list', '--file', file])).stdout, 'alice\tPLAIN,SCRAM-SHA-512\n')
   t.equal(statSync(file).mode & 0o777, 0o600)
 })
 
 t.test('errors: usage (exit 2), bad input (exit 1, one coded sentence), the file unchanged', async t => {
   const dir = t.testdir()
   const file = join(dir, 'users.yaml')
-  t.equal((await run(['users', 'add', 'alice', '--file', file, '--mechanism', 'plain', '--password-stdin'], 'pw')).code, 0)
+  t.equal((await kproxyWithInput(['users', 'add', 'alice', '--file', file, '--mechanism', 'plain', '--password-stdin'], 'pw')).code, 0)
   const before = readFileSync(file, 'utf8')
   for (const args of [
     ['users'], ['users', 'nope'], ['users', 'add', '--file', file, '--mechanism', 'plain'], ['users', 'add', 'x', '--mechanism', 'plain'],
     ['users', 'add', 'x', '--file', file], ['users', 'add', 'x', '--file', file, '--mechanism', 'scram-sha-1'],
     ['users', 'add', 'x', '--file', file, '--mechanism', 'plain', '--iterations', '100'], ['users', 'list'], ['users', 'remove', 'x']
   ]) {
-    const r = await run(args)
+    const r = await kproxyWithInput(args)
     t.equal(r.code, 2, args.join(' '))
     t.match(r.stderr, /^kproxy users: .+\n\nUsage: kproxy users/)
   }
@@ -92,7 +71,7 @@ t.test('errors: usage (exit 2), bad input (exit 1, one coded sentence), the file
     [['users', 'list', '--file', join(dir, 'missing.yaml')], '', /Cannot read the credentials file .*ENOENT.*KPROXY_ERR_USERS_READ/]
   ]
   for (const [args, input, pattern] of cases) {
-    const r = await run(args, input)
+    const r = await kproxyWithInput(args, input)
     t.equal(r.code, 1, args.join(' '))
     t.match(r.stderr.replace(/\n/g, ' '), pattern)
   }
@@ -100,7 +79,7 @@ t.test('errors: usage (exit 2), bad input (exit 1, one coded sentence), the file
 
   const broken = join(dir, 'broken.yaml')
   writeFileSync(broken, 'version: 1\nusers:\n  a: [\n')
-  const r = await run(['users', 'add', 'x', '--file', broken, '--mechanism', 'plain', '--password-stdin'], 'pw')
+  const r = await kproxyWithInput(['users', 'add', 'x', '--file', broken, '--mechanism', 'plain', '--password-stdin'], 'pw')
   t.equal(r.code, 1)
   t.match(r.stderr, /broken\.yaml:\d+:\d+:.*KPROXY_ERR_CREDENTIALS_FILE/s)
   t.equal(readFileSync(broken, 'utf8'), 'version: 1\nusers:\n  a: [\n', 'a file that does not parse is not rewritten')
@@ -145,5 +124,5 @@ t.test('the prompt, on a real terminal (script(1)): asked twice, never echoed', 
   const differ = await typeAtPrompts(cmd('dave'), [[/Password for dave: /, 'one\r'], [/Again: /, 'two\r']])
   t.not(differ.code, 0)
   t.match(differ.stdout, /The two passwords differ/)
-  t.equal((await run(['users', 'list', '--file', file])).stdout, 'carol\tSCRAM-SHA-512\n')
+  t.equal((await kproxyWithInput(['users', 'list', '--file', file])).stdout, 'carol\tSCRAM-SHA-512\n')
 })
