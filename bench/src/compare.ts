@@ -115,7 +115,8 @@ export function compareTable (scenario: string, rows: readonly CompareRow[]): st
   return [formatTable(out), ...memory, ...skippedLines].join('\n')
 }
 
-interface CompareArgs { envoyBin?: string | null, scenario: string, targets: string[], rounds: number, warmupSeconds: number, bootstrap: string | null, brokers: 1 | 3, out: string, json: boolean, rest: string[] }
+// brokerPid: the broker behind --bootstrap when the caller started it (its CPU and memory are then measured too)
+interface CompareArgs { envoyBin?: string | null, brokerPid?: number | null, scenario: string, targets: string[], rounds: number, warmupSeconds: number, bootstrap: string | null, brokers: 1 | 3, out: string, json: boolean, rest: string[] }
 
 export function parseCompareArgs (argv: readonly string[]): CompareArgs {
   const own = new Set(['--scenario', '--targets', '--rounds', '--warmup', '--bootstrap', '--brokers', '--out', '--envoy-bin'])
@@ -168,7 +169,7 @@ function targetCpu (t: RunningTarget): number | null {
 
 // At most ~320 MiB per partition on disk between checks, deleted at once (Kafka keeps deleted
 // segments 60 s by default: tens of GB at these rates); fetch pre-fills far less than that.
-const SANDBOX_RETENTION = { 'log.segment.bytes': 64 * 1024 * 1024, 'log.retention.bytes': 256 * 1024 * 1024, 'log.retention.check.interval.ms': 2000, 'log.segment.delete.delay.ms': 0 }
+export const SANDBOX_RETENTION = { 'log.segment.bytes': 64 * 1024 * 1024, 'log.retention.bytes': 256 * 1024 * 1024, 'log.retention.check.interval.ms': 2000, 'log.segment.delete.delay.ms': 0 }
 
 function extraArgs (scenario: string, t: RunningTarget): string[] {
   return scenario === 'produce' || scenario === 'fetch' ? t.extraArgs ?? [] : []
@@ -193,7 +194,7 @@ export async function runCompare (args: CompareArgs, log: (m: string) => void): 
       cluster = c
       ;({ host, port } = parseHostPort(c.bootstrap, 'bootstrap'))
     }
-    const brokerPid = cluster === null ? null : [...cluster.pids().values()][0] ?? null
+    const brokerPid = cluster === null ? args.brokerPid ?? null : [...cluster.pids().values()][0] ?? null
     for (const name of args.targets) {
       try {
         running.set(name, await TARGETS[name]!.start({ host, port, brokerPid, envoyBin: args.envoyBin ?? null, log }))

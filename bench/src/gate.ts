@@ -13,7 +13,7 @@ import { isAbsolute, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { isKproxyError } from '@kproxy/core/kproxy-error'
-import { runCompare } from './compare.ts'
+import { runCompare, SANDBOX_RETENTION } from './compare.ts'
 import type { Round } from './compare.ts'
 import { evaluate, gateTable, NO_ENVOY, parseMeasurements, parseThresholds } from './gate-thresholds.ts'
 import type { GateMeasurements, GateRound, GateScenario, GateTarget, Threshold, Verdict } from './gate-thresholds.ts'
@@ -34,10 +34,6 @@ export const WORKLOAD: Record<GateScenario, string[]> = {
   // needs a round trip under 2 ms, and at 25-38% CPU steal a second hop alone broke that
   roundtrip: ['--request', 'apiversions', '--rate', '500', '--connections', '1', '--pipeline', '5']
 }
-
-// Maximum-rate produce writes several GB per gate run: small segments, deleted as soon as the
-// partition holds 256 MiB, keep the sandbox's disk use bounded (same settings as bench:compare's).
-const SANDBOX_RETENTION = { 'log.segment.bytes': 64 * 1024 * 1024, 'log.retention.bytes': 256 * 1024 * 1024, 'log.retention.check.interval.ms': 2000, 'log.segment.delete.delay.ms': 0 }
 
 export const GATE_USAGE = `Usage: pnpm bench:gate [--thresholds FILE (bench/gate.json)] [--out DIR] [--json]
          [--rounds N (5)] [--duration SECONDS (3, per round)] [--warmup SECONDS (3, per target)]

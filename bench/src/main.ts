@@ -7,13 +7,17 @@ import { runScenario } from './scenarios.ts'
 
 export async function runBenchCli (argv: readonly string[]): Promise<number> {
   if (argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
-    process.stdout.write(`${USAGE}\n\n(cd to the repository)  pnpm bench:compare --help  for side-by-side runs\n`)
+    process.stdout.write(`${USAGE}\n\n(cd to the repository)  pnpm bench:compare --help  for side-by-side runs,  pnpm bench:table --help  for issue 12's whole table\n`)
     return 0
   }
   try {
     if (argv[0] === 'gate') {
       const { runGateCli } = await import('./gate.ts')
       return await runGateCli(argv.slice(1))
+    }
+    if (argv[0] === 'table') {
+      const { runTableCli } = await import('./table.ts')
+      return await runTableCli(argv.slice(1))
     }
     if (argv[0] === 'compare') {
       const { runCompareCli } = await import('./compare.ts')
