@@ -15,7 +15,7 @@ import { ApiKey } from '@kproxy/core/protocol/api-keys'
 import type { Route, RouteSink } from '../session/route.ts'
 import type { InFlight } from '../session/in-flight.ts'
 import { KafkaConnection } from '../upstream/kafka-connection.ts'
-import { STATIC_READ_BUFFERS } from '../net/read-slabs.ts'
+import { ownFrame, STATIC_READ_BUFFERS } from '../net/read-slabs.ts'
 import type { ConnectionListener, ResponseTarget, UpstreamFailure } from '../upstream/kafka-connection.ts'
 import type { ServerHealth } from '../upstream/server-health.ts'
 import type { UpstreamDialer } from '../net/upstream-dialer.ts'
@@ -241,10 +241,14 @@ export class BrokerRoute implements Route, ConnectionListener, ResponseTarget {
 
   // ---- Route -------------------------------------------------------------------------------------
 
+  // requests go to the connection's write batch, which holds the slabs of what it is given;
+  // the failover list keeps copies
+  readonly borrowsRequests = true
+
   forward (entry: InFlight | null, frame: Frame | null, frames: readonly Buffer[] | null): void {
     const unproven = this.#unproven
     if (unproven !== null) {
-      unproven.push({ entry, frame, frames })
+      unproven.push({ entry, frame: frame === null ? null : ownFrame(frame), frames })
       if (this.#answerTimer === null && entry !== null) this.#armAnswerTimer()
     }
     const conn = this.#conn

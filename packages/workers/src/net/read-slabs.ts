@@ -8,12 +8,16 @@
 // and the kernel reads into it again only when nothing holds it any more. The holders:
 // - the socket that reads into it (SlabReader), while it is the socket's current slab;
 // - the FrameReader's partial frame (its size prefix and chunks): the owner re-holds them after
-//   each read (SlabHolds.hold);
-// - a WriteBatch made with slabViews (the client session's, in broker mode) that has a view of it,
-//   from add() until the write that carries it has left (at once when socket.writableLength is 0
-//   after the write, else the write's callback, else the socket's 'close');
-// Anything else that keeps a frame beyond the read callback (a response filter, an answer
-// waiting for an earlier one, a shared upstream connection's users) copies it first (ownFrame).
+//   each read (SlabHolds.hold): KafkaConnection for answers, ClientSession for requests;
+// - a WriteBatch made with slabViews that has a view of it (the client session's, for answers in
+//   broker mode; KafkaConnection's, for requests), from add() until the write that carries it has
+//   left (at once when socket.writableLength is 0 after the write, else the write's callback, else
+//   the socket's 'close');
+// Anything else that keeps a frame beyond the read callback (a request or response filter, a
+// request behind a held one, an answer waiting for an earlier one, the failover list of a
+// bootstrap connection, a shared upstream connection's users) copies it first (ownFrame).
+// Upstream sockets read into slabs always (SlabReader); accepted client sockets only while their
+// reads are large (accepted-reads.ts).
 // A holder that forgets to release only costs memory: that slab is never read into again and
 // the garbage collector takes it. Reuse of a held slab is the one thing that must never happen.
 //

@@ -37,7 +37,7 @@ import type { KproxyError } from '@kproxy/core/kproxy-error'
 import { describeTlsFailure, looksLikeTlsClientHello } from '@kproxy/core/tls/handshake-failure'
 import type { ProxyMetrics } from '@kproxy/core/metrics/proxy-metrics'
 import { WriteBatch } from '../net/write-batch.ts'
-import { ownFrame } from '../net/read-slabs.ts'
+import { ownBuffer, ownFrame, SlabHolds } from '../net/read-slabs.ts'
 import type { Writable } from '../net/write-batch.ts'
 import type { ListenerInfo, RequestAction, ResponseAction } from '../filters/filter-api.ts'
 import type { ChainMember, FilterChain, Interested } from '../filters/filter-chain.ts'
@@ -149,6 +149,11 @@ export class ClientSession implements RouteSink {
   #paused = PAUSE_ROUTE
   #firstChunk = true
   #saslV0Pending = false
+  // the client's chunks may be views of static read buffers (accepted-reads.ts): a route that
+  // borrows requests gets them as they are, and the reader's partial frame holds its slabs;
+  // any other route gets a copy of each chunk
+  #copyChunks = true
+  readonly #readerHolds = new SlabHolds()
   #throttleTimer: NodeJS.Timeout | null = null
   // failures per filter on this connection
   #failures: Map<ChainMember, number> | null = null
@@ -189,6 +194,7 @@ export class ClientSession implements RouteSink {
       try { m.filter.onConnectionOpen(this.context) } catch (err) { this.#filterError(m, err, 'onConnectionOpen') }
     }
     this.#route = options.route(this)
+    this.#copyChunks = this.#route.borrowsRequests !== true
     if (this.#route.ready) this.#unpause(PAUSE_ROUTE)
   }
 
@@ -288,6 +294,7 @@ export class ClientSession implements RouteSink {
   // ---- client -> route ---------------------------------------------------------------------
 
   #onData (chunk: Buffer): void {
+    if (this.#copyChunks) chunk = ownBuffer(chunk)
     if (this.#firstChunk) {
       this.#firstChunk = false
       if (!this.#host.downstreamTls && looksLikeTlsClientHello(chunk)) {
@@ -303,10 +310,14 @@ export class ClientSession implements RouteSink {
     if (this.#state === 'passthrough') {
       this.#route.writeRaw(chunk)
     } else {
+      const reader = this.#reader
       try {
-        this.#reader.push(chunk)
+        reader.push(chunk)
       } catch (err) {
         this.#fail(err)
+      } finally {
+        // before the socket may read into this chunk's slab again
+        if (!this.#copyChunks && !this.closed) this.#readerHolds.hold(reader.pendingPrefix, reader.pendingChunks)
       }
     }
     this.#flush()
@@ -329,7 +340,7 @@ export class ClientSession implements RouteSink {
         this.close('KPROXY_ERR_SASL_AUTHENTICATION', 'a SASL request arrived while an earlier request was held by a filter')
         return
       }
-      sasl.take(frame)
+      sasl.take(ownFrame(frame))
       return
     }
     if (frame.size < 8) {
@@ -385,7 +396,7 @@ export class ClientSession implements RouteSink {
     const entry = this.#newEntry(h.correlationId, apiKey, apiVersion, now, expectsResponse)
     if (expectsResponse) this.#queue.push(entry)
     if (this.#holding !== null) {
-      entry.frame = frame
+      entry.frame = ownFrame(frame)
       this.#backlog.push(entry)
     } else {
       this.#admit(entry, frame, chain)
@@ -420,6 +431,8 @@ export class ClientSession implements RouteSink {
       this.#forward(entry, frame, null)
       return
     }
+    // filters may keep the request (a hold, a view a response filter reads later): its own bytes
+    frame = ownFrame(frame)
     entry.request = new RequestView(this.context, frame, entry.apiKey, entry.apiVersion, entry.correlationId, entry.expectsResponse)
     entry.frame = frame
     entry.filterIndex = 0
@@ -968,6 +981,7 @@ export class ClientSession implements RouteSink {
     }
     this.#state = 'closed'
     this.#out.clear()
+    this.#readerHolds.clear()
     if (this.#throttleTimer !== null) clearTimeout(this.#throttleTimer)
     this.#throttleTimer = null
     const fields = {

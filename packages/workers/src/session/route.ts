@@ -10,6 +10,11 @@ export interface Route {
   // true once requests can be sent (the upstream is connected); until then the session reads no
   // request
   readonly ready: boolean
+  // true: forward() and writeRaw() may be given views of the client socket's static read buffers
+  // (accepted-reads.ts), which the route writes before the read callback returns or holds (a
+  // WriteBatch with slabViews) or copies (ownFrame) when it keeps them. Otherwise the session
+  // copies each chunk first.
+  readonly borrowsRequests?: boolean
   // Sends a request. `entry` is null for a request without response (Produce acks=0). Exactly one
   // of `frame` (the request as it arrived, forwarded without copying) and `frames` (re-encoded by
   // a filter, size prefix included) is set.

@@ -29,7 +29,7 @@ import type { KproxyCode } from '@kproxy/core/kproxy-error'
 import type { TlsFailureReason } from '@kproxy/core/tls/handshake-failure'
 import type { ClientIdentity, UpstreamDialer } from '../net/upstream-dialer.ts'
 import { WriteBatch } from '../net/write-batch.ts'
-import { ownBuffer, ownFrame, SlabHolds, SlabReader } from '../net/read-slabs.ts'
+import { ownBuffer, ownFrame, SlabHolds, SlabReader, STATIC_READ_BUFFERS } from '../net/read-slabs.ts'
 import { UpstreamSaslExchange } from './upstream-sasl-login.ts'
 
 // Who gets a response.
@@ -109,8 +109,9 @@ export class KafkaConnection implements ResponseTarget {
   readonly #listener: ConnectionListener
   readonly #socket: Socket
   readonly #reader: FrameReader
-  // requests: from client sockets, which read into buffers of their own (never slabs)
-  readonly #out = new WriteBatch({ slabViews: false })
+  // requests: in broker mode views of the client socket's static read buffers (accepted-reads.ts),
+  // held until written
+  readonly #out = new WriteBatch({ slabViews: STATIC_READ_BUFFERS })
   readonly #slabs: SlabReader | null
   // the slabs of the reader's partial frame
   readonly #readerHolds = new SlabHolds()

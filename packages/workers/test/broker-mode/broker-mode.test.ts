@@ -13,6 +13,7 @@ import type { ProxyMetrics } from '@kproxy/core/metrics/proxy-metrics'
 import type { BrokerModeConfig } from '@kproxy/core/config/proxy-config'
 import { startBrokerMode } from '../../src/broker-mode/broker-mode.ts'
 import { freePort } from '../free-port.ts'
+import { slabStats } from '../../src/net/read-slabs.ts'
 
 interface Host { teardown (fn: () => unknown): void }
 type Script = (payload: Buffer, socket: Socket) => void
@@ -271,4 +272,103 @@ t.test('a client that never reads the answers kproxy makes itself is not read fr
   t.comment(`client wrote ${sent} requests, kproxy read ${b}`)
   t.ok(b < sent, 'kproxy stopped reading the client (without backpressure it reads all it was sent)')
   s.destroy()
+})
+
+// Produce v7 with acks=0 (no answer): a Kafka header, the fields up to acks, then `size` bytes
+// kproxy does not read (no filter wants Produce here).
+function produceFrame (correlationId: number, size: number, seed: number): Buffer {
+  const head = Buffer.alloc(22)
+  head.writeInt32BE(18 + size, 0)
+  head.writeInt16BE(0, 4) // Produce
+  head.writeInt16BE(7, 6)
+  head.writeInt32BE(correlationId, 8)
+  head.writeInt16BE(-1, 12) // client id: null
+  head.writeInt16BE(-1, 14) // transactional id: null
+  head.writeInt16BE(0, 16) // acks
+  head.writeInt32BE(1000, 18) // timeout
+  const body = Buffer.allocUnsafe(size)
+  for (let i = 0; i < size; i++) body[i] = (i * 131 + seed) % 253
+  return Buffer.concat([head, body])
+}
+
+t.test('requests read into lent slabs reach the upstream as the client sent them, while the upstream reads slowly', async t => {
+  const slabsBefore = slabStats.created + slabStats.reused
+  const got: Buffer[] = []
+  const up = await scriptedUpstream(t, (payload, socket) => {
+    const apiKey = payload.readInt16BE(0)
+    if (apiKey === 18) {
+      const body = { ...getApi(18).response.create(), apiKeys: [{ apiKey: 0, minVersion: 3, maxVersion: 12 }, { apiKey: 18, minVersion: 0, maxVersion: 4 }] }
+      for (const c of encodeResponse(18, 0, { correlationId: payload.readInt32BE(4) }, body)) socket.write(c)
+      return
+    }
+    if (apiKey !== 0) return // kproxy's own Metadata: no answer needed
+    got.push(Buffer.from(payload))
+    // a broker that stops reading for a while: once the kernel's buffers are full, kproxy's writes
+    // wait in its socket, holding the slabs they came from
+    if (got.length === 20 || got.length === 150) {
+      socket.pause()
+      setTimeout(() => socket.resume(), 400)
+    }
+  })
+  const { port } = await proxyFor(t, [up.port])
+  const c = await client(port)
+  t.teardown(() => c.socket.destroy())
+  // proven first (an answer from the bootstrap server), so the requests are not kept for a failover
+  c.socket.write(Buffer.concat(encodeRequest({ apiKey: 18, apiVersion: 0, correlationId: 1, clientId: 'c' }, {})))
+  while (c.received().length === 0) await wait(5)
+  const frames: Buffer[] = []
+  let seed = 1
+  for (let i = 0; i < 300; i++) {
+    const size = i % 5 === 0 ? 40 + (seed * 7) % 200 : 20_000 + (seed * 7919) % 180_000
+    frames.push(produceFrame(100 + i, size, seed++))
+  }
+  // written in pieces that cut frames and size prefixes anywhere
+  const all = Buffer.concat(frames)
+  let at = 0
+  let piece = 0
+  while (at < all.length) {
+    const n = [3, 70_000, 1, 150_000, 9_000, 65_536][piece++ % 6]!
+    if (!c.socket.write(all.subarray(at, at + n))) await new Promise(resolve => c.socket.once('drain', resolve))
+    at += n
+  }
+  for (let i = 0; i < 1000 && got.length < frames.length; i++) await wait(20)
+  t.equal(got.length, frames.length, 'every request reached the upstream')
+  let same = 0
+  for (let i = 0; i < frames.length; i++) if (got[i]?.equals(frames[i]!.subarray(4))) same++
+  t.equal(same, frames.length, 'each as the client sent it, in order')
+  t.ok(slabStats.created + slabStats.reused - slabsBefore > 50, `the client's large reads went into slabs (${slabStats.created + slabStats.reused - slabsBefore} taken)`)
+})
+
+t.test('a failover sends the unanswered requests again as the client sent them, although their reads were lent and read into again', async t => {
+  // large Metadata requests (replayable), each its own read of more than BIG_READ bytes
+  const metadata = (correlationId: number, n: number): Buffer => {
+    const topics = Array.from({ length: n }, (_, i) => ({ ...getApi(3).request.structs.MetadataRequestTopic!(), name: `topic-${correlationId}-${String(i).padStart(30, '0')}` }))
+    return Buffer.concat(encodeRequest({ apiKey: 3, apiVersion: 12, correlationId, clientId: 'c' }, { ...getApi(3).request.create(), topics }))
+  }
+  const requests = [metadata(11, 500), metadata(12, 600), metadata(13, 400)]
+  let firstGot = 0
+  const first = await scriptedUpstream(t, (payload, socket) => {
+    if (payload.readInt16BE(0) !== 3 || payload.readInt32BE(4) < 11) return // kproxy's own Metadata: no answer
+    // drops the connection unanswered once all three arrived
+    if (++firstGot === 3) socket.destroy()
+  })
+  const seen: Buffer[] = []
+  const second = await scriptedUpstream(t, (payload, socket) => {
+    if (payload.readInt16BE(0) !== 3 || payload.readInt32BE(4) < 11) return
+    seen.push(Buffer.from(payload))
+    for (const c of encodeResponse(3, 12, { correlationId: payload.readInt32BE(4) }, getApi(3).response.create())) socket.write(c)
+  })
+  const { port } = await proxyFor(t, [first.port, second.port])
+  const c = await client(port)
+  t.teardown(() => c.socket.destroy())
+  for (const r of requests) {
+    c.socket.write(r)
+    await wait(30)
+  }
+  for (let i = 0; i < 200 && seen.length < 3; i++) await wait(10)
+  t.equal(firstGot, 3, 'the first server got all three')
+  t.equal(seen.length, 3, 'the second got all three again')
+  for (let i = 0; i < 3; i++) t.ok(seen[i]?.equals(requests[i]!.subarray(4)), `request ${i + 1} as the client sent it`)
+  for (let i = 0; i < 100 && c.received().length === 0; i++) await wait(10)
+  t.ok(c.received().length > 0, 'and the client has its answers')
 })

@@ -2,7 +2,9 @@ import t from 'tap'
 import { createServer, connect } from 'node:net'
 import type { Server, Socket } from 'node:net'
 import { once } from 'node:events'
-import { readWithoutStream } from '../../src/net/accepted-reads.ts'
+import { AcceptedReader, BIG_READ, readWithoutStream } from '../../src/net/accepted-reads.ts'
+import { release, retain, SLAB_SIZE, slabOf } from '../../src/net/read-slabs.ts'
+import type { ReadSlab } from '../../src/net/read-slabs.ts'
 
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 
@@ -20,15 +22,27 @@ function pattern (n: number, seed: number): Buffer {
   return b
 }
 
-t.test('two connections at once: every byte in order, chunks that stay as they were, pause holds reads', async t => {
+t.test('two connections at once: every byte in order; large reads are lent in slabs that are never read into while held', async t => {
   const received = new Map<number, Buffer[]>()
+  const lent = new Map<number, number>()
+  const held: ReadSlab[] = []
   const sockets: Socket[] = []
   const { port } = await server(t, (s, original) => {
     t.not(s, original, 'a new socket around the same connection')
     t.ok(s.isPaused(), 'paused until its owner resumes it')
     const chunks: Buffer[] = []
     received.set(s.remotePort!, chunks)
-    s.on('data', (d: Buffer) => chunks.push(d))
+    lent.set(s.remotePort!, 0)
+    s.on('data', (d: Buffer) => {
+      // kept as it is: a lent chunk stays valid only while its slab is held
+      chunks.push(d)
+      const slab = slabOf(d)
+      if (slab !== undefined) {
+        retain(slab)
+        held.push(slab)
+        lent.set(s.remotePort!, lent.get(s.remotePort!)! + 1)
+      }
+    })
     sockets.push(s)
   })
   const a = connect(port, '127.0.0.1')
@@ -48,10 +62,61 @@ t.test('two connections at once: every byte in order, chunks that stay as they w
   const chunksA = received.get(a.localPort!)!
   const chunksB = received.get(b.localPort!)!
   t.ok(chunksA.length > 1 && chunksB.length > 1, `read in several chunks (${chunksA.length} and ${chunksB.length})`)
-  // the chunks were kept while later reads went through the shared read buffer
+  t.ok(lent.get(a.localPort!)! > 0 && lent.get(b.localPort!)! > 0, `large reads lent as slab views (${lent.get(a.localPort!)} and ${lent.get(b.localPort!)})`)
+  // every chunk kept while later reads went on: the held slabs were not read into again
   t.ok(Buffer.concat(chunksA).equals(dataA), 'connection A intact')
   t.ok(Buffer.concat(chunksB).equals(dataB), 'connection B intact')
-  t.ok(chunksA.every(c => c.buffer !== chunksB[0]!.buffer || c === chunksB[0]), 'no chunk shares memory with the other connection')
+  t.ok(chunksA.every(c => chunksB.every(d => c.buffer !== d.buffer || (c.byteOffset + c.length <= d.byteOffset || d.byteOffset + d.length <= c.byteOffset))), 'no chunk shares bytes with the other connection')
+  for (const slab of held) release(slab)
+})
+
+t.test('AcceptedReader: small reads copied out of the shared buffer, a large read moves the socket to a slab of its own, a small one back', async t => {
+  const chunks: Buffer[] = []
+  const reader = new AcceptedReader(c => chunks.push(c))
+  const fill = (buf: Uint8Array, n: number, seed: number): void => { buf.set(pattern(n, seed)) }
+  const shared = reader.option.buffer()
+  t.equal(slabOf(Buffer.from(shared.buffer, shared.byteOffset, shared.length)), undefined, 'the first buffer is the shared one, not a slab')
+  fill(shared, 100, 1)
+  reader.option.callback(100, shared)
+  t.ok(chunks[0]!.equals(pattern(100, 1)) && chunks[0]!.buffer !== shared.buffer, 'a small read is a copy')
+  t.equal(reader.option.buffer(), shared, 'and the next read goes to the shared buffer again')
+  t.notOk(reader.lending)
+  fill(shared, BIG_READ, 2)
+  reader.option.callback(BIG_READ, shared)
+  t.ok(chunks[1]!.equals(pattern(BIG_READ, 2)) && chunks[1]!.buffer !== shared.buffer, 'a large read into the shared buffer is copied too')
+  const first = reader.option.buffer()
+  const slab = slabOf(first as Buffer)!
+  t.ok(slab !== undefined && reader.lending, 'after a large read, a slab of its own')
+  fill(first, SLAB_SIZE, 3)
+  reader.option.callback(SLAB_SIZE, first)
+  t.equal(chunks[2]!.buffer, first.buffer, 'read into the slab: lent, not copied')
+  t.equal(reader.option.buffer(), first, 'nobody held it: the same slab again')
+  // a holder keeps it: the next read goes elsewhere
+  fill(first, BIG_READ, 4)
+  reader.option.callback(BIG_READ, first)
+  retain(slab)
+  const second = reader.option.buffer()
+  t.not(second, first, 'a held slab is not read into again')
+  t.equal(slab.refs, 1, 'only the holder has it now')
+  t.ok(chunks[3]!.equals(pattern(BIG_READ, 4)), 'the held chunk is intact')
+  // a small read ends the streaming: back to the shared buffer, the slab back to the pool
+  const secondSlab = slabOf(second as Buffer)!
+  fill(second, 10, 5)
+  reader.option.callback(10, second)
+  t.ok(chunks[4]!.equals(pattern(10, 5)), 'the small read in the slab is handed on')
+  t.equal(reader.option.buffer(), shared, 'after a small read: the shared buffer')
+  t.notOk(reader.lending)
+  t.equal(secondSlab.refs, 0, 'the slab went back')
+  release(slab)
+  t.equal(slab.refs, 0)
+  // close: a large read after it does not take a slab
+  fill(shared, BIG_READ, 6)
+  reader.option.callback(BIG_READ, shared)
+  const third = reader.option.buffer()
+  const thirdSlab = slabOf(third as Buffer)!
+  reader.close()
+  t.equal(thirdSlab.refs, 0, 'close gives the slab back')
+  t.equal(reader.option.buffer(), shared, 'a closed reader reads (if Node asks) into the shared buffer only')
 })
 
 t.test('pause stops the reads of a flowing socket; writes, end and close work; the server sees the connection go', async t => {

@@ -74,6 +74,8 @@ export interface Forwarded {
 export class ScriptedRoute implements Route {
   readonly sink: RouteSink
   ready = true
+  // like broker mode's route: takes what forward() and writeRaw() get before the read ends
+  borrowsRequests = false
   readonly forwarded: Forwarded[] = []
   flushes = 0
   answersPaused = false
@@ -94,7 +96,7 @@ export class ScriptedRoute implements Route {
   pauseAnswers (): void { this.answersPaused = true }
   resumeAnswers (): void { this.answersPaused = false }
   passthrough (): void { this.passthroughOn = true }
-  writeRaw (chunk: Buffer): void { this.raw.push(chunk) }
+  writeRaw (chunk: Buffer): void { this.raw.push(Buffer.from(chunk)) }
   close (): void { this.closed = true }
 
   // The upstream answers forwarded request `i` with this response body, at the version the
@@ -130,6 +132,8 @@ export interface HarnessOptions {
   holdTimeoutMs?: number
   principal?: string | null
   routeReady?: boolean
+  // the route borrows requests (Route.borrowsRequests): chunks fed as lent reads reach it uncopied
+  borrowsRequests?: boolean
   // SASL termination (policy.sasl) on the connection
   sasl?: SaslTermination
   plaintextOn?: string
@@ -162,6 +166,7 @@ export function harness (options: HarnessOptions = {}): Harness {
     route: sink => {
       route = new ScriptedRoute(sink)
       route.ready = options.routeReady ?? true
+      route.borrowsRequests = options.borrowsRequests ?? false
       return route
     }
   })

@@ -8,8 +8,9 @@ import type { AddressInfo, Socket } from 'node:net'
 import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ApiKey } from '@kproxy/core/protocol/api-keys'
-import { decodeRequest, encodeResponse, getApi } from '@kproxy/core/protocol/codec'
+import { decodeRequest, encodeRequest, encodeResponse, getApi } from '@kproxy/core/protocol/codec'
 import { plainDialer, withLogin } from '../../src/net/upstream-dialer.ts'
+import { release, takeSlab } from '../../src/net/read-slabs.ts'
 import { KafkaConnection } from '../../src/upstream/kafka-connection.ts'
 import type { ConnectionListener, UpstreamFailure } from '../../src/upstream/kafka-connection.ts'
 import type { UpstreamLogin } from '../../src/upstream/upstream-sasl-login.ts'
@@ -142,4 +143,29 @@ t.test('no session lifetime: no re-authentication', async t => {
   await apiVersions(conn, 'b')
   t.same(seen, ['handshake', 'authenticate', 'apiVersions:a', 'apiVersions:b'])
   t.same(events, ['ready'])
+})
+
+t.test('a client request lent from a read slab while the connection re-authenticates waits in the write batch, which holds the slab', async t => {
+  const p = await peer(t, { lifetimes: [200], holdFirst: true, refuse: 0 })
+  const { conn, ready } = connection(p.port)
+  t.teardown(() => conn.close())
+  await ready
+  const a = apiVersions(conn, 'a')
+  await p.reauthStarted
+  t.equal(conn.state, 'reauthenticating')
+  // the request as a client session forwards it: views of the slab its read went into
+  const bytes = Buffer.concat(encodeRequest({ apiKey: ApiKey.ApiVersions, apiVersion: 3, correlationId: 5, clientId: 'c' }, { ...getApi(ApiKey.ApiVersions).request.create(), clientSoftwareName: 'lent', clientSoftwareVersion: '0' }))
+  const slab = takeSlab()
+  bytes.copy(slab.buf)
+  const frame = { size: bytes.length - 4, prefix: slab.buf.subarray(0, 4), chunks: [slab.buf.subarray(4, bytes.length)] }
+  const answered = new Promise<void>(resolve => conn.send({ upstreamResponse: () => resolve(), upstreamBatchEnd () {} }, null, frame, null))
+  conn.flush()
+  t.equal(slab.refs, 2, 'the write batch holds the slab while the request waits for the login')
+  // the read is over: a slab nobody else holds would be read into again (here: poisoned)
+  if (slab.refs === 1) slab.buf.fill(0xee)
+  release(slab)
+  p.release()
+  await Promise.all([a, answered])
+  t.same(p.seen.slice(-3), ['handshake', 'authenticate', 'apiVersions:lent'], 'the broker got the request as the client sent it, after the new login')
+  t.equal(slab.refs, 0, 'and the slab went back once it was written')
 })

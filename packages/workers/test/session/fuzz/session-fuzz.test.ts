@@ -43,6 +43,7 @@ t.test(`session fuzz: ${FRAMES} random and mutated frames through the full filte
   t.ok(report.drained > 0, 'drained sessions')
   t.ok(report.responses.mutated > 0 && report.responses.madeByRoute > 0, 'mutated and route-made answers')
   t.ok(report.forwarded.asBytes > 0 && report.forwarded.encoded > 0, 'requests forwarded as the client\'s bytes and encoded again')
+  t.ok(report.lentSessions > report.sessions / 4 && report.lentSessions < report.sessions, `some sessions had their reads lent in slabs, some not (${report.lentSessions} of ${report.sessions})`)
   // the version bridge converted every bridged version of every API the API key policy lets
   // through, with real records both ways, and refused what it could not convert
   for (const api of BRIDGED_APIS) {

@@ -18,7 +18,10 @@
 //   the session was closed); a closed session has closed its route and its client socket;
 // - what a session forwards in a session whose requests were all valid is the client's requests:
 //   a request no filter changed goes upstream as the bytes the client sent (a request no filter
-//   wants at all, too), and nothing else goes upstream;
+//   wants at all, too), and nothing else goes upstream. Half the sessions get their reads lent
+//   the way accepted-reads.ts lends large ones (views of pooled slabs, to a route that borrows
+//   requests); a slab nobody holds after the read is poisoned at once and read into again, so a
+//   holder the session forgot (a partial frame, a held or queued request) shows as other bytes;
 // - memory is bounded: heap and arrayBuffers after the last frame, after a GC, stay within
 //   MEMORY_GROWTH_BOUND of what they were after the first 10% of the frames (and the heap under
 //   HEAP_BOUND).
@@ -32,7 +35,8 @@ import { messageFormatOf } from '@kproxy/core/protocol/record-format-convert'
 import { MetricsRegistry } from '@kproxy/core/metrics/metrics-registry'
 import { rng } from '../../../../core/test/protocol/fuzz-inputs.ts'
 import { harness } from '../session-harness.ts'
-import type { Forwarded, Harness } from '../session-harness.ts'
+import type { Forwarded, Harness, ScriptedSocket } from '../session-harness.ts'
+import { release, SLAB_SIZE, takeSlab } from '../../../src/net/read-slabs.ts'
 import { buildCorpus, responseKey } from './fuzz-corpus.ts'
 import type { Corpus, CorpusRequest } from './fuzz-corpus.ts'
 import { buildFuzzChain, QUOTA_USERS } from './fuzz-chain.ts'
@@ -70,6 +74,8 @@ export interface FuzzReport {
   // requests of all-valid sessions forwarded as the client's bytes, and encoded again (a filter
   // changed them, or the version bridge sent them at another version)
   forwarded: { asBytes: number, encoded: number }
+  // sessions whose reads were lent (views of pooled slabs)
+  lentSessions: number
   // records the version bridge converted, seen on the wire: partitions of old Produce requests
   // that went upstream as v2 batches, and of old Fetch answers that reached the client as
   // message sets
@@ -327,12 +333,34 @@ const SESSION_MUTATION_RATES: readonly number[] = [0, 0, 0.02, 0.1, 0.4]
 // One client connection: frames sent in socket reads (a frame now and then cut across two),
 // answered as they go, then settled, checked and closed by the client. Returns how many request
 // frames reached the session while it was open.
+// bytes no frame is made of: what a read slab holds once its read is over and nobody holds it
+const POISON = 0xee
+
+// A read lent as accepted-reads.ts lends it: the bytes in a pooled slab, handed on as a view;
+// after the read, a slab only the reader holds is poisoned and goes back to the pool (where the
+// next read takes it).
+function emitLent (socket: ScriptedSocket, chunk: Buffer): void {
+  for (let at = 0; at < chunk.length; at += SLAB_SIZE) {
+    const part = chunk.subarray(at, at + SLAB_SIZE)
+    const slab = takeSlab()
+    part.copy(slab.buf)
+    try {
+      socket.emit('data', slab.buf.subarray(0, part.length))
+    } finally {
+      if (slab.refs === 1) slab.buf.fill(POISON)
+      release(slab)
+    }
+  }
+}
+
 async function fuzzSession (run: Run): Promise<number> {
   const { next, report } = run
   // now and then a connection of a user with low quotas (fuzz-chain.ts)
   const login = next() % 32
   const principal = login === 0 ? `User:${QUOTA_USERS.throttled}` : login === 1 ? `User:${QUOTA_USERS.refused}` : null
-  const h = harness({ chain: run.chain, logger: run.logger, metrics: run.metrics, holdTimeoutMs: HOLD_TIMEOUT_MS, routeReady: next() % 8 !== 0, maxFrameSize: MAX_FRAME_SIZE, principal })
+  const lent = next() % 2 === 0
+  if (lent) report.lentSessions++
+  const h = harness({ chain: run.chain, logger: run.logger, metrics: run.metrics, holdTimeoutMs: HOLD_TIMEOUT_MS, routeReady: next() % 8 !== 0, maxFrameSize: MAX_FRAME_SIZE, principal, borrowsRequests: lent })
   const rate = pick(next, SESSION_MUTATION_RATES)
   const count = 1 + next() % MAX_FRAMES_PER_SESSION
   const expected: number[] = []
@@ -370,7 +398,10 @@ async function fuzzSession (run: Run): Promise<number> {
         break
       }
       if (h.session.closed) break
-      try { h.socket.emit('data', chunk) } catch (err) { fail(report, 'escaped: client data', describeError(err)) }
+      try {
+        if (lent) emitLent(h.socket, chunk)
+        else h.socket.emit('data', chunk)
+      } catch (err) { fail(report, 'escaped: client data', describeError(err)) }
       answerPending(run, h, answered, false)
       // the client stops reading its responses for a while
       if (next() % 10 === 0) h.socket.full = true
@@ -441,6 +472,7 @@ export async function runSessionFuzz (options: FuzzOptions = {}): Promise<FuzzRe
     mutations: {},
     responses: { answered: 0, mutated: 0, madeByRoute: 0, bridged: 0 },
     forwarded: { asBytes: 0, encoded: 0 },
+    lentSessions: 0,
     converted: { produce: 0, fetch: 0 },
     closedBy: {},
     passthrough: 0,
@@ -545,6 +577,7 @@ export function summarize (r: FuzzReport): string {
     `session fuzz, seed ${r.seed}: ${r.frames} request frames in ${r.sessions} sessions, ${(r.durationMs / 1000).toFixed(1)} s (${r.framesPerSecond} frames/s)`,
     `  mutations: ${Object.entries(r.mutations).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `  forwarded requests of all-valid sessions: ${r.forwarded.asBytes} as the client's bytes, ${r.forwarded.encoded} encoded again`,
+    `  sessions with lent reads (pooled slabs, poisoned once free): ${r.lentSessions}`,
     `  records converted by the version bridge: ${r.converted.produce} Produce partitions sent as v2 batches, ${r.converted.fetch} Fetch partitions answered as message sets`,
     `  route answers: ${r.responses.answered} (${r.responses.mutated} mutated, ${r.responses.madeByRoute} as made frames, ${r.responses.bridged} at a version the bridge sent)`,
     `  sessions closed by kproxy: ${Object.entries(r.closedBy).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}; passthrough ${r.passthrough}; drained ${r.drained}`,
