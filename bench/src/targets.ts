@@ -78,15 +78,16 @@ const direct: TargetDef = {
 // flags (the version bridge); `tree`: the checkout to run it from (this one, or
 // KPROXY_BENCH_BASE: another checkout with its dependencies installed, e.g. the previous main in a
 // git worktree, for an A/B of two trees in one run).
-function kproxyBroker (name: string, workers: number, serveArgs: readonly string[] = [], tree: () => string | null = () => REPO): TargetDef {
+// nodeArgs: flags for node itself (V8 flags are per process: the workers get them too)
+function kproxyBroker (name: string, workers: number, serveArgs: readonly string[] = [], tree: () => string | null = () => REPO, nodeArgs: readonly string[] = []): TargetDef {
   return {
     name,
-    description: name === 'kproxy-base' ? `kproxy broker mode from the checkout in KPROXY_BENCH_BASE, ${workers} worker thread(s)` : `kproxy broker mode, ${workers} worker thread(s)${serveArgs.length > 0 ? ` with ${serveArgs.join(' ')}` : ''}`,
+    description: name === 'kproxy-base' ? `kproxy broker mode from the checkout in KPROXY_BENCH_BASE, ${workers} worker thread(s)` : `kproxy broker mode, ${workers} worker thread(s)${serveArgs.length > 0 ? ` with ${serveArgs.join(' ')}` : ''}${nodeArgs.length > 0 ? `, node ${nodeArgs.join(' ')}` : ''}`,
     async start (ctx) {
       const main = kproxyMain(name, tree())
       const base = await freePortRange(8)
       const admin = base + 8
-      const args = [main, 'serve', '--upstream', `${ctx.host}:${ctx.port}`, '--listen', `127.0.0.1:${base}`,
+      const args = [...nodeArgs, main, 'serve', '--upstream', `${ctx.host}:${ctx.port}`, '--listen', `127.0.0.1:${base}`,
         '--workers', String(workers), '--admin', `127.0.0.1:${admin}`, '--log-level', 'warn', ...serveArgs]
       const { child } = await startProcess(name, process.execPath, args, '127.0.0.1', base, adminReady(admin))
       return { name, host: '127.0.0.1', port: base, pid: child.pid ?? null, stop: () => stopChild(child) }
@@ -187,6 +188,8 @@ export const TARGETS: Record<string, TargetDef> = {
   'kproxy-2w-bridge': kproxyBroker('kproxy-2w-bridge', 2, ['--version-bridge']),
   // V8's default young generation (32 MB in Node 24) instead of kproxy's 8 MB cap: the GC A/B
   'kproxy-v8-default': kproxyBroker('kproxy-v8-default', 1, ['--young-generation-mb', '0']),
+  // issue 12's lead: V8's garbage collector without its helper threads (2 shared cores)
+  'kproxy-single-gc': kproxyBroker('kproxy-single-gc', 1, [], () => REPO, ['--single-threaded-gc']),
   // faultInjection configured on Produce, matching nothing: what an idle filter costs
   'kproxy-fault-idle': kproxyBroker('kproxy-fault-idle', 1, ['--config', join(REPO, 'bench/configs/fault-injection-idle.yaml')]),
   // issue 9's speed check: the policy of bench/configs/kproxy-policy.yaml (200 ACL rules, a quota not reached)
