@@ -142,11 +142,28 @@ export interface OnRead {
   callback (nread: number, buf: Uint8Array): boolean
 }
 
-// One socket's reads. The socket holds its current slab; after each read the slab is kept when
-// nobody else took a hold during the callback, and exchanged for a free one otherwise.
+// a read this large says the peer streams: the socket's next reads go into a slab of its own
+export const BIG_READ = 16 * 1024
+
+// the worker's buffer for small reads, copied out in the callback that read them
+let shared: Buffer | null = null
+function sharedBuffer (): Buffer {
+  if (shared === null) shared = Buffer.allocUnsafeSlow(SLAB_SIZE)
+  return shared
+}
+
+// One socket's reads (upstream sockets and accepted plaintext ones). Small reads (requests and
+// answers of a few hundred bytes, a connection that is mostly idle) go into one read buffer shared
+// by all the worker's sockets and are copied out at once into a buffer of their own size, as Node
+// itself does: a socket holds no slab between its reads, so idle connections cost no slab. A read
+// of BIG_READ bytes or more (a producer streaming batches, a fetch answer, full TLS records) moves
+// the socket to a slab of its own: its next reads are lent as views of it, with no copy and no
+// allocation, until a read is small again and nothing holds the slab (then it goes back).
 export class SlabReader {
   readonly #onChunk: (chunk: Buffer) => void
+  // null: reading into the shared buffer
   #slab: ReadSlab | null = null
+  #nextBig = false
   #closed = false
   readonly option: OnRead
 
@@ -155,38 +172,44 @@ export class SlabReader {
     this.option = { buffer: this.#next.bind(this), callback: this.#onRead.bind(this) }
   }
 
+  // lending: reading into a slab of its own (tests)
+  get lending (): boolean { return this.#slab !== null }
+
   // Node asks for the first buffer when the socket is made and for the next after each read.
   #next (): Uint8Array {
     let slab = this.#slab
+    if (this.#closed) slabStats.readsAfterClose++
+    if (!this.#nextBig || this.#closed) {
+      if (slab !== null) release(slab)
+      this.#slab = null
+      return sharedBuffer()
+    }
     if (slab !== null && slab.refs === 1) return slab.buf
     if (slab !== null) release(slab)
-    if (this.#closed) {
-      // a buffer outside the pool: a read after close() must not hold a pooled slab forever
-      slabStats.readsAfterClose++
-      slab = new ReadSlab(Buffer.allocUnsafeSlow(SLAB_SIZE))
-    } else {
-      slab = takeSlab()
-    }
+    slab = takeSlab()
     this.#slab = slab
     return slab.buf
   }
 
   // true: go on reading (pausing is the socket's pause())
   #onRead (nread: number, buf: Uint8Array): boolean {
+    this.#nextBig = nread >= BIG_READ
     const slab = this.#slab
-    if (slab === null || buf !== slab.buf) {
-      // never (Node reads into what #next gave): a copy rather than a lost read
-      this.#onChunk(Buffer.from(buf.subarray(0, nread)))
+    if (slab !== null && buf === slab.buf) {
+      this.#onChunk(slab.buf.subarray(0, nread))
       return true
     }
-    this.#onChunk(slab.buf.subarray(0, nread))
+    const chunk = Buffer.allocUnsafe(nread)
+    chunk.set(buf.subarray(0, nread))
+    this.#onChunk(chunk)
     return true
   }
 
-  // The socket closed: it reads no more, its slab goes back once nobody else holds it.
+  // The socket closed: its slab goes back once nobody else holds it.
   close (): void {
     if (this.#closed) return
     this.#closed = true
+    this.#nextBig = false
     const slab = this.#slab
     this.#slab = null
     if (slab !== null) release(slab)

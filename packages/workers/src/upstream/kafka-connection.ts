@@ -13,8 +13,8 @@
 // parallel arrays of a ring; responses go to their target's upstreamResponse(), and once per socket
 // read every target that got one is told upstreamBatchEnd() so that it writes them in one go.
 //
-// Static read buffers (option staticReads, read-slabs.ts): the socket reads into reused slabs.
-// The reader's partial frame holds its slabs (#readerHolds, re-taken after every read); a frame
+// Static read buffers (option staticReads, read-slabs.ts): the socket's large reads go into
+// reused slabs (small ones are copied out of a shared buffer). The reader's partial frame holds its slabs (#readerHolds, re-taken after every read); a frame
 // goes as it is only to a target that says it borrows frames (borrowsFrames), every other target
 // (kproxy's own requests, the SASL login, a SASL v0 relay) gets a copy.
 import type { Socket } from 'node:net'
