@@ -3,6 +3,7 @@
 // a shared machine falls on all of them alike. Reports medians over rounds and ratios to direct.
 import { parseArgs } from 'node:util'
 import { KproxyError } from '@kproxy/core/kproxy-error'
+import { exitOnSignal } from './exit-on-signal.ts'
 import { mergeHistograms, encodeHistogram, summarize } from './histogram.ts'
 import { parseBenchArgs, parseHostPort, SCENARIOS, usageError } from './options.ts'
 import { cpuSeconds } from './proc-stats.ts'
@@ -277,18 +278,7 @@ export async function runCompareCli (argv: readonly string[]): Promise<number> {
     if (err instanceof KproxyError) { process.stderr.write(`kproxy bench compare: ${err.message}\n\n${COMPARE_USAGE}\n`); return 2 }
     throw err
   }
-  // A signal exits through process.exit so that the 'exit' hooks kill the targets and the JVMs.
-  const onSignal = (signal: NodeJS.Signals): void => { process.stderr.write(`kproxy bench compare: ${signal}; stopping\n`); process.exit(130) }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
-  let rows: CompareRow[]
-  let files: string[]
-  try {
-    ({ rows, files } = await runCompare(args, m => process.stderr.write(`${m}\n`)))
-  } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
-  }
+  const { rows, files } = await exitOnSignal('kproxy bench compare', () => runCompare(args, m => process.stderr.write(`${m}\n`)))
   if (args.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n')
   else process.stdout.write(`${args.scenario}, ${args.rounds} round(s), medians\n${compareTable(args.scenario, rows)}\n`)
   for (const f of files) process.stderr.write(`wrote ${f}\n`)

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { isKproxyError } from '@kproxy/core/kproxy-error'
 import { runCompare, SANDBOX_RETENTION } from './compare.ts'
+import { exitOnSignal } from './exit-on-signal.ts'
 import type { Round } from './compare.ts'
 import { evaluate, gateTable, NO_ENVOY, parseMeasurements, parseThresholds } from './gate-thresholds.ts'
 import type { GateMeasurements, GateRound, GateScenario, GateTarget, Threshold, Verdict } from './gate-thresholds.ts'
@@ -264,26 +265,21 @@ export async function runGateCli (argv: readonly string[]): Promise<number> {
   if (stored !== null) {
     measurements = stored
   } else {
-    // A signal or the time limit exits through process.exit so that the 'exit' hooks kill kproxy
-    // and the broker JVM (and the sandbox's reaper double-checks).
-    const onSignal = (signal: NodeJS.Signals): void => { process.stderr.write(`kproxy bench gate: ${signal}; stopping kproxy and Kafka.\n`); process.exit(130) }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
+    // The time limit exits through process.exit so that the 'exit' hooks kill kproxy and the
+    // broker JVM (and the sandbox's reaper double-checks); so does a signal (exitOnSignal).
     const limit = setTimeout(() => {
       process.stderr.write(`kproxy bench gate: the run did not finish within ${args.timeoutSeconds} s (--timeout); stopped kproxy and Kafka.\n`)
       process.exit(2)
     }, args.timeoutSeconds * 1000)
     limit.unref()
     try {
-      measurements = await measureGate(args, m => process.stderr.write(`${m}\n`))
+      measurements = await exitOnSignal('kproxy bench gate', () => measureGate(args, m => process.stderr.write(`${m}\n`)))
     } catch (err) {
       const failed = err instanceof GateAbort && err.failed
       process.stderr.write(`kproxy bench gate: ${err instanceof GateAbort || isKproxyError(err) ? (err as Error).message : (err as Error)?.stack ?? String(err)}\n`)
       return failed ? 1 : 2
     } finally {
       clearTimeout(limit)
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
     }
   }
 

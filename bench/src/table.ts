@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { isKproxyError } from '@kproxy/core/kproxy-error'
 import { runCompare, SANDBOX_RETENTION } from './compare.ts'
+import { exitOnSignal } from './exit-on-signal.ts'
 import { usageError } from './options.ts'
 import { machineCpuTimes, stealPercent } from './proc-stats.ts'
 import { tableChartSvg } from './table-chart.ts'
@@ -90,19 +91,10 @@ export async function runTableCli (argv: readonly string[]): Promise<number> {
     if (isKproxyError(err)) { process.stderr.write(`kproxy bench table: ${err.message}\n\n${TABLE_USAGE}\n`); return 2 }
     throw err
   }
-  const onSignal = (signal: NodeJS.Signals): void => { process.stderr.write(`kproxy bench table: ${signal}; stopping\n`); process.exit(130) }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
   const started = new Date()
   const loadAtStart = loadavg()[0]!
   const cpuAtStart = machineCpuTimes()
-  let result: Awaited<ReturnType<typeof runTable>>
-  try {
-    result = await runTable(args, m => process.stderr.write(`${m}\n`))
-  } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
-  }
+  const result = await exitOnSignal('kproxy bench table', () => runTable(args, m => process.stderr.write(`${m}\n`)))
   const steal = stealPercent(cpuAtStart, machineCpuTimes())
   const machine = `${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), load average ${loadAtStart.toFixed(2)} at the start and ${loadavg()[0]!.toFixed(2)} at the end, ${steal === null ? 'steal unknown' : `${steal.toFixed(1)}% of CPU time stolen`}`
   const title = `Issue 12's table, ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${args.rounds} round(s) of ${args.seconds} s`
