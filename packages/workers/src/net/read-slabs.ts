@@ -1,4 +1,4 @@
-// Static read buffers: sockets read into reused 64 KiB slabs (Node's `onread` option) instead of a
+// Static read buffers: sockets read their large reads into reused 64 KiB slabs (Node's `onread`) instead of a
 // new Buffer per read. A new Buffer per read is external memory, and V8 starts a full collection
 // for about every 64 MB of it; at full produce or fetch rate that was ~19% of a worker's busy
 // time (issue 12).
@@ -16,8 +16,8 @@
 // Anything else that keeps a frame beyond the read callback (a request or response filter, a
 // request behind a held one, an answer waiting for an earlier one, the failover list of a
 // bootstrap connection, a shared upstream connection's users) copies it first (ownFrame).
-// Upstream sockets read into slabs always (SlabReader); accepted client sockets only while their
-// reads are large (accepted-reads.ts).
+// Upstream sockets and accepted plaintext ones read through a SlabReader: into a slab only while
+// their reads are large (below; accepted-reads.ts for the accepted ones).
 // A holder that forgets to release only costs memory: that slab is never read into again and
 // the garbage collector takes it. Reuse of a held slab is the one thing that must never happen.
 //
