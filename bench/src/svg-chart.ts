@@ -14,7 +14,8 @@ const BOTTOM = 50
 const NINES = 5
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf']
 
-function esc (s: string): string {
+// text for an SVG document
+export function esc (s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
 }
 

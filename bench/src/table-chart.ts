@@ -1,6 +1,8 @@
 // Issue 12's table as an SVG bar chart: per row, kproxy's throughput and CPU per unit of work as a
 // ratio to the peer it is held against (Envoy), and Node's floor's CPU on the same scale, with the
 // line at 1.0 that the targets are about (throughput at or right of it, CPU at or left of it).
+import { esc } from './svg-chart.ts'
+import { ratio } from './table-report.ts'
 import type { TableLine, TableRowDef } from './table-report.ts'
 
 const W = 860
@@ -15,14 +17,6 @@ const SERIES = [
   { key: 'cpu', label: 'CPU per unit of work, kproxy ÷ peer (target ≤ 1)', color: '#d62728' },
   { key: 'floor', label: 'CPU, Node floor (plain pipe) ÷ peer', color: '#999999' }
 ] as const
-
-function esc (s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
-}
-
-function ratio (a: number | null | undefined, b: number | null | undefined): number | null {
-  return a == null || b == null || !(b > 0) ? null : a / b
-}
 
 export function tableChartSvg (title: string, defs: readonly TableRowDef[], lines: readonly TableLine[]): string {
   const groups = lines.filter(l => l.scenario !== 'connections').map(l => {

@@ -60,7 +60,8 @@ export interface TableLine {
   targets: TableTarget[]
 }
 
-function ratio (a: number | null | undefined, b: number | null | undefined): number | null {
+// a ÷ b, null when either is missing or b is not positive
+export function ratio (a: number | null | undefined, b: number | null | undefined): number | null {
   return a == null || b == null || !(b > 0) || Number.isNaN(a) ? null : a / b
 }
 

@@ -16,6 +16,9 @@ function result (scenario: string, perSec: number, p50Us: number, p99Us: number,
   }
 }
 
+// one round of a target
+const at = (target: string, r: ScenarioResult, cpuSeconds: number | null): Round => ({ target, round: 1, result: r, cpuSeconds })
+
 const rows = tableRows(6, 9900)
 const def = (id: string): (typeof rows)[number] => rows.find(r => r.id === id)!
 
@@ -55,10 +58,10 @@ t.test('produce: ratios to direct and to Envoy, CPU per GB, and each target met 
 
 t.test('round trips: CPU per request from each round, added latency over direct', async t => {
   const rounds: Round[] = [
-    { target: 'direct', round: 1, result: result('roundtrip', 1000, 1000, 3000, 1e6, 8000), cpuSeconds: null },
-    { target: 'kproxy', round: 1, result: result('roundtrip', 1000, 1100, 3500, 1e6, 8000), cpuSeconds: 0.8 },
-    { target: 'envoy', round: 1, result: result('roundtrip', 1000, 1050, 3200, 1e6, 8000), cpuSeconds: 0.4 },
-    { target: 'node-pipe', round: 1, result: result('roundtrip', 1000, 1050, 3300, 1e6, 8000), cpuSeconds: 0.48 }
+    at('direct', result('roundtrip', 1000, 1000, 3000, 1e6, 8000), null),
+    at('kproxy', result('roundtrip', 1000, 1100, 3500, 1e6, 8000), 0.8),
+    at('envoy', result('roundtrip', 1000, 1050, 3200, 1e6, 8000), 0.4),
+    at('node-pipe', result('roundtrip', 1000, 1050, 3300, 1e6, 8000), 0.48)
   ]
   t.equal(cpuUsPerRequest(rounds, 'kproxy'), 100)
   t.equal(cpuUsPerRequest(rounds, 'direct'), null)
@@ -73,8 +76,8 @@ t.test('round trips: CPU per request from each round, added latency over direct'
 
 t.test('idle connections: KiB per connection against the 10 KiB bound; a missing peer is "not measured"', async t => {
   const rounds: Round[] = [
-    { target: 'direct', round: 1, result: result('connections', 0, 0, 0, 0, 0, 7), cpuSeconds: null },
-    { target: 'kproxy', round: 1, result: result('connections', 0, 0, 0, 0, 0, 9.4), cpuSeconds: null }
+    at('direct', result('connections', 0, 0, 0, 0, 0, 7), null),
+    at('kproxy', result('connections', 0, 0, 0, 0, 0, 9.4), null)
   ]
   const d = def('idle')
   const line = tableLine(d, summarizeRounds(d.targets, rounds, new Map([['envoy', 'not installed']])), rounds)
@@ -87,10 +90,10 @@ t.test('idle connections: KiB per connection against the 10 KiB bound; a missing
 
 t.test('the chart has a bar per measured ratio and the 1.0 line', async t => {
   const rounds: Round[] = [
-    { target: 'direct', round: 1, result: result('produce', 1000, 1, 1, 1e9, 1), cpuSeconds: null },
-    { target: 'kproxy', round: 1, result: result('produce', 900, 1, 1, 1e9, 1), cpuSeconds: 0.9 },
-    { target: 'envoy', round: 1, result: result('produce', 1000, 1, 1, 1e9, 1), cpuSeconds: 0.6 },
-    { target: 'node-pipe', round: 1, result: result('produce', 1000, 1, 1, 1e9, 1), cpuSeconds: 0.66 }
+    at('direct', result('produce', 1000, 1, 1, 1e9, 1), null),
+    at('kproxy', result('produce', 900, 1, 1, 1e9, 1), 0.9),
+    at('envoy', result('produce', 1000, 1, 1, 1e9, 1), 0.6),
+    at('node-pipe', result('produce', 1000, 1, 1, 1e9, 1), 0.66)
   ]
   const d = def('produce')
   const svg = tableChartSvg('t <1>', [d], [tableLine(d, summarizeRounds(d.targets, rounds, new Map()), rounds)])

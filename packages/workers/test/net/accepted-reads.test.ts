@@ -5,6 +5,7 @@ import { once } from 'node:events'
 import { readWithoutStream } from '../../src/net/accepted-reads.ts'
 import { release, retain, slabOf } from '../../src/net/read-slabs.ts'
 import type { ReadSlab } from '../../src/net/read-slabs.ts'
+import { pattern } from './byte-pattern.ts'
 
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 
@@ -14,12 +15,6 @@ async function server (t: { teardown (fn: () => unknown): void }, onSocket: (s: 
   await new Promise<void>(resolve => s.listen(0, '127.0.0.1', resolve))
   t.teardown(() => s.close())
   return { server: s, port: (s.address() as { port: number }).port }
-}
-
-function pattern (n: number, seed: number): Buffer {
-  const b = Buffer.allocUnsafe(n)
-  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) % 251
-  return b
 }
 
 t.test('two connections at once: every byte in order; large reads are lent in slabs that are never read into while held', async t => {

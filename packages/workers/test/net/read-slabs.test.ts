@@ -1,11 +1,6 @@
 import t from 'tap'
 import { BIG_READ, release, retain, SLAB_SIZE, SlabReader, slabOf } from '../../src/net/read-slabs.ts'
-
-function pattern (n: number, seed: number): Buffer {
-  const b = Buffer.allocUnsafe(n)
-  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) % 251
-  return b
-}
+import { pattern } from './byte-pattern.ts'
 
 t.test('SlabReader: small reads copied out of the shared buffer, a large read moves the socket to a slab of its own, a small one back', async t => {
   const chunks: Buffer[] = []
